@@ -1,0 +1,3 @@
+from sizebot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Helpers shared by every renderer: escaping untrusted names, the jinja2 environment,
+rich-to-string, and dataclass-to-JSON. All pure."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from sizebot.units import format_delta, format_percent, format_size
+
+ZWSP = "\u200b"
+
+# Characters that change meaning in GFM inline text or table cells.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def escape_md(text: Any) -> str:
+    """Make an untrusted string (package, file path, commit text, layer command) inert in a
+    GitHub comment: no table break, no tag, no link, no mention, no emphasis, one line."""
+    s = str(text)
+    s = s.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    # Break autolinks and @mentions/#refs with a zero-width space GitHub leaves alone.
+    s = s.replace("@", "@" + ZWSP)
+    s = re.sub(r"(?i)(https?|ftp|javascript|data|vbscript|mailto)(:)", r"\1" + ZWSP + r"\2", s)
+    s = re.sub(r"(?i)\bwww\.", "www" + ZWSP + ".", s)
+    return s
+
+
+def code_md(text: Any) -> str:
+    """Untrusted text shown as code in a table cell: <code> with HTML escaping, pipes escaped."""
+    s = str(text).replace("\r", " ").replace("\n", " ")
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")
+    s = s.replace("@", "@" + ZWSP)
+    s = s.replace("`", "&#96;")
+    return f"<code>{s}</code>"
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses to dicts (properties named in ``__json_extra__`` included), tuples to lists."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        for name in getattr(obj, "__json_extra__", ()):
+            out[name] = to_jsonable(getattr(obj, name))
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+def dump_json(payload: Any) -> str:
+    return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+
+
+def templates_dir() -> Path:
+    """templates/ at the repository root in a checkout; sizebot/templates in a wheel."""
+    packaged = resources.files("sizebot") / "templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@lru_cache(maxsize=1)
+def jinja_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        autoescape=False,  # markdown, not HTML: untrusted values go through |md or |code explicitly
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(md=escape_md, code=code_md, size=format_size, delta=format_delta)
+    env.globals.update(percent=format_percent)
+    return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    return jinja_env().get_template(name).render(**context)
+
+
+def rich_to_text(*renderables: Any, width: int = 100) -> str:
+    """Render rich tables/text to plain text (no colour codes): deterministic for tests."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)
+    for r in renderables:
+        console.print(r)
+    return buf.getvalue()

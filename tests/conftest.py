@@ -1,0 +1,48 @@
+"""Shared fixtures: the real Go toolchain, real git repositories, the real Docker engine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.docker_engine import DockerEngine, start_engine
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> DockerEngine:
+    """A private dockerd for the whole session; fails (not skips) when it cannot start."""
+    engine = start_engine()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture(scope="session")
+def go() -> str:
+    path = shutil.which("go")
+    assert path, "the Go toolchain is required (go version)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def go_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for test builds: shared caches, no network surprises, no VCS stamping noise."""
+    env = dict(os.environ)
+    env.setdefault("GOFLAGS", "-mod=mod")
+    env["GOTOOLCHAIN"] = "local"
+    return env
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    base = {
+        "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent),
+    }
+    full = {**os.environ, **base, **(env or {})}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=full).stdout.strip()
