@@ -20,29 +20,32 @@ ZWSP = "\u200b"
 
 # Characters that change meaning in GFM inline text or table cells.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# C0/C1 controls (newlines included) and Unicode line/paragraph separators: one line, no surprises.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def escape_md(text: Any) -> str:
     """Make an untrusted string (package, file path, commit text, layer command) inert in a
-    GitHub comment: no table break, no tag, no link, no mention, no emphasis, one line."""
-    s = str(text)
-    s = s.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    GitHub comment: no table break, no tag, no link, no mention, no issue reference, no
+    emphasis, one line. The visible text is the original with control characters (newlines,
+    tabs) shown as spaces; the zero-width spaces that break links/mentions are invisible."""
+    s = _CONTROLS.sub(" ", str(text))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
-    # Break autolinks and @mentions/#refs with a zero-width space GitHub leaves alone.
+    # Break autolinks, @mentions and #123 references (GitHub links those after rendering,
+    # backslashes do not stop it) with a zero-width space GitHub leaves alone.
     s = s.replace("@", "@" + ZWSP)
-    s = re.sub(r"(?i)(https?|ftp|javascript|data|vbscript|mailto)(:)", r"\1" + ZWSP + r"\2", s)
+    s = re.sub(r"(\\#)(?=\w)", r"\1" + ZWSP, s)
+    s = re.sub(r"(?i)(https?|ftp|javascript|data|vbscript|mailto|file)(:)", r"\1" + ZWSP + r"\2", s)
     s = re.sub(r"(?i)\bwww\.", "www" + ZWSP + ".", s)
     return s
 
 
 def code_md(text: Any) -> str:
-    """Untrusted text shown as code in a table cell: <code> with HTML escaping, pipes escaped."""
-    s = str(text).replace("\r", " ").replace("\n", " ")
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")
-    s = s.replace("@", "@" + ZWSP)
-    s = s.replace("`", "&#96;")
-    return f"<code>{s}</code>"
+    """Untrusted text shown as code (a table cell included): ``<code>`` around escape_md's text.
+    Not a backtick code span: GFM tables split code spans on ``|`` and GitHub autolinks inside
+    raw ``<code>``, so the content is escaped exactly as plain text is."""
+    return f"<code>{escape_md(text)}</code>"
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -129,3 +129,55 @@ def _find_go(venv: Path) -> str | None:
 
 # Go versions beside the machine's that the format tests build with (scripts/install-deps pre-installs them).
 EXTRA_GO_VERSIONS = ("1.21.13", "1.24.11")
+
+# A reference reader for the format tests: Go's own debug/elf, debug/macho and debug/pe print the
+# section tables as JSON (an independent parse to compare sizebot's readers against).
+SECTDUMP = {
+    "go.mod": "module example.com/sectdump\n\ngo 1.21\n",
+    "main.go": """package main
+
+import (
+	"debug/elf"
+	"debug/macho"
+	"debug/pe"
+	"encoding/json"
+	"os"
+)
+
+type sect struct {
+	Name   string `json:"name"`
+	Seg    string `json:"seg"`
+	Addr   uint64 `json:"addr"`
+	Size   uint64 `json:"size"`
+	VSize  uint64 `json:"vsize"`
+	Offset uint64 `json:"offset"`
+	Flags  uint64 `json:"flags"`
+	Type   uint64 `json:"type"`
+}
+
+func main() {
+	path := os.Args[1]
+	var out []sect
+	format := ""
+	if f, err := elf.Open(path); err == nil {
+		format = "elf"
+		for _, s := range f.Sections[1:] {
+			out = append(out, sect{Name: s.Name, Addr: s.Addr, Size: s.FileSize, VSize: s.Size, Offset: s.Offset, Flags: uint64(s.Flags), Type: uint64(s.Type)})
+		}
+	} else if f, err := macho.Open(path); err == nil {
+		format = "macho"
+		for _, s := range f.Sections {
+			out = append(out, sect{Name: s.Name, Seg: s.Seg, Addr: s.Addr, Size: s.Size, VSize: s.Size, Offset: uint64(s.Offset), Flags: uint64(s.Flags)})
+		}
+	} else if f, err := pe.Open(path); err == nil {
+		format = "pe"
+		for _, s := range f.Sections {
+			out = append(out, sect{Name: s.Name, Addr: uint64(s.VirtualAddress), Size: uint64(s.Size), VSize: uint64(s.VirtualSize), Offset: uint64(s.Offset), Flags: uint64(s.Characteristics)})
+		}
+	} else {
+		os.Exit(3)
+	}
+	json.NewEncoder(os.Stdout).Encode(map[string]any{"format": format, "sections": out})
+}
+""",
+}

@@ -1,0 +1,290 @@
+"""Budget rules of sizebot.toml -> one ``BudgetResult`` per rule, check and build; the verdict (pure).
+
+Semantics (docs/configuration.md repeats them):
+* ``max_size`` and per-package/per-module caps judge the head alone, so they apply even
+  when there is no base to compare with; ``max_increase`` and ``new_modules`` need a base
+  and are ``skipped`` without one. Nothing is judged for a head that did not build.
+* Exceeding means strictly greater: a binary exactly at its limit passes. A percentage
+  increase is ``100 * (head - base) / base``; it is compared exactly, and reported rounded
+  to 4 decimals.
+* An exceeded check has its rule's ``level`` as status (``fail`` or ``warn``); ``new_modules``
+  is itself the level ("warn"/"fail"; "allow" checks nothing).
+* Overrides (a PR label or a commit trailer) turn every ``fail`` into ``overridden`` with the
+  reason; warnings stay warnings. Verdict: any fail -> fail; any warn/overridden -> warn;
+  nothing compared -> neutral; else pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from sizebot.build.config import BudgetRule, ImageBudgetRule
+from sizebot.build.overrides import Override
+from sizebot.units import format_size
+
+if TYPE_CHECKING:
+    from sizebot.binary.model import BinaryDiff, BinaryReport
+    from sizebot.image.model import ImageReport
+
+STATUSES = ("pass", "warn", "fail", "overridden", "skipped")
+VERDICTS = ("pass", "warn", "fail", "neutral")
+
+
+@dataclass(frozen=True)
+class BuildMeasurement:
+    """One target x platform x strategy, as the builds helper measured it."""
+
+    target: str
+    platform: str  # "goos/goarch"
+    strategy: str
+    base_size: int | None  # None: no base build to compare with (missing or failed)
+    head_size: int | None  # None: the head did not build
+    head_packages: Mapping[str, int] = field(default_factory=dict)  # package path -> bytes (PackageSize.size)
+    head_modules: Mapping[str, int] = field(default_factory=dict)  # module path -> bytes (ModuleSize.size)
+    new_modules: tuple[str, ...] = ()  # modules in head and not in base (BinaryDiff.added_modules)
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target} {self.platform} {self.strategy}"
+
+    @classmethod
+    def from_reports(cls, target: str, platform: str, strategy: str, base: BinaryReport | None,
+                     head: BinaryReport | None, diff: BinaryDiff | None = None) -> BuildMeasurement:
+        """From the binary analyses of base and head (either may be None: missing or failed build)."""
+        if base is not None and head is not None:
+            added = diff.added_modules if diff is not None else tuple(
+                m.path for m in head.modules if m.path not in {b.path for b in base.modules})
+        else:
+            added = ()
+        return cls(
+            target=target, platform=platform, strategy=strategy,
+            base_size=base.file_size if base is not None else None,
+            head_size=head.file_size if head is not None else None,
+            head_packages={p.name: p.size for p in head.packages} if head is not None else {},
+            head_modules={m.path: m.size for m in head.modules} if head is not None else {},
+            new_modules=tuple(added),
+        )
+
+
+@dataclass(frozen=True)
+class ImageMeasurement:
+    """The configured image at base and head: dive's size (uncompressed) and the stored blobs' size."""
+
+    base_size: int | None
+    head_size: int | None
+    base_compressed_size: int | None
+    head_compressed_size: int | None
+
+    @classmethod
+    def from_reports(cls, base: ImageReport | None, head: ImageReport | None) -> ImageMeasurement:
+        """Uncompressed = dive's image size (``ImageReport.size``); compressed = the stored blobs."""
+        return cls(base_size=base.size if base else None, head_size=head.size if head else None,
+                   base_compressed_size=base.compressed_size if base else None,
+                   head_compressed_size=head.compressed_size if head else None)
+
+    def sizes(self, measure: str) -> tuple[int | None, int | None]:
+        if measure == "uncompressed":
+            return self.base_size, self.head_size
+        return self.base_compressed_size, self.head_compressed_size
+
+
+@dataclass(frozen=True)
+class BudgetResult:
+    rule: str  # "max_increase 1%", "package golang.org/x/net/http2 max_size 500 KB", "new_modules warn"
+    level: str  # "fail" | "warn"
+    status: str  # one of STATUSES
+    subject: str  # "app linux/amd64 release", "image (compressed)"
+    actual: float | int | None  # bytes, percent or a count of modules; None when skipped
+    limit: float | int | None
+    unit: str  # "bytes" | "percent" | "modules"
+    message: str
+    override_reason: str | None = None
+    source: str = ""  # the rule's table: "budget[0]", "image.budget[1]"
+
+
+def evaluate(rules: Sequence[BudgetRule], builds: Iterable[BuildMeasurement], *,
+             image_rules: Sequence[ImageBudgetRule] = (), image: ImageMeasurement | None = None,
+             overrides: Sequence[Override] = ()) -> tuple[BudgetResult, ...]:
+    """Every rule against every build in its scope (rule order, then build order), then the image rules."""
+    builds = tuple(builds)
+    results: list[BudgetResult] = []
+    for rule in rules:
+        for build in builds:
+            if _in_scope(rule, build):
+                results.extend(_judge_build(rule, build))
+    if image is not None:
+        for image_rule in image_rules:
+            results.extend(_judge_image(image_rule, image))
+    return apply_overrides(tuple(results), overrides)
+
+
+def apply_overrides(results: tuple[BudgetResult, ...], overrides: Sequence[Override]) -> tuple[BudgetResult, ...]:
+    """fail -> overridden (with the reasons, "; "-joined) when any override is present."""
+    if not overrides:
+        return results
+    reason = "; ".join(o.reason for o in overrides)
+    return tuple(replace(r, status="overridden", override_reason=reason) if r.status == "fail" else r
+                 for r in results)
+
+
+def verdict(results: Iterable[BudgetResult], compared: bool) -> str:
+    """"fail" | "warn" | "pass" | "neutral" (nothing compared and nothing exceeded)."""
+    statuses = {r.status for r in results}
+    if "fail" in statuses:
+        return "fail"
+    if statuses & {"warn", "overridden"}:
+        return "warn"
+    return "pass" if compared else "neutral"
+
+
+def exit_status(verdict_: str) -> int:
+    """The CLI's exit status for a verdict: 1 for fail, else 0 (warnings and overrides do not fail CI)."""
+    if verdict_ not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict_!r}")
+    return 1 if verdict_ == "fail" else 0
+
+
+def result_to_json(result: BudgetResult) -> dict:
+    """One entry of the report document's "budgets" list (docs: /work/notes/report-json.md)."""
+    return {
+        "rule": result.rule, "level": result.level, "status": result.status, "subject": result.subject,
+        "actual": result.actual, "limit": result.limit, "unit": result.unit, "message": result.message,
+        "override_reason": result.override_reason,
+    }
+
+
+def overrides_to_json(overrides: Sequence[Override]) -> list[dict]:
+    return [{"source": o.source, "reason": o.reason} for o in overrides]
+
+
+# ------------------------------------------------------------------------------------------
+
+def _in_scope(rule: BudgetRule, build: BuildMeasurement) -> bool:
+    return ((not rule.targets or build.target in rule.targets)
+            and (not rule.platforms or build.platform in rule.platforms)
+            and (not rule.strategies or build.strategy in rule.strategies))
+
+
+def _source(rule: BudgetRule | ImageBudgetRule) -> str:
+    return f"image.budget[{rule.index}]" if isinstance(rule, ImageBudgetRule) else f"budget[{rule.index}]"
+
+
+def _status(exceeded: bool, level: str) -> str:
+    return level if exceeded else "pass"
+
+
+def _limit_text(n: int | float) -> str:
+    """A limit as people write it: "25 MB", not "25.0 MB" (the JSON keeps the exact bytes)."""
+    number, unit = format_size(n).split(" ")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return f"{number} {unit}"
+
+
+def _percent_text(value: float) -> str:
+    return f"{value:g}%"
+
+
+def _max_increase_rule(limit: tuple[str, float]) -> str:
+    kind, value = limit
+    return f"max_increase {_percent_text(value) if kind == 'percent' else _limit_text(value)}"
+
+
+def _max_size(rule, subject: str, head: int) -> BudgetResult:
+    limit = rule.max_size
+    return BudgetResult(f"max_size {_limit_text(limit)}", rule.level, _status(head > limit, rule.level), subject,
+                        head, limit, "bytes", f"head is {format_size(head)} (limit {_limit_text(limit)})",
+                        source=_source(rule))
+
+
+def _max_increase(rule, subject: str, base: int | None, head: int) -> BudgetResult:
+    kind, value = rule.max_increase
+    name = _max_increase_rule(rule.max_increase)
+    unit = "percent" if kind == "percent" else "bytes"
+    if base is None:
+        return BudgetResult(name, rule.level, "skipped", subject, None, value, unit,
+                            "no base build to compare with", source=_source(rule))
+    delta = head - base
+    verb = "grew" if delta > 0 else "shrank" if delta < 0 else "did not change"
+    if kind == "bytes":
+        limit = int(value)
+        amount = f" {format_size(abs(delta))}" if delta else ""
+        return BudgetResult(name, rule.level, _status(delta > limit, rule.level), subject, delta, limit, unit,
+                            f"head {verb}{amount} (limit {_limit_text(limit)})", source=_source(rule))
+    if base == 0:
+        return BudgetResult(name, rule.level, "skipped", subject, None, value, unit,
+                            "the base is 0 bytes: no percentage", source=_source(rule))
+    exceeded = 100 * delta > value * base  # exact: no float rounding at the boundary
+    percent = round(100.0 * delta / base, 4)
+    amount = f" {abs(percent):.2f}%" if delta else ""
+    return BudgetResult(name, rule.level, _status(exceeded, rule.level), subject, percent, value, unit,
+                        f"head {verb}{amount} (limit {_percent_text(value)})", source=_source(rule))
+
+
+def _package_size(packages: Mapping[str, int], pattern: str) -> int | None:
+    """Bytes of one package, or of a "path/..." tree (Go's pattern: the path and everything below)."""
+    if pattern.endswith("/..."):
+        root = pattern[:-4]
+        found = [size for name, size in packages.items() if name == root or name.startswith(root + "/")]
+        return sum(found) if found else None
+    return packages.get(pattern)
+
+
+def _cap(rule: BudgetRule, subject: str, kind: str, name: str, cap: int, actual: int | None) -> BudgetResult:
+    label = f"{kind} {name} max_size {_limit_text(cap)}"
+    if actual is None:
+        return BudgetResult(label, rule.level, "pass", subject, 0, cap, "bytes",
+                            f"{name} is not in the head binary (limit {_limit_text(cap)})", source=_source(rule))
+    return BudgetResult(label, rule.level, _status(actual > cap, rule.level), subject, actual, cap, "bytes",
+                        f"{name} is {format_size(actual)} (limit {_limit_text(cap)})", source=_source(rule))
+
+
+def _new_modules(rule: BudgetRule, build: BuildMeasurement) -> BudgetResult:
+    name = f"new_modules {rule.new_modules}"
+    level = rule.new_modules
+    if build.base_size is None:
+        return BudgetResult(name, level, "skipped", build.subject, None, 0, "modules",
+                            "no base build to compare with", source=_source(rule))
+    new = build.new_modules
+    if not new:
+        return BudgetResult(name, level, "pass", build.subject, 0, 0, "modules", "no new modules",
+                            source=_source(rule))
+    shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+    noun = "module" if len(new) == 1 else "modules"
+    return BudgetResult(name, level, level, build.subject, len(new), 0, "modules",
+                        f"{len(new)} new {noun}: {shown}", source=_source(rule))
+
+
+def _judge_build(rule: BudgetRule, build: BuildMeasurement) -> list[BudgetResult]:
+    subject = build.subject
+    if build.head_size is None:
+        return [BudgetResult(f"budget[{rule.index}]", rule.level, "skipped", subject, None, None, "bytes",
+                             "the head did not build", source=_source(rule))]
+    out: list[BudgetResult] = []
+    if rule.max_size is not None:
+        out.append(_max_size(rule, subject, build.head_size))
+    if rule.max_increase is not None:
+        out.append(_max_increase(rule, subject, build.base_size, build.head_size))
+    for name, cap in rule.packages:
+        out.append(_cap(rule, subject, "package", name, cap, _package_size(build.head_packages, name)))
+    for name, cap in rule.modules:
+        out.append(_cap(rule, subject, "module", name, cap, build.head_modules.get(name)))
+    if rule.new_modules != "allow":
+        out.append(_new_modules(rule, build))
+    return out
+
+
+def _judge_image(rule: ImageBudgetRule, image: ImageMeasurement) -> list[BudgetResult]:
+    subject = f"image ({rule.measure})"
+    base, head = image.sizes(rule.measure)
+    if head is None:
+        return [BudgetResult(f"image.budget[{rule.index}]", rule.level, "skipped", subject, None, None, "bytes",
+                             "the head image did not build", source=_source(rule))]
+    out: list[BudgetResult] = []
+    if rule.max_size is not None:
+        out.append(_max_size(rule, subject, head))
+    if rule.max_increase is not None:
+        out.append(_max_increase(rule, subject, base, head))
+    return out

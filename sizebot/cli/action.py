@@ -1,0 +1,252 @@
+"""``sizebot action``: the GitHub Action's entry point (docs/action.md).
+
+Reads INPUT_* and GITHUB_* from the environment, the event payload at GITHUB_EVENT_PATH, writes
+GITHUB_OUTPUT (verdict, total-delta, report-json, comment-url) and GITHUB_STEP_SUMMARY.
+Modes: ``report`` (measure and comment, same-repo PRs), ``measure`` (fork PR, read-only token:
+write a measurement file), ``comment`` (workflow_run with a write token: validate measurement
+files, merge, comment; never runs PR code).
+
+Exit status: by ``fail-on`` and the verdict (fail: 1 on fail; warn: 1 on warn or fail; never: 0).
+A failed API call (comment, status) is a ``::warning::`` line, not a lost report: the summary and
+outputs are written first, and the exit status still follows the verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sizebot.errors import GitHubError, SizebotError
+from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
+from sizebot.github.comment import upsert_comment
+from sizebot.github.event import load_event, parse_event
+from sizebot.github.measurement import (
+    check_against_pull,
+    load_measurement,
+    make_measurement,
+    write_measurement,
+)
+from sizebot.github.status import create_check_run, set_status
+
+MODES = ("report", "measure", "comment")
+FAIL_ON = ("fail", "warn", "never")
+# Tests inject a retry policy that never sleeps; None: the real one.
+RETRY_POLICY: RetryPolicy | None = None
+
+
+def register(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("action", help="the GitHub Action entry point (reads INPUT_* and GITHUB_* env)")
+    p.add_argument("--mode", choices=MODES, help="overrides INPUT_MODE")
+    return p
+
+
+def _input(env: Mapping[str, str], name: str, default: str = "") -> str:
+    # GitHub passes input "comment-key" as INPUT_COMMENT-KEY (hyphen kept), docker actions too.
+    for key in (f"INPUT_{name.upper()}", f"INPUT_{name.upper().replace('-', '_')}"):
+        if env.get(key, "").strip():
+            return env[key].strip()
+    return default
+
+
+def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
+    """GITHUB_OUTPUT with the delimiter syntax, safe for any value (multiline, ``=``)."""
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        for name, value in outputs.items():
+            delim = f"sizebot_{uuid.uuid4().hex}"
+            while delim in value:  # pragma: no cover - 128 random bits
+                delim = f"sizebot_{uuid.uuid4().hex}"
+            fh.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+
+
+def exit_status(verdict: str, fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    if verdict == "fail" or (fail_on == "warn" and verdict == "warn"):
+        return 1
+    return 0
+
+
+def total_delta(doc: dict[str, Any]) -> int:
+    return sum(int(b.get("delta") or 0) for b in doc.get("builds") or [])
+
+
+def _warn(message: str) -> None:
+    print(f"::warning::{' '.join(message.split())}", flush=True)
+
+
+def measure_report(*, repo: Path, base: str, head: str, config: str | None,
+                   labels: tuple[str, ...]) -> dict[str, Any]:
+    """The report document of base vs head: the same library call as ``sizebot report``."""
+    try:
+        from sizebot.compare.run import run_report_doc  # builds/report helper (issue 4)
+    except ImportError as exc:
+        raise SizebotError(f"mode report/measure needs sizebot.compare.run ({exc})") from None
+    return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels)
+
+
+# Replaceable in tests (a fixed document instead of two Go builds).
+MEASURE: Callable[..., dict[str, Any]] = measure_report
+
+
+def _ensure_commit(repo: Path, sha: str) -> None:
+    """The checkout of actions/checkout is shallow: fetch the base commit when it is missing."""
+    have = subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
+                          capture_output=True, check=False).returncode == 0
+    if not have:
+        subprocess.run(["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
+                       capture_output=True, check=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_action(os.environ, mode=getattr(args, "mode", None))
+
+
+def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
+    mode = mode or _input(env, "mode", "report")
+    if mode not in MODES:
+        raise SizebotError(f"input mode: {mode!r} is not one of {', '.join(MODES)}")
+    fail_on = _input(env, "fail-on", "fail")
+    if fail_on not in FAIL_ON:
+        raise SizebotError(f"input fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+    key = _input(env, "comment-key", "default")
+    repo_name = env.get("GITHUB_REPOSITORY", "")
+    api = env.get("GITHUB_API_URL", "https://api.github.com")
+    token = _input(env, "github-token") or env.get("GITHUB_TOKEN", "")
+    workdir = Path(env.get("GITHUB_WORKSPACE", ".")) / _input(env, "working-directory", ".")
+    event_path = env.get("GITHUB_EVENT_PATH")
+    payload = load_event(event_path) if event_path else {}
+    pr = parse_event(payload, source=event_path or "event")
+    client = GitHubClient(api, token, retry=RETRY_POLICY)
+
+    if mode == "comment":
+        return _comment_mode(env, client, repo_name, payload, key, fail_on)
+
+    if pr is None and not (_input(env, "base-ref") and _input(env, "head-ref")):
+        raise SizebotError("no pull_request in the event payload: set inputs base-ref and head-ref")
+    base = _input(env, "base-ref") or (pr.base_sha if pr else "")
+    head = _input(env, "head-ref") or (pr.head_sha if pr else "")
+    if pr and not _input(env, "base-ref"):
+        _ensure_commit(workdir, base)
+    doc = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
+                  labels=pr.labels if pr else ())
+    outputs = {"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc))}
+    if mode == "measure":
+        if pr is None:
+            raise SizebotError("mode measure runs on a pull_request event")
+        measurement = make_measurement(doc, number=pr.number, base_sha=pr.base_sha, head_sha=pr.head_sha,
+                                       comment_key=key)
+        out = Path(env.get("RUNNER_TEMP") or workdir) / f"sizebot-measurement-{key}.json"
+        write_measurement(out, measurement)
+        outputs["report-json"] = str(out)
+        outputs["comment-url"] = ""
+        _write_summary(env, doc)
+        write_outputs(env.get("GITHUB_OUTPUT"), outputs)
+        print(f"sizebot: measurement written to {out} (verdict {outputs['verdict']})")
+        return exit_status(outputs["verdict"], fail_on)
+
+    out = Path(env.get("RUNNER_TEMP") or workdir) / f"sizebot-report-{key}.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    outputs["report-json"] = str(out)
+    _write_summary(env, doc)
+    url = ""
+    if pr is not None:
+        url = _publish(client, repo_name, pr.number, pr.head_sha, key, doc, run_url(env))
+    outputs["comment-url"] = url
+    write_outputs(env.get("GITHUB_OUTPUT"), outputs)
+    return exit_status(outputs["verdict"], fail_on)
+
+
+def _write_summary(env: Mapping[str, str], doc: dict[str, Any]) -> None:
+    from sizebot.render.comment import build_job_summary
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(build_job_summary(doc) + "\n")
+
+
+def run_url(env: Mapping[str, str]) -> str | None:
+    """The workflow run's page (its job summary has the full report), linked from the comment."""
+    server, repo, run_id = env.get("GITHUB_SERVER_URL"), env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    return f"{server}/{repo}/actions/runs/{run_id}" if server and repo and run_id else None
+
+
+def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: str, doc: dict[str, Any],
+             summary_url: str | None = None) -> str:
+    """Comment, status and check run; every API failure becomes one warning line (the report is
+    already in the summary and the outputs). Returns the comment URL or ''."""
+    from sizebot.render.comment import COMMENT_LIMIT, build_comment
+    url = ""
+    try:
+        result = upsert_comment(client, repo, number, key, build_comment(doc, key, summary_url=summary_url),
+                                shorter=lambda: build_comment(doc, key, limit=COMMENT_LIMIT // 4,
+                                                              summary_url=summary_url))
+        url = result.url
+        print(f"sizebot: comment {'created' if result.created else 'updated'}: {url}")
+    except GitHubValidationError as exc:
+        _warn(f"sizebot: the comment was refused even shortened: {exc}")
+    except GitHubError as exc:
+        _warn(f"sizebot: cannot post the comment: {exc}")
+    verdict = str(doc.get("verdict", "neutral"))
+    delta = total_delta(doc)
+    description = f"{verdict}: total {'+' if delta >= 0 else ''}{delta} bytes over {len(doc.get('builds') or [])} builds"
+    try:
+        set_status(client, repo, head_sha, key, verdict, description, target_url=url or summary_url)
+    except GitHubError as exc:
+        _warn(f"sizebot: cannot set the commit status: {exc}")
+    try:
+        check = create_check_run(client, repo, head_sha, key, verdict, description, description)
+        if check.note:
+            print(f"sizebot: {check.note}")
+    except GitHubError as exc:
+        _warn(f"sizebot: cannot create the check run: {exc}")
+    return url
+
+
+def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
+                  key: str, fail_on: str) -> int:
+    from sizebot.render.comment import merge_reports
+    pattern = _input(env, "measurement-files")
+    if not pattern:
+        raise SizebotError("mode comment needs input measurement-files (a glob of downloaded artifacts)")
+    base_dir = Path(env.get("GITHUB_WORKSPACE", "."))
+    files = sorted(glob.glob(pattern if os.path.isabs(pattern) else str(base_dir / pattern), recursive=True))
+    if not files:
+        raise SizebotError(f"input measurement-files: {pattern!r} matches no file")
+    docs = [load_measurement(f) for f in files]  # any invalid file: one line, exit 2
+    numbers = {d["pull_request"]["number"] for d in docs}
+    if len(numbers) != 1:
+        raise SizebotError(f"measurement files name several pull requests: {sorted(numbers)}")
+    number = numbers.pop()
+    pull = client.get_json(f"/repos/{repo}/pulls/{number}")
+    fresh = []
+    for f, d in zip(files, docs):
+        reason = check_against_pull(d, pull, path=f)
+        if reason:
+            print(f"sizebot: {reason}")
+        else:
+            fresh.append(d)
+    outputs = {"verdict": "neutral", "total-delta": "0", "report-json": "", "comment-url": ""}
+    if not fresh:
+        print("sizebot: no measurement matches the pull request's current head: nothing posted")
+        write_outputs(env.get("GITHUB_OUTPUT"), outputs)
+        return 0
+    doc = merge_reports(fresh)
+    key = str(doc.get("comment_key") or key)
+    out = Path(env.get("RUNNER_TEMP") or base_dir) / f"sizebot-report-{key}.json"
+    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    outputs.update({"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc)),
+                    "report-json": str(out)})
+    _write_summary(env, doc)
+    outputs["comment-url"] = _publish(client, repo, number, doc["pull_request"]["head_sha"], key, doc,
+                                     run_url(env))
+    write_outputs(env.get("GITHUB_OUTPUT"), outputs)
+    return exit_status(outputs["verdict"], fail_on)

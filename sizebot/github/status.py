@@ -1,0 +1,44 @@
+"""The verdict on the commit: a status ``sizebot/KEY``, and a check run when the token may create one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sizebot.github.client import GitHubClient, GitHubPermissionError
+
+_STATE = {"pass": "success", "neutral": "success", "warn": "success", "fail": "failure"}
+_CONCLUSION = {"pass": "success", "neutral": "neutral", "warn": "neutral", "fail": "failure"}
+DESCRIPTION_LIMIT = 140
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    url: str | None
+    note: str | None  # why no check run was made
+
+
+def status_description(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 1] + "…"
+
+
+def set_status(client: GitHubClient, repo: str, sha: str, key: str, verdict: str, description: str,
+               target_url: str | None = None) -> dict:
+    payload = {"state": _STATE.get(verdict, "error"), "context": f"sizebot/{key}",
+               "description": status_description(description)}
+    if target_url:
+        payload["target_url"] = target_url
+    return client.post_json(f"/repos/{repo}/statuses/{sha}", payload)
+
+
+def create_check_run(client: GitHubClient, repo: str, sha: str, key: str, verdict: str, title: str,
+                     summary: str) -> CheckResult:
+    """A completed check run; a 403 (GITHUB_TOKEN without ``checks: write``, a fork) is no error."""
+    payload = {"name": f"sizebot/{key}", "head_sha": sha, "status": "completed",
+               "conclusion": _CONCLUSION.get(verdict, "neutral"),
+               "output": {"title": status_description(title), "summary": summary[:65535]}}
+    try:
+        data = client.post_json(f"/repos/{repo}/check-runs", payload)
+    except GitHubPermissionError:
+        return CheckResult(None, "no check run: the token may not create one (add `permissions: checks: write`)")
+    return CheckResult(data.get("html_url"), None)

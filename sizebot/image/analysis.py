@@ -1,0 +1,478 @@
+"""One image -> ``ImageReport``: dive's figures (equal to dive v0.13.1's, quirks included)
+beside sizebot's own, corrected figures.
+
+dive's rules, as read in its source (dive/image/docker/image_archive.go, dive/image/image.go,
+dive/filetree/efficiency.go):
+
+* layer size: the sum of the header sizes of every tar entry of the layer, whatever its type,
+  except entries whose cleaned name is "." (whiteout markers count, with their size, usually 0);
+  image size = sum of layer sizes; user size = all layers but the first.
+* efficiency: every *leaf* of every layer's tree is visited (layer order; depth first, children
+  in byte order, before their parent). A normal leaf weighs its header size. A whiteout leaf
+  weighs the whole subtree it deletes in the stack of the layers below, but only when that node
+  is a directory *with its own payload* (a file, or a directory dive only created on the way to
+  a deeper path, weighs 0). A whiteout whose target is absent aborts the visit of the rest of
+  that layer (dive logs and moves on) and leaves a record whose minimum is -1. Per path:
+  cumulative = sum of weights, minimum = smallest weight; score = sum(minimum) / sum(cumulative)
+  (1.0 when the latter is 0). Opaque whiteouts never enter dive's trees.
+* inefficiencies: the paths seen at least twice, sorted by cumulative size with Go's
+  ``sort.Sort`` (pdqsort, unstable: ties keep the order that algorithm leaves them in), then
+  listed in reverse (largest first), as dive's JSON and CI output do.
+* wasted bytes = sum of those cumulative sizes (the surviving copy included);
+  user wasted percent = wasted / user size (a ratio; NaN for 0/0, +inf for x/0, as Go's floats).
+* layer commands: the config history without ``empty_layer`` entries, in order, one per layer;
+  "/bin/sh -c " is cut from the front as dive does.
+
+sizebot's own figures (never instead of dive's):
+
+* ``corrected_wasted_bytes`` = the header sizes of all layers' tar entries (= image size, except
+  for layers docker save stored as links, which dive counts as empty) - those of the entries visible in the
+  final filesystem (OCI semantics: whiteouts and opaque whiteouts hide lower content, a later
+  copy hides an earlier one, a file replacing a directory hides all of it). That is exactly the
+  bytes of every entry that does not survive: overwritten copies (the survivor is not counted),
+  files deleted by a whiteout or hidden by an opaque whiteout, and the whiteout markers.
+* ``duplicates``: regular files of the final filesystem with the same sha256 at different
+  paths (empty files left out); wasted = size x (copies - 1).
+* per-layer ``compressed_size``: the blob's bytes as stored; image ``compressed_size`` their sum.
+* ``largest_files``: the top N regular files of the final filesystem.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from sizebot.errors import ImageError
+from sizebot.image.layers import LayerContents, TarEntry, printable, read_layer
+from sizebot.image.model import (
+    KIND_DIR,
+    KIND_FILE,
+    KIND_HARDLINK,
+    KIND_OTHER,
+    KIND_SYMLINK,
+    DuplicateGroup,
+    FileEntry,
+    ImageReport,
+    Inefficiency,
+    LayerReport,
+)
+from sizebot.image.sources import LayerBlob, SourceInfo, open_source
+from sizebot.image.tree import OPAQUE, WHITEOUT, DiveTree, FinalFS, go_sorted
+
+
+def analyze_image(source_path: str, platform: str | None = None, top: int = 20) -> ImageReport:
+    """Read an image archive or OCI layout once (each layer streamed once) and analyse it."""
+    with open_source(source_path, platform) as src:
+        info = src.info
+        contents = []
+        for blob in info.layers:
+            contents.append(_read_blob(src, info, blob))
+    return build_report(info, contents, top=top)
+
+
+def _read_blob(src, info: SourceInfo, blob: LayerBlob) -> LayerContents:
+    where = f"{printable(info.path)}: layer {blob.index} ({printable(blob.name)})"
+    # Blobs named by their digest (OCI layouts, Docker 25+ archives) are verified while they
+    # stream; other blobs are hashed only when no digest is known for them.
+    verify = blob.name.startswith("blobs/") and blob.digest.startswith("sha256:")
+    f = src.open_layer(blob)
+    try:
+        contents = read_layer(f, where=where, max_entry_size=blob.size, blob_digest=verify or not blob.digest)
+    finally:
+        f.close()
+    if verify and contents.blob_digest != blob.digest:
+        raise ImageError(f"{where}: content does not match its digest (got {contents.blob_digest})")
+    return contents
+
+
+def build_report(info: SourceInfo, contents: Sequence[LayerContents], top: int = 20) -> ImageReport:
+    """Pure: layer contents (in order) + the source description -> ImageReport."""
+    # dive reads a layer stored as a symlink (docker save of a repeated layer) as empty.
+    dive_entries = [() if blob.linked else c.entries for blob, c in zip(info.layers, contents)]
+    sizes = [sum(e.size for e in entries) for entries in dive_entries]
+    size = sum(sizes)
+    user_size = sum(sizes[1:])
+    trees = [DiveTree.from_entries(entries) for entries in dive_entries]
+    score, matches = dive_efficiency(trees)
+    wasted = sum(m.cumulative for m in matches)
+    commands = layer_commands(info.config, len(contents))
+
+    layers = []
+    for blob, c, s, cmd in zip(info.layers, contents, sizes, commands):
+        names = [e.path.rsplit("/", 1)[-1] for e in c.entries]
+        layers.append(LayerReport(
+            index=blob.index,
+            digest=blob.digest or c.blob_digest,
+            diff_id=blob.diff_id,
+            command=cmd,
+            size=s,
+            compressed_size=c.blob_size,
+            file_count=sum(1 for n in names if not n.startswith(WHITEOUT)),
+            compression=c.compression,
+            media_type=blob.media_type,
+            whiteout_count=sum(1 for n in names if n.startswith(WHITEOUT)),
+            opaque_count=sum(1 for n in names if n == OPAQUE),
+            linked=blob.linked,
+        ))
+
+    fs = FinalFS()
+    for i, c in enumerate(contents):
+        fs.apply_layer(i, c.entries)
+    files = tuple(_file_entry(path, fs.paths[path].entry, fs.paths[path].layer) for path in go_sorted(fs.paths))
+    visible = sum(slot.entry.size for slot in fs.paths.values())
+    regular = [f for f in files if f.kind == KIND_FILE]
+
+    return ImageReport(
+        source=info.path,
+        platform=info.platform,
+        size=size,
+        user_size=user_size,
+        efficiency=score,
+        wasted_bytes=wasted,
+        user_wasted_percent=go_div(wasted, user_size),
+        inefficiencies=tuple(Inefficiency(m.path, m.count, m.cumulative) for m in reversed(matches)),
+        layers=tuple(layers),
+        compressed_size=sum(c.blob_size for c in contents),
+        corrected_wasted_bytes=sum(e.size for c in contents for e in c.entries) - visible,
+        duplicates=find_duplicates(regular),
+        largest_files=tuple(sorted(regular, key=lambda f: (-f.size, f.path))[: max(top, 0)]),
+        files=files,
+        format=info.format,
+        config_digest=info.config_digest,
+        file_count=len(files),
+        total_file_size=sum(f.size for f in regular),
+    )
+
+
+def go_div(a: int, b: int) -> float:
+    """float64(a) / float64(b) with Go's IEEE semantics (no ZeroDivisionError)."""
+    if b == 0:
+        return math.nan if a == 0 else math.inf
+    return a / b
+
+
+def layer_commands(config: dict[str, Any], count: int) -> list[str]:
+    """One command per layer from the history, empty_layer entries skipped (as docker and dive do)."""
+    history = config.get("history") if isinstance(config.get("history"), list) else []
+    real = [h for h in history if isinstance(h, dict) and not h.get("empty_layer")]
+    out = []
+    for i in range(count):
+        created_by = str(real[i].get("created_by") or "") if i < len(real) else ""
+        out.append(created_by.removeprefix("/bin/sh -c "))
+    return out
+
+
+def find_duplicates(regular: Sequence[FileEntry]) -> tuple[DuplicateGroup, ...]:
+    groups: dict[str, list[FileEntry]] = {}
+    for f in regular:
+        if f.size > 0 and f.digest:
+            groups.setdefault(f.digest, []).append(f)
+    out = [
+        DuplicateGroup(digest, fs[0].size, tuple(sorted(f.path for f in fs)), fs[0].size * (len(fs) - 1))
+        for digest, fs in groups.items()
+        if len(fs) > 1
+    ]
+    out.sort(key=lambda g: (-g.wasted, g.paths[0]))
+    return tuple(out)
+
+
+def _file_entry(path: str, e: TarEntry, layer: int) -> FileEntry:
+    if e.is_regular:
+        kind = KIND_FILE
+    elif e.is_dir:
+        kind = KIND_DIR
+    elif e.type == b"2":
+        kind = KIND_SYMLINK
+    elif e.type == b"1":
+        kind = KIND_HARDLINK
+    else:
+        kind = KIND_OTHER
+    return FileEntry(path=path, size=e.size, digest=e.digest, layer=layer, kind=kind, link=e.link, mode=e.mode & 0o7777)
+
+
+# --------------------------------------------------------------------------------------------
+# dive's efficiency
+
+
+@dataclass
+class EfficiencyRecord:
+    path: str
+    count: int = 0
+    cumulative: int = 0
+    minimum: int = -1
+
+
+class _LayerAborted(Exception):
+    pass
+
+
+def dive_efficiency(trees: Sequence[DiveTree]) -> tuple[float, list[EfficiencyRecord]]:
+    """dive's Efficiency(): the score and the inefficient records, sorted ascending as dive leaves them."""
+    records: dict[str, EfficiencyRecord] = {}
+    matches: list[EfficiencyRecord] = []
+    stacked: DiveTree | None = None  # dive's StackTreeRange(trees, 0, k-1), built lazily
+    stacked_upto = -1
+
+    def below(k: int) -> DiveTree:
+        # dive: copy of tree 0, then tree 0 stacked on it again, then trees 1..k-1.
+        nonlocal stacked, stacked_upto
+        if stacked is None:
+            stacked = trees[0].copy()
+        while stacked_upto < k - 1:
+            stacked_upto += 1
+            stacked.stack(trees[stacked_upto])
+        return stacked
+
+    for k, tree in enumerate(trees):
+
+        def visit(node, k=k) -> None:
+            path = node.path()
+            rec = records.get(path)
+            if rec is None:
+                rec = records[path] = EfficiencyRecord(path)
+            if node.is_whiteout():
+                prev = below(k).get_node(path)
+                if prev is None:
+                    raise _LayerAborted
+                weight = 0
+                if prev.is_dir:
+                    total = [0]
+
+                    def add(n, total=total) -> None:
+                        total[0] += n.size
+
+                    prev.visit_child_first(add)  # the subtree, prev itself included
+                    weight = total[0]
+            else:
+                weight = node.size
+            rec.cumulative += weight
+            if rec.minimum < 0 or weight < rec.minimum:
+                rec.minimum = weight
+            rec.count += 1
+            if rec.count == 2:
+                matches.append(rec)
+
+        try:
+            tree.root.visit_child_first(visit, lambda n: n.is_leaf())
+        except _LayerAborted:
+            pass  # dive: "unable to propagate ref tree", the rest of this layer is not visited
+
+    minimum = sum(r.minimum for r in records.values())
+    discovered = sum(r.cumulative for r in records.values())
+    score = 1.0 if discovered == 0 else minimum / discovered
+    go_sort(matches, lambda a, b: a.cumulative < b.cumulative)
+    return score, matches
+
+
+# --------------------------------------------------------------------------------------------
+# Go's sort.Sort (pattern-defeating quicksort, Go 1.19+), reimplemented from its description so
+# that ties among inefficient files come out in dive's order. Not stable, deliberately.
+
+
+def go_sort(items: list, less: Callable[[Any, Any], bool]) -> None:
+    n = len(items)
+    if n <= 1:
+        return
+    _Pdq(items, less).sort(0, n, n.bit_length())
+
+
+class _Pdq:
+    def __init__(self, items: list, less: Callable[[Any, Any], bool]):
+        self.d = items
+        self.lt = less
+
+    def less(self, i: int, j: int) -> bool:
+        return self.lt(self.d[i], self.d[j])
+
+    def swap(self, i: int, j: int) -> None:
+        d = self.d
+        d[i], d[j] = d[j], d[i]
+
+    def insertion(self, a: int, b: int) -> None:
+        for i in range(a + 1, b):
+            j = i
+            while j > a and self.less(j, j - 1):
+                self.swap(j, j - 1)
+                j -= 1
+
+    def sift_down(self, lo: int, hi: int, first: int) -> None:
+        root = lo
+        while True:
+            child = 2 * root + 1
+            if child >= hi:
+                return
+            if child + 1 < hi and self.less(first + child, first + child + 1):
+                child += 1
+            if not self.less(first + root, first + child):
+                return
+            self.swap(first + root, first + child)
+            root = child
+
+    def heap(self, a: int, b: int) -> None:
+        first, lo, hi = a, 0, b - a
+        for i in range((hi - 1) // 2, -1, -1):
+            self.sift_down(i, hi, first)
+        for i in range(hi - 1, -1, -1):
+            self.swap(first, first + i)
+            self.sift_down(lo, i, first)
+
+    def sort(self, a: int, b: int, limit: int) -> None:
+        was_balanced = True
+        was_partitioned = True
+        while True:
+            length = b - a
+            if length <= 12:
+                self.insertion(a, b)
+                return
+            if limit == 0:
+                self.heap(a, b)
+                return
+            if not was_balanced:
+                self.break_patterns(a, b)
+                limit -= 1
+            pivot, hint = self.choose_pivot(a, b)
+            if hint == 2:  # decreasing
+                self.reverse(a, b)
+                pivot = (b - 1) - (pivot - a)
+                hint = 1
+            if was_balanced and was_partitioned and hint == 1:
+                if self.partial_insertion(a, b):
+                    return
+            if a > 0 and not self.less(a - 1, pivot):
+                a = self.partition_equal(a, b, pivot)
+                continue
+            mid, already = self.partition(a, b, pivot)
+            was_partitioned = already
+            left, right = mid - a, b - mid
+            threshold = length // 8
+            if left < right:
+                was_balanced = left >= threshold
+                self.sort(a, mid, limit)
+                a = mid + 1
+            else:
+                was_balanced = right >= threshold
+                self.sort(mid + 1, b, limit)
+                b = mid
+
+    def partition(self, a: int, b: int, pivot: int) -> tuple[int, bool]:
+        self.swap(a, pivot)
+        i, j = a + 1, b - 1
+        while i <= j and self.less(i, a):
+            i += 1
+        while i <= j and not self.less(j, a):
+            j -= 1
+        if i > j:
+            self.swap(j, a)
+            return j, True
+        self.swap(i, j)
+        i += 1
+        j -= 1
+        while True:
+            while i <= j and self.less(i, a):
+                i += 1
+            while i <= j and not self.less(j, a):
+                j -= 1
+            if i > j:
+                break
+            self.swap(i, j)
+            i += 1
+            j -= 1
+        self.swap(j, a)
+        return j, False
+
+    def partition_equal(self, a: int, b: int, pivot: int) -> int:
+        self.swap(a, pivot)
+        i, j = a + 1, b - 1
+        while True:
+            while i <= j and not self.less(a, i):
+                i += 1
+            while i <= j and self.less(a, j):
+                j -= 1
+            if i > j:
+                break
+            self.swap(i, j)
+            i += 1
+            j -= 1
+        return i
+
+    def partial_insertion(self, a: int, b: int) -> bool:
+        i = a + 1
+        for _ in range(5):
+            while i < b and not self.less(i, i - 1):
+                i += 1
+            if i == b:
+                return True
+            if b - a < 50:
+                return False
+            self.swap(i, i - 1)
+            if i - a >= 2:
+                j = i - 1
+                while j >= 1:
+                    if not self.less(j, j - 1):
+                        break
+                    self.swap(j, j - 1)
+                    j -= 1
+            if b - i >= 2:
+                j = i + 1
+                while j < b:
+                    if not self.less(j, j - 1):
+                        break
+                    self.swap(j, j - 1)
+                    j += 1
+        return False
+
+    def break_patterns(self, a: int, b: int) -> None:
+        length = b - a
+        if length >= 8:
+            state = length
+            modulus = 1 << length.bit_length()
+            mask64 = (1 << 64) - 1
+            for idx in range(a + (length // 4) * 2 - 1, a + (length // 4) * 2 + 2):
+                state ^= (state << 13) & mask64
+                state ^= state >> 7
+                state ^= (state << 17) & mask64
+                other = state & (modulus - 1)
+                if other >= length:
+                    other -= length
+                self.swap(idx, a + other)
+
+    def choose_pivot(self, a: int, b: int) -> tuple[int, int]:
+        length = b - a
+        swaps = [0]
+        i = a + length // 4 * 1
+        j = a + length // 4 * 2
+        k = a + length // 4 * 3
+        if length >= 8:
+            if length >= 50:
+                i = self.median_adjacent(i, swaps)
+                j = self.median_adjacent(j, swaps)
+                k = self.median_adjacent(k, swaps)
+            j = self.median(i, j, k, swaps)
+        if swaps[0] == 0:
+            return j, 1
+        if swaps[0] == 12:
+            return j, 2
+        return j, 0
+
+    def order2(self, a: int, b: int, swaps: list[int]) -> tuple[int, int]:
+        if self.less(b, a):
+            swaps[0] += 1
+            return b, a
+        return a, b
+
+    def median(self, a: int, b: int, c: int, swaps: list[int]) -> int:
+        a, b = self.order2(a, b, swaps)
+        b, c = self.order2(b, c, swaps)
+        a, b = self.order2(a, b, swaps)
+        return b
+
+    def median_adjacent(self, a: int, swaps: list[int]) -> int:
+        return self.median(a - 1, a, a + 1, swaps)
+
+    def reverse(self, a: int, b: int) -> None:
+        i, j = a, b - 1
+        while i < j:
+            self.swap(i, j)
+            i += 1
+            j -= 1

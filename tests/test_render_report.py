@@ -1,0 +1,248 @@
+"""The report rendered from its JSON document: markdown (GitHub comment), terminal text, HTML
+preview and mermaid charts, against exact expected text reviewed by hand."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from sizebot.render.html_preview import gfm_to_html, render_html_preview, sanitize_html
+from sizebot.render.mermaid import bar_chart, mermaid_label, pie_chart
+from sizebot.render.report_markdown import (
+    LEVELS,
+    headline_parts,
+    render_report_markdown,
+)
+from sizebot.render.report_text import render_report_text, report_renderables
+from tests.test_render_escaping import Html, assert_well_formed
+
+DATA = Path(__file__).parent / "data"
+EXPECTED = DATA / "expected"
+
+
+def sample() -> dict:
+    return json.loads((DATA / "report-render-sample.json").read_text())
+
+
+def test_markdown_of_the_sample_is_the_reviewed_text():
+    assert render_report_markdown(sample()) == (EXPECTED / "report-render-sample.md").read_text()
+
+
+def test_text_of_the_sample_is_the_reviewed_text():
+    assert render_report_text(sample(), width=100) == (EXPECTED / "report-render-sample.txt").read_text()
+
+
+def test_markdown_structure_as_github_parses_it():
+    md = render_report_markdown(sample())
+    assert md.splitlines()[0] == ("❌ **sizebot: fail** — app linux/amd64 release +1.20 MB (+18.29%) · 7 builds, "
+                                  "4 changed, 1 new · 1 budget failed, 1 warned, 1 overridden")
+    html = gfm_to_html(md)
+    page = assert_well_formed(html)
+    assert page.tags.count("details") == 11
+    assert page.tags.count("h4") == 3
+    # Budgets (attention), budgets (passed), builds, unchanged, packages, modules, versions, sections,
+    # functions, waterfall, image x3: rows including the header.
+    assert page.tables == [[4] * 4, [4] * 4, [7] * 6, [4] * 3, [5] * 11, [5] * 6, [3] * 4, [5] * 9, [5] * 7,
+                           [4] * 4, [4] * 8, [5] * 4, [4] * 4]
+    assert html.count('<pre lang="mermaid">') == 2
+    assert "<summary>📦 Packages: 10 changed, +691 KB in all</summary>" in html
+    assert "<summary>2 unchanged</summary>" in html
+    # The new dependencies with their chains, the new thing first.
+    assert ("<li><strong>+412 KB</strong> package <code>golang.org/x/net/http2</code> ← <code>net/http</code> ← "
+            "<code>example.com/app/server</code></li>") in html
+
+
+def test_budgets_failed_and_warned_first_overridden_with_reason():
+    md = render_report_markdown(sample())
+    budgets = md.split("#### Budgets\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split(" | ")[0] for line in budgets[2:]] == ["| ❌ fail", "| ⚠️ warn", "| 🔓 overridden"]
+    assert budgets[4].endswith("head grew 15.86% \\(limit 1%\\)<br>overridden: vendoring the HTTP/2 client, "
+                               "see @\u200bplatform-team |")
+
+
+def test_multiple_builds_with_diffs_get_labelled_tables():
+    doc = sample()
+    other = copy.deepcopy(doc["builds"][0])
+    other["platform"] = "linux/arm64"
+    doc["builds"][2] = other
+    html = gfm_to_html(render_report_markdown(doc))
+    page = assert_well_formed(html)
+    assert "<summary>📦 Packages</summary>" in html
+    assert html.count("<strong>app linux/arm64 release</strong>: 10 changed, +691 KB in all") == 1
+    assert html.count("<strong>app linux/amd64 release</strong>: 10 changed, +691 KB in all") == 1
+    assert page.tags.count("details") == 11
+
+
+@pytest.mark.parametrize(
+    ("builds", "budgets", "expected"),
+    [
+        ([], [], ["nothing measured"]),
+        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": 10, "head_size": 10,
+           "delta": 0, "base": {"status": "ok"}, "head": {"status": "ok"}}] * 2,
+         [{"status": "pass"}], ["no size change", "2 builds", "1 budget passed"]),
+        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": None, "head_size": 2000,
+           "delta": None, "base": {"status": "missing"}, "head": {"status": "ok"}}],
+         [{"status": "warn"}, {"status": "warn"}], ["no comparable build", "2 budgets warned"]),
+        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": 2000, "head_size": None,
+           "delta": None, "base": {"status": "ok"}, "head": {"status": "failed", "error": "exit status 1"}},
+          {"target": "b", "platform": "linux/amd64", "strategy": "release", "base_size": 1000, "head_size": 900,
+           "delta": -100, "base": {"status": "ok"}, "head": {"status": "ok"}}],
+         [{"status": "fail"}, {"status": "overridden"}],
+         ["b linux/amd64 release -100 B (-10.00%)", "2 builds, 1 changed, 1 failed",
+          "1 budget failed, 1 overridden"]),
+    ],
+)
+def test_headline(builds, budgets, expected):
+    assert headline_parts({"builds": builds, "budgets": budgets}) == expected
+
+
+def test_headline_names_the_build_a_failed_budget_judged():
+    doc = sample()
+    assert headline_parts(doc)[0] == "app linux/amd64 release +1.20 MB (+18.29%)"
+    doc["budgets"] = [r for r in doc["budgets"] if r["status"] != "fail"]
+    assert headline_parts(doc)[0] == "app linux/arm64 release +1.13 MB (+18.51%)"  # the warned one
+    doc["budgets"] = []
+    assert headline_parts(doc)[0] == "app linux/amd64 default +1.51 MB (+15.86%)"  # the biggest change
+
+
+def test_failed_head_build_is_shown_and_parses():
+    doc = sample()
+    b = doc["builds"][1]
+    b["head"] = {"status": "failed", "error": "go build: exit status 1", "binary": None}
+    b["head_size"] = b["delta"] = None
+    md = render_report_markdown(doc)
+    assert "| app | linux/amd64 | default | 9.51 MB | ❌ build failed | — | — |" in md
+    assert_well_formed(gfm_to_html(md))
+
+
+def test_every_level_renders_well_formed_and_shrinks():
+    doc = sample()
+    from sizebot.render.report_markdown import _render_level
+
+    sizes = []
+    for i, level in enumerate(LEVELS):
+        md = _render_level(doc, level, i > 0, None)
+        assert_well_formed(gfm_to_html(md))
+        assert md.startswith("❌ **sizebot: fail** — ")
+        sizes.append(len(md))
+    # Level 1 adds the "shortened" line to a sample whose tables are already short.
+    assert sizes[1:] == sorted(sizes[1:], reverse=True) and sizes[-1] < sizes[0] // 5
+    assert md.endswith("✂️ Shortened to fit GitHub's size limit: the full report is in the job summary of this run.\n")
+
+
+def test_max_chars_and_details_url():
+    doc = sample()
+    full = render_report_markdown(doc)
+    assert render_report_markdown(doc, max_chars=len(full)) == full
+    short = render_report_markdown(doc, max_chars=3000, details_url="https://github.com/acme/app/actions/runs/7")
+    assert len(short) <= 3000
+    assert short.endswith("✂️ Shortened to fit GitHub's size limit: "
+                          "[the full report](https://github.com/acme/app/actions/runs/7) is in the job summary of this run.\n")
+    with pytest.raises(ValueError):
+        render_report_markdown(doc, details_url="javascript:alert(1)")
+    with pytest.raises(ValueError):
+        render_report_markdown(doc, details_url="https://x.example/a) [b](c")
+
+
+def test_renderables_print_with_colours_on_a_terminal():
+    console = Console(width=100, force_terminal=True, color_system="standard", record=True)
+    for r in report_renderables(sample()):
+        console.print(r)
+    ansi = console.export_text(styles=True, clear=False)
+    assert "\x1b[1;31msizebot: fail\x1b[0m" in ansi
+    assert console.export_text().startswith("sizebot: fail — app linux/amd64 release +1.20 MB")
+
+
+def test_text_is_one_line_per_row_with_hostile_names():
+    doc = sample()
+    doc["builds"][0]["target"] = "evil\nsizebot: pass [bold]x[/bold]"
+    text = render_report_text(doc, width=120)
+    assert "evil sizebot: pass [bold]x[/bold]" in text.replace("\n", "\x00").split("\x00Budgets")[0].replace("\x00", "\n")
+
+
+# ---- mermaid ------------------------------------------------------------------------------------
+
+def test_mermaid_labels():
+    assert mermaid_label("golang.org/x/net/http2") == "golang.org/x/net/http2"
+    assert mermaid_label('a"b\nc:d%%{init}%%`') == "a?b?c?d???init????"
+    assert mermaid_label("") == "?"
+    assert mermaid_label("x" * 60, max_len=10) == "…xxxxxxxxx"
+
+
+def test_pie_chart_exact():
+    assert pie_chart("Where app grew", [("a/b", 3.0), ("c", 0), ("a/b", 1.5), ('d"', 2)]) == (
+        "```mermaid\n"
+        "pie title Where app grew\n"
+        '    "a/b" : 3\n'
+        '    "a/b (2)" : 1.5\n'
+        '    "d?" : 2\n'
+        "```\n"
+    )
+    assert pie_chart("t", [("a", -1)]) == ""
+
+
+def test_bar_chart_exact():
+    assert bar_chart("sizes: MB", [("default", 11.02), ("release", 7.7412), ("upx", -0.5)], "MB") == (
+        "```mermaid\n"
+        "xychart-beta\n"
+        '    title "sizes? MB"\n'
+        '    x-axis ["default", "release", "upx"]\n'
+        '    y-axis "MB"\n'
+        "    bar [11.02, 7.74, -0.5]\n"
+        "```\n"
+    )
+    assert bar_chart("t", [], "MB") == ""
+    with pytest.raises(ValueError):
+        bar_chart("t", [("a", float("nan"))], "MB")
+
+
+# ---- HTML preview -------------------------------------------------------------------------------
+
+def test_html_preview_page():
+    md = render_report_markdown(sample())
+    page = render_html_preview(md, "acme/app <#12>")
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                           "<title>acme/app &lt;#12&gt;</title>\n")
+    assert "<script" not in page and "http" not in page.split("<body>")[0].replace("http-equiv", "")
+    parsed = Html(page)
+    assert parsed.details_depth == 0
+    assert parsed.tags.count("details") == 11
+    assert '<pre lang="mermaid"><code>pie title Where app linux/amd64 release grew (+787 KB)' in page
+    assert render_html_preview(md, "t", expand=True).count("<details open>") == 11
+
+
+def test_html_sanitizer_keeps_github_tags_only():
+    assert sanitize_html('<p onclick="x()">a</p><script>alert(1)</script><a href="javascript:x">y</a>'
+                         '<a href="https://ok.example/" title="t">z</a><!-- c --><details open><summary>s</summary>'
+                         '</details>') == (
+        '<p>a</p>&lt;script&gt;alert(1)&lt;/script&gt;<a>y</a><a href="https://ok.example/">z</a>'
+        '<details open><summary>s</summary></details>')
+
+
+@pytest.mark.parametrize("doc", [
+    {},
+    {"schema": "sizebot/report@1", "verdict": "neutral", "builds": [], "budgets": [], "notes": [], "image": None},
+    {"verdict": "pass", "base": {"ref": "main", "sha": None, "subject": None}, "head": {"ref": "x", "sha": "1" * 40},
+     "builds": [{"target": "a", "platform": "linux/amd64", "strategy": "s", "base": None, "head": None,
+                 "diff": None, "base_size": None, "head_size": None, "delta": None, "new_dependencies": []}],
+     "budgets": [{"status": "pass"}], "waterfalls": [{"target": "a", "platform": "p", "steps": []}],
+     "image": {"base": None, "head": None, "diff": None, "rules": [{"status": "SKIP"}], "error": "save failed: <x>"}},
+], ids=["empty", "nothing-measured", "sparse"])
+def test_sparse_documents_render(doc):
+    md = render_report_markdown(doc)
+    page = assert_well_formed(gfm_to_html(md))
+    assert "<script" not in md and page.tags[:2] == ["p", "strong"]
+    assert render_report_text(doc).startswith("sizebot: ")
+
+
+def test_sparse_document_exact():
+    assert render_report_markdown({}) == (
+        "⚪ **sizebot: neutral** — nothing measured\n\n"
+        "<sub>head <code>?</code> compared with base <code>?</code></sub>\n\n"
+        "#### Binaries\n\n"
+        "No build was measured.\n"
+    )
