@@ -19,7 +19,9 @@ from sizebot.errors import SizebotError
 COMMANDS = ("analyze", "diff", "image", "report", "demo", "action")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; when ``argv`` names a command, only that command's module is imported (the others
+    pull in PyGithub, rich, jinja2 ... and a run should pay only for what it uses)."""
     parser = argparse.ArgumentParser(
         prog="sizebot",
         description="Where every byte of your Go binaries and images goes, and what a change does to it.",
@@ -27,21 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sizebot {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"sizebot.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command still being written
-            if exc.name != f"sizebot.cli.{name}":
-                raise
-            continue
+    chosen = _command_in(argv)
+    for name in (chosen,) if chosen else COMMANDS:
+        module = importlib.import_module(f"sizebot.cli.{name}")
         p = module.register(sub)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of errors")
         p.set_defaults(_run=module.run)
     return parser
 
 
+def _command_in(argv: list[str] | None) -> str | None:
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
     try:

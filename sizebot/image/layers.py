@@ -40,7 +40,7 @@ class _StreamBroken(Exception):
     """Raised inside the decompressing reader; turned into an ImageError naming the layer."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per tar entry / path: tens of thousands
 class TarEntry:
     """One tar header of a layer, as dive sees it (name cleaned like Go's path.Clean)."""
 

@@ -24,7 +24,7 @@ KIND_HARDLINK = "hardlink"
 KIND_OTHER = "other"  # char/block devices, fifos
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per tar entry / path: tens of thousands
 class FileEntry:
     """One path of the final (stacked) filesystem."""
 

@@ -161,7 +161,7 @@ class DiveTree:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     entry: TarEntry
     layer: int

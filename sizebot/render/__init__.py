@@ -26,7 +26,7 @@ def renderer(result_type: type, fmt: str) -> Callable[[Callable[..., str]], Call
 
 
 def render(result: Any, fmt: str, **options: Any) -> str:
-    _load_renderers()
+    _load_renderers(fmt)
     for cls in type(result).__mro__:
         fn = _RENDERERS.get((cls, fmt))
         if fn is not None:
@@ -34,11 +34,12 @@ def render(result: Any, fmt: str, **options: Any) -> str:
     raise ValueError(f"no {fmt} renderer for {type(result).__name__}")
 
 
-def _load_renderers() -> None:
-    # Importing the modules registers their renderers; each domain keeps its own.
+def _load_renderers(fmt: str) -> None:
+    # Importing a module registers its renderers. Modules are named <domain>_<format>, and only the
+    # requested format's are imported: a JSON run never pays for rich, jinja2 or cmark-gfm.
     import importlib
     import pkgutil
 
     for mod in pkgutil.iter_modules(__path__):
-        if mod.name not in ("common",):
+        if mod.name.endswith(f"_{fmt}"):
             importlib.import_module(f"{__name__}.{mod.name}")

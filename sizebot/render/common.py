@@ -10,11 +10,12 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from sizebot.units import format_delta, format_percent, format_size
+
+if TYPE_CHECKING:
+    import jinja2
 
 ZWSP = "\u200b"
 
@@ -75,7 +76,9 @@ def templates_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def jinja_env() -> jinja2.Environment:
+def jinja_env() -> "jinja2.Environment":
+    import jinja2  # only markdown output needs it
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=False,  # markdown, not HTML: untrusted values go through |md or |code explicitly
