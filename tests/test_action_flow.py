@@ -10,10 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from sizebot.cli import action, main
 from sizebot.github.client import RetryPolicy
+from sizebot.github.measurement import load_measurement
+from sizebot.render.comment import build_comment, merge_reports
+from tests.conftest import git
 from tests.support import fake_github as fg
 
 DATA = Path(__file__).parent / "data"
@@ -33,6 +38,13 @@ def read_outputs(path: Path) -> dict[str, str]:
     for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.DOTALL | re.MULTILINE):
         out[m.group(1)] = m.group(3)
     return out
+
+
+def output_file(outputs: dict[str, str]) -> Path:
+    """Output report-json: a path relative to the workspace (what a Docker action shares with later steps)."""
+    rel = Path(outputs["report-json"])
+    assert not rel.is_absolute() and rel.parts[0] == "sizebot-output"
+    return Path(os.environ["GITHUB_WORKSPACE"]) / rel
 
 
 @pytest.fixture
@@ -95,7 +107,7 @@ def test_report_mode_creates_then_updates(env, fake, measured, monkeypatch):
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["verdict"] == "fail" and out["comment-url"] == c["html_url"]
     assert out["total-delta"] == str(sum(int(b.get("delta") or 0) for b in sample()["builds"]))
-    assert json.loads(Path(out["report-json"]).read_text())["verdict"] == "fail"
+    assert json.loads(output_file(out).read_text())["verdict"] == "fail"
     assert Path(env["GITHUB_STEP_SUMMARY"]).read_text().strip()
     assert fake.statuses[-1]["context"] == "sizebot/default" and fake.statuses[-1]["state"] == "failure"
     assert fake.statuses[-1]["sha"] == HEAD and len(fake.statuses[-1]["description"]) <= 140
@@ -119,6 +131,14 @@ def test_fail_on(env, fake, measured, monkeypatch, verdict, fail_on, code):
     measured[1]["verdict"] = verdict
     monkeypatch.setenv("INPUT_FAIL-ON", fail_on)
     assert main(["action"]) == code
+
+
+def test_bad_comment_key_refused_before_measuring(env, fake, measured, monkeypatch, capsys):
+    monkeypatch.setenv("INPUT_COMMENT-KEY", "../linux")
+    assert main(["action"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "sizebot: error: input comment-key: '../linux' is not 1-100 letters, digits, '.', '_' or '-'")
+    assert measured[0] == [] and fake.requests == []
 
 
 def test_another_users_marker_untouched(env, fake, measured):
@@ -168,7 +188,7 @@ def test_fork_flow_measure_then_comment(env, fake, measured, monkeypatch, tmp_pa
     monkeypatch.setenv("INPUT_MODE", "measure")
     assert main(["action"]) == 1
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
-    measurement = Path(out["report-json"])
+    measurement = output_file(out)
     assert json.loads(measurement.read_text())["pull_request"] == {"number": 12, "base_sha": BASE, "head_sha": HEAD}
     assert fake.comments_on(12) == [] and fake.statuses == []  # the fork's token writes nothing
     # the workflow_run job: artifacts downloaded into the workspace, a second matrix job beside it
@@ -246,3 +266,173 @@ def test_subprocess_comment_mode(env, fake, tmp_path):
     assert proc.returncode == 0, proc.stderr
     [c] = fake.comments_on(12)
     assert read_outputs(Path(env["GITHUB_OUTPUT"]))["comment-url"] == c["html_url"]
+
+
+# ---- modes report and measure for real: two Go builds of a tiny repository, no MEASURE stub ----
+
+HELLO_BASE = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hello\\n") }\n'
+HELLO_HEAD = ('package main\n\nimport (\n\t"encoding/json"\n\t"os"\n)\n\n'
+              'func main() { _ = json.NewEncoder(os.Stdout).Encode(map[string]string{"hello": "sizebot"}) }\n')
+# One target, one strategy (one build per side), one budget the head's encoding/json breaks.
+HELLO_CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n\n[[budget]]\nmax_increase = "1%"\n'
+MEASUREMENT_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot/schemas/measurement.schema.json")
+                                .read_text())
+
+
+@pytest.fixture(scope="module")
+def hello_repo(tmp_path_factory) -> tuple[Path, str, str]:
+    """A git repository: base commit prints with os, head commit encodes JSON (a real size increase)."""
+    repo = tmp_path_factory.mktemp("hello") / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "go.mod").write_text("module example.com/hello\n\ngo 1.21\n")
+    (repo / "sizebot.toml").write_text(HELLO_CONFIG)
+    (repo / "main.go").write_text(HELLO_BASE)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "hello with os")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "main.go").write_text(HELLO_HEAD)
+    git(repo, "commit", "-q", "-a", "-m", "hello in JSON")
+    head = git(repo, "rev-parse", "HEAD")
+    # What actions/checkout checks out on a pull_request: GitHub's merge commit, one commit deep.
+    merge = git(repo, "commit-tree", f"{head}^{{tree}}", "-p", base, "-p", head, "-m", "Merge feat into main")
+    git(repo, "branch", "pr-merge", merge)
+    return repo, base, head
+
+
+def _pr_event(path: Path, base: str, head: str, *, labels: tuple[str, ...] = (), fork: bool = False) -> None:
+    head_repo = {"full_name": "mallory/app", "fork": True} if fork else {"full_name": REPO, "fork": False}
+    path.write_text(json.dumps({"number": 12, "repository": {"full_name": REPO}, "pull_request": {
+        "number": 12, "labels": [{"name": n} for n in labels],
+        "base": {"sha": base, "ref": "main", "repo": {"full_name": REPO}},
+        "head": {"sha": head, "ref": "feat", "repo": head_repo}}}))
+
+
+@pytest.fixture
+def real_env(env, fake, monkeypatch, hello_repo):
+    repo, base, head = hello_repo
+    fake.add_pull(12, base, head)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(repo))
+    _pr_event(Path(env["GITHUB_EVENT_PATH"]), base, head)
+    assert action.MEASURE is action.measure_report  # no stub: run_report_doc builds for real
+    return dict(env, GITHUB_WORKSPACE=str(repo)), base, head
+
+
+def _writes(fake) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in fake.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
+
+
+def test_real_report_mode_comment_created_then_updated(real_env, fake, monkeypatch):
+    env, base, head = real_env
+    assert main(["action"]) == 1  # max_increase 1% fails: encoding/json is far more than 1%
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    doc = json.loads(output_file(out).read_text())
+    assert (doc["base"]["sha"], doc["head"]["sha"]) == (base, head)
+    [build] = doc["builds"]
+    assert (build["target"], build["strategy"], build["base"]["status"], build["head"]["status"]) == (
+        "hello", "default", "ok", "ok")
+    assert build["delta"] == build["head_size"] - build["base_size"] > 0
+    assert out["verdict"] == doc["verdict"] == "fail" and out["total-delta"] == str(build["delta"])
+    [budget] = doc["budgets"]
+    assert (budget["rule"], budget["status"]) == ("max_increase 1%", "fail")
+    [c] = fake.comments_on(12)
+    first_body = c["body"]  # (the fake edits its comment dicts in place)
+    assert first_body == build_comment(doc, "default")  # the comment is the report document rendered
+    assert out["comment-url"] == c["html_url"]
+    assert [(s["sha"], s["context"], s["state"]) for s in fake.statuses] == [(head, "sizebot/default", "failure")]
+    assert [(r["head_sha"], r["conclusion"]) for r in fake.check_runs] == [(head, "failure")]
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert summary.startswith("❌ **sizebot: fail** — hello ")
+    assert git(Path(env["GITHUB_WORKSPACE"]), "worktree", "list", "--porcelain").count("worktree ") == 1
+
+    # Second run: the PR got the override label; the same comment is edited in place.
+    _pr_event(Path(env["GITHUB_EVENT_PATH"]), base, head, labels=("size-budget-override",))
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    assert main(["action"]) == 0  # overridden: verdict warn, fail-on fail
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    doc2 = json.loads(output_file(out).read_text())
+    assert doc2["verdict"] == out["verdict"] == "warn"
+    assert doc2["budgets"][0]["status"] == "overridden"
+    [c2] = fake.comments_on(12)
+    assert c2["id"] == c["id"] and c2["body"] == build_comment(doc2, "default") != first_body
+    assert out["comment-url"] == c["html_url"]
+    comment_writes = [w for w in _writes(fake) if "/comments" in w[1]]
+    assert comment_writes == [("POST", f"/repos/{REPO}/issues/12/comments"),
+                              ("PATCH", f"/repos/{REPO}/issues/comments/{c['id']}")]
+    assert [s["state"] for s in fake.statuses] == ["failure", "success"]
+    assert [r["conclusion"] for r in fake.check_runs] == ["failure", "neutral"]
+
+
+def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
+    env, base, head = real_env
+    _pr_event(Path(env["GITHUB_EVENT_PATH"]), base, head, fork=True)
+    # A shallow checkout of the merge commit: sizebot fetches the base and the PR head itself.
+    checkout = Path(env["RUNNER_TEMP"]) / "checkout"
+    git(checkout.parent, "clone", "-q", "--depth=1", "--branch=pr-merge", f"file://{env['GITHUB_WORKSPACE']}",
+        checkout.name)
+    assert git(checkout, "rev-parse", "--is-shallow-repository") == "true"
+    for sha in (base, head):
+        assert subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{sha}^{{commit}}"],
+                              capture_output=True, check=False).returncode != 0
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(checkout))
+    monkeypatch.setenv("INPUT_MODE", "measure")
+    monkeypatch.setenv("INPUT_GITHUB-TOKEN", "read-only")
+    assert main(["action"]) == 1
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    path = output_file(out)
+    assert out["report-json"] == "sizebot-output/sizebot-measurement-default.json"
+    measurement = json.loads(path.read_text())
+    jsonschema.validate(measurement, MEASUREMENT_SCHEMA)
+    assert load_measurement(path) == measurement  # the comment job's strict reader accepts it
+    assert measurement["pull_request"] == {"number": 12, "base_sha": base, "head_sha": head}
+    assert measurement["comment_key"] == "default" and measurement["verdict"] == out["verdict"] == "fail"
+    assert [b["target"] for b in measurement["builds"]] == ["hello"]
+    assert out["comment-url"] == "" and _writes(fake) == []  # the fork's token writes nothing
+
+    # The workflow_run job: the artifact downloaded into its own workspace, no checkout of PR code.
+    ws = Path(env["RUNNER_TEMP"]) / "comment-ws"
+    (ws / "sizebot-artifacts" / "sizebot-measurement-linux").mkdir(parents=True)
+    (ws / "sizebot-artifacts" / "sizebot-measurement-linux" / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(ws))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"workflow_run": {"id": 7, "event": "pull_request"}}))
+    monkeypatch.setenv("INPUT_MODE", "comment")
+    monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "sizebot-artifacts/**/*.json")
+    monkeypatch.setenv("INPUT_GITHUB-TOKEN", "tok")
+
+    def must_not_measure(**_kw):
+        raise AssertionError("mode comment measured (ran PR code)")
+
+    monkeypatch.setattr(action, "MEASURE", must_not_measure)
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    assert main(["action"]) == 1
+    [c] = fake.comments_on(12)
+    assert c["body"] == build_comment(merge_reports([measurement]), "default")
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    assert out["verdict"] == "fail" and out["comment-url"] == c["html_url"]
+    assert [(s["sha"], s["state"]) for s in fake.statuses] == [(head, "failure")]
+
+
+def test_workflows_never_run_pr_code_with_a_write_token():
+    """The rule of .github/workflows: a job that builds a pull request's code holds a read-only token
+    (contents: read) and hands its measurement to a workflow_run job, which comments with the write
+    token and never checks out or runs PR code."""
+    root = Path(__file__).resolve().parents[1] / ".github" / "workflows"
+    files = sorted(root.glob("*.yml"))
+    assert files
+    for f in files:
+        wf = yaml.safe_load(f.read_text())
+        triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
+        triggers = set(triggers if isinstance(triggers, (dict, list)) else [triggers])
+        assert "pull_request_target" not in triggers, f.name
+        for name, job in wf["jobs"].items():
+            perms = job.get("permissions", wf.get("permissions"))
+            assert isinstance(perms, dict), f"{f.name}: {name} must state its permissions"
+            writes = sorted(k for k, v in perms.items() if v == "write")
+            if "pull_request" in triggers:
+                assert writes == [], f"{f.name}: job {name} runs PR code with write access to {writes}"
+            if writes:
+                assert triggers <= {"workflow_run", "push", "workflow_dispatch", "schedule"}, f.name
+                for step in job["steps"]:
+                    ref = str((step.get("with") or {}).get("ref", ""))
+                    assert "head" not in ref and "pull" not in ref, f"{f.name}: {name} checks out {ref}"

@@ -307,7 +307,8 @@ def scan_pclntab(binary: BinaryFile, start: int, end: int) -> int:
 
     A header is: magic (any of PCLNTAB_MAGICS, binary byte order), two zero pad bytes (one for
     go1.2, whose fifth byte is then minLC), minLC in {1, 2, 4}, ptrSize in {4, 8}; for Go 1.16+ the
-    funcname offset right after the counts must equal the header size (cheap, rules out noise).
+    funcname offset right after the counts must be the header size rounded up to an alignment
+    (cheap, rules out noise).
     """
     bo = binary.byte_order
     fmt_char = "<" if bo == "little" else ">"
@@ -335,7 +336,9 @@ def _plausible_pclntab(binary: BinaryFile, pos: int, end: int, magic: int) -> bo
     field = pos + 8 + ptr * fields_before
     if field + ptr > end:
         return False
-    return int.from_bytes(binary.data[field : field + ptr], binary.byte_order) == header
+    # the name table follows the header, rounded up to its alignment (Go 1.21 puts it at 0x60, not 0x48)
+    funcname = int.from_bytes(binary.data[field : field + ptr], binary.byte_order)
+    return header <= funcname < header + 64 and funcname % ptr == 0
 
 
 def open_binary(path: str | os.PathLike[str]) -> BinaryFile:

@@ -120,6 +120,13 @@ class SizeDelta:
 
 
 @dataclass(frozen=True)
+class FunctionDelta(SizeDelta):
+    """A function's change (sizes are code + meta); carries its package for grouping."""
+
+    package: str = ""
+
+
+@dataclass(frozen=True)
 class ModuleChange:
     path: str
     old_version: str  # "" when added
@@ -133,7 +140,7 @@ class BinaryDiff:
     sections: tuple[SizeDelta, ...]  # every section in either, sorted by |delta| desc
     packages: tuple[SizeDelta, ...]  # every package in either, sorted by |delta| desc
     modules: tuple[SizeDelta, ...]
-    functions: tuple[SizeDelta, ...]  # top N by |delta|
+    functions: tuple[FunctionDelta, ...]  # changed functions, top N by |delta|
     unattributed: tuple[SizeDelta, ...]
     module_changes: tuple[ModuleChange, ...] = ()
     added_packages: tuple[str, ...] = field(default=())

@@ -2,9 +2,9 @@
 
 Reads INPUT_* and GITHUB_* from the environment, the event payload at GITHUB_EVENT_PATH, writes
 GITHUB_OUTPUT (verdict, total-delta, report-json, comment-url) and GITHUB_STEP_SUMMARY.
-Modes: ``report`` (measure and comment, same-repo PRs), ``measure`` (fork PR, read-only token:
-write a measurement file), ``comment`` (workflow_run with a write token: validate measurement
-files, merge, comment; never runs PR code).
+Modes: ``measure`` (a pull request's job, read-only token: write a measurement file),
+``comment`` (workflow_run with a write token: validate measurement files, merge, comment; never
+runs PR code), ``report`` (measure, then comment when the event is a pull request; for pushes).
 
 Exit status: by ``fail-on`` and the verdict (fail: 1 on fail; warn: 1 on warn or fail; never: 0).
 A failed API call (comment, status) is a ``::warning::`` line, not a lost report: the summary and
@@ -34,6 +34,7 @@ from sizebot.github.measurement import (
     write_measurement,
 )
 from sizebot.github.status import create_check_run, set_status
+from sizebot.render.comment import comment_marker
 
 MODES = ("report", "measure", "comment")
 FAIL_ON = ("fail", "warn", "never")
@@ -90,15 +91,34 @@ def measure_report(*, repo: Path, base: str, head: str, config: str | None,
         from sizebot.compare.run import run_report_doc  # builds/report helper (issue 4)
     except ImportError as exc:
         raise SizebotError(f"mode report/measure needs sizebot.compare.run ({exc})") from None
-    return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels)
+    # One log line per step: a measuring job is otherwise silent for minutes.
+    return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels,
+                          progress=lambda line: print(f"sizebot: {line}", flush=True))
 
 
 # Replaceable in tests (a fixed document instead of two Go builds).
 MEASURE: Callable[..., dict[str, Any]] = measure_report
 
 
+OUTPUT_DIR = "sizebot-output"
+
+
+def _output_file(env: Mapping[str, str], name: str) -> tuple[Path, str]:
+    """Where a file for the job's later steps goes, and the path to put in output ``report-json``.
+
+    Under the workspace, named relative to it: a Docker action shares only the workspace with the
+    host's steps (RUNNER_TEMP is not mounted into its container, and the container's absolute
+    paths mean nothing to ``actions/upload-artifact``), and later steps resolve relative paths
+    against the workspace. Not a hidden directory: upload-artifact skips those by default."""
+    rel = f"{OUTPUT_DIR}/{name}"
+    path = Path(env.get("GITHUB_WORKSPACE", ".")) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, rel
+
+
 def _ensure_commit(repo: Path, sha: str) -> None:
-    """The checkout of actions/checkout is shallow: fetch the base commit when it is missing."""
+    """The checkout of actions/checkout is shallow (one commit, on a pull_request GitHub's merge
+    commit): fetch a commit that is missing, the base and the PR head alike."""
     have = subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
                           capture_output=True, check=False).returncode == 0
     if not have:
@@ -118,6 +138,10 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     if fail_on not in FAIL_ON:
         raise SizebotError(f"input fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
     key = _input(env, "comment-key", "default")
+    try:  # checked before measuring: the key names the comment, the status and the output files
+        comment_marker(key)
+    except ValueError:
+        raise SizebotError(f"input comment-key: {key!r} is not 1-100 letters, digits, '.', '_' or '-'") from None
     repo_name = env.get("GITHUB_REPOSITORY", "")
     api = env.get("GITHUB_API_URL", "https://api.github.com")
     token = _input(env, "github-token") or env.get("GITHUB_TOKEN", "")
@@ -136,6 +160,8 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     head = _input(env, "head-ref") or (pr.head_sha if pr else "")
     if pr and not _input(env, "base-ref"):
         _ensure_commit(workdir, base)
+    if pr and not _input(env, "head-ref"):
+        _ensure_commit(workdir, head)
     doc = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
                   labels=pr.labels if pr else ())
     outputs = {"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc))}
@@ -144,18 +170,16 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
             raise SizebotError("mode measure runs on a pull_request event")
         measurement = make_measurement(doc, number=pr.number, base_sha=pr.base_sha, head_sha=pr.head_sha,
                                        comment_key=key)
-        out = Path(env.get("RUNNER_TEMP") or workdir) / f"sizebot-measurement-{key}.json"
+        out, outputs["report-json"] = _output_file(env, f"sizebot-measurement-{key}.json")
         write_measurement(out, measurement)
-        outputs["report-json"] = str(out)
         outputs["comment-url"] = ""
         _write_summary(env, doc)
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
-        print(f"sizebot: measurement written to {out} (verdict {outputs['verdict']})")
+        print(f"sizebot: measurement written to {outputs['report-json']} (verdict {outputs['verdict']})")
         return exit_status(outputs["verdict"], fail_on)
 
-    out = Path(env.get("RUNNER_TEMP") or workdir) / f"sizebot-report-{key}.json"
+    out, outputs["report-json"] = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    outputs["report-json"] = str(out)
     _write_summary(env, doc)
     url = ""
     if pr is not None:
@@ -241,10 +265,10 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         return 0
     doc = merge_reports(fresh)
     key = str(doc.get("comment_key") or key)
-    out = Path(env.get("RUNNER_TEMP") or base_dir) / f"sizebot-report-{key}.json"
+    out, rel = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     outputs.update({"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc)),
-                    "report-json": str(out)})
+                    "report-json": rel})
     _write_summary(env, doc)
     outputs["comment-url"] = _publish(client, repo, number, doc["pull_request"]["head_sha"], key, doc,
                                      run_url(env))

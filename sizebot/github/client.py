@@ -1,23 +1,31 @@
-"""A small GitHub REST client: base URL from the caller (GITHUB_API_URL for Enterprise), bounded retries.
+"""The GitHub REST client: PyGithub pointed at ``base_url`` (GITHUB_API_URL for Enterprise), with
+bounded retries and errors that say what to do.
 
-Why not PyGithub's objects: the action needs four endpoints, exact control of the retry policy
-(5xx, primary rate limit with ``x-ratelimit-reset``, secondary with ``Retry-After``) and an injected
-sleep/clock so tests never wait; a thin ``requests`` session gives that with less surface.
+Retries live in PyGithub's transport (a ``urllib3.Retry`` given to ``github.Github(retry=...)``), so
+every request PyGithub makes, each page of a paginated list included, is retried alone: 5xx and
+connection errors back off 1, 2, 4 ... s; a rate limit (403/429 with ``Retry-After``, or
+``x-ratelimit-remaining: 0`` with ``x-ratelimit-reset``) waits as long as GitHub asks, unless that
+is above ``max_wait``. Sleep and clock are injected so tests never wait. What is left after the
+retries is a ``GithubException``; :meth:`GitHubClient.errors` turns it into our GitHubError kinds.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import github
 import requests
+from github.GithubException import GithubException
+from github.Repository import Repository
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from sizebot.errors import GitHubError
 
-_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 # Which permission a workflow must grant for each kind of endpoint (named in the error line).
 _PERMISSION_HINTS = (
     ("/check-runs", "checks: write"),
@@ -57,107 +65,142 @@ def permission_for(path: str) -> str:
     return "contents: read"
 
 
+def rate_limit_wait(status: int, headers: Mapping[str, str], policy: RetryPolicy) -> float | None:
+    """Seconds GitHub asks us to wait when this answer is a rate limit; None when it is not one
+    (a 403 without these headers is a missing permission)."""
+    if status not in (403, 429):
+        return None
+    h = {k.lower(): v for k, v in headers.items()}
+    if "retry-after" in h:  # secondary rate limit
+        try:
+            return max(0.0, float(h["retry-after"]))
+        except ValueError:
+            return policy.backoff
+    if h.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in h:  # primary: until the reset
+        try:
+            # +1: the reset happens somewhere within that second
+            return max(0.0, float(h["x-ratelimit-reset"]) - policy.clock()) + 1.0
+        except ValueError:
+            return policy.backoff
+    if status == 429:
+        return policy.backoff
+    return None
+
+
+class _Retry(Retry):
+    """urllib3's retry with GitHub's rules and the policy's sleep. Every verb is retried, POST and
+    PATCH too: a 5xx or rate limit on a write almost always means it was not applied, and losing the
+    comment is worse than a rare duplicate. Giving up returns the last answer
+    (``raise_on_status=False``) so PyGithub raises its GithubException with status, body, headers."""
+
+    def __init__(self, *, policy: RetryPolicy, wait: float = 0.0, **kw: Any):
+        self.policy = policy
+        self.wait = wait
+        kw.setdefault("total", max(0, policy.attempts - 1))
+        kw.setdefault("status_forcelist", frozenset([403, 429, *range(500, 600)]))
+        kw.setdefault("allowed_methods", None)  # every verb
+        kw.setdefault("raise_on_status", False)
+        kw.setdefault("backoff_factor", 0)  # waits are ours, see increment
+        super().__init__(**kw)
+
+    def new(self, **kw: Any) -> _Retry:
+        kw.setdefault("policy", self.policy)
+        return super().new(**kw)  # type: ignore[return-value]
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+        policy = self.policy
+        wait = None
+        if response is not None and response.status in (403, 429):
+            wait = rate_limit_wait(response.status, response.headers, policy)
+            if wait is None or wait > policy.max_wait:  # a permission error, or too long a wait: give up now
+                raise MaxRetryError(_pool, url or "", error)  # type: ignore[arg-type]
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if wait is None:  # 5xx or a connection error: exponential backoff
+            wait = min(policy.max_wait, policy.backoff * 2 ** (len(new.history) - 1))
+        new.wait = wait  # type: ignore[attr-defined]
+        return new
+
+    def sleep(self, response: Any = None) -> None:
+        if self.wait > 0:
+            self.policy.sleep(self.wait)
+
+
 class GitHubClient:
-    """JSON over HTTPS (or HTTP for a local fake) to ``base_url`` with ``token``."""
+    """A ``github.Github`` for ``base_url`` and ``token``; ``errors()`` wraps each call."""
 
     def __init__(self, base_url: str, token: str | None, *, retry: RetryPolicy | None = None,
-                 timeout: float = 30.0, session: requests.Session | None = None):
+                 timeout: int = 30, per_page: int = 100):
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.headers.update({"Accept": "application/vnd.github+json",
-                                     "X-GitHub-Api-Version": "2022-11-28",
-                                     "User-Agent": "sizebot"})
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.github = github.Github(
+            base_url=self.base_url,
+            auth=github.Auth.Token(token) if token else None,
+            retry=_Retry(policy=self.retry),
+            timeout=timeout,
+            per_page=per_page,
+            user_agent="sizebot",
+            # lazy: objects named by URL (repo, issue, commit) cost no request until one is needed
+            lazy=True,
+            # PyGithub's own spacing sleeps in-process without our clock; a run makes at most a few
+            # writes, and a secondary rate limit answered anyway is waited out by _Retry.
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+
+    def repo(self, full_name: str) -> Repository:
+        """The repository by name, without a request (lazy)."""
+        return self.github.get_repo(full_name)
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
-    def _rate_limit_wait(self, resp: requests.Response) -> float | None:
-        """Seconds to wait when ``resp`` is a rate limit, None when it is not one."""
-        h = resp.headers
-        if resp.status_code not in (403, 429):
-            return None
-        if "Retry-After" in h:
-            try:
-                return max(0.0, float(h["Retry-After"]))
-            except ValueError:
-                return self.retry.backoff
-        if h.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in h:
-            try:
-                return max(0.0, float(h["x-ratelimit-reset"]) - self.retry.clock()) + 1.0
-            except ValueError:
-                return self.retry.backoff
-        if resp.status_code == 429:
-            return self.retry.backoff
-        return None
-
-    def request(self, method: str, path: str, *, json: Any = None,
-                params: dict[str, Any] | None = None) -> requests.Response:
-        """One call with retries on 5xx, connection errors and rate limits; raises GitHubError
-        subclasses for everything else that is not 2xx."""
-        url = self._url(path)
-        policy = self.retry
-        for attempt in range(1, policy.attempts + 1):
-            last = attempt == policy.attempts
-            try:
-                resp = self.session.request(method, url, json=json, params=params, timeout=self.timeout)
-            except requests.ConnectionError as exc:
-                if last:
-                    raise GitHubError(f"{method} {url}: cannot connect ({exc.__class__.__name__})") from None
-                policy.sleep(min(policy.max_wait, policy.backoff * 2 ** (attempt - 1)))
-                continue
-            if resp.status_code < 400:
-                return resp
-            wait = self._rate_limit_wait(resp)
-            if wait is not None:
-                if last or wait > policy.max_wait:
-                    raise GitHubError(f"{method} {url}: rate limited (wait {wait:.0f}s exceeds the retry budget)")
-                policy.sleep(wait)
-                continue
-            if resp.status_code >= 500:
-                if last:
-                    raise GitHubError(f"{method} {url}: HTTP {resp.status_code} after {attempt} attempts")
-                policy.sleep(min(policy.max_wait, policy.backoff * 2 ** (attempt - 1)))
-                continue
-            self._raise(method, url, path, resp)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _raise(self, method: str, url: str, path: str, resp: requests.Response) -> None:
+    @contextmanager
+    def errors(self, method: str, path: str) -> Iterator[None]:
+        """Turn what PyGithub raises inside the block into GitHubError kinds; ``method`` and
+        ``path`` name the call in the message and choose the permission to name on a 403."""
         try:
-            message = resp.json().get("message", "")
-        except ValueError:
-            message = resp.text[:200]
+            yield
+        except GithubException as exc:
+            raise self._error(method, path, exc) from None
+        except requests.RequestException as exc:  # connection errors left after the retries
+            raise GitHubError(f"{method} {self._url(path)}: cannot connect ({exc.__class__.__name__})") from None
+
+    def _error(self, method: str, path: str, exc: GithubException) -> GitHubError:
+        url = self._url(path)
+        status = int(exc.status or 0)
+        data = exc.data
+        message = data.get("message", "") if isinstance(data, dict) else str(data or "")[:200]
         message = " ".join(str(message).split())
-        if resp.status_code in (401, 403):
-            accepted = resp.headers.get("x-accepted-github-permissions", "")
+        headers = {k.lower(): str(v) for k, v in (exc.headers or {}).items()}
+        wait = rate_limit_wait(status, headers, self.retry)
+        if wait is not None:
+            why = (f"wait {wait:.0f}s exceeds the {self.retry.max_wait:.0f}s limit" if wait > self.retry.max_wait
+                   else f"still limited after {self.retry.attempts} attempts")
+            return GitHubError(f"{method} {url}: rate limited ({why})")
+        if status == 401:  # no permission would help: the credential itself is refused
+            return GitHubPermissionError(
+                f"{method} {url}: HTTP 401 {message!r}: the token is missing, expired or invalid; "
+                "check the action's github-token input", permission=None, status=401)
+        if status == 403:
+            accepted = headers.get("x-accepted-github-permissions", "")
             perm = permission_for(path)
-            raise GitHubPermissionError(
-                f"{method} {url}: HTTP {resp.status_code} {message!r}: the token lacks a permission; "
+            return GitHubPermissionError(
+                f"{method} {url}: HTTP {status} {message!r}: the token lacks a permission; "
                 f"add `permissions: {perm}` to the workflow"
                 + (f" (GitHub accepts: {accepted})" if accepted else ""),
-                permission=perm, status=resp.status_code)
-        if resp.status_code == 422:
-            raise GitHubValidationError(f"{method} {url}: HTTP 422 {message!r}")
-        raise GitHubError(f"{method} {url}: HTTP {resp.status_code} {message!r}")
+                permission=perm, status=status)
+        if status == 422:
+            details = [" ".join(str(e.get("message", "")).split()) for e in (data or {}).get("errors") or []
+                       if isinstance(e, dict) and e.get("message")] if isinstance(data, dict) else []
+            return GitHubValidationError(f"{method} {url}: HTTP 422 {message!r}"
+                                         + (f": {'; '.join(details)}" if details else ""))
+        if status >= 500:
+            return GitHubError(f"{method} {url}: HTTP {status} after {self.retry.attempts} attempts")
+        return GitHubError(f"{method} {url}: HTTP {status} {message!r}")
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
-
-    def post_json(self, path: str, payload: Any) -> Any:
-        return self.request("POST", path, json=payload).json()
-
-    def patch_json(self, path: str, payload: Any) -> Any:
-        return self.request("PATCH", path, json=payload).json()
-
-    def paginate(self, path: str, *, per_page: int = 100) -> Iterator[Any]:
-        """Every item of a list endpoint, following ``Link: rel="next"`` through every page."""
-        url: str | None = path
-        params: dict[str, Any] | None = {"per_page": per_page}
-        while url:
-            resp = self.request("GET", url, params=params)
-            yield from resp.json()
-            m = _NEXT.search(resp.headers.get("Link", ""))
-            url, params = (m.group(1), None) if m else (None, None)
+        """One GET through PyGithub's requester (same retries and errors), for the raw JSON."""
+        with self.errors("GET", path):
+            _, data = self.github.requester.requestJsonAndCheck("GET", path, parameters=params)
+        return data

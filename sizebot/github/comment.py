@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from github.IssueComment import IssueComment
+
 from sizebot.errors import GitHubError
 from sizebot.github.client import GitHubClient, GitHubValidationError
 from sizebot.render.comment import is_sizebot_comment
@@ -32,25 +34,29 @@ class CommentResult:
 
 def whoami(client: GitHubClient) -> Identity:
     try:
-        user = client.get_json("/user")
-        return Identity(str(user["login"]), str(user.get("type", "User")))
+        with client.errors("GET", "/user"):
+            user = client.github.get_user()
+            return Identity(str(user.login), str(user.type or "User"))
     except GitHubError:  # installation token (GITHUB_TOKEN): /user is 403
         return Identity(ACTIONS_BOT, "Bot")
 
 
-def _is_ours(comment: dict[str, Any], me: Identity, key: str) -> bool:
-    user = comment.get("user") or {}
-    if user.get("login") != me.login:
+def _is_ours(comment: IssueComment, me: Identity, key: str) -> bool:
+    user = comment.user
+    if user is None or user.login != me.login:
         return False
-    if me.type == "Bot" and user.get("type") != "Bot":
+    if me.type == "Bot" and user.type != "Bot":
         return False
-    return is_sizebot_comment(comment.get("body") or "", key)
+    return is_sizebot_comment(comment.body or "", key)
 
 
-def find_comment(client: GitHubClient, repo: str, number: int, key: str, me: Identity) -> dict[str, Any] | None:
-    for comment in client.paginate(f"/repos/{repo}/issues/{number}/comments"):
-        if _is_ours(comment, me, key):
-            return comment
+def find_comment(client: GitHubClient, repo: str, number: int, key: str, me: Identity) -> IssueComment | None:
+    """Our comment with ``key``'s marker, looking through every page (PyGithub follows ``Link: next``)."""
+    comments = client.repo(repo).get_issue(number).get_comments()
+    with client.errors("GET", f"/repos/{repo}/issues/{number}/comments"):
+        for comment in comments:
+            if _is_ours(comment, me, key):
+                return comment
     return None
 
 
@@ -61,15 +67,18 @@ def upsert_comment(client: GitHubClient, repo: str, number: int, key: str, body:
     me = whoami(client)
     existing = find_comment(client, repo, number, key, me)
 
-    def send(text: str) -> dict[str, Any]:
-        if existing:
-            return client.patch_json(f"/repos/{repo}/issues/comments/{existing['id']}", {"body": text})
-        return client.post_json(f"/repos/{repo}/issues/{number}/comments", {"body": text})
+    def send(text: str) -> IssueComment:
+        if existing is not None:
+            with client.errors("PATCH", f"/repos/{repo}/issues/comments/{existing.id}"):
+                existing.edit(text)
+            return existing
+        with client.errors("POST", f"/repos/{repo}/issues/{number}/comments"):
+            return client.repo(repo).get_issue(number).create_comment(text)
 
     try:
-        data = send(body)
+        comment = send(body)
     except GitHubValidationError:
         if shorter is None:
             raise
-        data = send(shorter())
-    return CommentResult(int(data["id"]), str(data.get("html_url") or data.get("url") or ""), existing is None)
+        comment = send(shorter())
+    return CommentResult(int(comment.id), str(comment.html_url or comment.url or ""), existing is None)

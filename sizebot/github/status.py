@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from github.GithubObject import NotSet
+
 from sizebot.github.client import GitHubClient, GitHubPermissionError
 
 _STATE = {"pass": "success", "neutral": "success", "warn": "success", "fail": "failure"}
@@ -24,21 +26,22 @@ def status_description(text: str) -> str:
 
 def set_status(client: GitHubClient, repo: str, sha: str, key: str, verdict: str, description: str,
                target_url: str | None = None) -> dict:
-    payload = {"state": _STATE.get(verdict, "error"), "context": f"sizebot/{key}",
-               "description": status_description(description)}
-    if target_url:
-        payload["target_url"] = target_url
-    return client.post_json(f"/repos/{repo}/statuses/{sha}", payload)
+    commit = client.repo(repo).get_commit(sha)
+    with client.errors("POST", f"/repos/{repo}/statuses/{sha}"):
+        status = commit.create_status(_STATE.get(verdict, "error"), target_url=target_url or NotSet,
+                                      description=status_description(description), context=f"sizebot/{key}")
+    return status.raw_data
 
 
 def create_check_run(client: GitHubClient, repo: str, sha: str, key: str, verdict: str, title: str,
                      summary: str) -> CheckResult:
     """A completed check run; a 403 (GITHUB_TOKEN without ``checks: write``, a fork) is no error."""
-    payload = {"name": f"sizebot/{key}", "head_sha": sha, "status": "completed",
-               "conclusion": _CONCLUSION.get(verdict, "neutral"),
-               "output": {"title": status_description(title), "summary": summary[:65535]}}
     try:
-        data = client.post_json(f"/repos/{repo}/check-runs", payload)
+        with client.errors("POST", f"/repos/{repo}/check-runs"):
+            run = client.repo(repo).create_check_run(
+                name=f"sizebot/{key}", head_sha=sha, status="completed",
+                conclusion=_CONCLUSION.get(verdict, "neutral"),
+                output={"title": status_description(title), "summary": summary[:65535]})
     except GitHubPermissionError:
         return CheckResult(None, "no check run: the token may not create one (add `permissions: checks: write`)")
-    return CheckResult(data.get("html_url"), None)
+    return CheckResult(run.html_url, None)

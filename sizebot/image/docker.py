@@ -88,10 +88,13 @@ def save_image(ref: str, dest_dir: str | Path, docker_host: str | None = None) -
 
 def build_image(context: str | Path, dockerfile: str | Path, tag: str, target: str | None = None,
                 build_args: Mapping[str, str] | None = None, docker_host: str | None = None,
-                network: str | None = None, buildkit: bool | None = None) -> str:
+                network: str | None = None, buildkit: bool | None = None, platform: str | None = None) -> str:
     """``docker build`` and return the image ID ("sha256:..."). ``buildkit=None`` keeps the caller's
     DOCKER_BUILDKIT; the classic builder (False) needs no buildx plugin."""
-    args = ["build", "-f", str(dockerfile), "-t", tag]
+    # --force-rm: the classic builder otherwise keeps the container of a failed step.
+    args = ["build", "--force-rm", "-f", str(dockerfile), "-t", tag]
+    if platform:
+        args += ["--platform", platform]
     if target:
         args += ["--target", target]
     for key, value in (build_args or {}).items():
@@ -107,3 +110,10 @@ def build_image(context: str | Path, dockerfile: str | Path, tag: str, target: s
     if inspect.returncode != 0:
         raise DockerError(f"docker image inspect {tag} failed after a build: {_tail(inspect.stderr, 3)}")
     return inspect.stdout.strip()
+
+
+def remove_image(ref: str, docker_host: str | None = None) -> None:
+    """``docker rmi REF`` (its untagged parent layers go with it); an image already gone is fine."""
+    proc = _run(["rmi", ref], docker_host, timeout=300)
+    if proc.returncode != 0 and "No such image" not in proc.stderr:
+        raise _engine_error(proc, docker_host) or DockerError(f"docker rmi {ref} failed: {_tail(proc.stderr, 3)}")

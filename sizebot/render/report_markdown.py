@@ -298,6 +298,10 @@ def _image_view(image: dict[str, Any] | None) -> dict[str, Any] | None:
     ]
     diff = image.get("diff") or {}
     diff_files = []
+    files = diff.get("files")
+    if isinstance(files, dict):  # sizebot/image-diff@1: the top rows of each change kind
+        diff = {"files": [f for kind in ("added", "removed", "grown", "shrunk")
+                          for f in ((files.get(kind) or {}).get("top") or [])]}
     for key in ("files", "changed_files", "file_changes"):
         if isinstance(diff.get(key), list):
             for f in diff[key]:

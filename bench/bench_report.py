@@ -1,0 +1,368 @@
+"""Cost of ``sizebot report`` against the ``go build`` commands it runs, on a real medium-size repository.
+
+The repository is dive v0.13.1's source (from the Go module cache), committed into a temp git repo as
+the base; the head commit adds a ``dive checksum`` command (cmd/checksum.go, pulling in hash/crc64 and
+text/tabwriter). Two contenders, each with its own build cache, from the same module cache:
+
+* sizebot: ``python -m sizebot report --repo REPO --base BASE --head HEAD --format json --output X``
+* baseline.sh (written by the bench): the same ``go build`` commands sizebot runs without a config,
+  for every main package (found by ``go list``) and the two default strategies (default, release =
+  ``-trimpath -ldflags=-s -w``), base builds in parallel, then head builds in parallel, each side in a
+  fresh ``git worktree`` (as sizebot does: the worktree's path is part of the cache key of a build
+  without -trimpath). Its wall time is the whole bash run, its two worktrees included (under 1 s).
+
+Each runs once cold (GOCACHE = an empty dir) and once warm (the same GOCACHE again). Every go command of
+both runs goes through a wrapper that logs its start and end, so the bench also knows, within one run,
+how long go builds were in flight; sizebot's own overhead = its wall time minus that (git worktrees,
+go list, the analysis of the binaries that does not overlap a build, the report).
+
+    python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DIVE = "github.com/wagoodman/dive@v0.13.1"
+ROOT = Path(__file__).resolve().parent.parent
+
+# The head's change: a cobra subcommand, as dive's own commands are written.
+CHECKSUM_GO = '''package cmd
+
+import (
+	"fmt"
+	"hash/crc64"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// checksumCmd prints the CRC-64 of files, to compare files extracted from two images.
+var checksumCmd = &cobra.Command{
+	Use:   "checksum FILE...",
+	Short: "Print the CRC-64 (ECMA) and size of each file",
+	Args:  cobra.MinimumNArgs(1),
+	RunE:  doChecksumCmd,
+}
+
+func init() {
+	rootCmd.AddCommand(checksumCmd)
+}
+
+func doChecksumCmd(cmd *cobra.Command, args []string) error {
+	table := crc64.MakeTable(crc64.ECMA)
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 8, 2, ' ', 0)
+	for _, name := range args {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		h := crc64.New(table)
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(w, "%016x\\t%d\\t%s\\n", h.Sum64(), n, name)
+	}
+	return w.Flush()
+}
+'''
+
+# Logs every go command (start, end, cwd, args) and runs the real one; bash's $EPOCHREALTIME costs no fork.
+GO_WRAPPER = '''#!/bin/bash
+start=$EPOCHREALTIME
+"$BENCH_REAL_GO" "$@"
+rc=$?
+printf '%s\\t%s\\t%s\\t%s\\n' "$start" "$EPOCHREALTIME" "$PWD" "$*" >> "$BENCH_GO_LOG"
+exit $rc
+'''
+
+# sizebot's default strategies (sizebot/build/config.py DEFAULT_STRATEGIES), as go build flags.
+STRATEGIES = (("default", ()), ("release", ("-trimpath", "-ldflags=-s -w")))
+
+
+def sh(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench: {shlex.join(cmd)} failed:\n{proc.stderr}{proc.stdout}")
+    return proc.stdout
+
+
+def dive_source(work: Path) -> Path:
+    modcache = Path(sh(["go", "env", "GOMODCACHE"]).strip())
+    src = modcache / "github.com/wagoodman/dive@v0.13.1"
+    if not src.is_dir():
+        tmpmod = work / "download"
+        tmpmod.mkdir(parents=True, exist_ok=True)
+        sh(["go", "mod", "init", "bench.example/download"], cwd=tmpmod)
+        sh(["go", "mod", "download", DIVE], cwd=tmpmod, env={**os.environ, "GOFLAGS": "-mod=mod"})
+    if not src.is_dir():
+        sys.exit(f"bench: {src} is missing after go mod download")
+    return src
+
+
+def make_repo(work: Path) -> tuple[Path, str, str]:
+    """dive's source as the base commit, plus a head commit that adds cmd/checksum.go."""
+    repo = work / "dive"
+    if repo.exists():
+        shutil.rmtree(repo)
+    shutil.copytree(dive_source(work), repo)
+    for d, _dirs, files in os.walk(repo):  # the module cache is read-only
+        os.chmod(d, 0o755)
+        for f in files:
+            p = os.path.join(d, f)
+            os.chmod(p, os.stat(p).st_mode | stat.S_IWUSR)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    git = ["git", "-C", str(repo), "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false"]
+    sh(git[:3] + ["init", "-q", "-b", "main"], env=env)
+    sh(git + ["add", "-A"], env=env)
+    sh(git + ["commit", "-q", "-m", "dive v0.13.1"], env=env)
+    base = sh(git + ["rev-parse", "HEAD"], env=env).strip()
+    (repo / "cmd" / "checksum.go").write_text(CHECKSUM_GO)
+    sh(git + ["add", "-A"], env=env)
+    sh(git + ["commit", "-q", "-m", "Add dive checksum: CRC-64 of files"], env=env)
+    head = sh(git + ["rev-parse", "HEAD"], env=env).strip()
+    return repo, base, head
+
+
+def main_packages(repo: Path) -> list[str]:
+    """The main packages, as sizebot's discover_targets finds them ("." or "./rel")."""
+    out = sh(["go", "list", "-e", "-f", '{{if eq .Name "main"}}{{.Dir}}{{end}}', "./..."], cwd=repo)
+    pkgs = []
+    for line in out.splitlines():
+        if line.strip():
+            rel = Path(line.strip()).resolve().relative_to(repo.resolve()).as_posix()
+            pkgs.append("." if rel == "." else f"./{rel}")
+    return pkgs
+
+
+def baseline_script(packages: list[str], goos: str, goarch: str) -> str:
+    """The go build commands sizebot runs for the default config, for base then head."""
+    def builds(side: str) -> str:
+        lines = []
+        for i, pkg in enumerate(packages):
+            name = Path(pkg).name if pkg != "." else "dive"
+            for strategy, flags in STRATEGIES:
+                out = f'"$out/{side}/{i}/{strategy}/{name}-{goos}-{goarch}"'
+                cmd = " ".join(["go", "build", "-o", out, *(shlex.quote(f) for f in flags), pkg])
+                lines.append(f'( cd "$work/{side}" && {cmd} ) &')
+        return "\n".join(lines) + "\nwait_all\n"
+
+    return f'''#!/usr/bin/env bash
+# Written by bench/bench_report.py: the go builds of `sizebot report` without a config.
+# usage: baseline.sh REPO BASE HEAD GOCACHE OUT
+set -euo pipefail
+repo=$1 base=$2 head=$3 out=$5
+export GOCACHE=$4 GOTOOLCHAIN=local GOOS={goos} GOARCH={goarch}
+work=$(mktemp -d "${{TMPDIR:-/tmp}}/baseline-XXXXXX")
+cleanup() {{ git -C "$repo" worktree remove --force "$work/base" 2>/dev/null || true
+  git -C "$repo" worktree remove --force "$work/head" 2>/dev/null || true; rm -rf "$work"; }}
+trap cleanup EXIT
+wait_all() {{ local rc=0; for j in $(jobs -p); do wait "$j" || rc=1; done; return $rc; }}
+now() {{ echo "$EPOCHREALTIME"; }}
+git -C "$repo" worktree add -q --detach "$work/base" "$base"
+git -C "$repo" worktree add -q --detach "$work/head" "$head"
+t0=$(now)
+{builds("base")}t1=$(now)
+{builds("head")}t2=$(now)
+echo "base_builds $t0 $t1"
+echo "head_builds $t1 $t2"
+'''
+
+
+def read_go_log(path: Path) -> list[dict]:
+    calls = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            start, end, cwd, args = line.split("\t", 3)
+            calls.append({"start": float(start), "end": float(end), "cwd": cwd, "args": args})
+    return calls
+
+
+def union(intervals: list[tuple[float, float]]) -> float:
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in sorted(intervals):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+def go_figures(calls: list[dict]) -> dict:
+    """Time with a go build in flight (all, base side, head side) and in other go commands."""
+    def side(c: dict) -> str:
+        out = c["args"].split()[2] if c["args"].startswith("build -o ") else ""
+        return "base" if "/base/" in out else "head" if "/head/" in out else "?"
+
+    builds = [c for c in calls if c["args"].startswith("build ")]
+    others = [c for c in calls if not c["args"].startswith("build ")]
+    fig = {"builds": union([(c["start"], c["end"]) for c in builds]),
+           "other_go": union([(c["start"], c["end"]) for c in others]),
+           "n_builds": len(builds), "n_other_go": len(others),
+           "other_go_commands": sorted({" ".join(c["args"].split()[:2]) for c in others})}
+    for s in ("base", "head"):
+        mine = [c for c in builds if side(c) == s]
+        fig[f"{s}_builds"] = union([(c["start"], c["end"]) for c in mine])
+        fig[f"{s}_each"] = sorted(round(c["end"] - c["start"], 2) for c in mine)
+    return fig
+
+
+def run_timed(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int]:
+    """(wall seconds, epoch at launch, epoch at exit, status); epochs compare with the go log's."""
+    t0, e0 = time.perf_counter(), time.time()
+    with open(log, "w") as f:
+        rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
+    return time.perf_counter() - t0, e0, time.time(), rc
+
+
+def own_time(calls: list[dict], launch: float, exit_: float) -> list[tuple[str, float]]:
+    """Where a run's time outside go commands goes: each stretch with no go command in flight,
+    named by what surrounds it."""
+    spans = sorted((c["start"], c["end"], c["args"].split()[0]) for c in calls)
+    merged: list[list] = []
+    for s, e, what in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+            merged[-1][2] = what if merged[-1][2] == what else merged[-1][2]
+        else:
+            merged.append([s, e, what])
+    out, t, prev = [], launch, "start (python, git worktree add)"
+    for s, e, what in merged:
+        out.append((f"{prev} -> {what}", max(0.0, s - t)))
+        t, prev = e, f"after go {what}"
+    out.append((f"{prev} -> exit", max(0.0, exit_ - t)))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "sizebot-bench-report"))
+    ap.add_argument("--keep", action="store_true", help="keep the caches and binaries")
+    args = ap.parse_args()
+    work = Path(args.dir).resolve()
+    if work.exists():
+        shutil.rmtree(work, onerror=lambda f, p, _e: (os.chmod(p, 0o700), f(p)))
+    work.mkdir(parents=True)
+
+    real_go = shutil.which("go")
+    if real_go is None:
+        sys.exit("bench: go is not on PATH")
+    repo, base, head = make_repo(work)
+    packages = main_packages(repo)
+    goos, goarch = sh(["go", "env", "GOOS", "GOARCH"]).split()
+    # Modules into the module cache and sources into the page cache before anything is timed.
+    sh(["go", "mod", "download"], cwd=repo)
+    sh(["go", "list", "-deps", "-test=false", *packages], cwd=repo,
+       env={**os.environ, "GOCACHE": str(work / "throwaway-cache"), "GOTOOLCHAIN": "local"})
+
+    script = work / "baseline.sh"
+    script.write_text(baseline_script(packages, goos, goarch))
+    bindir = work / "bin"
+    bindir.mkdir()
+    (bindir / "go").write_text(GO_WRAPPER)
+    (bindir / "go").chmod(0o755)
+
+    def env_for(gocache: Path, golog: Path) -> dict:
+        return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "BENCH_REAL_GO": real_go,
+                "BENCH_GO_LOG": str(golog), "GOCACHE": str(gocache), "TMPDIR": str(work / "tmp")}
+
+    (work / "tmp").mkdir()
+    results = {}
+    # Order: each tool cold in its own empty cache, then each warm in that same cache.
+    plan = [("sizebot", "cold"), ("script", "cold"), ("script", "warm"), ("sizebot", "warm")]
+    for tool, state in plan:
+        key = f"{tool}-{state}"
+        cache = work / f"gocache-{tool}"
+        cache.mkdir(exist_ok=True)
+        golog = work / f"{key}.golog"
+        env = env_for(cache, golog)
+        if tool == "sizebot":
+            out = work / f"{key}.json"
+            cmd = [sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", base, "--head", head,
+                   "--format", "json", "--output", str(out)]
+        else:
+            cmd = ["bash", str(script), str(repo), base, head, str(cache), str(work / key)]
+        print(f"bench: {key} ...", file=sys.stderr, flush=True)
+        wall, launch, exit_, rc = run_timed(cmd, env, work / f"{key}.log")
+        if rc not in (0, 1):  # 1 = a fail budget; none without a config, but not a bench failure either
+            print((work / f"{key}.log").read_text()[-3000:], file=sys.stderr)
+            sys.exit(f"bench: {key} exited with status {rc} (log: {work / f'{key}.log'})")
+        calls = read_go_log(golog)
+        fig = go_figures(calls)
+        fig["wall"] = wall
+        fig["own"] = own_time(calls, launch, exit_)
+        if tool == "sizebot":
+            doc = json.loads(out.read_text())
+            fig["builds_ok"] = [(b["strategy"], b["base"]["status"], b["head"]["status"]) for b in doc["builds"]]
+            fig["verdict"] = doc["verdict"]
+        results[key] = fig
+
+    print_table(results, repo, packages, goos, goarch)
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    if not args.keep:
+        for p in work.glob("gocache-*"):
+            shutil.rmtree(p, onerror=lambda f, p, _e: (os.chmod(p, 0o700), f(p)))
+    return 0
+
+
+NAMES = {"after go build -> build": "between the base and the head builds (analysis of the base binaries)",
+         "after go build -> list": "after the head builds, before go list -deps (analysis of the head binaries, diffs)",
+         "after go list -> exit": "after the last go command (budgets, JSON, worktree removal, exit)"}
+
+
+def print_table(r: dict, repo: Path, packages: list[str], goos: str, goarch: str) -> None:
+    go_version = sh(["go", "version"]).strip()
+    print(f"\nsizebot report vs baseline.sh on dive v0.13.1 (+cmd/checksum.go), main packages {packages}, "
+          f"{goos}/{goarch}, strategies default+release, {os.cpu_count()} CPUs, {go_version}\n")
+    head = f"{'run':<14}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'other go':>10}{'rest':>9}"
+    print(head)
+    print("-" * len(head))
+    for key in ("script-cold", "sizebot-cold", "script-warm", "sizebot-warm"):
+        f = r[key]
+        rest = f["wall"] - f["builds"] - f["other_go"]
+        print(f"{key:<14}{f['wall']:>8.2f}s{f['builds']:>9.2f}s{f['base_builds']:>8.2f}s{f['head_builds']:>8.2f}s"
+              f"{f['other_go']:>9.2f}s{rest:>8.2f}s")
+    print("\n(go build = wall time with a go build in flight; base/head = the same per side; other go = go list,"
+          " go env; rest = everything else)\n")
+    for state in ("cold", "warm"):
+        s, b = r[f"sizebot-{state}"], r[f"script-{state}"]
+        own = s["wall"] - s["builds"]
+        print(f"{state}: sizebot {s['wall']:.2f}s / script {b['wall']:.2f}s = {s['wall'] / b['wall']:.2f}x; "
+              f"sizebot - script = {s['wall'] - b['wall']:+.2f}s ({(s['wall'] - b['wall']) / s['wall']:+.1%} of sizebot); "
+              f"sizebot outside its own builds = {own:.2f}s ({own / s['wall']:.1%} of sizebot)")
+        print(f"      head/base build time: sizebot {s['head_builds'] / s['base_builds']:.2f} "
+              f"({s['base_builds']:.2f}s -> {s['head_builds']:.2f}s), script {b['head_builds'] / b['base_builds']:.2f} "
+              f"({b['base_builds']:.2f}s -> {b['head_builds']:.2f}s); each build base {s['base_each']} head {s['head_each']}"
+              f" / script base {b['base_each']} head {b['head_each']}")
+    for state in ("cold", "warm"):
+        own = r[f"sizebot-{state}"]["own"]
+        print(f"sizebot {state}, time with no go command in flight ({sum(t for _, t in own):.2f}s):")
+        for what, t in own:
+            if t >= 0.05:
+                print(f"    {t:6.2f}s  {NAMES.get(what, what)}")
+    print(f"\nsizebot other go commands: {r['sizebot-cold']['other_go_commands']}; builds: {r['sizebot-cold']['builds_ok']}; "
+          f"verdict {r['sizebot-cold']['verdict']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""BinaryReport x BinaryReport -> BinaryDiff: what changed between two builds, and where (pure).
+
+Every package and every unattributed row of either report gets a delta, so the package deltas
+plus the unattributed deltas add up to the file size delta exactly (each report's buckets sum to
+its file size). Rows with the same key are summed first, which keeps that true whatever the reports hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sizebot.binary.model import (
+    BinaryDiff, BinaryReport, BuildInfo, FunctionDelta, Module, ModuleChange, SizeDelta,
+)
+
+
+def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) -> BinaryDiff:
+    """Deltas per section (file bytes), package, module, unattributed section, and the ``top``
+    changed functions (code + meta; None: all of them), largest |delta| first, ties by name."""
+    if top is not None and top < 0:
+        raise ValueError("top must be 0 or more (or None for all)")
+    old_pkgs = _totals((p.name, p.size) for p in old.packages)
+    new_pkgs = _totals((p.name, p.size) for p in new.packages)
+    old_mods = _totals((m.path, m.size) for m in old.modules)
+    new_mods = _totals((m.path, m.size) for m in new.modules)
+    return BinaryDiff(
+        old=old,
+        new=new,
+        sections=_deltas(_totals((s.name, s.file_size) for s in old.sections),
+                         _totals((s.name, s.file_size) for s in new.sections)),
+        packages=_deltas(old_pkgs, new_pkgs),
+        modules=_deltas(old_mods, new_mods),
+        functions=_function_deltas(old, new, top),
+        unattributed=_deltas(_totals((u.section, u.size) for u in old.unattributed),
+                             _totals((u.section, u.size) for u in new.unattributed)),
+        module_changes=module_changes(old.build_info, new.build_info),
+        added_packages=tuple(sorted(new_pkgs.keys() - old_pkgs.keys())),
+        removed_packages=tuple(sorted(old_pkgs.keys() - new_pkgs.keys())),
+        added_modules=tuple(sorted(new_mods.keys() - old_mods.keys())),
+        removed_modules=tuple(sorted(old_mods.keys() - new_mods.keys())),
+    )
+
+
+def module_version(module: Module) -> str:
+    """A dependency's version as ``go version -m`` shows it, its replacement included:
+    ``v1.2.3``, ``v1.2.3 => ../greet``, ``v1.2.3 => example.com/fork v1.2.4``."""
+    if module.replace is None:
+        return module.version
+    target = module.replace.path + (f" {module.replace.version}" if module.replace.version else "")
+    return f"{module.version} => {target}"
+
+
+def module_changes(old: BuildInfo | None, new: BuildInfo | None) -> tuple[ModuleChange, ...]:
+    """Dependencies added (old_version ""), removed (new_version "") or at another version or
+    replacement, sorted by path. The main module is left out: it is the code under comparison."""
+    before = {m.path: module_version(m) for m in (old.deps if old else ())}
+    after = {m.path: module_version(m) for m in (new.deps if new else ())}
+    changes = []
+    for path in sorted(before.keys() | after.keys()):
+        a, b = before.get(path, ""), after.get(path, "")
+        if a != b or (path in before) != (path in after):
+            changes.append(ModuleChange(path=path, old_version=a, new_version=b))
+    return tuple(changes)
+
+
+def _totals(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, size in rows:
+        out[key] = out.get(key, 0) + size
+    return out
+
+
+def _order(d: SizeDelta) -> tuple[int, str]:
+    return (-abs(d.delta), d.name)
+
+
+def _deltas(old: dict[str, int], new: dict[str, int]) -> tuple[SizeDelta, ...]:
+    rows = [SizeDelta(name, old.get(name, 0), new.get(name, 0)) for name in old.keys() | new.keys()]
+    return tuple(sorted(rows, key=_order))
+
+
+def _function_deltas(old: BinaryReport, new: BinaryReport, top: int | None) -> tuple[FunctionDelta, ...]:
+    def sizes(report: BinaryReport) -> dict[str, tuple[int, str]]:
+        out: dict[str, tuple[int, str]] = {}
+        for f in report.functions:
+            size, _ = out.get(f.name, (0, f.package))
+            out[f.name] = (size + f.code + f.meta, f.package)
+        return out
+
+    before, after = sizes(old), sizes(new)
+    rows = []
+    for name in before.keys() | after.keys():
+        a, pkg_a = before.get(name, (0, ""))
+        b, pkg_b = after.get(name, (0, ""))
+        if a != b:
+            rows.append(FunctionDelta(name, a, b, package=pkg_b or pkg_a))
+    rows.sort(key=_order)
+    return tuple(rows if top is None else rows[:top])

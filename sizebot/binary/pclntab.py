@@ -1,0 +1,218 @@
+"""Pure-Python reader of the Go pclntab, Go 1.18 through 1.27 (runtime/symtab.go, cmd/link/internal/ld/pcln.go).
+
+Layout (offsets in the header are from the header's start)::
+
+    pcHeader   magic u32, pad u8 x2, minLC u8, ptrSize u8, then ptrSize words:
+               nfunc, nfiles, textStart (0 since Go 1.26), funcnameOffset, cuOffset,
+               filetabOffset, pctabOffset, pclnOffset
+    funcnametab  NUL-terminated function names
+    cutab        u32 offsets into filetab, one run per compilation unit
+    filetab      NUL-terminated file names
+    pctab        deduplicated pcvalue streams (varint pairs, 0-terminated)
+    pclntable    functab: (entryOff u32, funcOff u32) x nfunc, end entryOff u32;
+                 then the _func records, each followed by pcdata u32[npcdata], funcdata u32[nfuncdata]
+
+_func (44 bytes since Go 1.20; 40 in 1.18-1.19, which had no startLine):
+entryOff, nameOff, args, deferreturn, pcsp, pcfile, pcln, npcdata, cuOffset, [startLine],
+funcID u8, flag u8, pad u8, nfuncdata u8.
+
+Everything here is offsets into the mapped file; nothing is copied but the name table.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+from sizebot.binary.container import BinaryFile
+from sizebot.binary.model import Section
+from sizebot.errors import PclntabError
+
+MAGIC_GO118, MAGIC_GO120 = 0xFFFFFFF0, 0xFFFFFFF1
+SUPPORTED_MAGICS = (MAGIC_GO118, MAGIC_GO120)
+NO_FUNCDATA = 0xFFFFFFFF
+
+# One varint; a pcvalue stream: a first (value, pc) pair, then pairs whose value delta is not the
+# one-byte 0, then the terminating 0 byte.
+_VARINT = re.compile(rb"[\x80-\xff]*[\x00-\x7f]")
+_PCVALUE = re.compile(
+    rb"[\x80-\xff]*[\x00-\x7f][\x80-\xff]*[\x00-\x7f]"
+    rb"(?:(?:[\x80-\xff]+[\x00-\x7f]|[\x01-\x7f])[\x80-\xff]*[\x00-\x7f])*\x00"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FuncRecord:
+    """One function of the pclntab. ``entry``/``end`` are virtual addresses (end = next entry);
+    the other offsets are file offsets, or 0 for an absent table."""
+
+    name: str
+    entry: int
+    end: int
+    name_off: int  # file offset of the name's first byte
+    name_len: int  # bytes of the name including its NUL
+    func_off: int  # file offset of the _func record
+    func_len: int  # _func + pcdata + funcdata arrays + alignment up to the next record
+    pc_tables: tuple[int, ...]  # pctab-relative offsets of pcsp, pcfile, pcln and each pcdata table (0 = none)
+    funcdata: tuple[int, ...]  # gofunc-relative offsets of funcdata objects (NO_FUNCDATA = none)
+    cu_offset: int  # index into cutab (in u32 units)
+
+
+class Pclntab:
+    """A parsed pclntab header plus its function table. ``parse_functions`` reads every _func."""
+
+    def __init__(self, binary: BinaryFile, section: Section):
+        self.binary = binary
+        self.section = section
+        self.start = section.offset
+        self.end = section.offset + section.file_size
+        self.addr = section.addr
+        data, path = binary.data, binary.path
+        if section.file_size < 8:
+            raise PclntabError("pclntab is shorter than its header", path=path)
+        bo = "<" if binary.byte_order == "little" else ">"
+        self._bo = bo
+        self.magic = struct.unpack_from(bo + "I", data, self.start)[0]
+        if self.magic not in SUPPORTED_MAGICS:
+            raise PclntabError(f"unknown pclntab magic {self.magic:#x}", path=path)
+        pad1, pad2, self.min_lc, self.ptr_size = data[self.start + 4 : self.start + 8]
+        if pad1 or pad2 or self.min_lc not in (1, 2, 4) or self.ptr_size not in (4, 8):
+            raise PclntabError("corrupt pclntab header (pad, minLC or pointer size)", path=path)
+        word = bo + ("Q" if self.ptr_size == 8 else "I")
+        header_len = 8 + 8 * self.ptr_size
+        if section.file_size < header_len:
+            raise PclntabError("pclntab is shorter than its header", path=path)
+        fields = [struct.unpack_from(word, data, self.start + 8 + i * self.ptr_size)[0] for i in range(8)]
+        (self.nfunc, self.nfiles, self.text_start, funcname, cu, filetab, pctab, pcln) = fields
+        self.header_len = header_len
+        offsets = (funcname, cu, filetab, pctab, pcln)
+        size = section.file_size
+        if not header_len <= funcname < header_len + 64 or any(not header_len <= o <= size for o in offsets) or list(offsets) != sorted(offsets):
+            raise PclntabError("corrupt pclntab header: table offsets out of order or past the section", path=path)
+        if self.nfunc <= 0 or pcln + (self.nfunc * 2 + 1) * 4 > size:
+            raise PclntabError(f"corrupt pclntab header: {self.nfunc} functions do not fit", path=path)
+        s = self.start
+        self.funcname_off, self.cutab_off, self.filetab_off, self.pctab_off, self.functab_off = (s + o for o in offsets)
+        self.func_size = 44 if self.magic == MAGIC_GO120 else 40
+        self.functab_len = (self.nfunc * 2 + 1) * 4
+        self.records_end = self.functab_off + self.functab_len  # raised by parse_functions
+        self._pctab_bytes: bytes | None = None
+
+    @property
+    def go_range(self) -> str:
+        return "go1.20+" if self.magic == MAGIC_GO120 else "go1.18-1.19"
+
+    def parse_functions(self, text_base: int) -> list[FuncRecord]:
+        """Every function, in address order. ``text_base`` is runtime.text (entryOff is relative to it)."""
+        try:
+            return self._parse_functions(text_base)
+        except (struct.error, IndexError, ValueError) as e:
+            raise PclntabError(f"corrupt pclntab: {e}", path=self.binary.path) from None
+
+    def _parse_functions(self, text_base: int) -> list[FuncRecord]:
+        b, bo, path = self.binary, self._bo, self.binary.path
+        data = b.data
+        n = self.nfunc
+        ft = data[self.functab_off : self.functab_off + n * 8]
+        pairs = list(struct.iter_unpack(bo + "II", ft))
+        end_off = struct.unpack_from(bo + "I", data, self.functab_off + n * 8)[0]
+        pclntable = self.functab_off
+        section_end = self.end
+        names = bytes(data[self.funcname_off : self.cutab_off])
+        fs = self.func_size
+        head = struct.Struct(bo + ("IiiIIIIIIiBBBB" if fs == 44 else "IiiIIIIIIBBBB"))
+        # _func records are laid out in functab order, each aligned to the pointer size
+        func_offs = [fo for _e, fo in pairs]
+        out: list[FuncRecord] = []
+        prev_entry = -1
+        records_end = self.records_end
+        for i, (entry_off, func_off) in enumerate(pairs):
+            if entry_off < prev_entry:
+                raise PclntabError(f"corrupt pclntab: function table not sorted at entry {i}", path=path)
+            prev_entry = entry_off
+            rec = pclntable + func_off
+            if rec + fs > section_end or func_off < self.functab_len:
+                raise PclntabError(f"corrupt pclntab: function record {i} is outside the table", path=path)
+            f = head.unpack_from(data, rec)
+            if f[0] != entry_off:
+                raise PclntabError(f"corrupt pclntab: function record {i} does not match the function table", path=path)
+            name_rel, pcsp, pcfile, pcln, npcdata, cu = f[1], f[4], f[5], f[6], f[7], f[8]
+            nfuncdata = f[-1]
+            tail = rec + fs
+            arrays_end = tail + 4 * (npcdata + nfuncdata)
+            if npcdata > 1024 or arrays_end > section_end or not 0 <= name_rel < len(names):
+                raise PclntabError(f"corrupt pclntab: function record {i} has bad counts or name offset", path=path)
+            pcdata = struct.unpack_from(f"{bo}{npcdata}I", data, tail) if npcdata else ()
+            funcdata = struct.unpack_from(f"{bo}{nfuncdata}I", data, tail + 4 * npcdata) if nfuncdata else ()
+            nul = names.find(b"\0", name_rel)
+            if nul < 0:
+                nul = len(names) - 1
+            name = names[name_rel:nul].decode("utf-8", "replace")
+            nxt = pclntable + func_offs[i + 1] if i + 1 < n else arrays_end
+            if nxt < arrays_end or nxt - arrays_end >= 8:  # next record is not right after this one
+                nxt = arrays_end
+            records_end = max(records_end, nxt)
+            nxt_entry = pairs[i + 1][0] if i + 1 < n else end_off
+            out.append(
+                FuncRecord(
+                    name=name,
+                    entry=text_base + entry_off,
+                    end=text_base + nxt_entry,
+                    name_off=self.funcname_off + name_rel,
+                    name_len=nul - name_rel + 1,
+                    func_off=rec,
+                    func_len=nxt - rec,
+                    pc_tables=(pcsp, pcfile, pcln, *pcdata),
+                    funcdata=funcdata,
+                    cu_offset=cu,
+                )
+            )
+        self.records_end = records_end
+        return out
+
+    def pcvalue_extent(self, rel: int, *, span: bool = True) -> tuple[int, int]:
+        """(bytes, pc span) of the pcvalue stream at pctab-relative offset ``rel``: pairs of a zig-zag
+        value delta varint and a pc delta varint (times minLC), ended by a 0 value delta (not first).
+        The length comes from one regular-expression match (C speed); the span (skipped when
+        ``span`` is false: 0) sums the pc deltas."""
+        buf = self._pctab()
+        m = _PCVALUE.match(buf, rel)
+        if m is None:
+            raise PclntabError(f"corrupt pclntab: pc-value table at {rel:#x} runs past the pc-value tables", path=self.binary.path)
+        if not span:
+            return m.end() - rel, 0
+        pc = 0
+        for i, v in enumerate(_VARINT.findall(buf, rel, m.end() - 1)):
+            if i & 1:
+                if len(v) == 1:
+                    pc += v[0]
+                else:
+                    n = 0
+                    for j, c in enumerate(v):
+                        n |= (c & 0x7F) << (7 * j)
+                    pc += n
+        return m.end() - rel, pc * self.min_lc
+
+    def _pctab(self) -> bytes:
+        if self._pctab_bytes is None:  # one copy of the pc-value tables: regex needs a bytes-like buffer
+            self._pctab_bytes = bytes(self.binary.data[self.pctab_off : self.functab_off])
+        return self._pctab_bytes
+
+    def cu_files(self, cu_offset: int, count: int) -> tuple[int, ...]:
+        """filetab-relative offsets of a compilation unit's files (``count`` cutab entries)."""
+        bo = self._bo
+        start = self.cutab_off + 4 * cu_offset
+        count = max(0, min(count, (self.filetab_off - start) // 4))
+        return struct.unpack_from(f"{bo}{count}I", self.binary.data, start) if count else ()
+
+    def string_len(self, offset: int, limit: int) -> int:
+        """Length including the NUL of the C string at file offset ``offset`` (bounded by ``limit``)."""
+        nul = self.binary.find_bytes(b"\0", offset, limit)
+        return (nul if nul >= 0 else limit) - offset + 1 if nul >= 0 else limit - offset
+
+
+def read_magic(binary: BinaryFile, section: Section) -> int:
+    if section.file_size < 4:
+        return 0
+    return int.from_bytes(binary.data[section.offset : section.offset + 4], binary.byte_order)

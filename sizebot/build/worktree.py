@@ -1,0 +1,136 @@
+"""Commits checked out side by side in detached ``git worktree``s, never touching the user's checkout.
+
+``resolve_commit`` turns a ref into (sha, subject, message); ``checkouts`` adds one
+worktree per ref under a work directory and removes them again (``git worktree remove
+--force`` + ``prune``) however the block ends, Ctrl-C included. Missing commits are not
+fetched here: in a shallow clone the caller (the action) fetches them first.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sizebot.errors import GitError
+
+# Variables that would point git at another repository than the one we name with -C.
+_GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX",
+                      "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    ref: str  # as the user named it ("main", "HEAD~1", a sha)
+    sha: str
+    subject: str
+    message: str  # the full commit message (subject, body, trailers)
+    path: Path  # the worktree's root
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.setdefault("LC_ALL", "C")  # stable messages
+    return env
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # hooksPath=/dev/null: `worktree add` would run the user's post-checkout hook (husky, lefthook...).
+    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-C", str(repo), *args]
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=_git_env(),
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise GitError("git: not installed (sizebot needs git on PATH)") from None
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _check_repo(repo: Path) -> None:
+    if not Path(repo).is_dir():
+        raise GitError(f"{repo}: no such directory")
+    proc = _git(repo, "rev-parse", "--git-dir")
+    if proc.returncode != 0:
+        raise GitError(f"{repo}: not a git repository")
+
+
+def _is_shallow(repo: Path) -> bool:
+    proc = _git(repo, "rev-parse", "--is-shallow-repository")
+    return proc.returncode == 0 and proc.stdout.strip() == "true"
+
+
+def resolve_commit(repo: Path, ref: str) -> tuple[str, str, str]:
+    """(sha, subject, full message) of ``ref``; GitError when it names no commit here."""
+    repo = Path(repo)
+    _check_repo(repo)
+    if not ref or not ref.strip():
+        raise GitError(f"{repo}: empty ref")
+    proc = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if proc.returncode != 0 or not proc.stdout.strip():
+        hint = " (shallow clone: fetch it first, e.g. git fetch --deepen=50 origin)" if _is_shallow(repo) else ""
+        raise GitError(f"{repo}: unknown ref {ref!r}: no such commit{hint}")
+    sha = proc.stdout.strip()
+    # %x00 separates subject from the raw message; both come from one process.
+    proc = _git(repo, "show", "-s", "--format=%s%x00%B", sha)
+    if proc.returncode != 0:
+        raise GitError(f"{repo}: cannot read commit {sha}: {_last_line(proc.stderr)}")
+    subject, _, message = proc.stdout.partition("\0")
+    return sha, subject.strip(), message.rstrip("\n")
+
+
+def _force_rmtree(path: Path) -> None:
+    def onerror(func, p, _exc):  # read-only files (Go's module cache marks them so)
+        try:
+            os.chmod(p, stat.S_IWUSR | stat.S_IRUSR | stat.S_IXUSR)
+            func(p)
+        except OSError:
+            pass
+    if path.exists():
+        shutil.rmtree(path, onerror=onerror)
+
+
+@contextmanager
+def checkouts(repo: Path, refs: Sequence[str], work_dir: Path) -> Iterator[tuple[Checkout, ...]]:
+    """One detached worktree per ref under ``work_dir``; all removed (and pruned) on exit, even on error."""
+    repo = Path(repo)
+    resolved = [(ref, *resolve_commit(repo, ref)) for ref in refs]  # every ref checked before any worktree
+    work_dir = Path(work_dir).resolve()  # git -C would read a relative path against the repository
+    work_dir.mkdir(parents=True, exist_ok=True)
+    holders: list[Path] = []  # one private directory per worktree, so reruns and equal refs never clash
+    added: list[Path] = []
+    try:
+        result = []
+        for i, (ref, sha, subject, message) in enumerate(resolved):
+            label = _UNSAFE_NAME.sub("_", ref).strip("._")[:40] or "ref"
+            holder = Path(tempfile.mkdtemp(prefix=f"{i}-{label}-", dir=work_dir))
+            holders.append(holder)
+            path = holder / "src"
+            added.append(path)  # before the add: an interrupted add still gets cleaned up
+            proc = _git(repo, "worktree", "add", "--detach", str(path), sha)
+            if proc.returncode != 0:
+                raise GitError(f"git worktree add {ref} ({sha[:12]}) failed: {_last_line(proc.stderr)}")
+            result.append(Checkout(ref=ref, sha=sha, subject=subject, message=message, path=path.resolve()))
+        yield tuple(result)
+    finally:
+        for path in reversed(added):
+            if path.exists():
+                # twice --force: also removes a worktree that got locked
+                proc = _git(repo, "worktree", "remove", "--force", "--force", str(path))
+                if proc.returncode != 0:
+                    _force_rmtree(path)
+        if added:
+            _git(repo, "worktree", "prune")
+        for holder in holders:
+            _force_rmtree(holder)

@@ -1,0 +1,65 @@
+"""``sizebot analyze BINARY``: where every byte of one Go binary goes.
+
+Notes about the file (not a Go binary, UPX-packed, a Go version too old for the per-package
+breakdown) go to stderr as ``sizebot: FILE: note`` lines and the sections report is still printed
+(exit 0). A file that cannot be measured at all: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sizebot.binary.model import BinaryReport
+from sizebot.cli.output import emit
+from sizebot.render import FORMATS, render
+
+
+def top_rows(text: str) -> int | None:
+    """--top N: rows in the top-N lists; "all" for every row."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of rows or 'all', got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more (or 'all')")
+    return n
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--top", type=top_rows, default=20, metavar="N",
+                   help="rows in the package, module and function lists (default 20; 'all' for every row; "
+                        "JSON always has every package and module, and only N functions)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write there instead of stdout")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "analyze",
+        help="where every byte of a Go binary goes",
+        description="Attribute every byte of a Go binary (ELF, Mach-O, PE) to a package, a module, or an "
+        "unattributed section row; the buckets sum to the file size exactly.",
+    )
+    p.add_argument("binary", metavar="BINARY")
+    add_common(p)
+    return p
+
+
+def measure(path: str, top: int | None) -> BinaryReport:
+    """analyze_binary, its notes on stderr. Errors (SizebotError) go up to cli.main: one line, exit 2."""
+    from sizebot.binary.attribute import analyze_binary
+
+    report = analyze_binary(path, functions=top != 0)
+    for note in report.notes:
+        print(f"sizebot: {path}: {note}", file=sys.stderr)
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    report = measure(args.binary, args.top)
+    emit(render(report, args.format, top=args.top), args.output)
+    return 0

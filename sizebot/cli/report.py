@@ -1,0 +1,135 @@
+"""``sizebot report``: build base and head of a Go repository, compare, judge against the budgets.
+
+Progress goes to stderr (a live line on a terminal, plain lines in CI logs); the report goes to
+stdout or --output, with --json/--markdown writing extra copies. Exit status: 0 pass (warnings
+allowed), 1 a fail budget was exceeded, 2 an error the user can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sizebot.budgets import exit_status
+from sizebot.cli.output import emit
+from sizebot.errors import SizebotError
+from sizebot.render import FORMATS
+
+TEXT_WIDTH = 100  # text written to a file or a pipe
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report",
+        help="build base and head of a Go repository, compare them, judge against budgets",
+        description="Check out BASE and HEAD in worktrees (your checkout is not touched), build every target "
+        "for every platform with every strategy of sizebot.toml (or the defaults), measure each binary per "
+        "section, package and module, and judge the change against the budgets. Exit status: 0 pass, "
+        "1 a fail budget was exceeded, 2 an error.",
+    )
+    p.add_argument("--repo", metavar="DIR", default=".", help="the git repository (default: .)")
+    p.add_argument("--base", metavar="REF",
+                   help="the commit to compare with (default: the merge-base of HEAD with origin/HEAD, main or "
+                   "master, the first that exists)")
+    p.add_argument("--head", metavar="REF", default="HEAD", help="the commit to measure (default: HEAD)")
+    p.add_argument("--config", metavar="FILE", help="sizebot.toml to use (default: the head's sizebot.toml or "
+                   ".github/sizebot.toml, else built-in defaults)")
+    p.add_argument("--label", metavar="NAME", action="append", default=[],
+                   help="a pull request label (repeatable): the override label grants budget overrides")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report there instead of stdout")
+    p.add_argument("--json", metavar="FILE", dest="json_file", help="also write the JSON report there")
+    p.add_argument("--markdown", metavar="FILE", dest="markdown_file",
+                   help="also write the markdown report there")
+    p.add_argument("--top", type=int, default=20, metavar="N",
+                   help="rows kept per table: largest packages, changed functions, new dependencies (default 20)")
+    p.add_argument("--docker-host", metavar="URL", help="the Docker engine for the [image] section "
+                   "(default: $DOCKER_HOST, else the default socket)")
+    p.add_argument("--work-dir", metavar="DIR", help="where worktrees and binaries go (default: a temporary "
+                   "directory, removed afterwards); the binaries stay in DIR/out")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from sizebot.compare.run import default_base, run_report_doc  # heavy imports after argument parsing
+
+    if args.top < 0:
+        raise SizebotError("--top must be 0 or more")
+    repo = Path(args.repo)
+    base, base_label = args.base, None
+    if base is None:
+        base, base_label = default_base(repo, args.head)
+    with progress_display(quiet=args.quiet) as progress:
+        doc = run_report_doc(repo=repo, base=base, head=args.head, config=args.config, labels=tuple(args.label),
+                             docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
+                             progress=progress, top=args.top, base_label=base_label,
+                             work_dir=Path(args.work_dir) if args.work_dir else None)
+    write_report(doc, args.format, args.output)
+    if args.json_file:
+        write_report(doc, "json", args.json_file)
+    if args.markdown_file:
+        write_report(doc, "markdown", args.markdown_file)
+    return exit_status(doc["verdict"])
+
+
+def render_doc(doc: dict[str, Any], fmt: str, *, width: int = TEXT_WIDTH) -> str:
+    if fmt == "json":
+        from sizebot.compare.model import Report
+        from sizebot.render import render
+
+        return render(Report(doc), "json")
+    if fmt == "markdown":
+        from sizebot.render.report_markdown import render_report_markdown
+
+        return render_report_markdown(doc)
+    if fmt == "text":
+        from sizebot.render.report_text import render_report_text
+
+        return render_report_text(doc, width)
+    raise SizebotError(f"unknown format {fmt!r}")
+
+
+def write_report(doc: dict[str, Any], fmt: str, output: str | None) -> None:
+    """To a file as plain text; to a terminal in colour (text format); else plain to stdout."""
+    if fmt == "text" and (not output or output == "-") and sys.stdout.isatty():
+        from rich.console import Console
+
+        from sizebot.render.report_text import report_renderables
+
+        console = Console(highlight=False)
+        for i, part in enumerate(report_renderables(doc)):
+            if i:
+                console.print()
+            console.print(part)
+        return
+    emit(render_doc(doc, fmt), output)
+
+
+@contextmanager
+def progress_display(*, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A progress callback for run_report_doc: a spinner with the current step and a log of finished
+    steps on a terminal, ``sizebot: step`` lines otherwise (CI logs)."""
+    if quiet:
+        yield lambda _message: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        def plain(message: str) -> None:
+            print(f"sizebot: {message}", file=sys.stderr, flush=True)
+        yield plain
+        return
+    from rich.text import Text
+
+    with console.status("starting", spinner="dots") as status:
+        def live(message: str) -> None:
+            status.update(Text(message))
+            console.print(Text(message, style="dim"))
+        yield live

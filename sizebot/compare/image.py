@@ -1,0 +1,155 @@
+"""The report's container image: build the configured Dockerfile at base and head, compare them.
+
+Each side is built by the Docker engine, saved with ``docker save`` into ``work_dir``, its tag
+removed at once (the engine's storage stays small) and the archive read by analyze_image, then
+deleted. The head image is judged by dive's CI rules: ``[image.rules]`` of sizebot.toml, else a
+``.dive-ci`` file at the head checkout's root, else dive's defaults (as ``dive --ci`` would).
+
+A failed build never raises: its one-line error goes in the section's ``error`` and there is no
+measurement for the image budgets. A base without the Dockerfile (the PR adds it) is not an
+error: the head is measured alone and ``error`` says why the base is missing.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sizebot.budgets import ImageMeasurement
+from sizebot.build.config import ImageConfig
+from sizebot.errors import ConfigError, SizebotError
+from sizebot.image.analysis import analyze_image
+from sizebot.image.ci_rules import DiveRules, RuleResult, default_rules, evaluate_rules, load_dive_ci
+from sizebot.image.diff import diff_images
+from sizebot.image.docker import build_image, docker_available, remove_image, save_image
+from sizebot.image.model import ImageReport
+from sizebot.render.image_diff_json import image_diff_to_json
+from sizebot.render.image_json import image_to_json
+
+DIVE_CI = ".dive-ci"  # the file `dive --ci` reads from the working directory by default
+
+
+@dataclass(frozen=True)
+class ImageSection:
+    doc: dict[str, Any]  # the report's "image" object: base, head, diff, rules, error
+    measurement: ImageMeasurement | None  # for the image budgets; None when a build failed
+
+
+class _SideFailed(Exception):
+    """One side could not be measured; the message is the report's one-line error."""
+
+
+def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, work_dir: Path, *,
+                   docker_host: str | None = None, top: int = 20) -> ImageSection:
+    """Build, analyse and diff the image at base (``None``: not measured) and head.
+
+    Raises ConfigError only for a bad ``.dive-ci`` (read before anything is built)."""
+    rules = image_rules(image, head_dir)
+    doc: dict[str, Any] = {"base": None, "head": None, "diff": None, "rules": [], "error": None}
+    head: ImageReport | None = None
+    base: ImageReport | None = None
+    note: str | None = None
+    try:
+        _inputs(head_dir, image, "head")  # a head without its Dockerfile is an error, before the engine
+        if base_dir is not None:
+            try:
+                _inputs(base_dir, image, "base")
+            except _SideFailed:
+                base_dir, note = None, (f"the base commit has no {image.dockerfile}: "
+                                        "the image is measured at head only")
+        if not docker_available(docker_host):
+            where = docker_host or "the default socket"
+            raise _SideFailed(f"image not measured: no Docker engine answers at {where} "
+                              "(start dockerd or set DOCKER_HOST)")
+        scratch = Path(work_dir) / f"image-{uuid.uuid4().hex[:12]}"
+        try:
+            head = _measure(head_dir, image, scratch, "head", docker_host, top)
+            if base_dir is not None:
+                base = _measure(base_dir, image, scratch, "base", docker_host, top)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    except _SideFailed as exc:
+        doc["error"] = str(exc)
+    if head is not None:
+        doc["head"] = image_to_json(head)
+        doc["rules"] = [rule_to_json(r) for r in evaluate_rules(head, rules)]
+    if base is not None:
+        doc["base"] = image_to_json(base)
+    if base is not None and head is not None:
+        doc["diff"] = image_diff_to_json(diff_images(base, head, top=top))
+    if doc["error"] is not None:
+        return ImageSection(doc=doc, measurement=None)
+    doc["error"] = note
+    return ImageSection(doc=doc, measurement=ImageMeasurement.from_reports(base, head))
+
+
+def image_rules(image: ImageConfig, head_dir: Path) -> DiveRules:
+    """``[image.rules]``, else the head's ``.dive-ci``, else dive's defaults."""
+    if image.rules is not None:
+        return image.rules
+    path = Path(head_dir) / DIVE_CI
+    if not path.is_file():
+        return default_rules()
+    try:
+        return load_dive_ci(path)
+    except ConfigError as exc:
+        # Name the file as the repository has it, not by the temporary checkout's path.
+        raise ConfigError(str(exc).replace(str(path), DIVE_CI)) from None
+
+
+def rule_to_json(r: RuleResult) -> dict[str, Any]:
+    def number(x: float | int | None) -> float | int | None:
+        return None if isinstance(x, float) and not math.isfinite(x) else x
+
+    return {"name": r.name, "status": r.status, "value": number(r.value), "threshold": number(r.threshold),
+            "message": r.message}
+
+
+def _inputs(checkout: Path, image: ImageConfig, side: str) -> tuple[Path, Path]:
+    """The build context and Dockerfile inside ``checkout``; _SideFailed when missing or outside it."""
+    root = Path(checkout).resolve()
+    context = (root / image.context).resolve()
+    dockerfile = (root / image.dockerfile).resolve()
+    for what, path in (("context", context), ("dockerfile", dockerfile)):
+        if not path.is_relative_to(root):
+            raise _SideFailed(f"{side} image: [image] {what} {getattr(image, what)!r} is outside the repository")
+    if not dockerfile.is_file():
+        raise _SideFailed(f"{side} image: no {image.dockerfile} in the {side} commit")
+    if not context.is_dir():
+        raise _SideFailed(f"{side} image: the build context {image.context!r} is not a directory in the {side} commit")
+    return context, dockerfile
+
+
+def _measure(checkout: Path, image: ImageConfig, scratch: Path, side: str, docker_host: str | None,
+             top: int) -> ImageReport:
+    context, dockerfile = _inputs(checkout, image, side)
+    tag = f"sizebot-measure-{scratch.name}:{side}"
+    archive: Path | None = None
+    try:
+        try:
+            build_image(context, dockerfile, tag, target=image.target, build_args=dict(image.build_args),
+                        docker_host=docker_host, platform=image.platform)
+            archive = save_image(tag, scratch, docker_host=docker_host)
+        finally:
+            _forget(tag, docker_host)
+        report = analyze_image(str(archive), image.platform, top=top)
+    except SizebotError as exc:
+        # One line, with the checkout's temporary path left out of it.
+        text = " ".join(str(exc).replace(f"{Path(checkout).resolve()}/", "").split())
+        raise _SideFailed(f"{side} image: {text}") from None
+    finally:
+        if archive is not None:
+            archive.unlink(missing_ok=True)
+    label = image.dockerfile + (f" --target {image.target}" if image.target else "")
+    return replace(report, source=f"{label} ({side})")
+
+
+def _forget(tag: str, docker_host: str | None) -> None:
+    try:
+        remove_image(tag, docker_host)
+    except SizebotError:
+        pass  # best effort: the measurement stands even when the engine keeps the image

@@ -1,0 +1,262 @@
+"""What was measured -> the ``sizebot/report@1`` document (pure: no I/O, no clock).
+
+Inputs are the comparisons (one per target x platform x strategy, each with its two sides,
+their BinaryReports and the BinaryDiff), the budget results, the overrides, the image section
+and notes; the output is the dict the renderers consume (tests/data/report-render-sample.json
+shows its shape; sizebot/schemas/report.schema.json describes it; docs/json-schema.md too).
+
+Size of the document: every embedded analysis keeps its sections, modules and unattributed rows,
+but only the ``top`` largest packages and functions; every diff keeps its sections and all
+*changed* packages, modules and unattributed rows (unchanged ones carry nothing a reader needs,
+and the changed ones must all be there for the totals), and the ``top`` changed functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sizebot.binary.model import BinaryDiff
+from sizebot.budgets import BudgetResult, BuildMeasurement, ImageMeasurement, evaluate, overrides_to_json, \
+    result_to_json, verdict
+from sizebot.build.config import Config
+from sizebot.build.overrides import Override
+from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
+from sizebot.render.binary_json import diff_to_json, report_to_json
+
+SCHEMA = "sizebot/report@1"
+DEFAULT_TOP = 20
+
+
+# ---- one build --------------------------------------------------------------------------------
+
+def side_to_json(side: Side, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+    """{status, error, binary}: binary is the analyze@1 document (packages and functions cut to ``top``)."""
+    binary = None
+    if side.status == OK and side.report is not None:
+        binary = report_to_json(side.report, top=top)
+        if side.name:
+            binary["path"] = side.name
+        if top is not None:
+            binary["packages"] = binary["packages"][:top]
+    return {"status": side.status, "error": side.error, "binary": binary}
+
+
+def diff_json(diff: BinaryDiff, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+    """The diff@1 document without its reports; packages, modules and unattributed rows that did
+    not change are left out (the changed ones are all kept, so their deltas add up)."""
+    doc = diff_to_json(diff, top=top, include_reports=False)
+    for key in ("packages", "modules", "unattributed"):
+        doc[key] = [row for row in doc[key] if row["delta"] != 0]
+    return doc
+
+
+def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
+                     top: int | None = DEFAULT_TOP) -> list[dict[str, Any]]:
+    """What the head links in that the base did not, largest first (``top`` of them), each with the
+    import chain that pulls it in: [package, importer, ..., main package].
+
+    Every new module is listed (its chain: that of its package nearest to the main package). New
+    packages are listed where new code is entered from outside: imported by the project's own code
+    (the main module), or a package of another module imported by a package the base already had
+    (golang.org/x/net/http2 under net/http). Not listed: packages pulled in by new packages of other
+    modules (crypto/tls under a new net/http: net/http is the news), and standard-library packages
+    imported by the standard library (os now linking internal/filepathlite). Without any chain
+    (go list failed), every new package is listed with the chain [itself]."""
+    head = diff.new
+    package_module = {p.name: p.module for p in head.packages}
+    package_size = {p.name: p.size for p in head.packages}
+    module_size = {m.path: m.size for m in head.modules}
+    main_module = (head.build_info.main.path if head.build_info is not None and head.build_info.main is not None
+                   else package_module.get("main", ""))
+
+    def module_of(path: str) -> str:
+        if path in package_module:
+            return package_module[path]
+        if main_module and (path == main_module or path.startswith(main_module + "/")):
+            return main_module  # the main package: "main" in the binary, its import path in chains
+        return ""
+
+    added = set(diff.added_packages)
+    out: list[dict[str, Any]] = []
+    for module in diff.added_modules:
+        reached = sorted((len(chains[p]), p) for p, m in package_module.items() if m == module and p in chains)
+        chain = list(chains[reached[0][1]]) if reached else [module]
+        out.append({"kind": "module", "name": module, "module": module, "size": module_size.get(module, 0),
+                    "chain": chain})
+    for package in diff.added_packages:
+        chain = list(chains.get(package) or [package])
+        if package in diff.added_modules:
+            continue  # the module's own line says it
+        if chains:
+            if len(chain) < 2:
+                continue  # no import reaches it: nothing to say why it is there
+            importer = module_of(chain[1])
+            if importer != main_module and (chain[1] in added or module_of(package) == importer == "std"):
+                continue
+        out.append({"kind": "package", "name": package, "module": package_module.get(package, ""),
+                    "size": package_size.get(package, 0), "chain": chain})
+    out.sort(key=lambda d: (-d["size"], d["kind"] != "module", d["name"]))
+    return out if top is None else out[:top]
+
+
+def build_to_json(c: Comparison, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+    base_size, head_size = c.base.size, c.head.size
+    return {
+        "target": c.target,
+        "package": c.package,
+        "platform": c.platform,
+        "strategy": c.strategy,
+        "base": side_to_json(c.base, top=top),
+        "head": side_to_json(c.head, top=top),
+        "diff": diff_json(c.diff, top=top) if c.diff is not None else None,
+        "base_size": base_size,
+        "head_size": head_size,
+        "delta": c.delta,
+        "new_dependencies": new_dependencies(c.diff, dict(c.chains), top=top) if c.diff is not None else [],
+    }
+
+
+# ---- across builds ------------------------------------------------------------------------------
+
+def _ordered(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        seen.setdefault(v, None)
+    return list(seen)
+
+
+def waterfalls(comparisons: Sequence[Comparison], strategies: Sequence[str]) -> list[dict[str, Any]]:
+    """Per target x platform (report order), the head's size under each strategy in ``strategies``
+    order, and what each step saves against the step before (negative when it grows). Only where
+    at least two strategies built."""
+    order = {name: i for i, name in enumerate(strategies)}
+    out = []
+    for target in _ordered(c.target for c in comparisons):
+        for platform in _ordered(c.platform for c in comparisons if c.target == target):
+            built = [c for c in comparisons
+                     if c.target == target and c.platform == platform and c.head.size is not None]
+            built.sort(key=lambda c: order.get(c.strategy, len(order)))
+            if len(built) < 2:
+                continue
+            steps, previous = [], None
+            for c in built:
+                size = c.head.size
+                assert size is not None
+                steps.append({"strategy": c.strategy, "size": size,
+                              "saving": 0 if previous is None else previous - size})
+                previous = size
+            out.append({"target": target, "platform": platform, "steps": steps})
+    return out
+
+
+def measurements(comparisons: Iterable[Comparison]) -> tuple[BuildMeasurement, ...]:
+    """What the budgets judge, one per comparison (a side that is not "ok" counts as absent)."""
+    return tuple(BuildMeasurement.from_reports(
+        c.target, c.platform, c.strategy,
+        c.base.report if c.base.status == OK else None,
+        c.head.report if c.head.status == OK else None,
+        c.diff) for c in comparisons)
+
+
+def compared(comparisons: Iterable[Comparison], image: ImageMeasurement | None = None) -> bool:
+    """Whether anything had both a base and a head (else the verdict is at best "neutral")."""
+    if any(c.delta is not None for c in comparisons):
+        return True
+    return image is not None and image.head_size is not None and image.base_size is not None
+
+
+def judge(config: Config, comparisons: Sequence[Comparison], *, image: ImageMeasurement | None = None,
+          overrides: Sequence[Override] = ()) -> tuple[tuple[BudgetResult, ...], str]:
+    """The budget results (rule order, then build order, then image rules) and the verdict."""
+    results = evaluate(config.budgets, measurements(comparisons),
+                       image_rules=config.image.budgets if config.image is not None else (),
+                       image=image, overrides=overrides)
+    return results, verdict(results, compared(comparisons, image))
+
+
+def comparison_notes(comparisons: Sequence[Comparison]) -> list[str]:
+    """What a reader must know about builds that did not happen: one line each. A condition shared
+    by every build of a target is said once for it ("tool: ..."), one shared by every strategy of a
+    target x platform once for that ("app linux/arm64: ...")."""
+    platforms_of: dict[str, list[str]] = {}
+    strategies_of: dict[tuple[str, str], set[str]] = {}
+    for c in comparisons:
+        platforms_of.setdefault(c.target, [])
+        if c.platform not in platforms_of[c.target]:
+            platforms_of[c.target].append(c.platform)
+        strategies_of.setdefault((c.target, c.platform), set()).add(c.strategy)
+    count = {t: sum(len(strategies_of[(t, p)]) for p in ps) for t, ps in platforms_of.items()}
+    groups: dict[tuple[str, str, str], list[Comparison]] = {}
+    for c in comparisons:
+        for side_name, side in (("base", c.base), ("head", c.head)):
+            if side.status != OK:
+                groups.setdefault((c.target, side_name, _side_problem(c, side_name, side)), []).append(c)
+    notes = []
+    for (target, side_name, problem), members in groups.items():
+        if len(members) > 1 and len(members) == count[target] and len(platforms_of[target]) > 1:
+            labels = [target]
+        else:
+            labels = []
+            for platform in _ordered(c.platform for c in members):
+                here = [c for c in members if c.platform == platform]
+                if len(here) > 1 and {c.strategy for c in here} == strategies_of[(target, platform)]:
+                    labels.append(f"{target} {platform}")
+                else:
+                    labels.extend(c.label for c in here)
+        missing = (members[0].base if side_name == "base" else members[0].head).status == MISSING
+        for label in labels:
+            if side_name == "base":
+                notes.append(f"{label}: the base does not build ({problem}): comparing against nothing")
+            elif missing:
+                notes.append(f"{label}: {problem}: nothing to measure")
+            else:
+                notes.append(f"{label}: the head does not build ({problem})")
+    for c in comparisons:
+        for side_name, side in (("base", c.base), ("head", c.head)):
+            if side.report is not None:
+                notes.extend(f"{c.label} ({side_name}): {n}" for n in side.report.notes)
+    return _ordered(notes)
+
+
+def _side_problem(c: Comparison, side_name: str, side: Side) -> str:
+    if side.status == MISSING:
+        return f"package {c.package} does not exist at the {side_name}"
+    return side.error or ("failed" if side.status == FAILED else side.status)
+
+
+# ---- the document -------------------------------------------------------------------------------
+
+def commit_to_json(commit: Commit) -> dict[str, Any]:
+    return {"ref": commit.ref, "sha": commit.sha, "subject": commit.subject}
+
+
+def report_doc(*, repo: Mapping[str, Any], base: Commit, head: Commit, config: Config,
+               comparisons: Sequence[Comparison], budgets: Sequence[BudgetResult], verdict_: str,
+               overrides: Sequence[Override] = (), image: Mapping[str, Any] | None = None,
+               notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+    """The report document. ``notes`` come first (run-level: config, discovery), then the builds' own."""
+    return {
+        "schema": SCHEMA,
+        "verdict": verdict_,
+        "repo": dict(repo),
+        "base": commit_to_json(base),
+        "head": commit_to_json(head),
+        "config": {"path": config.path, "defaulted": config.defaulted},
+        "builds": [build_to_json(c, top=top) for c in comparisons],
+        "waterfalls": waterfalls(comparisons, [s.name for s in config.strategies]),
+        "image": dict(image) if image is not None else None,
+        "budgets": [result_to_json(r) for r in budgets],
+        "overrides": overrides_to_json(overrides),
+        "notes": _ordered([*notes, *comparison_notes(comparisons)]),
+    }
+
+
+def assemble(*, repo: Mapping[str, Any], base: Commit, head: Commit, config: Config,
+             comparisons: Sequence[Comparison], overrides: Sequence[Override] = (),
+             image: Mapping[str, Any] | None = None, image_measurement: ImageMeasurement | None = None,
+             notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+    """Judge (budgets, verdict) and build the document in one call."""
+    results, verdict_ = judge(config, comparisons, image=image_measurement, overrides=overrides)
+    return report_doc(repo=repo, base=base, head=head, config=config, comparisons=comparisons, budgets=results,
+                      verdict_=verdict_, overrides=overrides, image=image, notes=notes, top=top)

@@ -1,0 +1,345 @@
+"""compare/report.py: measured builds -> the sizebot/report@1 document (pure; hand-made reports)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from sizebot.binary.diff import diff_reports
+from sizebot.binary.model import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
+from sizebot.budgets import ImageMeasurement, exit_status
+from sizebot.build.config import parse_config
+from sizebot.build.overrides import Override
+from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Report, Side
+from sizebot.compare.report import (
+    assemble, build_to_json, comparison_notes, compared, new_dependencies, waterfalls,
+)
+from sizebot.render import render
+from sizebot.render.report_markdown import render_report_markdown
+from sizebot.render.report_text import render_report_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())
+SAMPLE = json.loads((ROOT / "tests/data/report-render-sample.json").read_text())
+MAIN = "example.com/app/cmd/app"
+
+
+def validate(doc: dict) -> None:
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def binary(packages: dict[str, tuple[str, int]], *, padding: int = 1000, name: str = "app",
+           versions: dict[str, str] | None = None) -> BinaryReport:
+    """A report whose buckets add up: packages + one unattributed row == file_size."""
+    pkgs = tuple(sorted((PackageSize(n, m, s, s, 0, 0) for n, (m, s) in packages.items()), key=lambda p: -p.size))
+    modules: dict[str, int] = {}
+    for module, size in packages.values():
+        modules[module] = modules.get(module, 0) + size
+    mods = tuple(sorted((ModuleSize(m, (versions or {}).get(m, ""), s) for m, s in modules.items()),
+                        key=lambda m: -m.size))
+    total = sum(p.size for p in pkgs) + padding
+    funcs = tuple(Function(f"{p.name}.F", p.name, p.size // 2, 0) for p in pkgs)
+    return BinaryReport(path=f"/tmp/out/{name}", file_size=total, format="elf", goos="linux", goarch="amd64",
+                        go_version="go1.26.8", coverage=1 - padding / total,
+                        sections=(Section(".text", total - padding, total - padding, padding, 0x401000, "r,x,alloc"),),
+                        packages=pkgs, modules=mods, functions=funcs, unattributed=(Unattributed("(headers)", padding),),
+                        build_info=None, stripped=False)
+
+
+BASE_PKGS = {
+    "runtime": ("std", 500_000),
+    "fmt": ("std", 80_000),
+    "net/http": ("std", 650_000),
+    "main": ("example.com/app", 2_000),
+    "example.com/app/internal/legacy": ("example.com/app", 9_000),
+}
+HEAD_PKGS = {
+    "runtime": ("std", 500_000),
+    "fmt": ("std", 81_000),
+    "main": ("example.com/app", 2_500),
+    "net/http": ("std", 700_000),
+    "crypto/tls": ("std", 300_000),
+    "example.com/app/server": ("example.com/app", 12_000),
+    "golang.org/x/net/http2": ("golang.org/x/net", 400_000),
+    "golang.org/x/net/http2/hpack": ("golang.org/x/net", 90_000),
+    "golang.org/x/net/idna": ("golang.org/x/net", 60_000),
+    "golang.org/x/text/unicode/norm": ("golang.org/x/text", 110_000),
+}
+CHAINS = {
+    "net/http": ("net/http", "example.com/app/server", MAIN),
+    "crypto/tls": ("crypto/tls", "net/http", "example.com/app/server", MAIN),
+    "example.com/app/server": ("example.com/app/server", MAIN),
+    "golang.org/x/net/http2": ("golang.org/x/net/http2", "net/http", "example.com/app/server", MAIN),
+    "golang.org/x/net/http2/hpack": ("golang.org/x/net/http2/hpack", "golang.org/x/net/http2", "net/http",
+                                     "example.com/app/server", MAIN),
+    "golang.org/x/net/idna": ("golang.org/x/net/idna", "golang.org/x/net/http2", "net/http",
+                              "example.com/app/server", MAIN),
+    "golang.org/x/text/unicode/norm": ("golang.org/x/text/unicode/norm", "golang.org/x/net/idna",
+                                       "golang.org/x/net/http2", "net/http", "example.com/app/server", MAIN),
+}
+
+CONFIG = parse_config("""
+[[target]]
+name = "app"
+package = "./cmd/app"
+platforms = ["linux/amd64", "linux/arm64"]
+
+[[target]]
+name = "cli"
+package = "./cmd/cli"
+platforms = ["linux/amd64"]
+
+[strategy.release]
+flags = ["-trimpath", "-ldflags=-s -w"]
+
+[strategy.upx]
+post = ["upx --best {binary}"]
+
+[[budget]]
+level = "fail"
+max_increase = "10%"
+max_size = "25 MB"
+
+[[budget]]
+level = "warn"
+new_modules = "warn"
+""")
+
+
+def ok(report: BinaryReport, name: str = "app-linux-amd64") -> Side:
+    return Side(OK, report=report, name=name)
+
+
+def comparison(target="app", platform="linux/amd64", strategy="default", base=None, head=None,
+               chains=CHAINS, package=None) -> Comparison:
+    base = base if base is not None else ok(binary(BASE_PKGS))
+    head = head if head is not None else ok(binary(HEAD_PKGS))
+    diff = diff_reports(base.report, head.report) if base.status == OK and head.status == OK else None
+    chained = tuple(sorted((p, c) for p, c in chains.items() if diff is not None and p in diff.added_packages))
+    return Comparison(target=target, package=package or f"./cmd/{target}", platform=platform, strategy=strategy,
+                      base=base, head=head, diff=diff, chains=chained)
+
+
+@pytest.fixture(scope="module")
+def comparisons() -> list[Comparison]:
+    small = {"runtime": ("std", 400_000), "main": ("example.com/app", 1_000)}
+    return [
+        comparison(strategy="default"),
+        comparison(strategy="release", base=ok(binary(BASE_PKGS, padding=500)),
+                   head=ok(binary(HEAD_PKGS, padding=500))),
+        comparison(strategy="upx", base=ok(binary(small, padding=100)), head=ok(binary(small, padding=100))),
+        comparison(platform="linux/arm64", strategy="default",
+                   head=Side(FAILED, error="go build -o app-linux-arm64 ./cmd/app: exit status 1")),
+        comparison(platform="linux/arm64", strategy="release"),
+        comparison(platform="linux/arm64", strategy="upx",
+                   head=Side(FAILED, error="upx: not installed (post-step `upx --best app`)")),
+        comparison(target="cli", strategy="default", base=Side(MISSING, error="package ./cmd/cli does not exist"),
+                   head=ok(binary(small))),
+        comparison(target="cli", strategy="release", base=Side(MISSING, error="package ./cmd/cli does not exist"),
+                   head=ok(binary(small, padding=10))),
+        comparison(target="cli", strategy="upx", base=Side(MISSING, error="package ./cmd/cli does not exist"),
+                   head=ok(binary(small, padding=5))),
+    ]
+
+
+def test_build_sizes_deltas_and_diff_rows_add_up(comparisons):
+    build = build_to_json(comparisons[0])
+    base_size = sum(s for _, s in BASE_PKGS.values()) + 1000
+    head_size = sum(s for _, s in HEAD_PKGS.values()) + 1000
+    assert (build["base_size"], build["head_size"], build["delta"]) == (1_242_000, 2_256_500, 1_014_500)
+    assert (base_size, head_size) == (1_242_000, 2_256_500)
+    diff = build["diff"]
+    assert (diff["old_size"], diff["new_size"], diff["delta"]) == (1_242_000, 2_256_500, 1_014_500)
+    # unchanged rows are left out, the changed ones are all there: their deltas add up to the file's
+    names = [r["name"] for r in diff["packages"]]
+    assert "runtime" not in names and len(names) == 10
+    assert sum(r["delta"] for r in diff["packages"]) + sum(r["delta"] for r in diff["unattributed"]) == 1_014_500
+    assert diff["packages"][0] == {"name": "golang.org/x/net/http2", "old_size": 0, "new_size": 400_000, "delta": 400_000}
+    assert [r["name"] for r in diff["modules"]] == ["golang.org/x/net", "std", "golang.org/x/text", "example.com/app"]
+    assert diff["added_modules"] == ["golang.org/x/net", "golang.org/x/text"]
+    assert diff["removed_packages"] == ["example.com/app/internal/legacy"]
+    assert build["base"]["binary"]["path"] == "app-linux-amd64"  # the file's name, not the temporary path
+    assert build["base"]["binary"]["file_size"] == 1_242_000
+    assert (build["base"]["status"], build["base"]["error"]) == ("ok", None)
+
+
+def test_top_cuts_packages_functions_and_dependencies():
+    build = build_to_json(comparison(), top=3)
+    head = build["head"]["binary"]
+    assert [p["name"] for p in head["packages"]] == ["net/http", "runtime", "golang.org/x/net/http2"]
+    assert len(head["functions"]) == 3
+    assert len(head["modules"]) == 4  # modules are never cut
+    assert len(build["diff"]["functions"]) == 3
+    assert len(build["diff"]["packages"]) == 10  # changed packages are never cut
+    assert [d["name"] for d in build["new_dependencies"]] == ["golang.org/x/net", "golang.org/x/net/http2", "golang.org/x/text"]
+
+
+def test_new_dependencies_with_import_chains():
+    c = comparison()
+    deps = new_dependencies(c.diff, dict(c.chains), top=None)
+    # every new module; new packages where new code is entered from outside: a package of another module
+    # imported by one the base had (http2 under net/http), or imported by the project's own code (server).
+    # Not: hpack, idna, norm (behind the new http2), crypto/tls (std imported by std)
+    assert [(d["kind"], d["name"], d["size"]) for d in deps] == [
+        ("module", "golang.org/x/net", 550_000),
+        ("package", "golang.org/x/net/http2", 400_000),
+        ("module", "golang.org/x/text", 110_000),
+        ("package", "example.com/app/server", 12_000),
+    ]
+    by_name = {(d["kind"], d["name"]): d for d in deps}
+    # a module's chain is that of its package nearest to the main package
+    assert by_name[("module", "golang.org/x/net")]["chain"] == list(CHAINS["golang.org/x/net/http2"])
+    assert by_name[("module", "golang.org/x/text")]["chain"] == list(CHAINS["golang.org/x/text/unicode/norm"])
+    assert by_name[("package", "example.com/app/server")] == {
+        "kind": "package", "name": "example.com/app/server", "module": "example.com/app", "size": 12_000,
+        "chain": ["example.com/app/server", MAIN]}
+    # without chains (go list could not say), each is its own chain
+    bare = new_dependencies(c.diff, {}, top=3)
+    assert bare == [
+        {"kind": "module", "name": "golang.org/x/net", "module": "golang.org/x/net", "size": 550_000,
+         "chain": ["golang.org/x/net"]},
+        {"kind": "package", "name": "golang.org/x/net/http2", "module": "golang.org/x/net", "size": 400_000,
+         "chain": ["golang.org/x/net/http2"]},
+        {"kind": "package", "name": "crypto/tls", "module": "std", "size": 300_000, "chain": ["crypto/tls"]},
+    ]
+    # a package behind a new package of the main module is listed: the project's code pulls it in
+    inside = {**CHAINS, "golang.org/x/net/idna": ("golang.org/x/net/idna", "example.com/app/server", MAIN)}
+    assert "golang.org/x/net/idna" not in [d["name"] for d in new_dependencies(c.diff, CHAINS, top=None)]
+    assert "golang.org/x/net/idna" in [d["name"] for d in new_dependencies(c.diff, inside, top=None)]
+
+
+def test_a_package_named_as_its_new_module_is_said_once():
+    head = {**BASE_PKGS, "example.com/greet": ("example.com/greet", 3_000)}
+    c = comparison(head=ok(binary(head)),
+                   chains={"example.com/greet": ("example.com/greet", "main", MAIN)})
+    assert new_dependencies(c.diff, dict(c.chains)) == [
+        {"kind": "module", "name": "example.com/greet", "module": "example.com/greet", "size": 3_000,
+         "chain": ["example.com/greet", "main", MAIN]}]
+
+
+def test_waterfalls_follow_strategy_order_and_skip_single_steps(comparisons):
+    falls = waterfalls(comparisons, ["default", "release", "upx"])
+    assert falls == [
+        {"target": "app", "platform": "linux/amd64", "steps": [
+            {"strategy": "default", "size": 2_256_500, "saving": 0},
+            {"strategy": "release", "size": 2_256_000, "saving": 500},
+            {"strategy": "upx", "size": 401_100, "saving": 1_854_900},
+        ]},
+        # app linux/arm64: only release built at the head -> no waterfall
+        {"target": "cli", "platform": "linux/amd64", "steps": [
+            {"strategy": "default", "size": 402_000, "saving": 0},
+            {"strategy": "release", "size": 401_010, "saving": 990},
+            {"strategy": "upx", "size": 401_005, "saving": 5},
+        ]},
+    ]
+    # strategy order is the config's, not the comparisons'
+    reordered = waterfalls(list(reversed(comparisons[:3])), ["default", "release", "upx"])
+    assert [s["strategy"] for s in reordered[0]["steps"]] == ["default", "release", "upx"]
+    # a step that grows saves a negative amount
+    grown = waterfalls(comparisons[:2], ["release", "default"])
+    assert grown[0]["steps"][1] == {"strategy": "default", "size": 2_256_500, "saving": -500}
+
+
+def test_notes_say_once_what_every_strategy_shares(comparisons):
+    assert comparison_notes(comparisons) == [
+        "app linux/arm64 default: the head does not build (go build -o app-linux-arm64 ./cmd/app: exit status 1)",
+        "app linux/arm64 upx: the head does not build (upx: not installed (post-step `upx --best app`))",
+        "cli linux/amd64: the base does not build (package ./cmd/cli does not exist at the base): "
+        "comparing against nothing",
+    ]
+    everywhere = [comparison(target="tool", platform=p, base=Side(MISSING, error="no such package"))
+                  for p in ("linux/amd64", "windows/amd64")]
+    assert comparison_notes(everywhere) == ["tool: the base does not build (package ./cmd/tool does not exist at "
+                                            "the base): comparing against nothing"]
+    gone = comparison(target="tool", head=Side(MISSING, error="package ./cmd/tool does not exist"))
+    assert comparison_notes([gone]) == ["tool linux/amd64 default: package ./cmd/tool does not exist at the head: "
+                                        "nothing to measure"]
+    upx = ok(BinaryReport(**{**binary(BASE_PKGS).__dict__, "packed": "upx",
+                             "notes": ("packed with UPX: the per-package breakdown needs the unpacked binary",)}))
+    assert comparison_notes([comparison(head=upx)]) == [
+        "app linux/amd64 default (head): packed with UPX: the per-package breakdown needs the unpacked binary"]
+
+
+def _doc(comparisons, overrides=(), image=None, image_measurement=None, notes=()):
+    return assemble(repo={"path": "/src/app", "name": "acme/app"},
+                    base=Commit("main", "a" * 40, "Release v1"), head=Commit("feature", "b" * 40, "Add HTTP <b>x</b>"),
+                    config=CONFIG, comparisons=comparisons, overrides=overrides, image=image,
+                    image_measurement=image_measurement, notes=notes)
+
+
+def test_document_budgets_and_verdict(comparisons):
+    doc = _doc(comparisons, notes=("run note",))
+    validate(doc)
+    assert list(doc) == ["schema", "verdict", "repo", "base", "head", "config", "builds", "waterfalls", "image",
+                         "budgets", "overrides", "notes"]
+    assert doc["schema"] == "sizebot/report@1"
+    assert doc["verdict"] == "fail" and exit_status(doc["verdict"]) == 1
+    assert doc["base"] == {"ref": "main", "sha": "a" * 40, "subject": "Release v1"}
+    assert doc["config"] == {"path": "sizebot.toml", "defaulted": False}
+    assert doc["notes"][0] == "run note"
+    assert len(doc["builds"]) == 9
+    by = {(r["subject"], r["rule"]): r for r in doc["budgets"]}
+    grow = by[("app linux/amd64 default", "max_increase 10%")]
+    assert (grow["status"], grow["actual"], grow["limit"]) == ("fail", round(100 * 1_014_500 / 1_242_000, 4), 10.0)
+    assert by[("app linux/amd64 upx", "max_increase 10%")]["status"] == "pass"
+    assert by[("cli linux/amd64 default", "max_increase 10%")]["status"] == "skipped"
+    assert by[("cli linux/amd64 default", "max_size 25 MB")]["status"] == "pass"
+    new = by[("app linux/amd64 release", "new_modules warn")]
+    assert (new["status"], new["actual"]) == ("warn", 2)
+    assert by[("app linux/arm64 default", "budget[0]")]["message"] == "the head did not build"
+
+
+def test_override_turns_fail_into_warn(comparisons):
+    doc = _doc(comparisons, overrides=(Override("trailer", "HTTP/2 is worth it"),))
+    validate(doc)
+    assert doc["verdict"] == "warn" and exit_status(doc["verdict"]) == 0
+    assert doc["overrides"] == [{"source": "trailer", "reason": "HTTP/2 is worth it"}]
+    statuses = {r["status"] for r in doc["budgets"]}
+    assert "fail" not in statuses and "overridden" in statuses
+    assert all(r["override_reason"] == "HTTP/2 is worth it" for r in doc["budgets"] if r["status"] == "overridden")
+
+
+def test_pass_and_neutral():
+    small = {"runtime": ("std", 400_000), "main": ("example.com/app", 1_000)}
+    same = comparison(base=ok(binary(small)), head=ok(binary(small)))
+    doc = _doc([same])
+    assert doc["verdict"] == "pass"
+    assert doc["builds"][0]["delta"] == 0 and doc["builds"][0]["new_dependencies"] == []
+    assert doc["builds"][0]["diff"]["packages"] == []
+    lonely = comparison(base=Side(MISSING, error="gone"), head=ok(binary(small)))
+    assert not compared([lonely])
+    doc = _doc([lonely])
+    assert doc["verdict"] == "neutral"
+    assert doc["builds"][0]["base"] == {"status": "missing", "error": "gone", "binary": None}
+    assert doc["builds"][0]["diff"] is None and doc["builds"][0]["delta"] is None
+    # an image with both sides counts as compared
+    assert compared([lonely], ImageMeasurement(10, 12, 5, 6))
+    validate(doc)
+
+
+def test_sample_and_generated_documents_validate_and_render(comparisons):
+    validate(SAMPLE)
+    doc = _doc(comparisons)
+    text = render(Report(doc), "json")
+    assert json.loads(text) == doc and text.endswith("}\n")
+    measurement_schema = json.loads((ROOT / "sizebot/schemas/measurement.schema.json").read_text())
+    jsonschema.Draft202012Validator(measurement_schema).validate(
+        {**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40}, "comment_key": "default"})
+    markdown = render_report_markdown(doc)
+    assert markdown.startswith("❌ **sizebot: fail**")
+    assert "<code>golang.org/x/net</code> ← <code>golang.org/x/net/http2</code> ← <code>net/http</code>" in markdown
+    assert "Add HTTP &lt;b&gt;x&lt;/b&gt;" in markdown or "Add HTTP \\<b\\>x\\</b\\>" in markdown
+    plain = render_report_text(doc, 120)
+    assert "app linux/amd64 default" in plain
+
+
+def test_schema_rejects_what_is_not_a_report(comparisons):
+    doc = _doc(comparisons)
+    for broken in ({**doc, "verdict": "maybe"}, {**doc, "extra": 1},
+                   {**doc, "builds": [{**doc["builds"][0], "base_size": -1}]},
+                   {**doc, "waterfalls": [{"target": "app", "platform": "linux/amd64", "steps": []}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            validate(broken)

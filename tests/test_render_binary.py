@@ -1,0 +1,514 @@
+"""Renderers of BinaryReport and BinaryDiff: JSON (exact documents, validated against the JSON
+Schemas, compatible with the report document's embedded objects), text and markdown (exact text;
+untrusted names inert)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+from sizebot.binary.diff import diff_reports
+from sizebot.binary.model import BinaryReport, Function, Module, Section, Unattributed
+from sizebot.render import render
+from sizebot.render.binary_json import diff_to_json, report_to_json
+from sizebot.render.common import ZWSP, dump_json
+from tests.test_binary_diff import make_report, new_report, old_report, pkg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "sizebot" / "schemas" / name).read_text())
+
+
+ANALYZE = _schema("analyze.schema.json")
+DIFF = _schema("diff.schema.json")
+REGISTRY = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in (ANALYZE, DIFF))
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Validate an analyze or diff document against its schema (the diff's $refs resolved)."""
+    schema = {"sizebot/analyze@1": ANALYZE, "sizebot/diff@1": DIFF}[doc["schema"]]
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, registry=REGISTRY).validate(doc)
+
+
+def tiny_old() -> BinaryReport:
+    return make_report(
+        "build/old app",
+        [pkg("runtime", "std", 3000, 1000, 500), pkg("main", "example.com/app", 200, 50, 10)],
+        [Unattributed("(headers)", 64), Unattributed(".rodata", 100)],
+        sections=[Section(".text", 3200, 3200, 0x40, 0x401000, "r,x,alloc"),
+                  Section(".rodata", 1724, 1724, 0xCC0, 0x402000, "r,alloc"),
+                  Section(".bss", 0, 512, 0, 0x403000, "r,w,alloc")],
+        functions=[Function("runtime.main", "runtime", 900, 100), Function("main.main", "main", 200, 50)],
+        deps=(Module("github.com/acme/log", "v1.3.2"),), go_version="go1.24.11")
+
+
+def tiny_new() -> BinaryReport:
+    """Hostile names: a package with table/HTML syntax, a function with rich markup and a script tag."""
+    return make_report(
+        "build/new app",
+        [pkg("runtime", "std", 3000, 1000, 500), pkg("main", "example.com/app", 260, 60, 10),
+         pkg("example.com/app/evil|<b>x</b>", "example.com/app", 1200, 300, 0)],
+        [Unattributed("(headers)", 64), Unattributed(".rodata", 90)],
+        sections=[Section(".text", 4700, 4700, 0x40, 0x401000, "r,x,alloc"),
+                  Section(".rodata", 1714, 1714, 0x12A0, 0x403000, "r,alloc"),
+                  Section(".bss", 0, 512, 0, 0x404000, "r,w,alloc")],
+        functions=[Function("runtime.main", "runtime", 900, 100), Function("main.main", "main", 260, 60),
+                   Function("main.<script>alert(1)</script>", "main", 10, 0),
+                   Function("example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "example.com/app/evil|<b>x</b>", 1200, 300)],
+        deps=(Module("github.com/acme/log", "v1.4.0"), Module("github.com/@attacker/x", "v0.0.1")), go_version="go1.26.8",
+        notes=("unsupported Go version (pclntab magic 0xfffffffb): Go 1.18 or later is needed for the per-package breakdown",))
+
+
+def non_go() -> BinaryReport:
+    return BinaryReport(
+        path="/usr/bin/true", file_size=5000, format="elf", goos="linux", goarch="amd64", go_version="", coverage=0.0,
+        sections=(Section(".text", 4000, 4000, 0x1000, 0x1000, "r,x,alloc"),), packages=(), modules=(), functions=(),
+        unattributed=(Unattributed("(headers)", 1000), Unattributed(".text", 4000)), build_info=None, stripped=True,
+        notes=("not a Go binary: sections only",))
+
+
+# ----------------------------------------------------------------------------------------- JSON
+
+
+def test_report_json_exact_and_valid() -> None:
+    doc = report_to_json(tiny_new())
+    validate(doc)
+    assert doc == {
+        "schema": "sizebot/analyze@1", "path": "build/new app", "file_size": 6484, "format": "elf",
+        "goos": "linux", "goarch": "amd64", "go_version": "go1.26.8", "coverage": 6330 / 6484,
+        "stripped": True, "packed": "",
+        "notes": ["unsupported Go version (pclntab magic 0xfffffffb): Go 1.18 or later is needed for the per-package breakdown"],
+        "sections": [
+            {"name": ".text", "file_size": 4700, "mem_size": 4700, "offset": 0x40, "addr": 0x401000, "flags": "r,x,alloc"},
+            {"name": ".rodata", "file_size": 1714, "mem_size": 1714, "offset": 0x12A0, "addr": 0x403000, "flags": "r,alloc"},
+            {"name": ".bss", "file_size": 0, "mem_size": 512, "offset": 0, "addr": 0x404000, "flags": "r,w,alloc"},
+        ],
+        "packages": [
+            {"name": "runtime", "module": "std", "size": 4500, "code": 3000, "meta": 1000, "data": 500},
+            {"name": "example.com/app/evil|<b>x</b>", "module": "example.com/app", "size": 1500, "code": 1200, "meta": 300, "data": 0},
+            {"name": "main", "module": "example.com/app", "size": 330, "code": 260, "meta": 60, "data": 10},
+        ],
+        "modules": [
+            {"path": "std", "version": "", "size": 4500, "replace": ""},
+            {"path": "example.com/app", "version": "", "size": 1830, "replace": ""},
+        ],
+        "unattributed": [{"section": "(headers)", "size": 64}, {"section": ".rodata", "size": 90}],
+        "functions": [
+            {"name": "example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "package": "example.com/app/evil|<b>x</b>", "code": 1200, "meta": 300},
+            {"name": "runtime.main", "package": "runtime", "code": 900, "meta": 100},
+            {"name": "main.main", "package": "main", "code": 260, "meta": 60},
+            {"name": "main.<script>alert(1)</script>", "package": "main", "code": 10, "meta": 0},
+        ],
+        "build_info": {
+            "go_version": "go1.26.8", "path": "example.com/app",
+            "main": {"path": "example.com/app", "version": "(devel)", "sum": "", "replace": None},
+            "deps": [{"path": "github.com/acme/log", "version": "v1.4.0", "sum": "", "replace": None},
+                     {"path": "github.com/@attacker/x", "version": "v0.0.1", "sum": "", "replace": None}],
+            "settings": {"-ldflags": "-s -w", "CGO_ENABLED": "0", "GOOS": "linux", "GOARCH": "amd64"},
+        },
+    }
+    assert sum(p["size"] for p in doc["packages"]) + sum(u["size"] for u in doc["unattributed"]) == doc["file_size"]
+    top = report_to_json(tiny_new(), top=1)
+    validate(top)
+    assert [f["name"] for f in top["functions"]] == ["example.com/app/evil|<b>x</b>.[bold]Run[/bold]"]
+    assert top["packages"] == doc["packages"]  # only functions are cut: the buckets still sum to file_size
+    assert report_to_json(tiny_new(), top=0)["functions"] == []
+    assert render(tiny_new(), "json") == dump_json(doc)
+    assert json.loads(render(tiny_new(), "json", top=1)) == top
+
+
+def test_replacements_in_json() -> None:
+    r = old_report()  # example.com/greet => ../greet
+    doc = report_to_json(r)
+    validate(doc)
+    assert doc["build_info"]["deps"][1] == {
+        "path": "example.com/greet", "version": "v1.2.3", "sum": "",
+        "replace": {"path": "../greet", "version": "", "sum": "", "replace": None}}
+
+
+def test_diff_json_exact_and_valid() -> None:
+    d = diff_reports(tiny_old(), tiny_new())
+    doc = diff_to_json(d, include_reports=False)
+    validate(doc)
+    assert doc == {
+        "schema": "sizebot/diff@1", "old_size": 4924, "new_size": 6484, "delta": 1560,
+        "go_version": {"old": "go1.24.11", "new": "go1.26.8"},
+        "sections": [
+            {"name": ".text", "old_size": 3200, "new_size": 4700, "delta": 1500},
+            {"name": ".rodata", "old_size": 1724, "new_size": 1714, "delta": -10},
+            {"name": ".bss", "old_size": 0, "new_size": 0, "delta": 0},
+        ],
+        "packages": [
+            {"name": "example.com/app/evil|<b>x</b>", "old_size": 0, "new_size": 1500, "delta": 1500},
+            {"name": "main", "old_size": 260, "new_size": 330, "delta": 70},
+            {"name": "runtime", "old_size": 4500, "new_size": 4500, "delta": 0},
+        ],
+        "modules": [
+            {"name": "example.com/app", "old_size": 260, "new_size": 1830, "delta": 1570},
+            {"name": "std", "old_size": 4500, "new_size": 4500, "delta": 0},
+        ],
+        "functions": [
+            {"name": "example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "old_size": 0, "new_size": 1500, "delta": 1500,
+             "package": "example.com/app/evil|<b>x</b>"},
+            {"name": "main.main", "old_size": 250, "new_size": 320, "delta": 70, "package": "main"},
+            {"name": "main.<script>alert(1)</script>", "old_size": 0, "new_size": 10, "delta": 10, "package": "main"},
+        ],
+        "unattributed": [
+            {"name": ".rodata", "old_size": 100, "new_size": 90, "delta": -10},
+            {"name": "(headers)", "old_size": 64, "new_size": 64, "delta": 0},
+        ],
+        "module_changes": [
+            {"path": "github.com/@attacker/x", "old_version": "", "new_version": "v0.0.1"},
+            {"path": "github.com/acme/log", "old_version": "v1.3.2", "new_version": "v1.4.0"},
+        ],
+        "added_packages": ["example.com/app/evil|<b>x</b>"], "removed_packages": [],
+        "added_modules": [], "removed_modules": [],
+    }
+    assert sum(p["delta"] for p in doc["packages"]) + sum(u["delta"] for u in doc["unattributed"]) == doc["delta"]
+    full = diff_to_json(d, top=1)
+    validate(full)
+    assert full["old"] == report_to_json(tiny_old(), top=1) and full["new"] == report_to_json(tiny_new(), top=1)
+    assert [f["name"] for f in full["functions"]] == ["example.com/app/evil|<b>x</b>.[bold]Run[/bold]"]
+    assert json.loads(render(d, "json")) == diff_to_json(d)
+    assert json.loads(render(d, "json", include_reports=False, top=1)) == diff_to_json(d, top=1, include_reports=False)
+
+
+def test_larger_and_non_go_documents_valid() -> None:
+    for report in (old_report(), new_report(), non_go()):
+        validate(report_to_json(report))
+    for a, b in ((old_report(), new_report()), (non_go(), new_report()), (new_report(), non_go())):
+        validate(diff_to_json(diff_reports(a, b)))
+    doc = report_to_json(non_go())
+    assert (doc["go_version"], doc["packages"], doc["build_info"], doc["notes"]) == (
+        "", [], None, ["not a Go binary: sections only"])
+
+
+def test_schemas_reject_wrong_documents() -> None:
+    doc = report_to_json(tiny_new())
+    for broken in ({**doc, "file_size": -1}, {**doc, "extra": 1}, {k: v for k, v in doc.items() if k != "sections"},
+                   {**doc, "schema": "sizebot/diff@1"}, {**doc, "format": "coff"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.Draft202012Validator(ANALYZE, registry=REGISTRY).validate(broken)
+    diff = diff_to_json(diff_reports(tiny_old(), tiny_new()))
+    with pytest.raises(jsonschema.ValidationError):  # an embedded report is checked against the analyze schema
+        validate({**diff, "new": {**diff["new"], "coverage": 2}})
+    with pytest.raises(jsonschema.ValidationError):
+        validate({**diff, "functions": [{"name": "f", "old_size": 0, "new_size": 1, "delta": 1}]})  # no package
+
+
+def _shape(sample: Any, ours: Any, where: str) -> None:
+    """Every key of the sample exists in ours with the same JSON type (recursively, first list item)."""
+    if isinstance(sample, dict):
+        assert isinstance(ours, dict), where
+        for key, value in sample.items():
+            assert key in ours, f"{where}.{key} missing from our document"
+            _shape(value, ours[key], f"{where}.{key}")
+    elif isinstance(sample, list):
+        assert isinstance(ours, list), where
+        if sample and ours:
+            _shape(sample[0], ours[0], where + "[0]")
+    elif isinstance(sample, bool) or sample is None:
+        assert type(ours) is type(sample), where
+    elif isinstance(sample, (int, float)):
+        assert isinstance(ours, (int, float)) and not isinstance(ours, bool), where
+    else:
+        assert isinstance(ours, type(sample)), where
+
+
+def test_compatible_with_report_document_sample() -> None:
+    """tests/data/report-render-sample.json embeds (abridged) analyze and diff objects: ours carry every
+    key it uses, with the same types, so the report renderers read real documents as they read the sample."""
+    sample = json.loads((ROOT / "tests/data/report-render-sample.json").read_text())
+    build = sample["builds"][0]
+    _shape(build["base"]["binary"], report_to_json(new_report(), top=10), "binary")
+    _shape(build["head"]["binary"], report_to_json(new_report(), top=10), "binary")
+    _shape(build["diff"], diff_to_json(diff_reports(old_report(), new_report()), top=10, include_reports=False), "diff")
+    assert build["base"]["binary"]["schema"] == "sizebot/analyze@1" and build["diff"]["schema"] == "sizebot/diff@1"
+
+
+# ------------------------------------------------------------------------------ text and markdown
+
+
+REPORT_TEXT = """\
+Binary: build/new app
+elf linux/amd64, go1.26.8, 6.48 KB (6484 bytes), coverage 97.62%, stripped
+note: unsupported Go version (pclntab magic 0xfffffffb): Go 1.18 or later is needed for the
+per-package breakdown
+Sections
+┏━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━┓
+┃ section ┃ file size ┃  memory ┃ flags     ┃
+┡━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━┩
+│ .text   │   4.70 KB │ 4.70 KB │ r,x,alloc │
+│ .rodata │   1.71 KB │ 1.71 KB │ r,alloc   │
+│ .bss    │       0 B │   512 B │ r,w,alloc │
+└─────────┴───────────┴─────────┴───────────┘
+Modules
+┏━━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┓
+┃ module          ┃ version ┃    size ┃  share ┃
+┡━━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━┩
+│ std             │         │ 4.50 KB │ 69.40% │
+│ example.com/app │         │ 1.83 KB │ 28.22% │
+└─────────────────┴─────────┴─────────┴────────┘
+Packages
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━┳━━━━━━━━┓
+┃ package                       ┃    size ┃    code ┃    meta ┃  data ┃  share ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━╇━━━━━━━━┩
+│ runtime                       │ 4.50 KB │ 3.00 KB │ 1.00 KB │ 500 B │ 69.40% │
+│ example.com/app/evil|<b>x</b> │ 1.50 KB │ 1.20 KB │   300 B │   0 B │ 23.13% │
+│ ... 1 more                    │   330 B │         │         │       │  5.09% │
+└───────────────────────────────┴─────────┴─────────┴─────────┴───────┴────────┘
+Unattributed
+┏━━━━━━━━━━━┳━━━━━━━┳━━━━━━━┓
+┃ section   ┃  size ┃ share ┃
+┡━━━━━━━━━━━╇━━━━━━━╇━━━━━━━┩
+│ (headers) │  64 B │ 0.99% │
+│ .rodata   │  90 B │ 1.39% │
+│ total     │ 154 B │ 2.38% │
+└───────────┴───────┴───────┘
+Largest functions
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━┓
+┃ function                                       ┃    code ┃  meta ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━┩
+│ example.com/app/evil|<b>x</b>.[bold]Run[/bold] │ 1.20 KB │ 300 B │
+│ runtime.main                                   │   900 B │ 100 B │
+│ ... 2 more                                     │         │       │
+└────────────────────────────────────────────────┴─────────┴───────┘
+"""
+
+
+DIFF_TEXT = """\
+Diff: build/old app -> build/new app
+size: 4.92 KB -> 6.48 KB: +1.56 KB (+1560 bytes, +31.68%)
+Go: go1.24.11 -> go1.26.8
+Modules
+┏━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━┓
+┃ module          ┃   old ┃     new ┃    delta ┃   change ┃
+┡━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━┩
+│ example.com/app │ 260 B │ 1.83 KB │ +1.57 KB │ +603.85% │
+└─────────────────┴───────┴─────────┴──────────┴──────────┘
+Packages
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
+┃ package                       ┃   old ┃     new ┃    delta ┃  change ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━┩
+│ example.com/app/evil|<b>x</b> │   0 B │ 1.50 KB │ +1.50 KB │     new │
+│ main                          │ 260 B │   330 B │    +70 B │ +26.92% │
+└───────────────────────────────┴───────┴─────────┴──────────┴─────────┘
+Sections (file bytes)
+┏━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
+┃ section ┃     old ┃     new ┃    delta ┃  change ┃
+┡━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━┩
+│ .text   │ 3.20 KB │ 4.70 KB │ +1.50 KB │ +46.88% │
+│ .rodata │ 1.72 KB │ 1.71 KB │    -10 B │  -0.58% │
+└─────────┴─────────┴─────────┴──────────┴─────────┘
+Unattributed
+┏━━━━━━━━━┳━━━━━━━┳━━━━━━┳━━━━━━━┳━━━━━━━━━┓
+┃ section ┃   old ┃  new ┃ delta ┃  change ┃
+┡━━━━━━━━━╇━━━━━━━╇━━━━━━╇━━━━━━━╇━━━━━━━━━┩
+│ .rodata │ 100 B │ 90 B │ -10 B │ -10.00% │
+└─────────┴───────┴──────┴───────┴─────────┘
+Functions
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
+┃ function                                       ┃   old ┃     new ┃    delta ┃  change ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━┩
+│ example.com/app/evil|<b>x</b>.[bold]Run[/bold] │   0 B │ 1.50 KB │ +1.50 KB │     new │
+│ main.main                                      │ 250 B │   320 B │    +70 B │ +28.00% │
+│ ... 1 more                                     │       │         │    +10 B │         │
+└────────────────────────────────────────────────┴───────┴─────────┴──────────┴─────────┘
+Module versions
+┏━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┓
+┃ module                 ┃ old    ┃ new    ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━┩
+│ github.com/@attacker/x │ (none) │ v0.0.1 │
+│ github.com/acme/log    │ v1.3.2 │ v1.4.0 │
+└────────────────────────┴────────┴────────┘
+Added packages (1):
+  example.com/app/evil|<b>x</b>
+"""
+
+
+REPORT_MD = """\
+### Binary <code>build/new app</code>
+
+| | |
+|---|---|
+| format | elf linux/amd64 |
+| Go | go1.26.8 |
+| file size | 6.48 KB (6484 bytes) |
+| attributed to packages | 97.62% |
+| symbol table | stripped |
+
+> **Note:** unsupported Go version \\(pclntab magic 0xfffffffb\\): Go 1.18 or later is needed for the per-package breakdown
+
+<details><summary>Modules (2)</summary>
+
+| module | version | size | share |
+|---|---|---:|---:|
+| <code>std</code> |  | 4.50 KB | 69.40% |
+| <code>example.com/app</code> |  | 1.83 KB | 28.22% |
+
+</details>
+
+<details><summary>Packages (3)</summary>
+
+| package | module | size | code | meta | data | share |
+|---|---|---:|---:|---:|---:|---:|
+| <code>runtime</code> | std | 4.50 KB | 3.00 KB | 1.00 KB | 500 B | 69.40% |
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;</code> | example.com/app | 1.50 KB | 1.20 KB | 300 B | 0 B | 23.13% |
+| … 1 more | | 330 B | | | | 5.09% |
+
+</details>
+
+<details><summary>Sections (3)</summary>
+
+| section | file size | memory | flags |
+|---|---:|---:|---|
+| <code>.text</code> | 4.70 KB | 4.70 KB | r,x,alloc |
+| <code>.rodata</code> | 1.71 KB | 1.71 KB | r,alloc |
+| <code>.bss</code> | 0 B | 512 B | r,w,alloc |
+
+</details>
+
+<details><summary>Unattributed: 154 B (2.38%)</summary>
+
+| section | size | share |
+|---|---:|---:|
+| <code>\\(headers\\)</code> | 64 B | 0.99% |
+| <code>.rodata</code> | 90 B | 1.39% |
+
+</details>
+
+<details><summary>Largest functions</summary>
+
+| function | code | meta |
+|---|---:|---:|
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;.\\[bold\\]Run\\[/bold\\]</code> | 1.20 KB | 300 B |
+| <code>runtime.main</code> | 900 B | 100 B |
+
+</details>
+"""
+
+
+DIFF_MD = """\
+### Binary diff <code>build/old app</code> → <code>build/new app</code>
+
+**+1.56 KB** (+31.68%): 4.92 KB → 6.48 KB (+1560 bytes)
+
+Go version: go1.24.11 → go1.26.8
+
+#### Modules
+
+| module | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>example.com/app</code> | 260 B | 1.83 KB | +1.57 KB | +603.85% |
+
+#### Packages
+
+| package | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;</code> | 0 B | 1.50 KB | +1.50 KB | new |
+| <code>main</code> | 260 B | 330 B | +70 B | +26.92% |
+
+#### Sections (file bytes)
+
+| section | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>.text</code> | 3.20 KB | 4.70 KB | +1.50 KB | +46.88% |
+| <code>.rodata</code> | 1.72 KB | 1.71 KB | -10 B | -0.58% |
+
+#### Unattributed
+
+| section | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>.rodata</code> | 100 B | 90 B | -10 B | -10.00% |
+
+#### Functions
+
+| function | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;.\\[bold\\]Run\\[/bold\\]</code> | 0 B | 1.50 KB | +1.50 KB | new |
+| <code>main.main</code> | 250 B | 320 B | +70 B | +28.00% |
+| … 1 more | | | +10 B | |
+
+#### Module versions
+
+| module | old | new |
+|---|---|---|
+| <code>github.com/@\u200battacker/x</code> | \\(none\\) | v0.0.1 |
+| <code>github.com/acme/log</code> | v1.3.2 | v1.4.0 |
+
+**Added packages (1):** <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;</code>
+"""
+
+
+SAME_TEXT = """\
+Diff: build/old app -> build/old app
+size: 4.92 KB -> 4.92 KB: 0 B (+0 bytes, +0.00%)
+Go: go1.24.11
+No change.
+"""
+
+
+SAME_MD = """\
+### Binary diff <code>build/old app</code> → <code>build/old app</code>
+
+**0 B** (+0.00%): 4.92 KB → 4.92 KB (+0 bytes)
+
+No change.
+"""
+
+
+def test_text_exact() -> None:
+    d = diff_reports(tiny_old(), tiny_new())
+    assert render(tiny_new(), "text", top=2) == REPORT_TEXT
+    assert render(d, "text", top=2) == DIFF_TEXT
+    assert render(diff_reports(tiny_old(), tiny_old()), "text") == SAME_TEXT
+
+
+def test_markdown_exact() -> None:
+    d = diff_reports(tiny_old(), tiny_new())
+    assert render(tiny_new(), "markdown", top=2) == REPORT_MD
+    assert render(d, "markdown", top=2) == DIFF_MD
+    assert render(diff_reports(tiny_old(), tiny_old()), "markdown") == SAME_MD
+
+
+def test_markdown_untrusted_names_are_inert() -> None:
+    d = diff_reports(tiny_old(), tiny_new())
+    for text in (render(tiny_new(), "markdown", top=None), render(d, "markdown", top=None)):
+        assert "<b>" not in text and "<script>" not in text and "evil|" not in text
+        assert "@attacker" not in text or "@" + ZWSP + "attacker" in text
+        columns = None  # every row of a table has its header's column count: no pipe escapes a cell
+        for line in text.splitlines():
+            if not line.startswith("|"):
+                columns = None
+            elif columns is None:
+                columns = line.count("|")
+            else:
+                assert line.replace("\\|", "").count("|") == columns, line
+        assert "main.&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in text
+
+
+def test_text_keeps_markup_literal_and_lines_single() -> None:
+    r = make_report("a\nb", [pkg("x\ny[red]z[/red]", "std", 10, 0, 0)], [Unattributed("(headers)", 1)],
+                    sections=[Section(".text", 10, 10, 0, 0, "r")])
+    text = render(r, "text")
+    assert "Binary: a b\n" in text
+    assert "x y[red]z[/red]" in text
+
+
+def test_non_go_renders_sections_only() -> None:
+    r = non_go()
+    text = render(r, "text")
+    assert "elf linux/amd64, not Go, 5.00 KB (5000 bytes), coverage 0.00%, stripped\n" in text
+    assert "note: not a Go binary: sections only\n" in text
+    assert "Packages" not in text and "Sections" in text
+    md = render(r, "markdown")
+    assert "| Go | not a Go binary |" in md and "> **Note:** not a Go binary: sections only" in md
+    assert "Packages (" not in md

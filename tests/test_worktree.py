@@ -1,0 +1,184 @@
+"""Worktrees of base and head: real git repositories, the user's checkout never touched."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sizebot.build.worktree import Checkout, checkouts, resolve_commit
+from sizebot.errors import GitError
+from tests.conftest import git
+
+HEAD_MESSAGE = (
+    "Add the tool command\n\n"
+    "It prints the version.\n\n"
+    "Size-Budget-Override: the tool is worth it\n"
+    "Signed-off-by: A Developer <dev@example.invalid>"
+)
+
+
+def _commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> tuple[Path, str, str]:
+    """Two commits: the base has cmd/app, the head adds cmd/tool."""
+    root = tmp_path_factory.mktemp("wt") / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "go.mod").write_text("module example.com/wt\n\ngo 1.21\n")
+    (root / "cmd" / "app").mkdir(parents=True)
+    (root / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() {}\n")
+    base = _commit(root, "Start the app")
+    (root / "cmd" / "tool").mkdir(parents=True)
+    (root / "cmd" / "tool" / "main.go").write_text("package main\n\nfunc main() { println(1) }\n")
+    head = _commit(root, HEAD_MESSAGE)
+    return root, base, head
+
+
+def _worktrees(repo: Path) -> list[str]:
+    return [ln.split(" ", 1)[1] for ln in git(repo, "worktree", "list", "--porcelain").splitlines()
+            if ln.startswith("worktree ")]
+
+
+def _state(repo: Path) -> tuple[str, str, str]:
+    return git(repo, "rev-parse", "HEAD"), git(repo, "symbolic-ref", "HEAD"), git(repo, "status", "--porcelain")
+
+
+def test_resolve_commit_gives_sha_subject_and_full_message(repo):
+    root, base, head = repo
+    assert resolve_commit(root, "HEAD") == (head, "Add the tool command", HEAD_MESSAGE)
+    assert resolve_commit(root, "main~1") == (base, "Start the app", "Start the app")
+    assert resolve_commit(root, base[:10])[0] == base
+
+
+def test_resolve_commit_of_an_annotated_tag_is_the_commit(repo):
+    root, base, _ = repo
+    git(root, "tag", "-a", "-m", "v1", "v1.0.0-wt", base)
+    try:
+        assert resolve_commit(root, "v1.0.0-wt")[0] == base
+    finally:
+        git(root, "tag", "-d", "v1.0.0-wt")
+
+
+def test_unknown_ref_is_one_line_git_error(repo):
+    root, _, _ = repo
+    with pytest.raises(GitError) as err:
+        resolve_commit(root, "no-such-branch")
+    assert str(err.value) == f"{root}: unknown ref 'no-such-branch': no such commit"
+    with pytest.raises(GitError):
+        resolve_commit(root, "--output=/tmp/x")  # never taken as an option
+    with pytest.raises(GitError) as err:
+        resolve_commit(root, "")
+    assert str(err.value) == f"{root}: empty ref"
+
+
+def test_not_a_repository(tmp_path):
+    with pytest.raises(GitError) as err:
+        resolve_commit(tmp_path, "HEAD")
+    assert str(err.value) == f"{tmp_path}: not a git repository"
+    with pytest.raises(GitError) as err:
+        resolve_commit(tmp_path / "absent", "HEAD")
+    assert str(err.value) == f"{tmp_path / 'absent'}: no such directory"
+
+
+def test_checkouts_are_detached_and_removed_after(repo, tmp_path):
+    root, base, head = repo
+    before = _state(root)
+    work = tmp_path / "work"
+    with checkouts(root, ["main~1", "main"], work) as (b, h):
+        assert isinstance(b, Checkout)
+        assert (b.ref, b.sha, b.subject) == ("main~1", base, "Start the app")
+        assert (h.ref, h.sha, h.message) == ("main", head, HEAD_MESSAGE)
+        assert b.path.is_relative_to(work.resolve()) and h.path.is_relative_to(work.resolve())
+        assert (b.path / "cmd" / "app" / "main.go").is_file()
+        assert not (b.path / "cmd" / "tool").exists()
+        assert (h.path / "cmd" / "tool" / "main.go").is_file()
+        assert git(b.path, "rev-parse", "HEAD") == base
+        assert git(h.path, "rev-parse", "--abbrev-ref", "HEAD") == "HEAD"  # detached
+        assert sorted(_worktrees(root)[1:]) == sorted([str(b.path), str(h.path)])
+        (h.path / "dist").mkdir()
+        (h.path / "dist" / "app").write_bytes(b"build output")  # untracked files do not stop removal
+        (b.path / "cmd" / "app" / "main.go").write_text("changed\n")  # nor local changes
+        paths = (b.path, h.path)
+    assert not any(p.exists() for p in paths)
+    assert _worktrees(root) == [str(root.resolve())]
+    assert list(work.iterdir()) == []
+    assert _state(root) == before
+
+
+def test_same_ref_twice_gets_two_worktrees(repo, tmp_path):
+    root, _, head = repo
+    with checkouts(root, ["HEAD", head], tmp_path) as (a, b):
+        assert a.path != b.path and a.sha == b.sha == head
+    assert _worktrees(root) == [str(root.resolve())]
+
+
+def test_worktrees_removed_on_exception(repo, tmp_path):
+    root, _, _ = repo
+    with pytest.raises(RuntimeError, match="boom"):
+        with checkouts(root, ["main~1", "main"], tmp_path) as cos:
+            paths = [c.path for c in cos]
+            raise RuntimeError("boom")
+    assert not any(p.exists() for p in paths)
+    assert _worktrees(root) == [str(root.resolve())]
+
+
+def test_worktrees_removed_on_ctrl_c(repo, tmp_path):
+    root, _, _ = repo
+    with pytest.raises(KeyboardInterrupt):
+        with checkouts(root, ["main"], tmp_path) as (c,):
+            path = c.path
+            raise KeyboardInterrupt
+    assert not path.exists()
+    assert _worktrees(root) == [str(root.resolve())]
+
+
+def test_worktree_deleted_behind_our_back_is_pruned(repo, tmp_path):
+    root, _, _ = repo
+    with checkouts(root, ["main"], tmp_path) as (c,):
+        shutil.rmtree(c.path)
+    assert _worktrees(root) == [str(root.resolve())]
+
+
+def test_unknown_ref_adds_no_worktree(repo, tmp_path):
+    root, _, _ = repo
+    with pytest.raises(GitError, match="unknown ref 'nope'"):
+        with checkouts(root, ["main", "nope"], tmp_path):
+            pass
+    assert _worktrees(root) == [str(root.resolve())]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_shallow_clone(repo, tmp_path):
+    root, base, head = repo
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{root}", str(shallow)], check=True)
+    with checkouts(shallow, ["HEAD"], tmp_path / "work") as (c,):
+        assert c.sha == head and (c.path / "cmd" / "tool" / "main.go").is_file()
+    with pytest.raises(GitError) as err:
+        resolve_commit(shallow, base)
+    assert str(err.value) == (f"{shallow}: unknown ref {base!r}: no such commit "
+                              "(shallow clone: fetch it first, e.g. git fetch --deepen=50 origin)")
+    # What the action does for a shallow clone: fetch the missing commit, then check it out.
+    git(shallow, "fetch", "-q", "--depth", "1", "origin", base)
+    with checkouts(shallow, [base, "HEAD"], tmp_path / "work") as (b, h):
+        assert (b.sha, h.sha) == (base, head)
+        assert not (b.path / "cmd" / "tool").exists()
+    assert _worktrees(shallow) == [str(shallow.resolve())]
+
+
+def test_relative_work_dir(repo, tmp_path, monkeypatch):
+    root, _, head = repo
+    monkeypatch.chdir(tmp_path)
+    with checkouts(root, ["main"], Path("work")) as (c,):
+        assert c.path.is_absolute() and c.path.is_relative_to(tmp_path / "work")
+        assert git(c.path, "rev-parse", "HEAD") == head
+    assert _worktrees(root) == [str(root.resolve())]
+    assert list((tmp_path / "work").iterdir()) == []
