@@ -219,7 +219,7 @@ def go_figures(calls: list[dict]) -> dict:
     fig = {"builds": union([(c["start"], c["end"]) for c in builds]),
            "other_go": union([(c["start"], c["end"]) for c in others]),
            "n_builds": len(builds), "n_other_go": len(others),
-           "other_go_commands": sorted({" ".join(c["args"].split()[:2]) for c in others})}
+           "other_go_commands": sorted({" ".join(c["args"].split()[:3]) for c in others})}
     for s in ("base", "head"):
         mine = [c for c in builds if side(c) == s]
         fig[f"{s}_builds"] = union([(c["start"], c["end"]) for c in mine])
@@ -254,9 +254,30 @@ def own_time(calls: list[dict], launch: float, exit_: float) -> list[tuple[str, 
     return out
 
 
+def plan(rounds: int) -> list[tuple[int, str, str]]:
+    """(round, tool, state) in ABBA order, so a slow stretch of a shared machine hits both tools:
+    round 1 script cold, sizebot cold, sizebot warm, script warm; round 2 the mirror image; ..."""
+    out = []
+    for r in range(1, rounds + 1):
+        a, b = ("script", "sizebot") if r % 2 else ("sizebot", "script")
+        out += [(r, a, "cold"), (r, b, "cold"), (r, b, "warm"), (r, a, "warm")]
+    return out
+
+
+def binary_sizes(root: Path) -> dict[str, int]:
+    """{"base release": size, ...} of the binaries one run left under root."""
+    out = {}
+    for p in root.rglob("*-*-*"):
+        if p.is_file():
+            side, strategy = p.relative_to(root).parts[0], p.parent.name
+            out[f"{side} {strategy}"] = p.stat().st_size
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "sizebot-bench-report"))
+    ap.add_argument("--rounds", type=int, default=2, help="cold+warm runs of each tool, in ABBA order (default 2)")
     ap.add_argument("--keep", action="store_true", help="keep the caches and binaries")
     args = ap.parse_args()
     work = Path(args.dir).resolve()
@@ -281,21 +302,18 @@ def main() -> int:
     bindir.mkdir()
     (bindir / "go").write_text(GO_WRAPPER)
     (bindir / "go").chmod(0o755)
+    (work / "tmp").mkdir()
 
     def env_for(gocache: Path, golog: Path) -> dict:
         return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "BENCH_REAL_GO": real_go,
                 "BENCH_GO_LOG": str(golog), "GOCACHE": str(gocache), "TMPDIR": str(work / "tmp")}
 
-    (work / "tmp").mkdir()
     results = {}
-    # Order: each tool cold in its own empty cache, then each warm in that same cache.
-    plan = [("sizebot", "cold"), ("script", "cold"), ("script", "warm"), ("sizebot", "warm")]
-    for tool, state in plan:
-        key = f"{tool}-{state}"
-        cache = work / f"gocache-{tool}"
+    for rnd, tool, state in plan(args.rounds):
+        key = f"{tool}-{state}-{rnd}"
+        cache = work / f"gocache-{tool}-{rnd}"  # empty for the cold run, reused by the warm one
         cache.mkdir(exist_ok=True)
         golog = work / f"{key}.golog"
-        env = env_for(cache, golog)
         if tool == "sizebot":
             out = work / f"{key}.json"
             cmd = [sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", base, "--head", head,
@@ -303,21 +321,23 @@ def main() -> int:
         else:
             cmd = ["bash", str(script), str(repo), base, head, str(cache), str(work / key)]
         print(f"bench: {key} ...", file=sys.stderr, flush=True)
-        wall, launch, exit_, rc = run_timed(cmd, env, work / f"{key}.log")
+        wall, launch, exit_, rc = run_timed(cmd, env_for(cache, golog), work / f"{key}.log")
         if rc not in (0, 1):  # 1 = a fail budget; none without a config, but not a bench failure either
             print((work / f"{key}.log").read_text()[-3000:], file=sys.stderr)
             sys.exit(f"bench: {key} exited with status {rc} (log: {work / f'{key}.log'})")
         calls = read_go_log(golog)
         fig = go_figures(calls)
-        fig["wall"] = wall
-        fig["own"] = own_time(calls, launch, exit_)
+        fig.update(tool=tool, state=state, round=rnd, wall=wall, own=own_time(calls, launch, exit_))
         if tool == "sizebot":
             doc = json.loads(out.read_text())
             fig["builds_ok"] = [(b["strategy"], b["base"]["status"], b["head"]["status"]) for b in doc["builds"]]
+            fig["sizes"] = {f"{side} {b['strategy']}": b[f"{side}_size"] for b in doc["builds"] for side in ("base", "head")}
             fig["verdict"] = doc["verdict"]
+        else:
+            fig["sizes"] = binary_sizes(work / key)
         results[key] = fig
 
-    print_table(results, repo, packages, goos, goarch)
+    print_table(results, packages, goos, goarch)
     (work / "results.json").write_text(json.dumps(results, indent=2))
     if not args.keep:
         for p in work.glob("gocache-*"):
@@ -330,38 +350,44 @@ NAMES = {"after go build -> build": "between the base and the head builds (analy
          "after go list -> exit": "after the last go command (budgets, JSON, worktree removal, exit)"}
 
 
-def print_table(r: dict, repo: Path, packages: list[str], goos: str, goarch: str) -> None:
+def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
     go_version = sh(["go", "version"]).strip()
     print(f"\nsizebot report vs baseline.sh on dive v0.13.1 (+cmd/checksum.go), main packages {packages}, "
           f"{goos}/{goarch}, strategies default+release, {os.cpu_count()} CPUs, {go_version}\n")
-    head = f"{'run':<14}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'other go':>10}{'rest':>9}"
+    head = f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}{'other go':>10}{'rest':>8}{'own %':>8}"
     print(head)
     print("-" * len(head))
-    for key in ("script-cold", "sizebot-cold", "script-warm", "sizebot-warm"):
-        f = r[key]
-        rest = f["wall"] - f["builds"] - f["other_go"]
-        print(f"{key:<14}{f['wall']:>8.2f}s{f['builds']:>9.2f}s{f['base_builds']:>8.2f}s{f['head_builds']:>8.2f}s"
-              f"{f['other_go']:>9.2f}s{rest:>8.2f}s")
-    print("\n(go build = wall time with a go build in flight; base/head = the same per side; other go = go list,"
-          " go env; rest = everything else)\n")
+    for key, f in r.items():
+        own = f["wall"] - f["builds"]
+        print(f"{key:<17}{f['wall']:>8.2f}s{f['builds']:>9.2f}s{f['base_builds']:>8.2f}s{f['head_builds']:>8.2f}s"
+              f"{f['head_builds'] / f['base_builds']:>10.2f}{f['other_go']:>9.2f}s{f['wall'] - f['builds'] - f['other_go']:>7.2f}s"
+              f"{own / f['wall']:>8.1%}")
+    print("\ngo build = wall time with a go build in flight (base, head: per side); other go = go list, go env;\n"
+          "rest = everything else; own % = (wall - go build) / wall: the run's overhead over its builds\n")
     for state in ("cold", "warm"):
-        s, b = r[f"sizebot-{state}"], r[f"script-{state}"]
-        own = s["wall"] - s["builds"]
-        print(f"{state}: sizebot {s['wall']:.2f}s / script {b['wall']:.2f}s = {s['wall'] / b['wall']:.2f}x; "
-              f"sizebot - script = {s['wall'] - b['wall']:+.2f}s ({(s['wall'] - b['wall']) / s['wall']:+.1%} of sizebot); "
-              f"sizebot outside its own builds = {own:.2f}s ({own / s['wall']:.1%} of sizebot)")
-        print(f"      head/base build time: sizebot {s['head_builds'] / s['base_builds']:.2f} "
-              f"({s['base_builds']:.2f}s -> {s['head_builds']:.2f}s), script {b['head_builds'] / b['base_builds']:.2f} "
-              f"({b['base_builds']:.2f}s -> {b['head_builds']:.2f}s); each build base {s['base_each']} head {s['head_each']}"
-              f" / script base {b['base_each']} head {b['head_each']}")
+        runs = {t: [f for f in r.values() if f["tool"] == t and f["state"] == state] for t in ("sizebot", "script")}
+        s_wall = sum(f["wall"] for f in runs["sizebot"]) / len(runs["sizebot"])
+        b_wall = sum(f["wall"] for f in runs["script"]) / len(runs["script"])
+        s_build = sum(f["builds"] for f in runs["sizebot"]) / len(runs["sizebot"])
+        b_build = sum(f["builds"] for f in runs["script"]) / len(runs["script"])
+        own = s_wall - s_build
+        print(f"{state} (mean of {len(runs['sizebot'])}): sizebot {s_wall:.2f}s, script {b_wall:.2f}s = {s_wall / b_wall:.2f}x; "
+              f"sizebot - script = {s_wall - b_wall:+.2f}s ({(s_wall - b_wall) / s_wall:+.1%} of sizebot); "
+              f"builds: sizebot {s_build:.2f}s, script {b_build:.2f}s; "
+              f"sizebot outside its builds = {own:.2f}s ({own / s_wall:.1%} of sizebot)")
+    first = next(f for f in r.values() if f["tool"] == "sizebot")
     for state in ("cold", "warm"):
-        own = r[f"sizebot-{state}"]["own"]
-        print(f"sizebot {state}, time with no go command in flight ({sum(t for _, t in own):.2f}s):")
+        f = next(f for f in r.values() if f["tool"] == "sizebot" and f["state"] == state)
+        own = f["own"]
+        print(f"\nsizebot {state} (round {f['round']}), time with no go command in flight ({sum(t for _, t in own):.2f}s):")
         for what, t in own:
             if t >= 0.05:
                 print(f"    {t:6.2f}s  {NAMES.get(what, what)}")
-    print(f"\nsizebot other go commands: {r['sizebot-cold']['other_go_commands']}; builds: {r['sizebot-cold']['builds_ok']}; "
-          f"verdict {r['sizebot-cold']['verdict']}")
+    print(f"\nsizebot's other go commands: {first['other_go_commands']}; builds (strategy, base, head): "
+          f"{first['builds_ok']}; verdict {first['verdict']}")
+    sizes = {key: f["sizes"] for key, f in r.items() if f["state"] == "cold"}
+    print("binary sizes (cold runs): " + "; ".join(f"{k}: " + ", ".join(f"{n} {v:,}" for n, v in sorted(s.items()))
+                                                  for k, s in sizes.items()))
 
 
 if __name__ == "__main__":

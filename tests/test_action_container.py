@@ -61,7 +61,7 @@ def test_action_yml_inputs_outputs():
     assert (d["inputs"]["mode"]["default"], d["inputs"]["fail-on"]["default"],
             d["inputs"]["comment-key"]["default"]) == ("report", "fail", "default")
     assert set(d["outputs"]) == {"verdict", "total-delta", "report-json", "comment-url"}
-    comment_wf = yaml.safe_load((ROOT / ".github/workflows/sizebot-fork-comment.yml").read_text())
+    comment_wf = yaml.safe_load((ROOT / ".github/workflows/sizebot-pr-comment.yml").read_text())
     assert comment_wf["permissions"]["pull-requests"] == "write"
     steps = comment_wf["jobs"]["comment"]["steps"]
     assert not any("checkout" in str(s.get("uses", "")) for s in steps)  # never checks out PR code

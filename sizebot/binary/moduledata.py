@@ -1,8 +1,8 @@
 """runtime.firstmoduledata (runtime/symtab.go ``moduledata``): the text base and the type regions.
 
-Found by symbol (runtime.firstmoduledata), by section (Go 1.26+: .go.module / __go_module), or by
-scanning the writable data for its first two words: a pointer to the pclntab header followed by a
-pointer to the function name table (pclntab + funcnameOffset).
+Found by scanning its section (Go 1.26+: .go.module / __go_module), then the writable data, for its
+first two words: a pointer to the pclntab header followed by a pointer to the function name table
+(pclntab + funcnameOffset). Stripped or not, the same search: no symbol table needed.
 
 Word layout (pointer-sized words; a slice is 3 words, a string 2)::
 
@@ -53,11 +53,6 @@ def find_moduledata(binary: BinaryFile, pcln: Pclntab) -> ModuleData | None:
     word = bo + ("Q" if ptr == 8 else "I")
     needle = struct.pack(word, pcln.addr) + struct.pack(word, pcln.addr + (pcln.funcname_off - pcln.start))
     candidates: list[int] = []
-    sym = binary.find_symbol("runtime.firstmoduledata")
-    if sym is not None:
-        off = binary.vaddr_to_offset(sym.addr)
-        if off is not None:
-            candidates.append(off)
     regions = []
     md_sec = binary.moduledata_section()
     if md_sec is not None:
@@ -312,7 +307,7 @@ class TypeWalker:
         else:
             extra = 0
         end = addr + self.common + extra
-        arrays.append((addr, self.common + extra))
+        arrays.insert(0, (addr, self.common + extra))  # the fixed part first
         if kind == K_FUNC:
             fo = self._off(base, 4)
             inc, outc = struct.unpack_from(self.bo + "HH", d, fo)
@@ -413,7 +408,7 @@ class TypeWalker:
         if info is None:
             return False
         kind, refs, _pp, arrays, _names = info
-        if addr + arrays[0][1] > limit if arrays and arrays[-1][0] == addr else addr + self.common > limit:
+        if addr + arrays[0][1] > limit:  # the fixed part must fit in the gap
             return False
         if kind in (K_ARRAY, K_CHAN, K_POINTER, K_SLICE, K_MAP) and not refs:
             return False
@@ -437,17 +432,17 @@ class TypeWalker:
         ptr, d, out = self.ptr, self.b.data, []
         p = self.md.types + self.md.itabs[0]
         end = p + self.md.itabs[1]
-        base = 2 * ptr + 8 if ptr == 8 else 4 * ptr  # Inter, Type, Hash (+pad), Fun[1]
+        fun = 2 * ptr + (8 if ptr == 8 else 4)  # Inter, Type, Hash (+pad on 64-bit), then Fun[1]
         while p < end:
-            inter, fun0 = self._word(p), self._word(p + base - ptr)
+            inter, fun0 = self._word(p), self._word(p + fun)
             if inter is None or fun0 is None:
                 break
             out.append(p)
             n = 1
-            io = self._off(inter + self.common + 2 * ptr, ptr)
+            io = self._off(inter + self.common + 2 * ptr, ptr)  # len(Inter.Methods)
             if fun0 and io is not None:
                 n = max(1, self.word.unpack_from(d, io)[0])
-            p += base + (n - 1) * ptr
+            p += fun + n * ptr
         return out
 
     def walk(self) -> TypeRegions:

@@ -176,7 +176,7 @@ class Pclntab:
         value delta varint and a pc delta varint (times minLC), ended by a 0 value delta (not first).
         The length comes from one regular-expression match (C speed); the span (skipped when
         ``span`` is false: 0) sums the pc deltas."""
-        buf = self._pctab()
+        buf = self.pctab_bytes()
         m = _PCVALUE.match(buf, rel)
         if m is None:
             raise PclntabError(f"corrupt pclntab: pc-value table at {rel:#x} runs past the pc-value tables", path=self.binary.path)
@@ -194,7 +194,17 @@ class Pclntab:
                     pc += n
         return m.end() - rel, pc * self.min_lc
 
-    def _pctab(self) -> bytes:
+    def pcvalue_first(self, rel: int) -> int:
+        """The first value of the pcvalue stream at ``rel`` (a zig-zag delta from -1)."""
+        m = _VARINT.match(self.pctab_bytes(), rel)
+        if m is None:
+            return -1
+        v = 0
+        for j, c in enumerate(m.group()):
+            v |= (c & 0x7F) << (7 * j)
+        return -1 + ((v >> 1) ^ -(v & 1))
+
+    def pctab_bytes(self) -> bytes:
         if self._pctab_bytes is None:  # one copy of the pc-value tables: regex needs a bytes-like buffer
             self._pctab_bytes = bytes(self.binary.data[self.pctab_off : self.functab_off])
         return self._pctab_bytes
@@ -209,7 +219,7 @@ class Pclntab:
     def string_len(self, offset: int, limit: int) -> int:
         """Length including the NUL of the C string at file offset ``offset`` (bounded by ``limit``)."""
         nul = self.binary.find_bytes(b"\0", offset, limit)
-        return (nul if nul >= 0 else limit) - offset + 1 if nul >= 0 else limit - offset
+        return nul + 1 - offset if nul >= 0 else limit - offset
 
 
 def read_magic(binary: BinaryFile, section: Section) -> int:

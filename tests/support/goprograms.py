@@ -128,7 +128,9 @@ def _find_go(venv: Path) -> str | None:
     return None
 
 # Go versions beside the machine's that the format tests build with (scripts/install-deps pre-installs them).
-EXTRA_GO_VERSIONS = ("1.21.13", "1.24.11")
+EXTRA_GO_VERSIONS = ("1.21.13", "1.24.11", "1.27.3")
+# An older Go than the machine's, for diffs across a Go version change.
+OLDER_GO = "1.24.11"
 
 # A reference reader for the format tests: Go's own debug/elf, debug/macho and debug/pe print the
 # section tables as JSON (an independent parse to compare sizebot's readers against).
