@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import stat
@@ -227,12 +228,17 @@ def go_figures(calls: list[dict]) -> dict:
     return fig
 
 
-def run_timed(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, int]:
-    """(wall seconds, epoch at launch, epoch at exit, status); epochs compare with the go log's."""
-    t0, e0 = time.perf_counter(), time.time()
+def run_timed(cmd: list[str], env: dict, log: Path) -> tuple[float, float, float, float, int]:
+    """(wall seconds, CPU seconds of the whole process tree, epoch at launch, epoch at exit, status);
+    the epochs compare with the go log's."""
+    def cpu() -> float:
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # every waited-for descendant: go, compile, link
+        return ru.ru_utime + ru.ru_stime
+
+    c0, t0, e0 = cpu(), time.perf_counter(), time.time()
     with open(log, "w") as f:
         rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL).returncode
-    return time.perf_counter() - t0, e0, time.time(), rc
+    return time.perf_counter() - t0, cpu() - c0, e0, time.time(), rc
 
 
 def own_time(calls: list[dict], launch: float, exit_: float) -> list[tuple[str, float]]:
@@ -321,13 +327,14 @@ def main() -> int:
         else:
             cmd = ["bash", str(script), str(repo), base, head, str(cache), str(work / key)]
         print(f"bench: {key} ...", file=sys.stderr, flush=True)
-        wall, launch, exit_, rc = run_timed(cmd, env_for(cache, golog), work / f"{key}.log")
+        load = os.getloadavg()[0]  # other jobs on a shared machine show here
+        wall, cpu, launch, exit_, rc = run_timed(cmd, env_for(cache, golog), work / f"{key}.log")
         if rc not in (0, 1):  # 1 = a fail budget; none without a config, but not a bench failure either
             print((work / f"{key}.log").read_text()[-3000:], file=sys.stderr)
             sys.exit(f"bench: {key} exited with status {rc} (log: {work / f'{key}.log'})")
         calls = read_go_log(golog)
         fig = go_figures(calls)
-        fig.update(tool=tool, state=state, round=rnd, wall=wall, own=own_time(calls, launch, exit_))
+        fig.update(tool=tool, state=state, round=rnd, wall=wall, cpu=cpu, load=load, own=own_time(calls, launch, exit_))
         if tool == "sizebot":
             doc = json.loads(out.read_text())
             fig["builds_ok"] = [(b["strategy"], b["base"]["status"], b["head"]["status"]) for b in doc["builds"]]
@@ -354,16 +361,17 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
     go_version = sh(["go", "version"]).strip()
     print(f"\nsizebot report vs baseline.sh on dive v0.13.1 (+cmd/checksum.go), main packages {packages}, "
           f"{goos}/{goarch}, strategies default+release, {os.cpu_count()} CPUs, {go_version}\n")
-    head = f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}{'other go':>10}{'rest':>8}{'own %':>8}"
+    head = f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}{'other go':>10}{'rest':>8}{'own %':>8}{'CPU':>9}{'load':>6}"
     print(head)
     print("-" * len(head))
     for key, f in r.items():
         own = f["wall"] - f["builds"]
         print(f"{key:<17}{f['wall']:>8.2f}s{f['builds']:>9.2f}s{f['base_builds']:>8.2f}s{f['head_builds']:>8.2f}s"
               f"{f['head_builds'] / f['base_builds']:>10.2f}{f['other_go']:>9.2f}s{f['wall'] - f['builds'] - f['other_go']:>7.2f}s"
-              f"{own / f['wall']:>8.1%}")
+              f"{own / f['wall']:>8.1%}{f['cpu']:>8.1f}s{f['load']:>6.1f}")
     print("\ngo build = wall time with a go build in flight (base, head: per side); other go = go list, go env;\n"
-          "rest = everything else; own % = (wall - go build) / wall: the run's overhead over its builds\n")
+          "rest = everything else; own % = (wall - go build) / wall: the run's overhead over its builds;\n"
+          "CPU = user+sys of the whole process tree (go, compile, link included); load = 1-min load average at launch\n")
     for state in ("cold", "warm"):
         runs = {t: [f for f in r.values() if f["tool"] == t and f["state"] == state] for t in ("sizebot", "script")}
         s_wall = sum(f["wall"] for f in runs["sizebot"]) / len(runs["sizebot"])
@@ -371,10 +379,13 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
         s_build = sum(f["builds"] for f in runs["sizebot"]) / len(runs["sizebot"])
         b_build = sum(f["builds"] for f in runs["script"]) / len(runs["script"])
         own = s_wall - s_build
+        s_cpu = sum(f["cpu"] for f in runs["sizebot"]) / len(runs["sizebot"])
+        b_cpu = sum(f["cpu"] for f in runs["script"]) / len(runs["script"])
         print(f"{state} (mean of {len(runs['sizebot'])}): sizebot {s_wall:.2f}s, script {b_wall:.2f}s = {s_wall / b_wall:.2f}x; "
               f"sizebot - script = {s_wall - b_wall:+.2f}s ({(s_wall - b_wall) / s_wall:+.1%} of sizebot); "
               f"builds: sizebot {s_build:.2f}s, script {b_build:.2f}s; "
-              f"sizebot outside its builds = {own:.2f}s ({own / s_wall:.1%} of sizebot)")
+              f"sizebot outside its builds = {own:.2f}s ({own / s_wall:.1%} of sizebot); "
+              f"CPU: sizebot {s_cpu:.1f}s, script {b_cpu:.1f}s, difference {s_cpu - b_cpu:+.1f}s ({(s_cpu - b_cpu) / s_cpu:+.1%} of sizebot)")
     first = next(f for f in r.values() if f["tool"] == "sizebot")
     for state in ("cold", "warm"):
         f = next(f for f in r.values() if f["tool"] == "sizebot" and f["state"] == state)
