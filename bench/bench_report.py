@@ -11,12 +11,14 @@ text/tabwriter). Two contenders, each with its own build cache, from the same mo
   fresh ``git worktree`` (as sizebot does: the worktree's path is part of the cache key of a build
   without -trimpath). Its wall time is the whole bash run, its two worktrees included (under 1 s).
 
-Each runs once cold (GOCACHE = an empty dir) and once warm (the same GOCACHE again). Every go command of
-both runs goes through a wrapper that logs its start and end, so the bench also knows, within one run,
-how long go builds were in flight; sizebot's own overhead = its wall time minus that (git worktrees,
-go list, the analysis of the binaries that does not overlap a build, the report).
+Each runs cold (GOCACHE = an empty dir) then warm (the same GOCACHE again), for --rounds rounds in ABBA
+order. Wall times on a shared machine swing more than the overhead measured, so two figures that ignore
+other jobs come with them: every go command goes through a wrapper that logs its start and end, so within
+one run the bench knows how long a go build was in flight (own time = wall time minus that: git worktrees,
+go list, the analysis of the binaries that does not overlap a build, the report); and the CPU time of each
+run's whole process tree (from RUSAGE_CHILDREN).
 
-    python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--keep]
+    python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--rounds 2] [--keep]
 """
 
 from __future__ import annotations
@@ -338,7 +340,8 @@ def main() -> int:
         if tool == "sizebot":
             doc = json.loads(out.read_text())
             fig["builds_ok"] = [(b["strategy"], b["base"]["status"], b["head"]["status"]) for b in doc["builds"]]
-            fig["sizes"] = {f"{side} {b['strategy']}": b[f"{side}_size"] for b in doc["builds"] for side in ("base", "head")}
+            fig["sizes"] = {f"{side} {b['strategy']}": b[f"{side}_size"]
+                            for b in doc["builds"] for side in ("base", "head")}
             fig["verdict"] = doc["verdict"]
         else:
             fig["sizes"] = binary_sizes(work / key)
@@ -361,17 +364,20 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
     go_version = sh(["go", "version"]).strip()
     print(f"\nsizebot report vs baseline.sh on dive v0.13.1 (+cmd/checksum.go), main packages {packages}, "
           f"{goos}/{goarch}, strategies default+release, {os.cpu_count()} CPUs, {go_version}\n")
-    head = f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}{'other go':>10}{'rest':>8}{'own %':>8}{'CPU':>9}{'load':>6}"
+    head = (f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}"
+            f"{'other go':>10}{'rest':>8}{'own %':>8}{'CPU':>9}{'load':>6}")
     print(head)
     print("-" * len(head))
     for key, f in r.items():
         own = f["wall"] - f["builds"]
         print(f"{key:<17}{f['wall']:>8.2f}s{f['builds']:>9.2f}s{f['base_builds']:>8.2f}s{f['head_builds']:>8.2f}s"
-              f"{f['head_builds'] / f['base_builds']:>10.2f}{f['other_go']:>9.2f}s{f['wall'] - f['builds'] - f['other_go']:>7.2f}s"
+              f"{f['head_builds'] / f['base_builds']:>10.2f}{f['other_go']:>9.2f}s"
+              f"{f['wall'] - f['builds'] - f['other_go']:>7.2f}s"
               f"{own / f['wall']:>8.1%}{f['cpu']:>8.1f}s{f['load']:>6.1f}")
     print("\ngo build = wall time with a go build in flight (base, head: per side); other go = go list, go env;\n"
           "rest = everything else; own % = (wall - go build) / wall: the run's overhead over its builds;\n"
-          "CPU = user+sys of the whole process tree (go, compile, link included); load = 1-min load average at launch\n")
+          "CPU = user+sys of the whole process tree (go, compile, link included);\n"
+          "load = 1-min load average at launch\n")
     for state in ("cold", "warm"):
         runs = {t: [f for f in r.values() if f["tool"] == t and f["state"] == state] for t in ("sizebot", "script")}
         s_wall = sum(f["wall"] for f in runs["sizebot"]) / len(runs["sizebot"])
@@ -381,16 +387,19 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
         own = s_wall - s_build
         s_cpu = sum(f["cpu"] for f in runs["sizebot"]) / len(runs["sizebot"])
         b_cpu = sum(f["cpu"] for f in runs["script"]) / len(runs["script"])
-        print(f"{state} (mean of {len(runs['sizebot'])}): sizebot {s_wall:.2f}s, script {b_wall:.2f}s = {s_wall / b_wall:.2f}x; "
+        print(f"{state} (mean of {len(runs['sizebot'])}): sizebot {s_wall:.2f}s, script {b_wall:.2f}s "
+              f"= {s_wall / b_wall:.2f}x; "
               f"sizebot - script = {s_wall - b_wall:+.2f}s ({(s_wall - b_wall) / s_wall:+.1%} of sizebot); "
               f"builds: sizebot {s_build:.2f}s, script {b_build:.2f}s; "
               f"sizebot outside its builds = {own:.2f}s ({own / s_wall:.1%} of sizebot); "
-              f"CPU: sizebot {s_cpu:.1f}s, script {b_cpu:.1f}s, difference {s_cpu - b_cpu:+.1f}s ({(s_cpu - b_cpu) / s_cpu:+.1%} of sizebot)")
+              f"CPU: sizebot {s_cpu:.1f}s, script {b_cpu:.1f}s, "
+              f"difference {s_cpu - b_cpu:+.1f}s ({(s_cpu - b_cpu) / s_cpu:+.1%} of sizebot)")
     first = next(f for f in r.values() if f["tool"] == "sizebot")
     for state in ("cold", "warm"):
         f = next(f for f in r.values() if f["tool"] == "sizebot" and f["state"] == state)
         own = f["own"]
-        print(f"\nsizebot {state} (round {f['round']}), time with no go command in flight ({sum(t for _, t in own):.2f}s):")
+        print(f"\nsizebot {state} (round {f['round']}), "
+              f"time with no go command in flight ({sum(t for _, t in own):.2f}s):")
         for what, t in own:
             if t >= 0.05:
                 print(f"    {t:6.2f}s  {NAMES.get(what, what)}")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -73,8 +73,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if cfg.defaulted:
             notes.insert(0, f"no sizebot.toml at the head: built every main package for {host or 'the host'} "
                             f"with the default strategies ({', '.join(s.name for s in cfg.strategies)}); no budgets")
-        base_sides = _measure_side("base", base_co, jobs, work_dir / "out" / "base", go, env, say)
-        head_sides = _measure_side("head", head_co, jobs, work_dir / "out" / "head", go, env, say)
+        base_sides, head_sides = _measure(jobs, base_co, head_co, work_dir / "out", go, env, say)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         comparisons = _with_chains(comparisons, targets, head_co.path, go, env, notes, say)
         image_doc, image_measurement = None, None
@@ -133,10 +132,22 @@ def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
 Job = tuple[Target, str, Strategy]
 
 
-def _measure_side(side: str, checkout: Checkout, jobs: Sequence[Job], out_dir: Path, go: str,
-                  env: Mapping[str, str] | None, say: Progress) -> list[Side]:
-    """Build and analyse every job in one checkout: go builds in parallel, custom commands in turn."""
-    results: list[Side | None] = [None] * len(jobs)
+def _measure(jobs: Sequence[Job], base: Checkout, head: Checkout, out_dir: Path, go: str,
+             env: Mapping[str, str] | None, say: Progress) -> tuple[list[Side], list[Side]]:
+    """Every base build, then every head build (so the head finds Go's build cache warm). Each binary
+    is analysed as soon as it is built, on one analysis thread beside the builds: the base's analysis
+    overlaps the head's builds instead of delaying them (go build waits in a subprocess, without the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as analyses:
+        base_sides = _build_side("base", base, jobs, out_dir / "base", go, env, say, analyses)
+        head_sides = _build_side("head", head, jobs, out_dir / "head", go, env, say, analyses)
+        return [f.result() for f in base_sides], [f.result() for f in head_sides]
+
+
+def _build_side(side: str, checkout: Checkout, jobs: Sequence[Job], out_dir: Path, go: str,
+                env: Mapping[str, str] | None, say: Progress, analyses: ThreadPoolExecutor) -> list[Future[Side]]:
+    """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
+    all are built, with each binary's analysis queued on ``analyses``."""
+    results: list[Future[Side] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
 
     def one(i: int) -> None:
@@ -148,15 +159,19 @@ def _measure_side(side: str, checkout: Checkout, jobs: Sequence[Job], out_dir: P
                 outcome = build_binary(checkout.path, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
             outcome = build_binary(checkout.path, target, platform, strategy, out_dir / str(i), go=go, env=env)
-        results[i] = _analyse(outcome)
-        r = results[i]
-        say(f"{label}: {format_size(r.size) if r.size is not None else r.status}")
+        results[i] = analyses.submit(_analyse_and_say, outcome, label, say)
 
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(one, i) for i in range(len(jobs))]:
             future.result()  # re-raises setup errors (no go, bad platform) in the caller
     return [r for r in results if r is not None]
+
+
+def _analyse_and_say(outcome: BuildOutcome, label: str, say: Progress) -> Side:
+    side = _analyse(outcome)
+    say(f"{label}: {format_size(side.size) if side.size is not None else side.status}")
+    return side
 
 
 def _analyse(outcome: BuildOutcome) -> Side:
