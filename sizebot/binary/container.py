@@ -44,8 +44,23 @@ class BinaryFile(ABC):
 
     _mm: mmap.mmap | None = None
     _base: int = 0  # file offset of this executable inside the mapped file (a fat Mach-O's slice)
+    _what: str = "executable"  # how format errors name the file: "corrupt or truncated ELF file: ..."
+    _parse_errors: tuple[type[BaseException], ...] = ()  # the format library's own exceptions
     _symbols: tuple[Symbol, ...] | None = None
     _symbol_index: dict[str, Symbol] | None = None
+
+    def __init__(self, path: str, mm: mmap.mmap):
+        """The whole mapping is the executable; ``_parse`` fills sections and the format's fields."""
+        self.path = path
+        self._mm = mm
+        self.data = memoryview(mm)
+        self.file_size = len(mm)
+        with reader_errors(path, self._what, self._parse_errors):
+            self._parse()
+
+    @abstractmethod
+    def _parse(self) -> None:
+        """Read the headers; raise BinaryFormatError (or a READER_ERRORS exception) on a bad file."""
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ a memoryview: an order of magnitude faster than pyelftools' per-symbol construct
 
 from __future__ import annotations
 
-import mmap
 import struct
 
 from elftools.common.exceptions import ELFError, ELFParseError
@@ -34,13 +33,8 @@ _PYELFTOOLS_ERRORS = (ELFError, ELFParseError, ConstructError)
 class ElfFile(BinaryFile):
     format = "elf"
 
-    def __init__(self, path: str, mm: mmap.mmap):
-        self.path = path
-        self._mm = mm
-        self.data = memoryview(mm)
-        self.file_size = len(mm)
-        with reader_errors(path, "ELF file", _PYELFTOOLS_ERRORS):
-            self._parse()
+    _what = "ELF file"
+    _parse_errors = _PYELFTOOLS_ERRORS
 
     def _parse(self) -> None:
         check_extent(self.path, self.file_size, "ELF header", 0, 52)

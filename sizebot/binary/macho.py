@@ -145,7 +145,7 @@ class MachOFile(BinaryFile):
         out = []
         for i in range(nsects):
             fields = struct.unpack_from(sec_fmt, d, first + i * sec_size)
-            sectname, _segname, addr, size, offset = _cstr(fields[0]), fields[1], fields[2], fields[3], fields[4]
+            sectname, addr, size, offset = _cstr(fields[0]), fields[2], fields[3], fields[4]
             flags = fields[8]
             zerofill = (flags & 0xFF) in (S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL)
             file_size = 0 if zerofill else size

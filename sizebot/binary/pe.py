@@ -12,7 +12,6 @@ section into ``.data``, so there is no moduledata section on PE.
 
 from __future__ import annotations
 
-import mmap
 import struct
 
 from sizebot.binary.container import BinaryFile, check_extent, reader_errors, sizes_from_next_address
@@ -32,13 +31,7 @@ class PEFile(BinaryFile):
     goos = "windows"
     byte_order = "little"
 
-    def __init__(self, path: str, mm: mmap.mmap):
-        self.path = path
-        self._mm = mm
-        self.data = memoryview(mm)
-        self.file_size = len(mm)
-        with reader_errors(path, "PE file"):
-            self._parse()
+    _what = "PE file"
 
     def _parse(self) -> None:
         d = self.data
