@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from sizebot.binary.attribute import NOT_GO, analyze_binary, go_package
+from sizebot.binary.attribute import NOT_GO, analyze_binary, go_package, symbol_table_package
 from sizebot.binary.container import open_binary
 from sizebot.binary.model import BinaryReport
 from sizebot.errors import BinaryFormatError, PclntabError
@@ -110,6 +110,26 @@ def test_stripped_and_unstripped_code_agree_other_formats(goos, goarch):
     full = analyze_binary(build(HELLO, goos=goos, goarch=goarch))
     stripped = analyze_binary(build(HELLO, goos=goos, goarch=goarch, flags=STRIP))
     assert {p.name: p.code for p in full.packages if p.code} == {p.name: p.code for p in stripped.packages if p.code}
+
+
+@pytest.mark.parametrize("goos, goarch", [("linux", "amd64"), ("darwin", "arm64"), ("windows", "amd64")])
+def test_symbol_tables_are_attributed(goos, goarch):
+    """Unstripped: each Go symbol's table entry and name string are its package's meta (they used to be
+    wholly unattributed rows of .symtab/.strtab, __LINKEDIT, the PE .symtab wrapper); sums stay exact."""
+    path = build(HELLO, goos=goos, goarch=goarch)
+    r = analyze_binary(path)
+    assert_sums(r)
+    with open_binary(path) as b:
+        syms = [s for s in b.symbols() if symbol_table_package(s.name)]
+        spans = {s.entry for s in syms} | {s.name_bytes for s in syms if s.name_bytes[1]}
+        secs = {b.section_at_offset(off).name for off, _n in spans}
+        table_bytes = sum(n for _off, n in spans)
+        section_bytes = sum(b.section(name).file_size for name in secs)
+    assert len(syms) > 1000 and table_bytes > 50_000
+    # nothing else claims these sections: at least the Go entries and names are attributed
+    assert sum(u.size for u in r.unattributed if u.section in secs) <= section_bytes - table_bytes
+    stripped = analyze_binary(build(HELLO, goos=goos, goarch=goarch, flags=STRIP))
+    assert sum(p.meta for p in r.packages) - sum(p.meta for p in stripped.packages) >= table_bytes
 
 
 def test_coverage_stripped_httpjson(httpjson):

@@ -151,6 +151,8 @@ def test_corrupt_header_is_a_pclntab_error(binaries, tmp_path):
         ("x_cgo_init", None),
         ("$f64.3ff0000000000000", None),
         ("aeshashbody", None),
+        ("runtime/cgo(.bss)", None),  # a cgo host object's section symbol, not a package
+        ("net(.text)", None),
     ],
 )
 def test_go_package(name, pkg):

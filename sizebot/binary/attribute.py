@@ -4,7 +4,8 @@ Buckets: a package's code (each function's own bytes: the pc span of its pc-valu
 at the next entry, exactly what ``go tool nm -size`` reports), its meta (functab entry, _func
 record and arrays, name, pc-value tables, funcdata objects, inlined functions' names, its CUs'
 cutab runs and file names) and its data (type descriptors, their names, itabs, typelinks and
-itablinks recovered through moduledata; sized data symbols when a symbol table exists). Every
+itablinks recovered through moduledata; sized data symbols when a symbol table exists; on unstripped
+builds also each Go symbol's symbol-table entry and name string, as meta). Every
 other byte is a per-section ``Unattributed`` row (alignment padding between functions stays in
 .text), or "(headers)"/"(padding)" outside sections.
 
@@ -48,26 +49,26 @@ _MARKERS = re.compile(r"^(go[:.](string|func|funcdesc|buildinfo|fipsinfo|shape|c
 class Claims:
     """Byte ranges claimed for (package, kind), each packed into one int (a tuple per claim would
     cost about three times the memory on large binaries): sorting the ints orders the claims by
-    start, then priority."""
+    start, then priority. Layout, low bits first: kind 2, package index 20, end 40, priority 2, start."""
 
-    _END, _PID = 1 << 40, 1 << 20
+    _END_MASK = (1 << 40) - 1
 
     def __init__(self) -> None:
         self._items: list[int] = []
 
+    @property
+    def items(self) -> list[int]:
+        """The packed claims; hot loops append to it directly (only non-empty ranges)."""
+        return self._items
+
     def add(self, start: int, end: int, prio: int, pid: int, kind: int) -> None:
         if end > start:
-            self._items.append((((start * 4 + prio) * self._END + end) * self._PID + pid) * 4 + kind)
+            self._items.append((((start << 2 | prio) << 40 | end) << 20 | pid) << 2 | kind)
 
-    def in_order(self):
-        """(start, end, package index, kind), by start then priority."""
+    def sorted_items(self) -> list[int]:
+        """The packed claims by start, then priority."""
         self._items.sort()
-        end_mod, pid_mod = self._END, self._PID
-        for c in self._items:
-            c, kind = divmod(c, 4)
-            c, pid = divmod(c, pid_mod)
-            c, end = divmod(c, end_mod)
-            yield c >> 2, end, pid, kind
+        return self._items
 
 
 def go_package(name: str) -> str | None:
@@ -79,10 +80,11 @@ def go_package(name: str) -> str | None:
     """
     if not name or name[0] in "$_" or name.startswith(("go:string", "go:func", "go:funcdesc")):
         return None
-    for p in _STRIP_PREFIXES:
-        if name.startswith(p) and len(name) > len(p):
-            name = name[len(p) :]
-            break
+    if name.startswith(_STRIP_PREFIXES):  # rare: skip the loop for plain function names
+        for p in _STRIP_PREFIXES:
+            if name.startswith(p) and len(name) > len(p):
+                name = name[len(p) :]
+                break
     if "[" in name:
         name = _strip_brackets(name)
     name = name.lstrip("*")
@@ -100,7 +102,16 @@ def go_package(name: str) -> str | None:
     pkg = name[:dot]
     if "%" in pkg:
         pkg = re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), pkg)
-    if not pkg or pkg[0] in "(*[" or " " in pkg:
+    if not pkg or pkg[0] in "(*[" or " " in pkg or "(" in pkg:  # "runtime/cgo(.bss)": a cgo object's section
+        return None
+    return pkg
+
+
+def symbol_table_package(name: str, known: dict[str, str | None] | None = None) -> str | None:
+    """The package whose meta a symbol-table entry named ``name`` (and its name string) is: its
+    go_package() (looked up in ``known`` first), but None for linker containers ("go:buildinfo.ref")."""
+    pkg = known[name] if known is not None and name in known else go_package(name)
+    if pkg is None or (name.startswith("go") and _MARKERS.match(name)):
         return None
     return pkg
 
@@ -183,30 +194,39 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
-    ids = [pkg_id(p) for p in _function_packages(funcs, pcln)]
+    sym_pkg: dict[str, str | None] = {}  # go_package() by name, shared with the symbol loops below
+    ids = [pkg_id(p) for p in _function_packages(funcs, pcln, sym_pkg)]
     ft = pcln.functab_off
     seen_tables: set[int] = set()
     spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
     fd_owner: dict[int, int] = {}
     cu_owner: dict[int, int] = {}
     meta_by_func = [0] * len(funcs) if functions else None
-    for i, (f, pid) in enumerate(zip(funcs, ids)):
-        m = 8 + f.func_len + f.name_len
-        add(ft + 8 * i, ft + 8 * i + 8, 1, pid, META)
-        add(f.func_off, f.func_off + f.func_len, 1, pid, META)
-        add(f.name_off, f.name_off + f.name_len, 1, pid, META)
+    # the hot loops pack their claims themselves (Claims.add's layout; every range here is non-empty)
+    append = claims.items.append
+    pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
+    for i, f in enumerate(funcs):
+        pk = ids[i] << 2 | META
+        func_off, func_len, name_off, name_len = f.func_off, f.func_len, f.name_off, f.name_len
+        m = 8 + func_len + name_len
+        o = ft + 8 * i
+        append(((o << 2 | 1) << 40 | o + 8) << 22 | pk)
+        append(((func_off << 2 | 1) << 40 | func_off + func_len) << 22 | pk)
+        append(((name_off << 2 | 1) << 40 | name_off + name_len) << 22 | pk)
         for k, rel in enumerate(f.pc_tables):
             if rel and rel not in seen_tables:
                 seen_tables.add(rel)
-                n, span = pcln.pcvalue_extent(rel, span=k < 3)  # pcdata tables: the span is not needed
+                n, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
                 if k < 3:
                     spans[rel] = span
-                add(pcln.pctab_off + rel, pcln.pctab_off + rel + n, 1, pid, META)
+                o = pctab + rel
+                append(((o << 2 | 1) << 40 | o + n) << 22 | pk)
                 m += n
         for fd in f.funcdata:
             if fd != NO_FUNCDATA and fd not in fd_owner:
                 fd_owner[fd] = i
-        cu_owner.setdefault(f.cu_offset, i)
+        if f.cu_offset not in cu_owner:
+            cu_owner[f.cu_offset] = i
         if meta_by_func is not None:
             meta_by_func[i] = m
     # -- code: the function's own bytes (pc span of its pc-value tables, capped by the next entry);
@@ -214,26 +234,34 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     text = _section_for_addr(binary, funcs[0].entry)
     if text is None:
         raise PclntabError(f"first function entry {funcs[0].entry:#x} is not in any section", path=binary.path)
+    t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
     code_sizes = []
-    for f, pid in zip(funcs, ids):
-        if not text.addr <= f.entry < text.addr + text.file_size:
-            text = _section_for_addr(binary, f.entry)
+    for i, f in enumerate(funcs):
+        entry = f.entry
+        if not t_addr <= entry < t_end:
+            text = _section_for_addr(binary, entry)
             if text is None:
-                raise PclntabError(f"function {f.name} at {f.entry:#x} is not in any section", path=binary.path)
+                raise PclntabError(f"function {f.name} at {entry:#x} is not in any section", path=binary.path)
+            t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
         span = 0
         for r in f.pc_tables[:3]:
             if r:
                 sp = spans.get(r)
                 if sp is None:  # first seen as a pcdata table, where the span was skipped
-                    sp = spans[r] = pcln.pcvalue_extent(r)[1]
-                span = max(span, sp)
-        size = max(0, f.end - f.entry)
+                    sp = spans[r] = extent(r)[1]
+                if sp > span:
+                    span = sp
+        size = f.end - entry
         if 0 < span < size:
             size = span
-        start = text.offset + (f.entry - text.addr)
-        end = min(text.offset + text.file_size, start + size)
-        code_sizes.append(end - start)
-        add(start, end, 0, pid, CODE)
+        if size > 0:
+            start = t_off + entry
+            end = min(t_off + t_end, start + size)
+            code_sizes.append(end - start)
+            if end > start:
+                append((start << 42 | end) << 22 | ids[i] << 2 | CODE)
+        else:
+            code_sizes.append(0)
 
     if md is not None and md.gofunc:
         fd_spans = _funcdata_claims(binary, pcln, md, fd_owner, funcs, ids, meta_by_func, add)
@@ -264,7 +292,7 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     for sym in binary.symbols():
         if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or _MARKERS.match(sym.name):
             continue
-        pkg = go_package(sym.name)
+        pkg = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
         if pkg is None:
             continue
         sec = _section_for_addr(binary, sym.addr)
@@ -272,16 +300,27 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
             continue
         start = sec.offset + sym.addr - sec.addr
         add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(pkg), DATA)
+    # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
+    for sym in binary.symbols():
+        pkg = symbol_table_package(sym.name, sym_pkg)
+        if pkg is None:
+            continue
+        pid = pkg_id(pkg)
+        (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
+        add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
+        add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
     if meta_by_func is not None:
         funcs_out.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func))
 
 
-def _function_packages(funcs: list[FuncRecord], pcln: Pclntab) -> list[str]:
+def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
     """Package per function from its name; assembly helpers without one ("aeshashbody",
     "p256MulInternal") take the most common package of their compilation unit, or, in a CU of
-    such helpers only, the standard-library directory of their source file."""
+    such helpers only, the standard-library directory of their source file. ``by_name`` collects
+    go_package() of each name."""
     pkgs = [go_package(f.name) for f in funcs]
+    by_name.update(zip((f.name for f in funcs), pkgs))
     by_cu: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for f, p in zip(funcs, pkgs):
         if p:
@@ -364,6 +403,7 @@ def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) ->
     Each goes to the inlined function's own package."""
     esize, name_at = (16, 4) if pcln.func_size == 44 else (20, 12)
     bo = "<" if binary.byte_order == "little" else ">"
+    entry = struct.Struct(f"{bo}{name_at}xi{esize - name_at - 4}x")  # just the name offset of each inlinedCall
     data = binary.data
     table_len = pcln.cutab_off - pcln.funcname_off
     seen: set[int] = set()
@@ -375,8 +415,7 @@ def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) ->
             continue
         start, end = span
         n = (end - start) // esize
-        for k in range(n):
-            name_rel = struct.unpack_from(bo + "i", data, start + k * esize + name_at)[0]
+        for (name_rel,) in entry.iter_unpack(data[start : start + n * esize]):
             if name_rel in seen or not 0 <= name_rel < table_len:
                 continue
             seen.add(name_rel)
@@ -433,10 +472,22 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
     claimed = [0] * len(secs)
     # resolve: each byte to the first claim covering it (sorted by start, then priority); only
     # bytes inside a section count, so a claim can never reach headers or padding
-    totals = [[0, 0, 0] for _ in pkg_names]
+    totals = [0] * (4 * len(pkg_names))  # package index * 4 + kind
     pos = 0
-    for start, end, pid, kind in claims.in_order():
-        start = max(start, pos)
+    cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
+    end_mask, low_mask = Claims._END_MASK, (1 << 22) - 1
+    for c in claims.sorted_items():
+        end = (c >> 22) & end_mask
+        if end <= pos:
+            continue  # covered by earlier claims
+        start = c >> 64
+        if start < pos:
+            start = pos
+        pos = end
+        if cur_start <= start and end <= cur_end:
+            totals[c & low_mask] += end - start
+            claimed[cur] += end - start
+            continue
         while start < end:
             i = bisect.bisect_right(starts, start) - 1
             if i < 0 or start >= secs[i][1]:  # between sections: skip to the next one
@@ -444,11 +495,11 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
                     break
                 start = secs[i + 1][0]
                 continue
-            piece = min(end, secs[i][1]) - start
-            totals[pid][kind] += piece
+            cur_start, cur_end, cur = secs[i][0], secs[i][1], i
+            piece = min(end, cur_end) - start
+            totals[c & low_mask] += piece
             claimed[i] += piece
             start += piece
-        pos = max(pos, end)
     unattr: dict[str, int] = defaultdict(int)
     for (s_start, s_end, name), c in zip(secs, claimed):
         if s_end - s_start - c:
@@ -461,7 +512,7 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
     mod_sizes: dict[str, int] = defaultdict(int)
     pkg_module: dict[str, str] = {}
     for pid, name in enumerate(pkg_names):
-        code, meta, data = totals[pid]
+        code, meta, data = totals[4 * pid : 4 * pid + 3]
         if code + meta + data == 0:
             continue
         if name.startswith("("):

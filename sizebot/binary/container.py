@@ -295,15 +295,15 @@ def check_extent(path: str, file_size: int, what: str, offset: int, size: int) -
         )
 
 
-def sizes_from_next_address(entries: list[tuple[int, int, str]], section_end: int) -> list[tuple[int, int, str]]:
+def sizes_from_next_address(entries: list[tuple[int, int, str]], section_end: int) -> list[tuple[int, int, str, int]]:
     """Symbol tables without sizes (Mach-O nlist, COFF): ``entries`` are (addr, table index, name) of one
-    section; returns (addr, size, name) where size runs to the next higher address (the last symbol to
-    ``section_end``). Symbols sharing an address: the last in table order gets the size, the others 0."""
+    section; returns (addr, size, name, table index) where size runs to the next higher address (the last
+    symbol to ``section_end``). Symbols sharing an address: the last in table order gets the size, the others 0."""
     entries = sorted(entries)
     out = []
-    for j, (addr, _i, name) in enumerate(entries):
+    for j, (addr, i, name) in enumerate(entries):
         nxt = entries[j + 1][0] if j + 1 < len(entries) else max(section_end, addr)
-        out.append((addr, nxt - addr, name))
+        out.append((addr, nxt - addr, name, i))
     return out
 
 

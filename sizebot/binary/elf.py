@@ -137,7 +137,7 @@ class ElfFile(BinaryFile):
         strtab = bytes(self.data[str_off : str_off + str_size])  # one copy of the names, freed on return
         names = self._section_names
         out: list[Symbol] = []
-        for entry in struct.iter_unpack(fmt, self.data[off : off + size]):
+        for idx, entry in enumerate(struct.iter_unpack(fmt, self.data[off : off + size])):
             if self.ptr_size == 8:
                 st_name, st_info, _other, shndx, value, sym_size = entry
             else:
@@ -150,7 +150,9 @@ class ElfFile(BinaryFile):
             if not name:
                 continue
             kind = "func" if stype == STT_FUNC else "data" if stype == STT_OBJECT else "other"
-            out.append(Symbol(name=name, addr=value, size=sym_size, kind=kind, section=names[shndx]))
+            out.append(Symbol(name=name, addr=value, size=sym_size, kind=kind, section=names[shndx],
+                              entry=(off + idx * entsize, entsize),
+                              name_bytes=(str_off + st_name, (end + 1 if end >= 0 else len(strtab)) - st_name)))
         return tuple(out)
 
     def close(self) -> None:

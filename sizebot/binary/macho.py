@@ -225,6 +225,7 @@ class MachOFile(BinaryFile):
         fmt = "<IBBHQ" if entsize == 16 else "<IBBHI"
         strtab = bytes(self.data[stroff : stroff + strsize])
         by_sect: dict[int, list[tuple[int, int, str]]] = {}
+        where: dict[int, tuple[int, int]] = {}  # table index -> (file offset, bytes) of its name
         for i, (strx, ntype, nsect, _desc, value) in enumerate(struct.iter_unpack(fmt, self.data[symoff : symoff + nsyms * entsize])):
             if ntype & N_STAB or (ntype & N_TYPE) != N_SECT or not 0 < nsect <= len(self._raw):
                 continue
@@ -234,14 +235,16 @@ class MachOFile(BinaryFile):
                 name = name[1:]
             if name:
                 by_sect.setdefault(nsect, []).append((value, i, name))
+                where[i] = (stroff + strx, (end + 1 if end >= 0 else len(strtab)) - strx)
         out: list[Symbol] = []
         for nsect, entries in by_sect.items():
             _seg, _plain, raw_sec = self._raw[nsect - 1]
             name = self._n_sect_names[nsect - 1]
             sec_end = raw_sec.addr + raw_sec.mem_size
             kind = "func" if raw_sec.raw_flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS) else "data"
-            for addr, size, sym_name in sizes_from_next_address(entries, sec_end):
-                out.append(Symbol(name=sym_name, addr=addr, size=size, kind=kind, section=name))
+            for addr, size, sym_name, i in sizes_from_next_address(entries, sec_end):
+                out.append(Symbol(name=sym_name, addr=addr, size=size, kind=kind, section=name,
+                                  entry=(symoff + i * entsize, entsize), name_bytes=where[i]))
         out.sort(key=lambda s: s.addr)
         return tuple(out)
 

@@ -31,6 +31,8 @@ class Symbol:
     size: int
     kind: str  # "func", "data", "other"
     section: str
+    entry: tuple[int, int] = (0, 0)  # (file offset, bytes) of its symbol-table entry; (0, 0) unknown
+    name_bytes: tuple[int, int] = (0, 0)  # (file offset, bytes incl. NUL) of its name in the string table
 
 
 @dataclass(frozen=True)

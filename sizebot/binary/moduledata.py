@@ -175,6 +175,9 @@ class TypeWalker:
         self.common = 4 * self.ptr + 16
         self._pkg: dict[int, str | None] = {}
         self._info: dict[int, tuple | None] = {}  # addr -> descriptor() result
+        self._names: dict[int, tuple[str, int] | None] = {}  # addr -> name_at() result: names are shared
+        self._gap_spans: list[tuple[int, int]] = []  # _scan_gaps: spans of the descriptors seen so far
+        self._gap_done = 0
         # the type region is one section's bytes in every format Go writes: map it by arithmetic
         self._types_off = None
         for sec in binary.sections:
@@ -194,12 +197,22 @@ class TypeWalker:
             return None
         return off
 
+    def _words(self, off: int, n: int) -> tuple[int, ...]:
+        return struct.unpack_from(f"{self.bo}{n}{'Q' if self.ptr == 8 else 'I'}", self.b.data, off)
+
     def _word(self, addr: int) -> int | None:
         off = self._off(addr, self.ptr)
         return None if off is None else self.word.unpack_from(self.b.data, off)[0]
 
     def name_at(self, addr: int) -> tuple[str, int] | None:
         """(text, encoded length) of the abi.Name at addr."""
+        try:
+            return self._names[addr]
+        except KeyError:
+            got = self._names[addr] = self._name_at(addr)
+            return got
+
+    def _name_at(self, addr: int) -> tuple[str, int] | None:
         off = self._off(addr, 2)
         if off is None:
             return None
@@ -289,13 +302,27 @@ class TypeWalker:
                 if got and got[0]:
                     pkgpath = got[0]
             extra = 4 * ptr
+            esize = 3 * ptr if kind == K_STRUCT else 8
+            # the array inside the type region (the usual case): one unpack for all its entries
+            bulk = self._types_off is not None and types <= arr and arr + n * esize <= self.md.etypes
+            if bulk:
+                ao = self._types_off + (arr - types)
+                if ao + n * esize > self.b.file_size:
+                    bulk = False
             if kind == K_STRUCT:
-                esize = 3 * ptr
-                for i in range(n):
-                    names.append(W(arr + i * esize) or 0)
-                    refs.append(W(arr + i * esize + ptr) or 0)
+                if bulk:
+                    words = self._words(ao, 3 * n)
+                    names += words[0::3]  # abi.StructField: Name, Typ, Offset
+                    refs += words[1::3]
+                else:
+                    for i in range(n):
+                        names.append(W(arr + i * esize) or 0)
+                        refs.append(W(arr + i * esize + ptr) or 0)
+            elif bulk:
+                pairs = struct.unpack_from(f"{self.bo}{2 * n}i", d, ao)
+                names += [types + o for o in pairs[0::2]]
+                refs += [types + o for o in pairs[1::2]]
             else:
-                esize = 8
                 for i in range(n):
                     eo = self._off(arr + i * 8, 8)
                     if eo is None:
@@ -361,30 +388,39 @@ class TypeWalker:
     def _scan_gaps(self, found: list[int]) -> list[int]:
         """Descriptors referenced only from code: look for plausible ones at pointer-aligned
         addresses in the gaps between the descriptors and names found so far."""
-        ptr = self.ptr
-        spans = []
-        for a in found:
-            for start, size in self._info[a][3]:
-                if self._in_types(start):
-                    spans.append((start, start + size))
-            for n in self._info[a][4]:
-                got = self.name_at(n) if n and self._in_types(n) else None
-                if got:
-                    spans.append((n, n + got[1]))
+        ptr, common = self.ptr, self.common
+        spans = self._gap_spans  # sorted spans of found[:self._gap_done], from the previous round
+        for a in found[self._gap_done :]:
+            spans += self._descriptor_spans(a)
+        self._gap_done = len(found)
         if not spans:
             return []
-        spans.sort()
-        hi = max(e for s, e in spans)
+        spans.sort()  # a sorted run plus the new spans: nearly linear
         out, pos = [], self.md.types
-        for s, e in spans + [(hi, hi)]:
-            p = (pos + ptr - 1) // ptr * ptr
-            while p + self.common <= s:
-                if self._plausible(p, s):
-                    out.append(p)
-                    p += self.common
-                else:
-                    p += ptr
-            pos = max(pos, e)
+        for s, e in spans:
+            if s >= pos + common:  # a gap that can hold a descriptor's fixed part
+                p = (pos + ptr - 1) // ptr * ptr
+                while p + common <= s:
+                    if self._plausible(p, s):
+                        out.append(p)
+                        p += common
+                    else:
+                        p += ptr
+            if e > pos:
+                pos = e
+        return out
+
+    def _descriptor_spans(self, a: int) -> list[tuple[int, int]]:
+        """(start, end) addresses of a descriptor's parts and names inside the type region."""
+        types, etypes = self.md.types, self.md.etypes
+        _kind, _refs, _pp, arrays, names = self._info[a]
+        out = [(start, start + size) for start, size in arrays if types <= start < etypes]
+        cache, name_at = self._names, self.name_at
+        for n in names:
+            if n and types <= n < etypes:
+                got = cache[n] if n in cache else name_at(n)
+                if got:
+                    out.append((n, n + got[1]))
         return out
 
     def _plausible(self, addr: int, limit: int) -> bool:
@@ -497,24 +533,31 @@ class TypeWalker:
             if not todo:
                 break
         named: set[int] = set()
+        # _off's arithmetic for the type region, inlined: addresses in [lo, hi) are at addr + delta
+        lo, hi, delta = 0, 0, 0
+        if self._types_off is not None:
+            lo, delta = md.types, self._types_off - md.types
+            hi = min(md.etypes, self.b.file_size - delta)
+        name_at, off_of, add = self.name_at, self._off, claims.append
         for a in order:
             pkg = self.package(a)
             if not pkg:
                 continue
             _kind, _refs, _pp, arrays, names = self._info[a]
             for start, size in arrays:
-                off = self._off(start, size)
+                off = start + delta if lo <= start and start + size <= hi else off_of(start, size)
                 if off is not None:
-                    claims.append((off, off + size, pkg))
+                    add((off, off + size, pkg))
             for n in names:
                 if n in named or not n:
                     continue
                 named.add(n)
-                got = self.name_at(n)
+                got = name_at(n)
                 if got is not None:
-                    off = self._off(n, got[1])
+                    size = got[1]
+                    off = n + delta if lo <= n and n + size <= hi else off_of(n, size)
                     if off is not None:
-                        claims.append((off, off + got[1], pkg))
+                        add((off, off + size, pkg))
         for tl, a in zip(range(tl_n), typelinks):
             pkg = self.package(a)
             if pkg and tl_off is not None:

@@ -36,10 +36,12 @@ NO_FUNCDATA = 0xFFFFFFFF
 # One varint; a pcvalue stream: a first (value, pc) pair, then pairs whose value delta is not the
 # one-byte 0, then the terminating 0 byte.
 _VARINT = re.compile(rb"[\x80-\xff]*[\x00-\x7f]")
-_PCVALUE = re.compile(
-    rb"[\x80-\xff]*[\x00-\x7f][\x80-\xff]*[\x00-\x7f]"
-    rb"(?:(?:[\x80-\xff]+[\x00-\x7f]|[\x01-\x7f])[\x80-\xff]*[\x00-\x7f])*\x00"
+_PCVALUE = re.compile(  # possessive: a varint never gives bytes back, so no backtracking
+    rb"[\x80-\xff]*+[\x00-\x7f][\x80-\xff]*+[\x00-\x7f]"
+    rb"(?:(?:[\x80-\xff]++[\x00-\x7f]|[\x01-\x7f])[\x80-\xff]*+[\x00-\x7f])*+\x00"
 )
+# The pc delta of each (value, pc) pair.
+_PC_DELTA = re.compile(rb"[\x80-\xff]*+[\x00-\x7f]([\x80-\xff]*+[\x00-\x7f])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,7 @@ class Pclntab:
         out: list[FuncRecord] = []
         prev_entry = -1
         records_end = self.records_end
+        arrays_of: dict[int, struct.Struct] = {}  # u32 count -> its unpacker
         for i, (entry_off, func_off) in enumerate(pairs):
             if entry_off < prev_entry:
                 raise PclntabError(f"corrupt pclntab: function table not sorted at entry {i}", path=path)
@@ -143,8 +146,10 @@ class Pclntab:
             arrays_end = tail + 4 * (npcdata + nfuncdata)
             if npcdata > 1024 or arrays_end > section_end or not 0 <= name_rel < len(names):
                 raise PclntabError(f"corrupt pclntab: function record {i} has bad counts or name offset", path=path)
-            pcdata = struct.unpack_from(f"{bo}{npcdata}I", data, tail) if npcdata else ()
-            funcdata = struct.unpack_from(f"{bo}{nfuncdata}I", data, tail + 4 * npcdata) if nfuncdata else ()
+            arrays = arrays_of.get(npcdata + nfuncdata)
+            if arrays is None:
+                arrays = arrays_of[npcdata + nfuncdata] = struct.Struct(f"{bo}{npcdata + nfuncdata}I")
+            words = arrays.unpack_from(data, tail)  # pcdata then funcdata
             nul = names.find(b"\0", name_rel)
             if nul < 0:
                 nul = len(names) - 1
@@ -163,8 +168,8 @@ class Pclntab:
                     name_len=nul - name_rel + 1,
                     func_off=rec,
                     func_len=nxt - rec,
-                    pc_tables=(pcsp, pcfile, pcln, *pcdata),
-                    funcdata=funcdata,
+                    pc_tables=(pcsp, pcfile, pcln, *words[:npcdata]),
+                    funcdata=words[npcdata:],
                     cu_offset=cu,
                 )
             )
@@ -175,24 +180,25 @@ class Pclntab:
         """(bytes, pc span) of the pcvalue stream at pctab-relative offset ``rel``: pairs of a zig-zag
         value delta varint and a pc delta varint (times minLC), ended by a 0 value delta (not first).
         The length comes from one regular-expression match (C speed); the span (skipped when
-        ``span`` is false: 0) sums the pc deltas."""
+        ``span`` is false: 0) sums the pc deltas, found by a second one."""
         buf = self.pctab_bytes()
         m = _PCVALUE.match(buf, rel)
         if m is None:
             raise PclntabError(f"corrupt pclntab: pc-value table at {rel:#x} runs past the pc-value tables", path=self.binary.path)
+        end = m.end()
         if not span:
-            return m.end() - rel, 0
-        pc = 0
-        for i, v in enumerate(_VARINT.findall(buf, rel, m.end() - 1)):
-            if i & 1:
-                if len(v) == 1:
-                    pc += v[0]
-                else:
+            return end - rel, 0
+        deltas = _PC_DELTA.findall(buf, rel, end - 1)
+        joined = b"".join(deltas)
+        pc = sum(joined)  # one-byte deltas (nearly all) are their own value: summed at C speed
+        if len(joined) != len(deltas):  # multi-byte ones: replace their byte sum by their value
+            for v in deltas:
+                if len(v) > 1:
                     n = 0
                     for j, c in enumerate(v):
                         n |= (c & 0x7F) << (7 * j)
-                    pc += n
-        return m.end() - rel, pc * self.min_lc
+                    pc += n - sum(v)
+        return end - rel, pc * self.min_lc
 
     def pcvalue_first(self, rel: int) -> int:
         """The first value of the pcvalue stream at ``rel`` (a zig-zag delta from -1)."""

@@ -128,25 +128,30 @@ class PEFile(BinaryFile):
         start, size = self._strtab
         strtab = bytes(self.data[start : start + size])
         by_sect: dict[int, list[tuple[int, int, str]]] = {}
+        where: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}  # index -> (entry, name) extents
         raw = self.data[self._symoff : self._symoff + self._nsyms * _SYM_SIZE]
         i = 0
         while i < self._nsyms:
             name8, value, sect, _typ, _cls, naux = struct.unpack_from("<8sIhHBB", raw, i * _SYM_SIZE)
+            name_bytes = (0, 0)  # a short name sits in the entry itself
             if name8[:4] == b"\0\0\0\0":
                 off = int.from_bytes(name8[4:], "little")
                 end = strtab.find(b"\0", off)
                 name = strtab[off : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+                name_bytes = (start + off, (end + 1 if end >= 0 else len(strtab)) - off)
             else:
                 name = name8.split(b"\0", 1)[0].decode("utf-8", "replace")
             if 0 < sect <= len(self.sections) and name:
                 by_sect.setdefault(sect, []).append((self.sections[sect - 1].addr + value, i, name))
+                where[i] = ((self._symoff + i * _SYM_SIZE, (1 + naux) * _SYM_SIZE), name_bytes)
             i += 1 + naux
         out: list[Symbol] = []
         for sect, entries in by_sect.items():
             s = self.sections[sect - 1]
             kind = "func" if s.raw_flags & (IMAGE_SCN_MEM_EXECUTE | IMAGE_SCN_CNT_CODE) else "data"
-            for addr, sym_size, name in sizes_from_next_address(entries, s.addr + s.mem_size):
-                out.append(Symbol(name=name, addr=addr, size=sym_size, kind=kind, section=s.name))
+            for addr, sym_size, name, i in sizes_from_next_address(entries, s.addr + s.mem_size):
+                out.append(Symbol(name=name, addr=addr, size=sym_size, kind=kind, section=s.name,
+                                  entry=where[i][0], name_bytes=where[i][1]))
         out.sort(key=lambda s: s.addr)
         return tuple(out)
 
