@@ -79,20 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_doc(doc: dict[str, Any], fmt: str, *, width: int = TEXT_WIDTH) -> str:
-    if fmt == "json":
-        from sizebot.compare.model import Report
-        from sizebot.render import render
+    from sizebot.compare.model import Report
+    from sizebot.render import render
 
-        return render(Report(doc), "json")
-    if fmt == "markdown":
-        from sizebot.render.report_markdown import render_report_markdown
-
-        return render_report_markdown(doc)
-    if fmt == "text":
-        from sizebot.render.report_text import render_report_text
-
-        return render_report_text(doc, width)
-    raise SizebotError(f"unknown format {fmt!r}")
+    return render(Report(doc), fmt, width=width) if fmt == "text" else render(Report(doc), fmt)
 
 
 def write_report(doc: dict[str, Any], fmt: str, output: str | None) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sizebot.compare.model import Report
+from sizebot.render import renderer
 from sizebot.render.common import escape_md, render_template
 from sizebot.render.mermaid import bar_chart, pie_chart
 from sizebot.units import format_delta, format_percent, format_size
@@ -437,3 +439,8 @@ def render_report_markdown(doc: dict[str, Any], *, max_chars: int | None = None,
     """The report as GitHub markdown. With ``max_chars``, drop detail progressively until it fits
     (characters as Python counts them) and say where the rest is (``details_url`` or the job summary)."""
     return render_report_markdown_measured(doc, limit=max_chars, measure=len, details_url=details_url)
+
+
+@renderer(Report, "markdown")
+def render_report(report: Report, **options: Any) -> str:
+    return render_report_markdown(report.doc, **options)

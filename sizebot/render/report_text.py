@@ -14,6 +14,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from sizebot.compare.model import Report
+from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
 from sizebot.render.report_markdown import (
     build_label,
@@ -185,3 +187,8 @@ def render_report_text(doc: dict[str, Any], width: int = 100) -> str:
 
 
 __all__ = ["render_report_text", "report_renderables"]
+
+
+@renderer(Report, "text")
+def render_report(report: Report, *, width: int = 100, **_: Any) -> str:
+    return render_report_text(report.doc, width)
