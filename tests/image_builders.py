@@ -83,6 +83,11 @@ def compress(data: bytes, how: str) -> bytes:
     return data
 
 
+def blob(n: int, seed: int) -> bytes:
+    """n deterministic bytes; different seeds give different contents (and digests)."""
+    return bytes((i * 31 + seed) % 251 for i in range(n))
+
+
 def sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 

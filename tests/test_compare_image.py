@@ -24,6 +24,8 @@ from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
 from sizebot.render.image_json import image_to_json
 from sizebot.render.report_markdown import render_report_markdown
+from tests.image_builders import blob
+from tests.support.goprograms import write_tree
 
 DATA = Path(__file__).parent / "data"
 SCHEMAS = Path(__file__).resolve().parents[1] / "sizebot" / "schemas"
@@ -45,16 +47,6 @@ COPY data /debug/
 HEAD_EXTRA = "COPY cfg-old /etc/cfg\nCOPY cfg-new /etc/cfg"
 
 
-def _blob(n: int, seed: int) -> bytes:
-    return bytes((i * 31 + seed) % 251 for i in range(n))
-
-
-def _tree(root: Path, files: dict[str, bytes | str]) -> Path:
-    for name, data in files.items():
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data.encode() if isinstance(data, str) else data)
-    return root
 
 
 CONFIG = ImageConfig(target="app", build_args=(("VARIANT", "big"),), platform="linux/amd64")
@@ -63,13 +55,13 @@ CONFIG = ImageConfig(target="app", build_args=(("VARIANT", "big"),), platform="l
 @pytest.fixture(scope="module")
 def checkouts(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("image-checkouts")
-    base = _tree(tmp / "base", {
-        "Dockerfile": DOCKERFILE % "", "small.bin": _blob(4000, 1), "big.bin": _blob(8000, 2),
-        "data/x": _blob(500, 3),
+    base = write_tree(tmp / "base", {
+        "Dockerfile": DOCKERFILE % "", "small.bin": blob(4000, 1), "big.bin": blob(8000, 2),
+        "data/x": blob(500, 3),
     })
-    head = _tree(tmp / "head", {
-        "Dockerfile": DOCKERFILE % HEAD_EXTRA, "small.bin": _blob(4000, 1), "big.bin": _blob(9000, 2),
-        "data/y": _blob(700, 4), "cfg-old": _blob(100, 5), "cfg-new": _blob(300, 6),
+    head = write_tree(tmp / "head", {
+        "Dockerfile": DOCKERFILE % HEAD_EXTRA, "small.bin": blob(4000, 1), "big.bin": blob(9000, 2),
+        "data/y": blob(700, 4), "cfg-old": blob(100, 5), "cfg-new": blob(300, 6),
         ".dive-ci": "rules:\n  highestWastedBytes: 350B\n  lowestEfficiency: disabled\n",
     })
     return base, head
@@ -195,7 +187,7 @@ def test_the_section_renders_in_the_report(measured):
 
 def test_base_without_the_dockerfile_measures_the_head_alone(docker_engine, checkouts, tmp_path):
     _, head = checkouts
-    base = _tree(tmp_path / "base", {"README": "no image yet\n"})
+    base = write_tree(tmp_path / "base", {"README": "no image yet\n"})
     section = measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=docker_engine.host)
     doc = section.doc
     assert doc["base"] is None and doc["diff"] is None
@@ -210,7 +202,7 @@ def test_base_without_the_dockerfile_measures_the_head_alone(docker_engine, chec
 def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkouts, tmp_path):
     base, _ = checkouts
     busybox = docker_engine.busybox_image()
-    head = _tree(tmp_path / "head", {"Dockerfile": f"FROM {busybox}\nRUN echo sizebot-boom && false\n"})
+    head = write_tree(tmp_path / "head", {"Dockerfile": f"FROM {busybox}\nRUN echo sizebot-boom && false\n"})
     (tmp_path / "work").mkdir()
     section = measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=docker_engine.host)
     err = section.doc["error"]
@@ -229,7 +221,7 @@ def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkou
 
 def test_failed_base_build_keeps_the_head(docker_engine, checkouts, tmp_path):
     _, head = checkouts
-    base = _tree(tmp_path / "base", {"Dockerfile": "FROM scratch AS app\nCOPY missing.txt /\n"})
+    base = write_tree(tmp_path / "base", {"Dockerfile": "FROM scratch AS app\nCOPY missing.txt /\n"})
     section = measure_images(base, head, ImageConfig(target="app"), tmp_path / "work", docker_host=docker_engine.host)
     assert section.doc["error"].startswith("base image: docker build of Dockerfile failed (exit 1): ")
     assert "missing.txt" in section.doc["error"]
@@ -250,7 +242,7 @@ def test_no_engine_is_an_error_not_an_exception(checkouts, tmp_path):
 
 def test_head_without_the_dockerfile_or_outside_paths(checkouts, tmp_path):
     base, head = checkouts
-    empty = _tree(tmp_path / "head", {"README": "x\n"})
+    empty = write_tree(tmp_path / "head", {"README": "x\n"})
     section = measure_images(base, empty, ImageConfig(dockerfile="build/Dockerfile"), tmp_path)
     assert section.doc["error"] == "head image: no build/Dockerfile in the head commit"
     assert section.measurement is None
@@ -270,7 +262,7 @@ def test_rules_come_from_the_config_then_dive_ci_then_defaults(checkouts, tmp_pa
 
 def test_bad_dive_ci_is_a_config_error_naming_the_file(checkouts, tmp_path):
     base, _ = checkouts
-    head = _tree(tmp_path / "head", {"Dockerfile": "FROM scratch\n", ".dive-ci": "rules:\n  lowestEfficiency: 2\n"})
+    head = write_tree(tmp_path / "head", {"Dockerfile": "FROM scratch\n", ".dive-ci": "rules:\n  lowestEfficiency: 2\n"})
     with pytest.raises(ConfigError) as info:
         measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=f"unix://{tmp_path}/none.sock")
     assert str(info.value) == ".dive-ci: lowestEfficiency: outside the allowed range 0-1, given '2'"

@@ -25,6 +25,8 @@ from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, save_image
 from sizebot.render import render
 from sizebot.render.image_diff_json import image_diff_to_json
+from tests.image_builders import blob
+from tests.support.goprograms import write_tree
 
 DIVE = Path("/root/go/bin/dive")
 REPO = Path(__file__).resolve().parents[1]
@@ -36,21 +38,12 @@ def _dive() -> str:
     return str(DIVE)
 
 
-def _blob(n: int, seed: int) -> bytes:
-    return bytes((i * 31 + seed) % 251 for i in range(n))
-
-
-def _write(root: Path, files: dict[str, bytes | str]) -> None:
-    for name, data in files.items():
-        p = root / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
 def _build_and_save(engine, tmp: Path, name: str, files: dict[str, bytes | str]) -> Path:
     ctx = tmp / name
     ctx.mkdir()
-    _write(ctx, files)
+    write_tree(ctx, files)
     tag = f"sizebot-test/{name}:1"
     image_id = build_image(ctx, ctx / "Dockerfile", tag, docker_host=engine.host, buildkit=False)
     assert image_id.startswith("sha256:")
@@ -66,7 +59,7 @@ def images(docker_engine, tmp_path_factory) -> dict[str, Path]:
     out: dict[str, Path] = {}
     out["scratch"] = _build_and_save(docker_engine, tmp, "scratch", {
         "Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\nCOPY dir /data/\nCOPY b.bin /a.txt\n",
-        "a.txt": _blob(1000, 1), "b.bin": _blob(3000, 2), "dir/c": _blob(500, 3), "dir/sub/d": _blob(70, 4),
+        "a.txt": blob(1000, 1), "b.bin": blob(3000, 2), "dir/c": blob(500, 3), "dir/sub/d": blob(70, 4),
     })
     out["runs"] = _build_and_save(docker_engine, tmp, "runs", {
         "Dockerfile": (
@@ -84,18 +77,18 @@ def images(docker_engine, tmp_path_factory) -> dict[str, Path]:
             "COPY --from=build /out/blob /blob\n"
             "COPY a.txt /a.txt\n"
         ),
-        "a.txt": _blob(123, 5),
+        "a.txt": blob(123, 5),
     })
     diff_dockerfile = f"FROM {base}\nCOPY app /app/\nRUN rm -f /app/gone && cat /app/main.bin > /copy\n"
     out["v1"] = _build_and_save(docker_engine, tmp, "v1", {
         "Dockerfile": diff_dockerfile,
-        "app/main.bin": _blob(4000, 6), "app/gone": _blob(100, 7), "app/keep": _blob(300, 8),
-        "app/old": _blob(200, 9), "app/shrink": _blob(1000, 10),
+        "app/main.bin": blob(4000, 6), "app/gone": blob(100, 7), "app/keep": blob(300, 8),
+        "app/old": blob(200, 9), "app/shrink": blob(1000, 10),
     })
     out["v2"] = _build_and_save(docker_engine, tmp, "v2", {
         "Dockerfile": diff_dockerfile,
-        "app/main.bin": _blob(6000, 6), "app/gone": _blob(100, 7), "app/keep": _blob(300, 8),
-        "app/new": _blob(700, 11), "app/shrink": _blob(500, 10),
+        "app/main.bin": blob(6000, 6), "app/gone": blob(100, 7), "app/keep": blob(300, 8),
+        "app/new": blob(700, 11), "app/shrink": blob(500, 10),
     })
     return out
 

@@ -61,11 +61,13 @@ CGO = {
 }
 
 
-def write_tree(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write ``files`` (relative path -> text or bytes) under ``root``; returns ``root``."""
+    for rel, data in files.items():
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+        p.write_bytes(data.encode() if isinstance(data, str) else data)
+    return root
 
 
 def go_env(go: str = "go", **extra: str) -> dict[str, str]:
