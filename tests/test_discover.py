@@ -9,16 +9,10 @@ import pytest
 from sizebot.build.config import Target
 from sizebot.build.discover import discover_targets, import_chains
 from sizebot.errors import BuildError
+from tests.support.goprograms import write_tree
 
 MOD = "example.com/shop"
 
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return root
 
 
 def _main(*imports: str) -> str:
@@ -41,7 +35,7 @@ def shop(tmp_path_factory) -> Path:
     internal/server imports internal/winsvc on windows only, internal/trace with -tags trace.
     """
     root = tmp_path_factory.mktemp("discover") / "shop"
-    return _write(root, {
+    return write_tree(root, {
         "go.mod": f"module {MOD}\n\ngo 1.21\n",
         "cmd/api/main.go": _main(f"{MOD}/internal/metrics", f"{MOD}/internal/server"),
         "cmd/worker/main.go": _main("fmt"),
@@ -65,13 +59,13 @@ def test_discover_two_mains_and_a_library(shop, go_env):
 
 
 def test_discover_root_main_named_after_the_module(tmp_path, go_env):
-    _write(tmp_path, {"go.mod": "module github.com/acme/sizer/v2\n\ngo 1.21\n", "main.go": _main(),
+    write_tree(tmp_path, {"go.mod": "module github.com/acme/sizer/v2\n\ngo 1.21\n", "main.go": _main(),
                       "lib/lib.go": _lib("lib")})
     assert discover_targets(tmp_path, env=go_env) == (Target(name="sizer", package=".", platforms=()),)
 
 
 def test_discover_deduplicates_names_deterministically(tmp_path, go_env):
-    _write(tmp_path, {
+    write_tree(tmp_path, {
         "go.mod": "module example.com/dup\n\ngo 1.21\n",
         "cmd/app/main.go": _main(), "tools/app/main.go": _main(), "cmd/gen/main.go": _main(),
         "cmd/broken/main.go": "package main\n\nfunc main() {\n",  # still listed: its build will say why
@@ -81,14 +75,14 @@ def test_discover_deduplicates_names_deterministically(tmp_path, go_env):
 
 
 def test_discover_without_go_mod(tmp_path, go_env):
-    _write(tmp_path, {"main.go": _main()})
+    write_tree(tmp_path, {"main.go": _main()})
     with pytest.raises(BuildError) as err:
         discover_targets(tmp_path, env=go_env)
     assert str(err.value) == f"{tmp_path.resolve()}: no go.mod, not a Go module (name the targets in sizebot.toml)"
 
 
 def test_discover_a_module_without_main_packages(tmp_path, go_env):
-    _write(tmp_path, {"go.mod": "module example.com/lib\n\ngo 1.21\n", "lib.go": _lib("lib")})
+    write_tree(tmp_path, {"go.mod": "module example.com/lib\n\ngo 1.21\n", "lib.go": _lib("lib")})
     assert discover_targets(tmp_path, env=go_env) == ()
 
 
@@ -122,7 +116,7 @@ def test_import_chains_by_import_path_and_errors(shop, go_env):
 
 
 def test_import_chains_through_the_standard_library_vendor(tmp_path, go_env):
-    _write(tmp_path, {"go.mod": "module example.com/web\n\ngo 1.21\n", "main.go": _main("example.com/web/server"),
+    write_tree(tmp_path, {"go.mod": "module example.com/web\n\ngo 1.21\n", "main.go": _main("example.com/web/server"),
                       "server/server.go": _lib("server", "net/http")})
     hpack = "vendor/golang.org/x/net/http2/hpack"
     assert import_chains(tmp_path, ".", "linux/amd64", [hpack], env=go_env) == {

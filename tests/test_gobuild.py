@@ -14,6 +14,7 @@ from sizebot.build.gobuild import BuildOutcome, build_binary, host_platform
 from sizebot.build.worktree import checkouts
 from sizebot.errors import BuildError
 from tests.conftest import git
+from tests.support.goprograms import write_tree
 
 APP = """package main
 
@@ -39,12 +40,6 @@ APP_TARGET = Target("app", "./cmd/app", ())
 TOOL_TARGET = Target("tool", "./cmd/tool", ())
 
 
-def _write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-
 
 @pytest.fixture(scope="module")
 def trees(tmp_path_factory):
@@ -53,11 +48,11 @@ def trees(tmp_path_factory):
     repo = tmp / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    _write(repo, {"go.mod": "module example.com/sb\n\ngo 1.21\n", "cmd/app/main.go": APP,
+    write_tree(repo, {"go.mod": "module example.com/sb\n\ngo 1.21\n", "cmd/app/main.go": APP,
                   "cmd/app/extra.go": EXTRA, "cmd/app/other.go": OTHER, "Makefile": MAKEFILE})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
-    _write(repo, {"cmd/tool/main.go": TOOL})
+    write_tree(repo, {"cmd/tool/main.go": TOOL})
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "head: add the tool")
     with checkouts(repo, ["main~1", "main"], tmp / "work") as (base, head):
@@ -117,7 +112,7 @@ def test_base_without_the_package_is_missing(trees, env):
 
 
 def test_build_failure_is_an_outcome_naming_the_file(tmp_path, env):
-    _write(tmp_path, {"go.mod": "module example.com/broken\n\ngo 1.21\n",
+    write_tree(tmp_path, {"go.mod": "module example.com/broken\n\ngo 1.21\n",
                       "cmd/broken/main.go": "package main\n\nfunc main() {\n\tx :=\n}\n",
                       "cmd/empty/README.md": "the code moved\n", "lib/lib.go": "package lib\n\nvar X = 1\n"})
     result = build_binary(tmp_path, Target("broken", "./cmd/broken", ()), "linux/amd64", DEFAULT,
