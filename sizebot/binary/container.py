@@ -154,9 +154,18 @@ class BinaryFile(ABC):
 
     # -- symbols -----------------------------------------------------------------------------
 
-    @abstractmethod
+    _symbols_what: str = "symbol table"  # how errors name the table: "corrupt or truncated ELF symbol table: ..."
+
     def symbols(self) -> tuple[Symbol, ...]:
-        """Sized symbols from the symbol table; () for stripped binaries."""
+        """Sized symbols from the symbol table; () for stripped binaries. Read once, on first use."""
+        if self._symbols is None:
+            with reader_errors(self.path, self._symbols_what):
+                self._symbols = self._read_symbols()
+        return self._symbols
+
+    @abstractmethod
+    def _read_symbols(self) -> tuple[Symbol, ...]:
+        """The format's symbol table as Symbols (called once by ``symbols``)."""
 
     def find_symbol(self, name: str) -> Symbol | None:
         """The first symbol called ``name`` (an index built on first use)."""

@@ -13,7 +13,7 @@ from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
-from sizebot.binary.container import BinaryFile, check_extent, reader_errors
+from sizebot.binary.container import BinaryFile, check_extent
 from sizebot.binary.model import Section, Symbol
 from sizebot.errors import BinaryFormatError
 
@@ -34,6 +34,7 @@ class ElfFile(BinaryFile):
     format = "elf"
 
     _what = "ELF file"
+    _symbols_what = "ELF symbol table"
     _parse_errors = _PYELFTOOLS_ERRORS
 
     def _parse(self) -> None:
@@ -116,12 +117,6 @@ class ElfFile(BinaryFile):
             entry = shoff + shstrndx * shentsize
             offset, size = struct.unpack_from(shdr_fmt, d, entry + off_field)
             check_extent(self.path, self.file_size, "section name table", offset, size)
-
-    def symbols(self) -> tuple[Symbol, ...]:
-        if self._symbols is None:
-            with reader_errors(self.path, "ELF symbol table"):
-                self._symbols = self._read_symbols()
-        return self._symbols
 
     def _read_symbols(self) -> tuple[Symbol, ...]:
         if self._symtab is None:

@@ -44,12 +44,14 @@ def looks_like_macho(mm: mmap.mmap) -> bool:
 
 class MachOFile(BinaryFile):
     format = "macho"
+    _what = "Mach-O file"
+    _symbols_what = "Mach-O symbol table"
 
     def __init__(self, path: str, mm: mmap.mmap):
         self.path = path
         self._mm = mm
         self.container_size = len(mm)
-        with reader_errors(path, "Mach-O file"):
+        with reader_errors(path, self._what):
             self._base, size = self._slice(mm)
             self.data = memoryview(mm)[self._base : self._base + size]
             self.file_size = size
@@ -205,17 +207,11 @@ class MachOFile(BinaryFile):
     def data_sections(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.name in ("__noptrdata", "__data", "__DATA,__noptrdata", "__DATA,__data") and s.file_size)
 
-    def symbols(self) -> tuple[Symbol, ...]:
+    def _read_symbols(self) -> tuple[Symbol, ...]:
         """nlist symbols defined in a section. nlist has no sizes: a symbol's size is the distance to the
         next higher symbol address in the same section (the last one runs to the section's end).
         Symbols sharing an address: the last one in table order gets the size, the others 0.
         The leading "_" of C-convention names is dropped (as ``go tool nm`` does)."""
-        if self._symbols is None:
-            with reader_errors(self.path, "Mach-O symbol table"):
-                self._symbols = self._read_symbols()
-        return self._symbols
-
-    def _read_symbols(self) -> tuple[Symbol, ...]:
         if self._symtab_cmd is None:
             return ()
         symoff, nsyms, stroff, strsize = self._symtab_cmd

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sizebot.binary.container import BinaryFile, check_extent, reader_errors, sizes_from_next_address
+from sizebot.binary.container import BinaryFile, check_extent, sizes_from_next_address
 from sizebot.binary.model import Section, Symbol
 from sizebot.errors import BinaryFormatError
 
@@ -32,6 +32,7 @@ class PEFile(BinaryFile):
     byte_order = "little"
 
     _what = "PE file"
+    _symbols_what = "COFF symbol table"
 
     def _parse(self) -> None:
         d = self.data
@@ -114,14 +115,8 @@ class PEFile(BinaryFile):
             return self._string_at(int(name[1:]))
         return name
 
-    def symbols(self) -> tuple[Symbol, ...]:
-        """COFF symbols defined in a section; sizes run to the next symbol address in the section."""
-        if self._symbols is None:
-            with reader_errors(self.path, "COFF symbol table"):
-                self._symbols = self._read_symbols()
-        return self._symbols
-
     def _read_symbols(self) -> tuple[Symbol, ...]:
+        """COFF symbols defined in a section; sizes run to the next symbol address in the section."""
         if not self._symoff or not self._nsyms:
             return ()
         check_extent(self.path, self.file_size, "COFF symbol table", self._symoff, self._nsyms * _SYM_SIZE)
