@@ -93,7 +93,7 @@ printf '%s\\t%s\\t%s\\t%s\\n' "$start" "$EPOCHREALTIME" "$PWD" "$*" >> "$BENCH_G
 exit $rc
 '''
 
-# sizebot's default strategies (sizebot/build/config.py DEFAULT_STRATEGIES), as go build flags.
+# sizebot's default strategies (sizebot/config DEFAULT_STRATEGIES), as go build flags.
 STRATEGIES = (("default", ()), ("release", ("-trimpath", "-ldflags=-s -w")))
 
 

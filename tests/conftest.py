@@ -36,13 +36,3 @@ def go_env(tmp_path_factory) -> dict[str, str]:
     env.setdefault("GOFLAGS", "-mod=mod")
     env["GOTOOLCHAIN"] = "local"
     return env
-
-
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    base = {
-        "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-        "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent),
-    }
-    full = {**os.environ, **base, **(env or {})}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=full).stdout.strip()

@@ -18,7 +18,7 @@ from sizebot.cli import action, main
 from sizebot.github.client import RetryPolicy
 from sizebot.github.measurement import load_measurement
 from sizebot.render.comment import build_comment, merge_reports
-from tests.conftest import git
+from tests.support.git import git
 from tests.support import fake_github as fg
 
 DATA = Path(__file__).parent / "data"

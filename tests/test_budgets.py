@@ -11,8 +11,8 @@ from sizebot.budgets import (
     BudgetResult, BuildMeasurement, ImageMeasurement, apply_overrides, evaluate, exit_status, overrides_to_json,
     result_to_json, verdict,
 )
-from sizebot.build.config import BudgetRule, ImageBudgetRule, parse_config
-from sizebot.build.overrides import Override, OverridePolicy, find_overrides, parse_trailers
+from sizebot.config import BudgetRule, ImageBudgetRule, parse_config
+from sizebot.budgets.overrides import Override, OverridePolicy, find_overrides, parse_trailers
 
 APP = BuildMeasurement(
     target="app", platform="linux/amd64", strategy="release", base_size=1_000_000, head_size=1_018_000,

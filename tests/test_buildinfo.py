@@ -21,7 +21,7 @@ from sizebot.binary.buildinfo import (
 from sizebot.binary.container import open_binary
 from sizebot.binary.model import BuildInfo, Module
 from sizebot.errors import UnsupportedGoVersion
-from tests.conftest import git
+from tests.support.git import git
 from tests.support.goprograms import HELLO, WITHDEP, build, go_bin, go_env
 
 MODINFO = (

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from sizebot.budgets import ImageMeasurement
-from sizebot.build.config import ImageConfig
+from sizebot.config import ImageConfig
 from sizebot.compare.image import ImageSection, image_rules, measure_images, rule_to_json
 from sizebot.errors import ConfigError
 from sizebot.image.analysis import analyze_image
@@ -24,7 +24,7 @@ from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
 from sizebot.render.image_json import image_to_json
 from sizebot.render.report_markdown import render_report_markdown
-from tests.image_builders import blob
+from tests.support.images import blob
 from tests.support.goprograms import write_tree
 
 DATA = Path(__file__).parent / "data"

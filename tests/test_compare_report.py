@@ -11,8 +11,8 @@ import pytest
 from sizebot.binary.diff import diff_reports
 from sizebot.binary.model import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
 from sizebot.budgets import ImageMeasurement, exit_status
-from sizebot.build.config import parse_config
-from sizebot.build.overrides import Override
+from sizebot.config import parse_config
+from sizebot.budgets.overrides import Override
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Report, Side
 from sizebot.compare.report import (
     assemble, build_to_json, comparison_notes, compared, new_dependencies, waterfalls,

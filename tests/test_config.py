@@ -10,12 +10,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from sizebot.build import config as cfg
-from sizebot.build.config import (
+import sizebot.config as cfg
+from sizebot.config import (
     DEFAULT_STRATEGIES, BudgetRule, Config, ImageBudgetRule, ImageConfig, Strategy, Target, default_config,
     expand_placeholders, find_config, format_path, key_lines, load_config, parse_config,
 )
-from sizebot.build.overrides import OverridePolicy
+from sizebot.config import OverridePolicy
 from sizebot.errors import ConfigError, SizebotError
 
 SCHEMA = json.loads((Path(cfg.__file__).parent.parent / "schemas" / "config.schema.json").read_text())

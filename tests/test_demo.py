@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from sizebot.demo import BASE_BRANCH, HEAD_BRANCH, materialize, sample_files
-from tests.conftest import git
+from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from sizebot.binary.container import open_binary
-from sizebot.build.config import Strategy, Target
-from sizebot.build.gobuild import BuildOutcome, build_binary, host_platform
-from sizebot.build.worktree import checkouts
+from sizebot.config import Strategy, Target
+from sizebot.builds.gobuild import BuildOutcome, build_binary, host_platform
+from sizebot.builds.worktree import checkouts
 from sizebot.errors import BuildError
-from tests.conftest import git
+from tests.support.git import git
 from tests.support.goprograms import write_tree
 
 APP = """package main

@@ -16,7 +16,7 @@ import pytest
 from sizebot.cli import main
 from sizebot.errors import ImageError
 from sizebot.image.analysis import analyze_image
-from tests.image_builders import (
+from tests.support.images import (
     M, compress, d, docker_archive, f, layer_tar, oci_blobs, oci_dir, sha, sym,
 )
 

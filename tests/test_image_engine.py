@@ -25,7 +25,7 @@ from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, save_image
 from sizebot.render import render
 from sizebot.render.image_diff_json import image_diff_to_json
-from tests.image_builders import blob
+from tests.support.images import blob
 from tests.support.goprograms import write_tree
 
 DIVE = Path("/root/go/bin/dive")

@@ -6,7 +6,7 @@ Expected values are literals produced by dive itself (/root/go/bin/dive, v0.13.1
                                                               # wasted bytes, inefficient files (order!)
     CI=true dive --source docker-archive FILE                 # userWastedPercent (%-user-wasted-bytes)
 
-FILE is ``shared/fixtures/dive/<name>.tar`` for the fixtures (dive's own test images), and for
+FILE is ``tests/data/dive/<name>.tar`` for the fixtures (dive's own test images), and for
 the crafted images the archive written by ``write_crafted(DIR)`` below (deterministic bytes):
 
     python -c "from tests.test_image_parity import write_crafted; write_crafted('/tmp/parity')"
@@ -35,9 +35,10 @@ from sizebot.errors import ImageError
 from sizebot.image.analysis import analyze_image
 import tarfile
 
-from tests.image_builders import M, d, docker25_archive, docker_archive, f, hard, kaniko_tar, opq, sym, wh
+from tests.support.paths import DIVE_FIXTURES
+from tests.support.images import M, d, docker25_archive, docker_archive, f, hard, kaniko_tar, opq, sym, wh
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "dive"
+FIXTURES = DIVE_FIXTURES
 
 
 def crafted_layers() -> dict[str, tuple[list[list[M]], int]]:
@@ -365,7 +366,7 @@ def test_corrected_figures_on_test_docker_image():
 # names, repeated paths): dive's figures for a few seeds, chosen among those with inefficient
 # files or a quirky score (a single-layer image scoring below 1 through dive's abort rule).
 # Produced with:
-#   python -c "from tests.test_image_parity import random_layers; from tests.image_builders import docker_archive; \
+#   python -c "from tests.test_image_parity import random_layers; from tests.support.images import docker_archive; \
 #     from pathlib import Path; docker_archive(Path('/tmp/g0.tar'), random_layers(0))"
 #   dive --source docker-archive /tmp/g0.tar --json /tmp/g0.json   # (per seed)
 # (350 seeds of this generator, and of a bigger variant, were compared with dive: all equal.)

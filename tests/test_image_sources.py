@@ -24,7 +24,8 @@ from sizebot.image.analysis import analyze_image
 from sizebot.image.sources import open_source
 from sizebot.render import render
 from sizebot.render.image_json import image_from_json, image_to_json
-from tests.image_builders import (
+from tests.support.paths import DIVE_FIXTURES
+from tests.support.images import (
     M, compress, d, docker25_archive, docker_archive, f, hard, kaniko_tar, layer_tar, oci_blobs, oci_dir, oci_tar,
     opq, sha, sym, wh,
 )
@@ -252,7 +253,7 @@ def test_cli_json_is_valid_and_round_trips(legacy, capsys, tmp_path):
 
 
 def test_json_of_every_fixture_validates():
-    fixtures = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "dive"
+    fixtures = DIVE_FIXTURES
     for name in ("test-docker-image", "test-kaniko-image", "test-oci-zstd-image", "test-oci-estargz-image"):
         r = analyze_image(str(fixtures / f"{name}.tar"))
         doc = json.loads(render(r, "json", files=True))

@@ -20,7 +20,7 @@ import pytest
 
 from sizebot.cli import main
 from sizebot.compare.run import default_base, run_report_doc
-from tests.conftest import git
+from tests.support.git import git
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())

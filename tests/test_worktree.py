@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sizebot.build.worktree import Checkout, checkouts, resolve_commit
+from sizebot.builds.worktree import Checkout, checkouts, resolve_commit
 from sizebot.errors import GitError
-from tests.conftest import git
+from tests.support.git import git
 
 HEAD_MESSAGE = (
     "Add the tool command\n\n"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sizebot.budgets import ImageMeasurement
-from sizebot.build.config import ImageConfig
+from sizebot.config import ImageConfig
 from sizebot.errors import ConfigError, SizebotError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import DiveRules, RuleResult, default_rules, evaluate_rules, load_dive_ci

@@ -19,8 +19,8 @@ from typing import Any
 from sizebot.binary.model import BinaryDiff
 from sizebot.budgets import BudgetResult, BuildMeasurement, ImageMeasurement, evaluate, overrides_to_json, \
     result_to_json, verdict
-from sizebot.build.config import Config
-from sizebot.build.overrides import Override
+from sizebot.config import Config
+from sizebot.budgets.overrides import Override
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.render.binary_json import diff_to_json, report_to_json
 

@@ -26,11 +26,11 @@ from typing import Any
 
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.diff import diff_reports
-from sizebot.build.config import Config, Strategy, Target, default_config, find_config, load_config
-from sizebot.build.discover import discover_targets, import_chains
-from sizebot.build.gobuild import BuildOutcome, build_binary, go_environ, host_platform
-from sizebot.build.overrides import find_overrides
-from sizebot.build.worktree import Checkout, checkouts, resolve_commit
+from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.builds.discover import discover_targets, import_chains
+from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform
+from sizebot.budgets.overrides import find_overrides
+from sizebot.builds.worktree import Checkout, checkouts, resolve_commit
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble
 from sizebot.errors import GitError, SizebotError

@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
-from sizebot.build.config import Target
-from sizebot.build.gobuild import go_environ, one_line, run_go, split_platform
+from sizebot.config import Target
+from sizebot.builds.gobuild import go_environ, one_line, run_go, split_platform
 from sizebot.errors import BuildError
 
 _MAIN_FORMAT = '{{if eq .Name "main"}}{{.ImportPath}} {{.Dir}}{{end}}'

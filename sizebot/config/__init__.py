@@ -20,11 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-from sizebot.build.overrides import DEFAULT_LABEL, DEFAULT_TRAILER, OverridePolicy
 from sizebot.errors import ConfigError
 from sizebot.units import parse_size, parse_size_or_percent
 
 KeyPath = tuple[str | int, ...]  # tomllib-shaped: ("budget", 1, "max_size")
+
+DEFAULT_LABEL = "size-budget-override"
+DEFAULT_TRAILER = "Size-Budget-Override"
+
+
+@dataclass(frozen=True)
+class OverridePolicy:
+    """``[override]`` of sizebot.toml; an empty string disables that way of overriding."""
+
+    label: str = DEFAULT_LABEL
+    trailer: str = DEFAULT_TRAILER
+
 
 CONFIG_NAMES = ("sizebot.toml", ".github/sizebot.toml")
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sizebot.build.config import Strategy, Target, expand_placeholders
+from sizebot.config import Strategy, Target, expand_placeholders
 from sizebot.errors import BuildError
 
 OK = "ok"

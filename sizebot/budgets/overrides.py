@@ -14,20 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-DEFAULT_LABEL = "size-budget-override"
-DEFAULT_TRAILER = "Size-Budget-Override"
+from sizebot.config import DEFAULT_TRAILER, OverridePolicy
 
 # git's find_separator(): token chars are alnum and '-', then optional blanks, then ':'.
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9-]+)[ \t]*:[ \t]*(.*?)\s*$")
 _GIT_GENERATED = ("signed-off-by:",)  # plus "(cherry picked from commit ...)" lines
-
-
-@dataclass(frozen=True)
-class OverridePolicy:
-    """``[override]`` of sizebot.toml; an empty string disables that way of overriding."""
-
-    label: str = DEFAULT_LABEL
-    trailer: str = DEFAULT_TRAILER
 
 
 @dataclass(frozen=True)

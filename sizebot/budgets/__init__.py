@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sizebot.build.config import BudgetRule, ImageBudgetRule
-from sizebot.build.overrides import Override
+from sizebot.config import BudgetRule, ImageBudgetRule
+from sizebot.budgets.overrides import Override
 from sizebot.units import format_size
 
 if TYPE_CHECKING:

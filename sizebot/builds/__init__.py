@@ -1,0 +1,1 @@
+"""Builds: git worktrees, go build strategies and post-steps, main-package discovery, import chains."""
