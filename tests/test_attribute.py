@@ -12,7 +12,7 @@ import pytest
 
 from sizebot.binary.attribute import NOT_GO, analyze_binary, go_package, symbol_table_package
 from sizebot.binary.container import open_binary
-from sizebot.binary.model import BinaryReport
+from sizebot.documents.analyze import BinaryReport
 from sizebot.errors import BinaryFormatError, PclntabError
 from tests.support.goprograms import CGO, HELLO, HTTPJSON, WITHDEP, build, go_bin
 

@@ -8,10 +8,8 @@ import dataclasses
 import pytest
 
 from sizebot.binary.diff import diff_reports, module_changes, module_version
-from sizebot.binary.model import (
-    BinaryReport, BuildInfo, Function, FunctionDelta, Module, ModuleChange, ModuleSize, PackageSize, Section,
-    SizeDelta, Unattributed,
-)
+from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, Module, ModuleSize, PackageSize, Section, Unattributed
+from sizebot.documents.diff import FunctionDelta, ModuleChange, SizeDelta
 
 
 def pkg(name: str, module: str, code: int, meta: int, data: int) -> PackageSize:

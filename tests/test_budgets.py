@@ -293,7 +293,7 @@ def test_trailers_parse_as_git_interpret_trailers_does(message, tmp_path):
 # -- measurements from the analyses ------------------------------------------------------------------
 
 def _binary(size: int, packages: dict[str, int], modules: dict[str, int]):
-    from sizebot.binary.model import BinaryReport, ModuleSize, PackageSize
+    from sizebot.documents.analyze import BinaryReport, ModuleSize, PackageSize
 
     return BinaryReport(
         path="app", file_size=size, format="elf", goos="linux", goarch="amd64", go_version="go1.26.8", coverage=1.0,
@@ -316,7 +316,7 @@ def test_build_measurement_from_reports():
 
 
 def test_image_measurement_from_reports():
-    from sizebot.image.model import ImageReport
+    from sizebot.documents.image import ImageReport
 
     def image(size: int, compressed: int) -> ImageReport:
         return ImageReport(source="x.tar", platform="linux/amd64", size=size, user_size=size, efficiency=1.0,

@@ -19,7 +19,7 @@ from sizebot.binary.buildinfo import (
     read_buildinfo_strings,
 )
 from sizebot.binary.container import open_binary
-from sizebot.binary.model import BuildInfo, Module
+from sizebot.documents.analyze import BuildInfo, Module
 from sizebot.errors import UnsupportedGoVersion
 from tests.support.git import git
 from tests.support.goprograms import HELLO, WITHDEP, build, go_bin, go_env

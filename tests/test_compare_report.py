@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from sizebot.binary.diff import diff_reports
-from sizebot.binary.model import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
+from sizebot.documents.analyze import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
 from sizebot.budgets import ImageMeasurement, exit_status
 from sizebot.config import parse_config
 from sizebot.budgets.overrides import Override

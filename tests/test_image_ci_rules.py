@@ -23,7 +23,7 @@ from sizebot.image.ci_rules import (
     parse_humanize_bytes,
     rules_from_mapping,
 )
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 
 
 def report(efficiency: float = 0.95, wasted: int = 1000, uwp: float = 0.05) -> ImageReport:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from sizebot.image.diff import diff_images, match_layers
-from sizebot.image.model import FileEntry, ImageReport, LayerReport
+from sizebot.documents.image import FileEntry, ImageReport, LayerReport
 from sizebot.render import render
 from sizebot.render.image_diff_json import image_diff_to_json
 

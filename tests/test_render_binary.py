@@ -13,7 +13,7 @@ import pytest
 from referencing import Registry, Resource
 
 from sizebot.binary.diff import diff_reports
-from sizebot.binary.model import BinaryReport, Function, Module, Section, Unattributed
+from sizebot.documents.analyze import BinaryReport, Function, Module, Section, Unattributed
 from sizebot.render import render
 from sizebot.render.binary_json import diff_to_json, report_to_json
 from sizebot.render.common import ZWSP, dump_json

@@ -29,7 +29,7 @@ from collections import defaultdict
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
-from sizebot.binary.model import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
+from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, NO_FUNCDATA, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
 from sizebot.errors import PclntabError, UnsupportedGoVersion

@@ -12,7 +12,7 @@ Where it is: ELF ``.go.buildinfo``, Mach-O ``__go_buildinfo``; PE has no section
 from __future__ import annotations
 
 from sizebot.binary.container import BinaryFile
-from sizebot.binary.model import BuildInfo, Module
+from sizebot.documents.analyze import BuildInfo, Module
 from sizebot.errors import BinaryFormatError, UnsupportedGoVersion
 
 MAGIC = b"\xff Go buildinf:"

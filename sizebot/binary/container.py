@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from sizebot.binary.model import Section, Symbol
+from sizebot.documents.analyze import Section
+from sizebot.binary.symbol import Symbol
 from sizebot.errors import BinaryFormatError
 
 # pclntab header magics (runtime/symtab.go): Go 1.20+, 1.18-1.19, 1.16-1.17, 1.2-1.15.

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sizebot.binary.model import (
-    BinaryDiff, BinaryReport, BuildInfo, FunctionDelta, Module, ModuleChange, SizeDelta,
-)
+from sizebot.documents.analyze import BinaryReport, BuildInfo, Module
+from sizebot.documents.diff import BinaryDiff, FunctionDelta, ModuleChange, SizeDelta
 
 
 def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) -> BinaryDiff:

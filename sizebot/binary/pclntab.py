@@ -26,7 +26,7 @@ import struct
 from dataclasses import dataclass
 
 from sizebot.binary.container import BinaryFile
-from sizebot.binary.model import Section
+from sizebot.documents.analyze import Section
 from sizebot.errors import PclntabError
 
 MAGIC_GO118, MAGIC_GO120 = 0xFFFFFFF0, 0xFFFFFFF1

@@ -25,8 +25,9 @@ from sizebot.budgets.overrides import Override
 from sizebot.units import format_size
 
 if TYPE_CHECKING:
-    from sizebot.binary.model import BinaryDiff, BinaryReport
-    from sizebot.image.model import ImageReport
+    from sizebot.documents.analyze import BinaryReport
+    from sizebot.documents.diff import BinaryDiff
+    from sizebot.documents.image import ImageReport
 
 STATUSES = ("pass", "warn", "fail", "overridden", "skipped")
 VERDICTS = ("pass", "warn", "fail", "neutral")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sizebot.config import DEFAULT_TRAILER, OverridePolicy
+from sizebot.config import OverridePolicy
 
 # git's find_separator(): token chars are alnum and '-', then optional blanks, then ':'.
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9-]+)[ \t]*:[ \t]*(.*?)\s*$")

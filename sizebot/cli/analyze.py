@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from sizebot.binary.model import BinaryReport
+from sizebot.documents.analyze import BinaryReport
 from sizebot.cli.output import emit
 from sizebot.render import FORMATS, render
 

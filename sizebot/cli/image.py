@@ -18,7 +18,7 @@ from typing import Any
 from sizebot.cli.output import emit
 from sizebot.errors import ImageError, SizebotError
 from sizebot.image.analysis import analyze_image
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 from sizebot.render import FORMATS, render
 
 

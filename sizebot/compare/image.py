@@ -26,7 +26,7 @@ from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import DiveRules, RuleResult, default_rules, evaluate_rules, load_dive_ci
 from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, remove_image, save_image
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 from sizebot.render.image_diff_json import image_diff_to_json
 from sizebot.render.image_json import image_to_json
 

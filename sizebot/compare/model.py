@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sizebot.binary.model import BinaryDiff, BinaryReport
+from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.diff import BinaryDiff
 
 OK = "ok"
 FAILED = "failed"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sizebot.binary.model import BinaryDiff
+from sizebot.documents.diff import BinaryDiff
 from sizebot.budgets import BudgetResult, BuildMeasurement, ImageMeasurement, evaluate, overrides_to_json, \
     result_to_json, verdict
 from sizebot.config import Config

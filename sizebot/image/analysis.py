@@ -45,7 +45,7 @@ from typing import Any, Callable, Sequence
 
 from sizebot.errors import ImageError
 from sizebot.image.layers import LayerContents, TarEntry, printable, read_layer
-from sizebot.image.model import (
+from sizebot.documents.image import (
     KIND_DIR,
     KIND_FILE,
     KIND_HARDLINK,

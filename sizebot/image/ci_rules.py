@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from sizebot.errors import ConfigError
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sizebot.binary.model import BinaryDiff, BinaryReport, BuildInfo, Module, SizeDelta
+from sizebot.documents.analyze import BinaryReport, BuildInfo, Module
+from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
 from sizebot.render.common import dump_json
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sizebot.binary.model import BinaryDiff, BinaryReport
+from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.diff import BinaryDiff
 from sizebot.render import renderer
 from sizebot.render.binary_json import diff_to_json, report_to_json
 from sizebot.render.common import render_template

@@ -7,7 +7,8 @@ from typing import Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from sizebot.binary.model import BinaryDiff, BinaryReport, SizeDelta
+from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
 from sizebot.units import format_delta, format_percent, format_size

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sizebot.image.diff import Figure, FileChangeSet, ImageDiff, LayerChange, finite
+from sizebot.documents.image_diff import Figure, FileChangeSet, ImageDiff, LayerChange, finite
 from sizebot.render import renderer
 from sizebot.render.common import dump_json
 

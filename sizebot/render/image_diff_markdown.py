@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sizebot.image.diff import ImageDiff
+from sizebot.documents.image_diff import ImageDiff
 from sizebot.render import renderer
 from sizebot.render.common import render_template
 from sizebot.render.image_diff_json import image_diff_to_json

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from sizebot.image.diff import Figure, FileChangeSet, ImageDiff
+from sizebot.documents.image_diff import Figure, FileChangeSet, ImageDiff
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
 from sizebot.units import format_delta, format_percent, format_size

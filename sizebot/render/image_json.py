@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sizebot.image.model import DuplicateGroup, FileEntry, ImageReport, Inefficiency, LayerReport
+from sizebot.documents.image import DuplicateGroup, FileEntry, ImageReport, Inefficiency, LayerReport
 from sizebot.render import renderer
 from sizebot.render.common import dump_json
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 from sizebot.render import renderer
 from sizebot.render.common import render_template
 from sizebot.render.image_json import image_to_json

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from sizebot.image.model import ImageReport
+from sizebot.documents.image import ImageReport
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
 from sizebot.units import format_size

@@ -1,4 +1,4 @@
-"""Results of measuring one Go binary, and of comparing two.
+"""The analyze document (``sizebot/analyze@1``): where every byte of one Go binary goes.
 
 Every byte of the file lands in exactly one bucket: a package's code, meta (its
 functions' pclntab records) or data, or a per-section ``Unattributed`` row
@@ -8,7 +8,7 @@ Hence: sum(p.size for p in packages) + sum(u.size for u in unattributed) == file
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -20,19 +20,6 @@ class Section:
     addr: int  # virtual address (0 for non-allocated sections)
     flags: str  # format-neutral: "r", "w", "x", "alloc", "compressed" joined by ","; raw flags kept in raw_flags
     raw_flags: int = 0
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A sized symbol from the symbol table, when the binary has one."""
-
-    name: str
-    addr: int
-    size: int
-    kind: str  # "func", "data", "other"
-    section: str
-    entry: tuple[int, int] = (0, 0)  # (file offset, bytes) of its symbol-table entry; (0, 0) unknown
-    name_bytes: tuple[int, int] = (0, 0)  # (file offset, bytes incl. NUL) of its name in the string table
 
 
 @dataclass(frozen=True)
@@ -108,48 +95,3 @@ class BinaryReport:
     stripped: bool  # no symbol table
     packed: str = ""  # "upx" when packed: the per-package breakdown needs the unpacked binary
     notes: tuple[str, ...] = ()  # "not a Go binary: sections only", ...
-
-
-@dataclass(frozen=True)
-class SizeDelta:
-    name: str
-    old_size: int
-    new_size: int
-
-    @property
-    def delta(self) -> int:
-        return self.new_size - self.old_size
-
-
-@dataclass(frozen=True)
-class FunctionDelta(SizeDelta):
-    """A function's change (sizes are code + meta); carries its package for grouping."""
-
-    package: str = ""
-
-
-@dataclass(frozen=True)
-class ModuleChange:
-    path: str
-    old_version: str  # "" when added
-    new_version: str  # "" when removed
-
-
-@dataclass(frozen=True)
-class BinaryDiff:
-    old: BinaryReport
-    new: BinaryReport
-    sections: tuple[SizeDelta, ...]  # every section in either, sorted by |delta| desc
-    packages: tuple[SizeDelta, ...]  # every package in either, sorted by |delta| desc
-    modules: tuple[SizeDelta, ...]
-    functions: tuple[FunctionDelta, ...]  # changed functions, top N by |delta|
-    unattributed: tuple[SizeDelta, ...]
-    module_changes: tuple[ModuleChange, ...] = ()
-    added_packages: tuple[str, ...] = field(default=())
-    removed_packages: tuple[str, ...] = field(default=())
-    added_modules: tuple[str, ...] = field(default=())
-    removed_modules: tuple[str, ...] = field(default=())
-
-    @property
-    def delta(self) -> int:
-        return self.new.file_size - self.old.file_size

@@ -1,4 +1,4 @@
-"""Results of analysing one container image (issue 5).
+"""The image document (``sizebot/image@1``): one container image analysed, dive-style.
 
 Two families of figures live side by side, never one instead of the other:
 
