@@ -18,8 +18,8 @@ from sizebot.cli import action, main
 from sizebot.github.client import RetryPolicy
 from sizebot.github.measurement import load_measurement
 from sizebot.render.comment import build_comment, merge_reports
-from tests.support.git import git
 from tests.support import fake_github as fg
+from tests.support.git import git
 
 DATA = Path(__file__).parent / "data"
 REPO = "octo/app"
@@ -204,7 +204,7 @@ def test_fork_flow_measure_then_comment(env, fake, measured, monkeypatch, tmp_pa
     monkeypatch.setenv("INPUT_MODE", "comment")
     monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/**/*.json")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
-    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"workflow_run": {"id": 1}}))
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(workflow_run(HEAD, prs=(12,))))
     measured[0].clear()
     assert main(["action"]) == 1
     assert measured[0] == []  # nothing measured, no PR code run
@@ -215,11 +215,25 @@ def test_fork_flow_measure_then_comment(env, fake, measured, monkeypatch, tmp_pa
     assert fake.statuses[-1]["sha"] == HEAD
 
 
-def _comment_env(env, monkeypatch, tmp_path, doc: dict) -> None:
+def workflow_run(head_sha: str, *, prs: tuple[int, ...] = (), owner: str = "octo", branch: str = "feature") -> dict:
+    """A workflow_run payload as GitHub writes it: a fork's run lists no pull requests."""
+    api = "https://api.github.com/repos"
+    return {"action": "completed", "repository": {"full_name": REPO}, "workflow_run": {
+        "id": 7, "event": "pull_request", "head_sha": head_sha, "head_branch": branch,
+        "head_repository": {"full_name": f"{owner}/app", "owner": {"login": owner}},
+        "pull_requests": [{"url": f"{api}/{REPO}/pulls/{n}", "id": 5000 + n, "number": n,
+                           "head": {"ref": branch, "sha": head_sha, "repo": {"url": f"{api}/{owner}/app"}},
+                           "base": {"ref": "main", "sha": BASE, "repo": {"url": f"{api}/{REPO}"}}}
+                          for n in prs]}}
+
+
+def _comment_env(env, monkeypatch, tmp_path, doc: dict, event: dict | None = None) -> None:
     art = Path(env["GITHUB_WORKSPACE"]) / "m.json"
     art.write_text(json.dumps(doc))
     monkeypatch.setenv("INPUT_MODE", "comment")
     monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "m.json")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(event or workflow_run(HEAD, prs=(12,))))
 
 
 def measurement(**pr) -> dict:
@@ -248,16 +262,112 @@ def test_comment_tampered_refused(env, fake, monkeypatch, tmp_path, capsys):
 
 
 def test_comment_unknown_pr(env, fake, monkeypatch, tmp_path, capsys):
+    """The run names PR #99 (GitHub's payload), which the API does not know: one line, nothing posted."""
     doc = measurement(number=99)
-    _comment_env(env, monkeypatch, tmp_path, doc)
+    _comment_env(env, monkeypatch, tmp_path, doc, workflow_run(HEAD, prs=(99,)))
     assert main(["action"]) == 2
     assert "HTTP 404" in capsys.readouterr().err
+    assert _writes(fake) == []
+
+
+OTHER_HEAD = "e" * 40
+
+
+def _nothing_happened(env, fake) -> None:
+    """Nothing posted on any pull request, no status, no output, no file written."""
+    assert _writes(fake) == [] and fake.statuses == [] and fake.check_runs == []
+    assert all(c["user"]["login"] != "github-actions[bot]" or c["_issue"] == 13 for c in fake.comments)
+    assert not Path(env["GITHUB_OUTPUT"]).exists() and not Path(env["GITHUB_STEP_SUMMARY"]).exists()
+    assert not (Path(env["GITHUB_WORKSPACE"]) / action.OUTPUT_DIR).exists()
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sizebot: error: "), err
+    return err
+
+
+@pytest.mark.parametrize("fork", [False, True], ids=["same-repo", "fork"])
+def test_comment_file_naming_another_pr_and_key_reaches_nothing(env, fake, monkeypatch, tmp_path, capsys, fork):
+    """A PR's measuring job writes a file that names PR #13 and key `victim`: the workflow run
+    (GitHub's payload, or the API for a fork's run) says it measured #12, so nothing reaches #13."""
+    fake.add_pull(13, BASE, OTHER_HEAD, head_ref="main-feature")
+    if fork:
+        fake.add_pull(12, BASE, HEAD, head_ref="feat", head_repo="mallory/app")
+    fake.add_comment(13, "<!-- sizebot:victim -->\n\nthe real report", login="github-actions[bot]",
+                     user_type="Bot")
+    before = [dict(c) for c in fake.comments]
+    event = workflow_run(HEAD, owner="mallory", branch="feat") if fork else workflow_run(HEAD, prs=(12,))
+    for forged in (measurement(number=13), measurement(number=13, head_sha=OTHER_HEAD)):
+        forged["head"]["sha"] = forged["pull_request"]["head_sha"]
+        for key in ("default", "victim"):
+            forged["comment_key"] = key
+            monkeypatch.setenv("INPUT_COMMENT-KEY", "default")
+            _comment_env(env, monkeypatch, tmp_path, forged, event)
+            assert main(["action"]) == 2
+            err = _one_line(capsys)
+            assert "nothing posted" in err and "m.json" in err
+            assert fake.comments == before
+            _nothing_happened(env, fake)
+
+
+def test_comment_key_comes_from_the_input(env, fake, monkeypatch, tmp_path, capsys):
+    """The file's key must be the job's own `comment-key`: the status context is never the file's."""
+    doc = measurement()
+    doc["comment_key"] = "victim"
+    _comment_env(env, monkeypatch, tmp_path, doc)
+    assert main(["action"]) == 2
+    assert "comment_key 'victim' is not this job's comment-key 'default'" in _one_line(capsys)
+    _nothing_happened(env, fake)
+    monkeypatch.setenv("INPUT_COMMENT-KEY", "victim")
+    Path(env["GITHUB_OUTPUT"]).touch()
+    assert main(["action"]) == 1
+    assert [s["context"] for s in fake.statuses] == ["sizebot/victim"]
+
+
+def test_comment_head_must_be_the_runs_head(env, fake, monkeypatch, tmp_path, capsys):
+    """The file's head_sha is checked against workflow_run.head_sha, not only against the PR."""
+    fake.add_pull(12, BASE, OTHER_HEAD)  # the PR's head is E; the run measured B
+    doc = measurement(head_sha=OTHER_HEAD)
+    doc["head"]["sha"] = OTHER_HEAD
+    _comment_env(env, monkeypatch, tmp_path, doc, workflow_run(HEAD, prs=(12,)))
+    assert main(["action"]) == 2
+    assert f"the workflow run's head is {HEAD}" in _one_line(capsys)
+    _nothing_happened(env, fake)
+
+
+def test_comment_fork_run_found_through_the_api(env, fake, monkeypatch, tmp_path):
+    fake.add_pull(12, BASE, HEAD, head_ref="feat", head_repo="mallory/app")
+    fake.add_pull(14, BASE, OTHER_HEAD, head_ref="feat", head_repo="eve/app")  # same branch name elsewhere
+    _comment_env(env, monkeypatch, tmp_path, measurement(), workflow_run(HEAD, owner="mallory", branch="feat"))
+    assert main(["action"]) == 1
+    assert len(fake.comments_on(12)) == 1 and fake.comments_on(14) == []
+    assert [(s["sha"], s["context"]) for s in fake.statuses] == [(HEAD, "sizebot/default")]
+    lookups = [r for r in fake.requests if r.method == "GET" and r.path == f"/repos/{REPO}/pulls"]
+    assert [r.query.get("head") for r in lookups] == [["mallory:feat"]]
+
+
+@pytest.mark.parametrize("event, message", [
+    ({"pull_request": None}, "the payload has no workflow_run"),
+    ({"workflow_run": "run"}, "workflow_run is not an object"),
+    ({"workflow_run": {"head_sha": "--upload-pack=touch /tmp/x"}}, "workflow_run.head_sha is '--upload-pack"),
+    ({"workflow_run": {"head_sha": HEAD, "pull_requests": [12]}}, "workflow_run.pull_requests[0] is not an object"),
+    ({"workflow_run": {"head_sha": HEAD, "pull_requests": {"number": 12}}}, "pull_requests is not a list"),
+    ({"workflow_run": {"head_sha": HEAD, "pull_requests": [{"number": "12"}]}}, "number is '12'"),
+    ({"workflow_run": {"head_sha": HEAD}}, "no open pull request of octo/app has head"),
+])
+def test_comment_forged_events(env, fake, monkeypatch, tmp_path, capsys, event, message):
+    _comment_env(env, monkeypatch, tmp_path, measurement(), event)
+    assert main(["action"]) == 2
+    assert message in _one_line(capsys)
+    _nothing_happened(env, fake)
 
 
 def test_subprocess_comment_mode(env, fake, tmp_path):
     _ = env
     art = Path(env["GITHUB_WORKSPACE"]) / "m.json"
     art.write_text(json.dumps(measurement()))
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(workflow_run(HEAD, prs=(12,))))
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
     run_env.update(env)
     run_env.update({"INPUT_MODE": "comment", "INPUT_MEASUREMENT-FILES": "m.json", "INPUT_FAIL-ON": "never"})
@@ -395,7 +505,9 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
     (ws / "sizebot-artifacts" / "sizebot-measurement-linux" / path.name).write_bytes(path.read_bytes())
     monkeypatch.setenv("GITHUB_WORKSPACE", str(ws))
     monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
-    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"workflow_run": {"id": 7, "event": "pull_request"}}))
+    # A fork's run: GitHub lists no pull request; sizebot asks the API for the fork branch's PR.
+    fake.add_pull(12, base, head, head_ref="feat", head_repo="mallory/app")
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(workflow_run(head, owner="mallory", branch="feat")))
     monkeypatch.setenv("INPUT_MODE", "comment")
     monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "sizebot-artifacts/**/*.json")
     monkeypatch.setenv("INPUT_GITHUB-TOKEN", "tok")

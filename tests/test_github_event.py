@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -43,8 +44,29 @@ def test_parse_pull_request():
     assert parse_event({"workflow_run": {}}) is None
     p = pr_payload()
     del p["pull_request"]["base"]["sha"]
-    with pytest.raises(SizebotError, match="lacks 'sha'"):
+    with pytest.raises(SizebotError, match="pull_request.base.sha is None, not a 40-digit commit SHA"):
         parse_event(p, source="event.json")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p["pull_request"].update(labels=["a"]), "pull_request.labels[0] is 'a', not a label object"),
+    (lambda p: p["pull_request"].update(labels="size-ok"), "pull_request.labels is 'size-ok', not a list"),
+    (lambda p: p["pull_request"].update(base="main"), "pull_request.base is 'main', not an object"),
+    (lambda p: p["pull_request"]["base"].update(sha="--upload-pack=touch /tmp/pwned"),
+     "pull_request.base.sha is '--upload-pack=touch /tmp/pwned', not a 40-digit commit SHA"),
+    (lambda p: p["pull_request"]["head"].update(sha="B" * 40), "pull_request.head.sha is 'BBB"),
+    (lambda p: p["pull_request"]["head"].update(ref=["feat"]), "pull_request.head.ref is ['feat'], not a string"),
+    (lambda p: p["pull_request"]["head"].update(repo="mallory/app"), "pull_request.head.repo is 'mallory/app'"),
+    (lambda p: p["pull_request"].update(number=True), "pull_request.number is True"),
+    (lambda p: p["pull_request"].update(number="12"), "pull_request.number is '12'"),
+    (lambda p: p.update(pull_request=[]), "pull_request is not an object"),
+])
+def test_wrong_types_one_line(change, message):
+    p = pr_payload()
+    change(p)
+    with pytest.raises(SizebotError, match=re.escape(message)) as err:
+        parse_event(p, source="event.json")
+    assert "\n" not in str(err.value) and str(err.value).startswith("event.json: ")
 
 
 def sample() -> dict:

@@ -26,13 +26,14 @@ from typing import Any
 from sizebot.errors import GitHubError, SizebotError
 from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
 from sizebot.github.comment import upsert_comment
-from sizebot.github.event import load_event, parse_event
+from sizebot.github.event import load_event, parse_event, parse_workflow_run
 from sizebot.github.measurement import (
     check_against_pull,
     load_measurement,
     make_measurement,
     write_measurement,
 )
+from sizebot.github.pulls import get_pull, pulls_of_run
 from sizebot.github.status import create_check_run, set_status
 from sizebot.render.comment import comment_marker
 
@@ -152,7 +153,7 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     client = GitHubClient(api, token, retry=RETRY_POLICY)
 
     if mode == "comment":
-        return _comment_mode(env, client, repo_name, payload, key, fail_on)
+        return _comment_mode(env, client, repo_name, payload, key, fail_on, event_path or "event")
 
     if pr is None and not (_input(env, "base-ref") and _input(env, "head-ref")):
         raise SizebotError("no pull_request in the event payload: set inputs base-ref and head-ref")
@@ -221,7 +222,8 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
         _warn(f"sizebot: cannot post the comment: {exc}")
     verdict = str(doc.get("verdict", "neutral"))
     delta = total_delta(doc)
-    description = f"{verdict}: total {'+' if delta >= 0 else ''}{delta} bytes over {len(doc.get('builds') or [])} builds"
+    builds = len(doc.get("builds") or [])
+    description = f"{verdict}: total {'+' if delta >= 0 else ''}{delta} bytes over {builds} builds"
     try:
         set_status(client, repo, head_sha, key, verdict, description, target_url=url or summary_url)
     except GitHubError as exc:
@@ -236,8 +238,17 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
 
 
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
-                  key: str, fail_on: str) -> int:
+                  key: str, fail_on: str, source: str) -> int:
+    """Post what the measuring run measured, where the trusted side says.
+
+    The measurement file was written by the pull request's own job: it is data, never an address.
+    The pull request, the commit and the status context come from the workflow_run payload (GitHub
+    wrote it), GitHub's API and this job's inputs; the file must agree with them or nothing is posted."""
     from sizebot.render.comment import merge_reports
+    run = parse_workflow_run(payload, repo=repo, source=source)
+    if run is None:
+        raise SizebotError("mode comment runs on a workflow_run event: the payload has no workflow_run",
+                           path=source)
     pattern = _input(env, "measurement-files")
     if not pattern:
         raise SizebotError("mode comment needs input measurement-files (a glob of downloaded artifacts)")
@@ -246,13 +257,30 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     if not files:
         raise SizebotError(f"input measurement-files: {pattern!r} matches no file")
     docs = [load_measurement(f) for f in files]  # any invalid file: one line, exit 2
+    for f, d in zip(files, docs, strict=True):
+        if d["comment_key"] != key:
+            raise SizebotError(f"comment_key {d['comment_key']!r} is not this job's comment-key {key!r}: "
+                               "nothing posted", path=f)
+        if d["pull_request"]["head_sha"] != run.head_sha:
+            raise SizebotError(f"measured head {d['pull_request']['head_sha']}, the workflow run's head is "
+                               f"{run.head_sha}: nothing posted", path=f)
+    trusted = pulls_of_run(client, repo, run)
+    if not trusted:
+        raise SizebotError(f"no open pull request of {repo} has head {run.head_sha}: nothing posted",
+                           path=source)
+    for f, d in zip(files, docs, strict=True):
+        claimed = d["pull_request"]["number"]
+        if claimed not in trusted:
+            shown = ", ".join(f"#{n}" for n in trusted)
+            raise SizebotError(f"names pull request #{claimed}, the workflow run measured {shown}: nothing posted",
+                               path=f)
     numbers = {d["pull_request"]["number"] for d in docs}
     if len(numbers) != 1:
         raise SizebotError(f"measurement files name several pull requests: {sorted(numbers)}")
     number = numbers.pop()
-    pull = client.get_json(f"/repos/{repo}/pulls/{number}")
+    pull = get_pull(client, repo, number)
     fresh = []
-    for f, d in zip(files, docs):
+    for f, d in zip(files, docs, strict=True):
         reason = check_against_pull(d, pull, path=f)
         if reason:
             print(f"sizebot: {reason}")
@@ -264,13 +292,11 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         return 0
     doc = merge_reports(fresh)
-    key = str(doc.get("comment_key") or key)
     out, rel = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     outputs.update({"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc)),
                     "report-json": rel})
     _write_summary(env, doc)
-    outputs["comment-url"] = _publish(client, repo, number, doc["pull_request"]["head_sha"], key, doc,
-                                     run_url(env))
+    outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, doc, run_url(env))
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return exit_status(outputs["verdict"], fail_on)

@@ -73,7 +73,9 @@ def check_against_pull(measurement: dict[str, Any], pull: dict[str, Any], *, pat
     head = (pull.get("head") or {}).get("sha")
     base = (pull.get("base") or {}).get("sha")
     if head != pr["head_sha"]:
-        return f"{path}: measured head {pr['head_sha'][:12]}, PR #{pr['number']} head is now {str(head)[:12]}: stale, skipped"
+        return (f"{path}: measured head {pr['head_sha'][:12]}, PR #{pr['number']} head is now {str(head)[:12]}: "
+                "stale, skipped")
     if base != pr["base_sha"]:
-        return f"{path}: measured base {pr['base_sha'][:12]}, PR #{pr['number']} base is now {str(base)[:12]}: stale, skipped"
+        return (f"{path}: measured base {pr['base_sha'][:12]}, PR #{pr['number']} base is now {str(base)[:12]}: "
+                "stale, skipped")
     return None

@@ -93,8 +93,12 @@ class FakeGitHub:
 
     # -- scripting --------------------------------------------------------------------------
     def add_pull(self, number: int, base_sha: str, head_sha: str, *, base_ref: str = "main",
-                 head_ref: str = "feature") -> None:
+                 head_ref: str = "feature", head_repo: str | None = None) -> None:
+        """``head_repo``: a fork's owner/name (the head branch lives there); default this repository."""
         api = f"{self.api}/repos/{self.repo}"
+        head = self._repo() if head_repo is None else dict(
+            self._repo(), full_name=head_repo, name=head_repo.split("/")[1], fork=True,
+            owner=self._user(head_repo.split("/")[0], "User"), url=f"{self.api}/repos/{head_repo}")
         self.pulls[number] = {
             "url": f"{api}/pulls/{number}", "id": 5000 + number, "node_id": f"PR_{number}",
             "html_url": f"https://github.com/{self.repo}/pull/{number}", "number": number, "state": "open",
@@ -102,7 +106,8 @@ class FakeGitHub:
             "issue_url": f"{api}/issues/{number}", "comments_url": f"{api}/issues/{number}/comments",
             "statuses_url": f"{api}/statuses/{head_sha}",
             "base": {"label": f"octo:{base_ref}", "sha": base_sha, "ref": base_ref, "repo": self._repo()},
-            "head": {"label": f"octo:{head_ref}", "sha": head_sha, "ref": head_ref, "repo": self._repo()},
+            "head": {"label": f"{head['owner']['login']}:{head_ref}", "sha": head_sha, "ref": head_ref,
+                     "repo": head},
             "created_at": NOW, "updated_at": NOW}
 
     def add_comment(self, number: int, body: str, *, login: str, user_type: str = "User") -> dict[str, Any]:
@@ -232,6 +237,7 @@ class FakeGitHub:
         table = [
             ("GET", r"/user", "user"),
             ("GET", rf"/repos/{r}", "repo"),
+            ("GET", rf"/repos/{r}/pulls", "pulls"),
             ("GET", rf"/repos/{r}/pulls/(\d+)", "pull"),
             ("GET", rf"/repos/{r}/issues/(\d+)/comments", "comments.list"),
             ("POST", rf"/repos/{r}/issues/(\d+)/comments", "comments.create"),
@@ -257,6 +263,14 @@ class FakeGitHub:
     def _r_pull(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
         pr = self.pulls.get(int(m.group(1)))
         return (200, pr, {}) if pr else (404, {"message": "Not Found", "documentation_url": DOCS}, {})
+
+    def _r_pulls(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
+        """Open pull requests, ``head=OWNER:BRANCH`` filtered as GitHub does (one page)."""
+        head = req.query.get("head", [""])[0]
+        state = req.query.get("state", ["open"])[0]
+        items = [p for p in self.pulls.values() if (not head or p["head"]["label"] == head)
+                 and state in ("all", p["state"])]
+        return 200, items, {}
 
     def _r_comments_list(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
         number = int(m.group(1))
