@@ -66,3 +66,7 @@ class GitHubError(SizebotError):
 
 class MeasurementFileError(SizebotError):
     """A measurement file (fork flow artifact) failed strict validation."""
+
+
+class DocumentError(SizebotError):
+    """A JSON document (report, analysis, diff, image) whose shape or types are not its schema's."""

@@ -22,7 +22,6 @@ from sizebot.errors import ConfigError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
-from sizebot.render.image_json import image_to_json
 from sizebot.render.report_markdown import render_report_markdown
 from tests.support.images import blob
 from tests.support.goprograms import write_tree
@@ -109,7 +108,7 @@ def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, doc
     assert doc["head"]["platform"] == "linux/amd64"
     for side, checkout in zip(("base", "head"), checkouts):
         ref = _reference(docker_engine, checkout, tmp_path, side)
-        assert _without_identity(doc[side]) == _without_identity(image_to_json(ref))
+        assert _without_identity(doc[side]) == _without_identity(ref.to_json())
     assert doc["head"]["wasted_bytes"] == 400
     assert doc["head"]["inefficiencies"] == [{"path": "/etc/cfg", "count": 2, "size": 400}]
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import jsonschema
 
-from sizebot.image.diff import diff_images, match_layers
 from sizebot.documents.image import FileEntry, ImageReport, LayerReport
+from sizebot.image.diff import diff_images, match_layers
 from sizebot.render import render
-from sizebot.render.image_diff_json import image_diff_to_json
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot/schemas/image-diff.schema.json").read_text())
 
@@ -76,7 +75,7 @@ def test_files_and_totals():
     assert [(c.path, c.delta) for c in d.shrunk.top] == [("/app/b", -150)]
     assert d.modified_same_size == 1
     assert [(c.old_index, c.new_index, c.match) for c in d.layers] == [(0, 0, "diff_id"), (1, 1, "command")]
-    doc = image_diff_to_json(d)
+    doc = d.to_json()
     jsonschema.validate(doc, SCHEMA)
     assert doc["files"]["added"] == {"count": 2, "bytes": 140, "top": [
         {"path": "/app/new", "old_size": 0, "new_size": 70, "delta": 70, "kind": "file"}]}
@@ -86,7 +85,7 @@ def test_files_and_totals():
 def test_nan_and_inf_ratios_are_null_in_json():
     a = image([layer(0, "sha256:x", "", 10)], [fe("/a", 10)], uwp=math.nan)
     b = image([layer(0, "sha256:y", "", 20)], [fe("/a", 20)], uwp=math.inf)
-    doc = image_diff_to_json(diff_images(a, b))
+    doc = diff_images(a, b).to_json()
     jsonschema.validate(doc, SCHEMA)
     assert doc["user_wasted_percent"] == {"old": None, "new": None, "delta": None}
     assert "n/a" in render(diff_images(a, b), "markdown")

@@ -24,7 +24,6 @@ from sizebot.image.ci_rules import evaluate_rules, load_dive_ci
 from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, save_image
 from sizebot.render import render
-from sizebot.render.image_diff_json import image_diff_to_json
 from tests.support.images import blob
 from tests.support.goprograms import write_tree
 
@@ -171,7 +170,7 @@ def test_diff_of_two_builds(images: dict[str, Path]):
     assert diff.modified_same_size == 0
     assert diff.efficiency.old == old.efficiency and diff.efficiency.new == new.efficiency
     assert diff.wasted_bytes.delta == new.wasted_bytes - old.wasted_bytes
-    doc = image_diff_to_json(diff)
+    doc = diff.to_json()
     jsonschema.validate(doc, DIFF_SCHEMA)
     assert doc["size"] == {"old": old.size, "new": new.size, "delta": 4000}
 

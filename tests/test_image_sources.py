@@ -19,16 +19,30 @@ import jsonschema
 import pytest
 
 from sizebot.cli import main
+from sizebot.documents.image import ImageReport
 from sizebot.errors import ImageError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.sources import open_source
 from sizebot.render import render
-from sizebot.render.image_json import image_from_json, image_to_json
-from tests.support.paths import DIVE_FIXTURES
 from tests.support.images import (
-    M, compress, d, docker25_archive, docker_archive, f, hard, kaniko_tar, layer_tar, oci_blobs, oci_dir, oci_tar,
-    opq, sha, sym, wh,
+    M,
+    compress,
+    d,
+    docker25_archive,
+    docker_archive,
+    f,
+    hard,
+    kaniko_tar,
+    layer_tar,
+    oci_blobs,
+    oci_dir,
+    oci_tar,
+    opq,
+    sha,
+    sym,
+    wh,
 )
+from tests.support.paths import DIVE_FIXTURES
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot" / "schemas" / "image.schema.json").read_text())
 
@@ -249,7 +263,7 @@ def test_cli_json_is_valid_and_round_trips(legacy, capsys, tmp_path):
     assert code == 0 and out == ""
     full = json.loads(out_file.read_text())
     jsonschema.validate(full, SCHEMA)
-    assert image_from_json(full) == analyze_image(str(legacy))
+    assert ImageReport.from_json(full) == analyze_image(str(legacy))
 
 
 def test_json_of_every_fixture_validates():
@@ -258,7 +272,7 @@ def test_json_of_every_fixture_validates():
         r = analyze_image(str(fixtures / f"{name}.tar"))
         doc = json.loads(render(r, "json", files=True))
         jsonschema.validate(doc, SCHEMA)
-        assert image_to_json(image_from_json(doc), files=True) == doc
+        assert ImageReport.from_json(doc).to_json(files=True) == doc
 
 
 def test_cli_text_and_markdown(legacy, capsys):

@@ -14,8 +14,9 @@ from referencing import Registry, Resource
 
 from sizebot.binary.diff import diff_reports
 from sizebot.documents.analyze import BinaryReport, Function, Module, Section, Unattributed
+from sizebot.documents.diff import BinaryDiff
+from sizebot.errors import DocumentError
 from sizebot.render import render
-from sizebot.render.binary_json import diff_to_json, report_to_json
 from sizebot.render.common import ZWSP, dump_json
 from tests.test_binary_diff import make_report, new_report, old_report, pkg
 
@@ -79,7 +80,7 @@ def non_go() -> BinaryReport:
 
 
 def test_report_json_exact_and_valid() -> None:
-    doc = report_to_json(tiny_new())
+    doc = tiny_new().to_json()
     validate(doc)
     assert doc == {
         "schema": "sizebot/analyze@1", "path": "build/new app", "file_size": 6484, "format": "elf",
@@ -116,18 +117,18 @@ def test_report_json_exact_and_valid() -> None:
         },
     }
     assert sum(p["size"] for p in doc["packages"]) + sum(u["size"] for u in doc["unattributed"]) == doc["file_size"]
-    top = report_to_json(tiny_new(), top=1)
+    top = tiny_new().to_json(top=1)
     validate(top)
     assert [f["name"] for f in top["functions"]] == ["example.com/app/evil|<b>x</b>.[bold]Run[/bold]"]
     assert top["packages"] == doc["packages"]  # only functions are cut: the buckets still sum to file_size
-    assert report_to_json(tiny_new(), top=0)["functions"] == []
+    assert tiny_new().to_json(top=0)["functions"] == []
     assert render(tiny_new(), "json") == dump_json(doc)
     assert json.loads(render(tiny_new(), "json", top=1)) == top
 
 
 def test_replacements_in_json() -> None:
     r = old_report()  # example.com/greet => ../greet
-    doc = report_to_json(r)
+    doc = r.to_json()
     validate(doc)
     assert doc["build_info"]["deps"][1] == {
         "path": "example.com/greet", "version": "v1.2.3", "sum": "",
@@ -136,7 +137,7 @@ def test_replacements_in_json() -> None:
 
 def test_diff_json_exact_and_valid() -> None:
     d = diff_reports(tiny_old(), tiny_new())
-    doc = diff_to_json(d, include_reports=False)
+    doc = d.to_json(include_reports=False)
     validate(doc)
     assert doc == {
         "schema": "sizebot/diff@1", "old_size": 4924, "new_size": 6484, "delta": 1560,
@@ -173,31 +174,31 @@ def test_diff_json_exact_and_valid() -> None:
         "added_modules": [], "removed_modules": [],
     }
     assert sum(p["delta"] for p in doc["packages"]) + sum(u["delta"] for u in doc["unattributed"]) == doc["delta"]
-    full = diff_to_json(d, top=1)
+    full = d.to_json(top=1)
     validate(full)
-    assert full["old"] == report_to_json(tiny_old(), top=1) and full["new"] == report_to_json(tiny_new(), top=1)
+    assert full["old"] == tiny_old().to_json(top=1) and full["new"] == tiny_new().to_json(top=1)
     assert [f["name"] for f in full["functions"]] == ["example.com/app/evil|<b>x</b>.[bold]Run[/bold]"]
-    assert json.loads(render(d, "json")) == diff_to_json(d)
-    assert json.loads(render(d, "json", include_reports=False, top=1)) == diff_to_json(d, top=1, include_reports=False)
+    assert json.loads(render(d, "json")) == d.to_json()
+    assert json.loads(render(d, "json", include_reports=False, top=1)) == d.to_json(top=1, include_reports=False)
 
 
 def test_larger_and_non_go_documents_valid() -> None:
     for report in (old_report(), new_report(), non_go()):
-        validate(report_to_json(report))
+        validate(report.to_json())
     for a, b in ((old_report(), new_report()), (non_go(), new_report()), (new_report(), non_go())):
-        validate(diff_to_json(diff_reports(a, b)))
-    doc = report_to_json(non_go())
+        validate(diff_reports(a, b).to_json())
+    doc = non_go().to_json()
     assert (doc["go_version"], doc["packages"], doc["build_info"], doc["notes"]) == (
         "", [], None, ["not a Go binary: sections only"])
 
 
 def test_schemas_reject_wrong_documents() -> None:
-    doc = report_to_json(tiny_new())
+    doc = tiny_new().to_json()
     for broken in ({**doc, "file_size": -1}, {**doc, "extra": 1}, {k: v for k, v in doc.items() if k != "sections"},
                    {**doc, "schema": "sizebot/diff@1"}, {**doc, "format": "coff"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft202012Validator(ANALYZE, registry=REGISTRY).validate(broken)
-    diff = diff_to_json(diff_reports(tiny_old(), tiny_new()))
+    diff = diff_reports(tiny_old(), tiny_new()).to_json()
     with pytest.raises(jsonschema.ValidationError):  # an embedded report is checked against the analyze schema
         validate({**diff, "new": {**diff["new"], "coverage": 2}})
     with pytest.raises(jsonschema.ValidationError):
@@ -228,9 +229,9 @@ def test_compatible_with_report_document_sample() -> None:
     key it uses, with the same types, so the report renderers read real documents as they read the sample."""
     sample = json.loads((ROOT / "tests/data/report-render-sample.json").read_text())
     build = sample["builds"][0]
-    _shape(build["base"]["binary"], report_to_json(new_report(), top=10), "binary")
-    _shape(build["head"]["binary"], report_to_json(new_report(), top=10), "binary")
-    _shape(build["diff"], diff_to_json(diff_reports(old_report(), new_report()), top=10, include_reports=False), "diff")
+    _shape(build["base"]["binary"], new_report().to_json(top=10), "binary")
+    _shape(build["head"]["binary"], new_report().to_json(top=10), "binary")
+    _shape(build["diff"], diff_reports(old_report(), new_report()).to_json(top=10, include_reports=False), "diff")
     assert build["base"]["binary"]["schema"] == "sizebot/analyze@1" and build["diff"]["schema"] == "sizebot/diff@1"
 
 
@@ -512,3 +513,46 @@ def test_non_go_renders_sections_only() -> None:
     md = render(r, "markdown")
     assert "| Go | not a Go binary |" in md and "> **Note:** not a Go binary: sections only" in md
     assert "Packages (" not in md
+
+
+# ------------------------------------------------------------------------------ JSON read back
+
+
+def test_documents_read_back_their_json() -> None:
+    for report in (tiny_new(), tiny_old(), non_go()):
+        assert BinaryReport.from_json(report.to_json()) == report
+    d = diff_reports(tiny_old(), tiny_new())
+    assert BinaryDiff.from_json(d.to_json()) == d
+    assert BinaryDiff.from_json(json.loads(render(d, "json"))).to_json() == d.to_json()
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("file_size",), -1, "analyze.file_size: expected an integer >= 0, got -1"),
+    (("file_size",), True, "analyze.file_size: expected an integer, got a boolean"),
+    (("packages", 0, "size"), "12", "analyze.packages[0].size: expected an integer, got a string"),
+    (("packages", 0, "evil"), 1, "analyze.packages[0]: unknown key 'evil'"),
+    (("sections",), {}, "analyze.sections: expected an array, got an object"),
+    (("build_info", "settings", "GOOS"), ["linux"], "analyze.build_info.settings.GOOS: expected a string, got an array"),
+    (("schema",), "sizebot/analyze@2", "analyze.schema: expected 'sizebot/analyze@1'"),
+    (("coverage",), float("nan"), "analyze.coverage: expected a finite number, got nan"),
+])
+def test_analyze_from_json_names_the_bad_value(path: tuple, value: object, message: str) -> None:
+    doc = tiny_new().to_json()
+    where = doc
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    with pytest.raises(DocumentError) as err:
+        BinaryReport.from_json(doc)
+    assert str(err.value) == message
+
+
+def test_diff_from_json_refuses_inconsistent_deltas() -> None:
+    doc = diff_reports(tiny_old(), tiny_new()).to_json()
+    doc["packages"][0]["delta"] += 1
+    with pytest.raises(DocumentError, match=r"diff.packages\[0\].delta: is not new_size - old_size"):
+        BinaryDiff.from_json(doc)
+    doc = diff_reports(tiny_old(), tiny_new()).to_json()
+    del doc["old"]
+    with pytest.raises(DocumentError, match="diff: missing old"):
+        BinaryDiff.from_json(doc)

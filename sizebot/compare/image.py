@@ -21,14 +21,12 @@ from typing import Any
 
 from sizebot.budgets import ImageMeasurement
 from sizebot.config import ImageConfig
+from sizebot.documents.image import ImageReport
 from sizebot.errors import ConfigError, SizebotError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import DiveRules, RuleResult, default_rules, evaluate_rules, load_dive_ci
 from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, remove_image, save_image
-from sizebot.documents.image import ImageReport
-from sizebot.render.image_diff_json import image_diff_to_json
-from sizebot.render.image_json import image_to_json
 
 DIVE_CI = ".dive-ci"  # the file `dive --ci` reads from the working directory by default
 
@@ -75,12 +73,12 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
     except _SideFailed as exc:
         doc["error"] = str(exc)
     if head is not None:
-        doc["head"] = image_to_json(head)
+        doc["head"] = head.to_json()
         doc["rules"] = [rule_to_json(r) for r in evaluate_rules(head, rules)]
     if base is not None:
-        doc["base"] = image_to_json(base)
+        doc["base"] = base.to_json()
     if base is not None and head is not None:
-        doc["diff"] = image_diff_to_json(diff_images(base, head, top=top))
+        doc["diff"] = diff_images(base, head, top=top).to_json()
     if doc["error"] is not None:
         return ImageSection(doc=doc, measurement=None)
     doc["error"] = note

@@ -16,13 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sizebot.documents.diff import BinaryDiff
-from sizebot.budgets import BudgetResult, BuildMeasurement, ImageMeasurement, evaluate, overrides_to_json, \
-    result_to_json, verdict
-from sizebot.config import Config
+from sizebot.budgets import (
+    BudgetResult,
+    BuildMeasurement,
+    ImageMeasurement,
+    evaluate,
+    overrides_to_json,
+    result_to_json,
+    verdict,
+)
 from sizebot.budgets.overrides import Override
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
-from sizebot.render.binary_json import diff_to_json, report_to_json
+from sizebot.config import Config
+from sizebot.documents.diff import BinaryDiff
 
 SCHEMA = "sizebot/report@1"
 DEFAULT_TOP = 20
@@ -34,7 +40,7 @@ def side_to_json(side: Side, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]
     """{status, error, binary}: binary is the analyze@1 document (packages and functions cut to ``top``)."""
     binary = None
     if side.status == OK and side.report is not None:
-        binary = report_to_json(side.report, top=top)
+        binary = side.report.to_json(top=top)
         if side.name:
             binary["path"] = side.name
         if top is not None:
@@ -45,7 +51,7 @@ def side_to_json(side: Side, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]
 def diff_json(diff: BinaryDiff, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
     """The diff@1 document without its reports; packages, modules and unattributed rows that did
     not change are left out (the changed ones are all kept, so their deltas add up)."""
-    doc = diff_to_json(diff, top=top, include_reports=False)
+    doc = diff.to_json(top=top, include_reports=False)
     for key in ("packages", "modules", "unattributed"):
         doc[key] = [row for row in doc[key] if row["delta"] != 0]
     return doc

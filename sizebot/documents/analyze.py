@@ -8,7 +8,14 @@ Hence: sum(p.size for p in packages) + sum(u.size for u in unattributed) == file
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
+
+from sizebot.documents.fields import Fields, number, string, strings
+from sizebot.errors import DocumentError
+
+SCHEMA = "sizebot/analyze@1"
 
 
 @dataclass(frozen=True)
@@ -95,3 +102,117 @@ class BinaryReport:
     stripped: bool  # no symbol table
     packed: str = ""  # "upx" when packed: the per-package breakdown needs the unpacked binary
     notes: tuple[str, ...] = ()  # "not a Go binary: sections only", ...
+
+    def to_json(self, *, top: int | None = None) -> dict[str, Any]:
+        """The analyze document. ``top`` keeps only the N largest functions (None: all of them);
+        sections, packages, modules and unattributed rows are always complete (they sum to file_size)."""
+        return _report_to_json(self, top)
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str = "analyze") -> BinaryReport:
+        """The record of an analyze document; DocumentError naming the place of the first bad value."""
+        return _report_from_json(obj, where)
+
+
+# ---- JSON (sizebot/schemas/analyze.schema.json) ---------------------------------------------------
+
+def _module_to_json(m: Module | None) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {"path": m.path, "version": m.version, "sum": m.sum, "replace": _module_to_json(m.replace)}
+
+
+def _module_from_json(obj: Any, where: str) -> Module:
+    f = Fields(obj, where, ("path", "version", "sum", "replace"))
+    return Module(f.text("path"), f.text("version"), f.text("sum"), f.nullable("replace", _module_from_json))
+
+
+def build_info_to_json(info: BuildInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    return {"go_version": info.go_version, "path": info.path, "main": _module_to_json(info.main),
+            "deps": [_module_to_json(d) for d in info.deps], "settings": dict(info.settings)}
+
+
+def _build_info_from_json(obj: Any, where: str) -> BuildInfo:
+    f = Fields(obj, where, ("go_version", "path", "main", "deps", "settings"))
+    settings = Fields(f.raw("settings"), f.at("settings"), (), open=True)
+    return BuildInfo(go_version=f.text("go_version"), path=f.text("path"), main=f.nullable("main", _module_from_json),
+                     deps=f.seq("deps", _module_from_json),
+                     settings=tuple((str(k), string(v, settings.at(str(k)))) for k, v in settings.value.items()))
+
+
+def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
+    functions = report.functions if top is None else report.functions[:top]
+    return {
+        "schema": SCHEMA,
+        "path": report.path,
+        "file_size": report.file_size,
+        "format": report.format,
+        "goos": report.goos,
+        "goarch": report.goarch,
+        "go_version": report.go_version,
+        "coverage": report.coverage if math.isfinite(report.coverage) else 0.0,
+        "stripped": report.stripped,
+        "packed": report.packed,
+        "notes": list(report.notes),
+        "sections": [
+            {"name": s.name, "file_size": s.file_size, "mem_size": s.mem_size, "offset": s.offset,
+             "addr": s.addr, "flags": s.flags}
+            for s in report.sections
+        ],
+        "packages": [
+            {"name": p.name, "module": p.module, "size": p.size, "code": p.code, "meta": p.meta, "data": p.data}
+            for p in report.packages
+        ],
+        "modules": [
+            {"path": m.path, "version": m.version, "size": m.size, "replace": m.replace} for m in report.modules
+        ],
+        "unattributed": [{"section": u.section, "size": u.size} for u in report.unattributed],
+        "functions": [{"name": f.name, "package": f.package, "code": f.code, "meta": f.meta} for f in functions],
+        "build_info": build_info_to_json(report.build_info),
+    }
+
+
+def _section(obj: Any, where: str) -> Section:
+    f = Fields(obj, where, ("name", "file_size", "mem_size", "offset", "addr", "flags"))
+    return Section(f.text("name"), f.size("file_size"), f.size("mem_size"), f.size("offset"), f.size("addr"),
+                   f.text("flags"))
+
+
+def _package(obj: Any, where: str) -> PackageSize:
+    f = Fields(obj, where, ("name", "module", "size", "code", "meta", "data"))
+    return PackageSize(f.text("name"), f.text("module"), f.size("size"), f.size("code"), f.size("meta"),
+                       f.size("data"))
+
+
+def _module_size(obj: Any, where: str) -> ModuleSize:
+    f = Fields(obj, where, ("path", "version", "size", "replace"))
+    return ModuleSize(f.text("path"), f.text("version"), f.size("size"), f.text("replace"))
+
+
+def _unattributed(obj: Any, where: str) -> Unattributed:
+    f = Fields(obj, where, ("section", "size"))
+    return Unattributed(f.text("section"), f.size("size"))
+
+
+def _function(obj: Any, where: str) -> Function:
+    f = Fields(obj, where, ("name", "package", "code", "meta"))
+    return Function(f.text("name"), f.text("package"), f.size("code"), f.size("meta"))
+
+
+_REQUIRED = ("schema", "path", "file_size", "format", "goos", "goarch", "go_version", "coverage", "stripped",
+             "packed", "notes", "sections", "packages", "modules", "unattributed", "functions", "build_info")
+
+
+def _report_from_json(obj: Any, where: str) -> BinaryReport:
+    f = Fields(obj, where, _REQUIRED)
+    if f.raw("schema") != SCHEMA:
+        raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
+    return BinaryReport(
+        path=f.text("path"), file_size=f.size("file_size"), format=f.text("format"), goos=f.text("goos"),
+        goarch=f.text("goarch"), go_version=f.text("go_version"), coverage=float(f.get("coverage", number)),
+        sections=f.seq("sections", _section), packages=f.seq("packages", _package),
+        modules=f.seq("modules", _module_size), functions=f.seq("functions", _function),
+        unattributed=f.seq("unattributed", _unattributed), build_info=f.nullable("build_info", _build_info_from_json),
+        stripped=f.flag("stripped"), packed=f.text("packed"), notes=f.get("notes", strings))

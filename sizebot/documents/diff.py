@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.fields import Fields, integer, strings
+from sizebot.errors import DocumentError
+
+SCHEMA = "sizebot/diff@1"
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,118 @@ class BinaryDiff:
     @property
     def delta(self) -> int:
         return self.new.file_size - self.old.file_size
+
+    def to_json(self, *, top: int | None = None, include_reports: bool = True) -> dict[str, Any]:
+        """The diff document. ``top`` trims the function rows (and those of the embedded reports);
+        ``include_reports`` adds the two analyze documents as ``old`` and ``new``."""
+        functions = self.functions if top is None else self.functions[:top]
+        doc: dict[str, Any] = {
+            "schema": SCHEMA,
+            "old_size": self.old.file_size,
+            "new_size": self.new.file_size,
+            "delta": self.delta,
+            "go_version": {"old": self.old.go_version, "new": self.new.go_version},
+            **rows_to_json(self.sections, self.packages, self.modules, functions, self.unattributed,
+                           self.module_changes),
+            "added_packages": list(self.added_packages),
+            "removed_packages": list(self.removed_packages),
+            "added_modules": list(self.added_modules),
+            "removed_modules": list(self.removed_modules),
+        }
+        if include_reports:
+            doc["old"] = self.old.to_json(top=top)
+            doc["new"] = self.new.to_json(top=top)
+        return doc
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str = "diff") -> BinaryDiff:
+        """The record of a diff document written with its reports (``old`` and ``new``)."""
+        f = Fields(obj, where, (*DIFF_REQUIRED, "old", "new"))
+        check_header(f)
+        old = BinaryReport.from_json(f.raw("old"), f.at("old"))
+        new = BinaryReport.from_json(f.raw("new"), f.at("new"))
+        if (f.size("old_size"), f.size("new_size")) != (old.file_size, new.file_size):
+            raise DocumentError(f"{where}: old_size and new_size differ from the reports' file sizes")
+        return cls(old=old, new=new, **rows_from_json(f))
+
+
+# ---- JSON (sizebot/schemas/diff.schema.json); the report's builds[].diff shares the rows --------------
+
+DIFF_REQUIRED = ("schema", "old_size", "new_size", "delta", "go_version", "sections", "packages", "modules",
+                 "functions", "unattributed", "module_changes", "added_packages", "removed_packages",
+                 "added_modules", "removed_modules")
+
+
+def delta_to_json(d: SizeDelta) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": d.name, "old_size": d.old_size, "new_size": d.new_size, "delta": d.delta}
+    if isinstance(d, FunctionDelta):
+        row["package"] = d.package
+    return row
+
+
+def delta_from_json(obj: Any, where: str) -> SizeDelta:
+    f = Fields(obj, where, ("name", "old_size", "new_size", "delta"))
+    row = SizeDelta(f.text("name"), f.size("old_size"), f.size("new_size"))
+    _check_delta(f, row.delta)
+    return row
+
+
+def function_delta_from_json(obj: Any, where: str) -> FunctionDelta:
+    f = Fields(obj, where, ("name", "old_size", "new_size", "delta"), ("package",))
+    row = FunctionDelta(f.text("name"), f.size("old_size"), f.size("new_size"), f.text("package", ""))
+    _check_delta(f, row.delta)
+    return row
+
+
+def _check_delta(f: Fields, delta: int) -> None:
+    if f.get("delta", integer) != delta:
+        raise DocumentError(f"{f.at('delta')}: is not new_size - old_size")
+
+
+def _module_change(obj: Any, where: str) -> ModuleChange:
+    f = Fields(obj, where, ("path", "old_version", "new_version"))
+    return ModuleChange(f.text("path"), f.text("old_version"), f.text("new_version"))
+
+
+def rows_to_json(sections: tuple[SizeDelta, ...], packages: tuple[SizeDelta, ...], modules: tuple[SizeDelta, ...],
+                 functions: tuple[FunctionDelta, ...], unattributed: tuple[SizeDelta, ...],
+                 module_changes: tuple[ModuleChange, ...]) -> dict[str, Any]:
+    return {
+        "sections": [delta_to_json(d) for d in sections],
+        "packages": [delta_to_json(d) for d in packages],
+        "modules": [delta_to_json(d) for d in modules],
+        "functions": [delta_to_json(d) for d in functions],
+        "unattributed": [delta_to_json(d) for d in unattributed],
+        "module_changes": [{"path": c.path, "old_version": c.old_version, "new_version": c.new_version}
+                           for c in module_changes],
+    }
+
+
+def check_header(f: Fields) -> None:
+    """schema, go_version's shape, and delta == new_size - old_size."""
+    if f.raw("schema") != SCHEMA:
+        raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
+    if f.get("delta", integer) != f.size("new_size") - f.size("old_size"):
+        raise DocumentError(f"{f.at('delta')}: is not new_size - old_size")
+
+
+def go_versions_from_json(f: Fields) -> tuple[str, str]:
+    g = Fields(f.raw("go_version"), f.at("go_version"), ("old", "new"))
+    return g.text("old"), g.text("new")
+
+
+def rows_from_json(f: Fields) -> dict[str, Any]:
+    """The row fields of BinaryDiff (sections ... removed_modules) from a diff document."""
+    go_versions_from_json(f)
+    return {
+        "sections": f.seq("sections", delta_from_json),
+        "packages": f.seq("packages", delta_from_json),
+        "modules": f.seq("modules", delta_from_json),
+        "functions": f.seq("functions", function_delta_from_json),
+        "unattributed": f.seq("unattributed", delta_from_json),
+        "module_changes": f.seq("module_changes", _module_change),
+        "added_packages": f.get("added_packages", strings),
+        "removed_packages": f.get("removed_packages", strings),
+        "added_modules": f.get("added_modules", strings),
+        "removed_modules": f.get("removed_modules", strings),
+    }

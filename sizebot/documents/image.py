@@ -14,7 +14,14 @@ Digests of file contents are "sha256:<hex>"; "" for anything that is not a regul
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
+
+from sizebot.documents.fields import Fields, number, one_of, strings
+from sizebot.errors import DocumentError
+
+SCHEMA = "sizebot/image@1"
 
 # FileEntry.kind values
 KIND_FILE = "file"
@@ -103,3 +110,113 @@ class ImageReport:
     def files_by_path(self) -> dict[str, FileEntry]:
         """The final filesystem as path -> FileEntry (what the image diff compares)."""
         return {f.path: f for f in self.files}
+
+    def to_json(self, *, files: bool = False) -> dict[str, Any]:
+        """The image document. ``files=True`` adds the whole final filesystem."""
+        return _image_to_json(self, files)
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str = "image") -> ImageReport:
+        """Inverse of to_json (user_wasted_percent null -> NaN; files () when absent); DocumentError
+        naming the place of the first bad value."""
+        return _image_from_json(obj, where)
+
+
+# ---- JSON (sizebot/schemas/image.schema.json) -----------------------------------------------------
+
+_KINDS = (KIND_FILE, KIND_DIR, KIND_SYMLINK, KIND_HARDLINK, KIND_OTHER)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _file_to_json(f: FileEntry) -> dict[str, Any]:
+    return {"path": f.path, "size": f.size, "digest": f.digest, "layer": f.layer, "kind": f.kind,
+            "link": f.link, "mode": f.mode}
+
+
+def _file_from_json(obj: Any, where: str) -> FileEntry:
+    f = Fields(obj, where, ("path", "size", "digest", "layer"), ("kind", "link", "mode"))
+    return FileEntry(f.text("path"), f.size("size"), f.text("digest"), f.size("layer"),
+                     f.get("kind", lambda v, w: one_of(v, w, _KINDS), KIND_FILE), f.text("link", ""),
+                     f.size("mode", 0))
+
+
+def _layer_to_json(layer: LayerReport) -> dict[str, Any]:
+    return {"index": layer.index, "digest": layer.digest, "diff_id": layer.diff_id, "command": layer.command,
+            "size": layer.size, "compressed_size": layer.compressed_size, "file_count": layer.file_count,
+            "compression": layer.compression, "media_type": layer.media_type,
+            "whiteout_count": layer.whiteout_count, "opaque_count": layer.opaque_count, "linked": layer.linked}
+
+
+def _layer_from_json(obj: Any, where: str) -> LayerReport:
+    f = Fields(obj, where, ("index", "digest", "command", "size", "compressed_size"),
+               ("diff_id", "file_count", "compression", "media_type", "whiteout_count", "opaque_count", "linked"))
+    return LayerReport(index=f.size("index"), digest=f.text("digest"), diff_id=f.text("diff_id", ""),
+                       command=f.text("command"), size=f.size("size"), compressed_size=f.size("compressed_size"),
+                       file_count=f.size("file_count", 0), compression=f.text("compression", "none"),
+                       media_type=f.text("media_type", ""), whiteout_count=f.size("whiteout_count", 0),
+                       opaque_count=f.size("opaque_count", 0), linked=f.flag("linked", False))
+
+
+def _inefficiency(obj: Any, where: str) -> Inefficiency:
+    f = Fields(obj, where, ("path", "count", "size"))
+    return Inefficiency(f.text("path"), f.size("count"), f.size("size"))
+
+
+def _duplicates(obj: Any, where: str) -> DuplicateGroup:
+    f = Fields(obj, where, ("digest", "size", "paths", "wasted"))
+    return DuplicateGroup(f.text("digest"), f.size("size"), f.get("paths", strings), f.size("wasted"))
+
+
+def _image_to_json(report: ImageReport, files: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "source": report.source,
+        "platform": report.platform,
+        "format": report.format,
+        "config_digest": report.config_digest,
+        # dive's figures
+        "size": report.size,
+        "user_size": report.user_size,
+        "efficiency": report.efficiency,
+        "wasted_bytes": report.wasted_bytes,
+        "user_wasted_percent": _finite(report.user_wasted_percent),
+        # sizebot's figures
+        "compressed_size": report.compressed_size,
+        "corrected_wasted_bytes": report.corrected_wasted_bytes,
+        "file_count": report.file_count,
+        "total_file_size": report.total_file_size,
+        "layers": [_layer_to_json(layer) for layer in report.layers],
+        "inefficiencies": [{"path": i.path, "count": i.count, "size": i.size} for i in report.inefficiencies],
+        "duplicates": [
+            {"digest": g.digest, "size": g.size, "paths": list(g.paths), "wasted": g.wasted} for g in report.duplicates
+        ],
+        "largest_files": [_file_to_json(f) for f in report.largest_files],
+    }
+    if files:
+        doc["files"] = [_file_to_json(f) for f in report.files]
+    return doc
+
+
+_REQUIRED = ("schema", "source", "platform", "format", "size", "compressed_size", "user_size", "efficiency",
+             "wasted_bytes", "user_wasted_percent", "corrected_wasted_bytes", "layers", "inefficiencies",
+             "duplicates", "largest_files")
+
+
+def _image_from_json(obj: Any, where: str) -> ImageReport:
+    f = Fields(obj, where, _REQUIRED, ("config_digest", "file_count", "total_file_size", "files"))
+    if f.raw("schema") != SCHEMA:
+        raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
+    uwp = f.nullable("user_wasted_percent", number)
+    return ImageReport(
+        source=f.text("source"), platform=f.text("platform"), size=f.size("size"), user_size=f.size("user_size"),
+        efficiency=float(f.get("efficiency", number)), wasted_bytes=f.size("wasted_bytes"),
+        user_wasted_percent=math.nan if uwp is None else float(uwp),
+        inefficiencies=f.seq("inefficiencies", _inefficiency), layers=f.seq("layers", _layer_from_json),
+        compressed_size=f.size("compressed_size"), corrected_wasted_bytes=f.size("corrected_wasted_bytes"),
+        duplicates=f.seq("duplicates", _duplicates), largest_files=f.seq("largest_files", _file_from_json),
+        files=f.seq("files", _file_from_json, optional=True), format=f.text("format"),
+        config_digest=f.text("config_digest", ""), file_count=f.size("file_count", 0),
+        total_file_size=f.size("total_file_size", 0))

@@ -9,14 +9,13 @@ from typing import Any
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.render import renderer
-from sizebot.render.binary_json import diff_to_json, report_to_json
 from sizebot.render.common import render_template
 
 ALL = 10**9  # "no limit" for the templates' slices and comparisons
 
 
 def render_analyze_markdown(doc: dict[str, Any], *, top: int | None = 20) -> str:
-    """Markdown of one binary from its analyze document (a dict, as report_to_json returns)."""
+    """Markdown of one binary from its analyze document (a dict, as BinaryReport.to_json returns)."""
     limit = ALL if top is None else top
     whole = doc["file_size"]
 
@@ -52,10 +51,10 @@ def render_diff_markdown(doc: dict[str, Any], *, old_path: str, new_path: str, t
 
 @renderer(BinaryReport, "markdown")
 def render_report_markdown(report: BinaryReport, *, top: int | None = 20, **_: Any) -> str:
-    return render_analyze_markdown(report_to_json(report), top=top)
+    return render_analyze_markdown(report.to_json(), top=top)
 
 
 @renderer(BinaryDiff, "markdown")
 def render_diff_markdown_result(diff: BinaryDiff, *, top: int | None = 20, **_: Any) -> str:
-    return render_diff_markdown(diff_to_json(diff, include_reports=False), old_path=diff.old.path,
+    return render_diff_markdown(diff.to_json(include_reports=False), old_path=diff.old.path,
                                 new_path=diff.new.path, top=top)

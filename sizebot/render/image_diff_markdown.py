@@ -8,7 +8,6 @@ from typing import Any
 from sizebot.documents.image_diff import ImageDiff
 from sizebot.render import renderer
 from sizebot.render.common import render_template
-from sizebot.render.image_diff_json import image_diff_to_json
 from sizebot.render.image_markdown import ratio
 
 
@@ -23,4 +22,4 @@ def render_image_diff_markdown(doc: dict[str, Any], *, top: int = 10) -> str:
 
 @renderer(ImageDiff, "markdown")
 def render_markdown(diff: ImageDiff, *, top: int = 10, **_: Any) -> str:
-    return render_image_diff_markdown(image_diff_to_json(diff), top=top)
+    return render_image_diff_markdown(diff.to_json(), top=top)

@@ -9,7 +9,6 @@ from typing import Any
 from sizebot.documents.image import ImageReport
 from sizebot.render import renderer
 from sizebot.render.common import render_template
-from sizebot.render.image_json import image_to_json
 
 
 def ratio(value: float | None) -> str:
@@ -20,7 +19,7 @@ def ratio(value: float | None) -> str:
 
 
 def render_image_markdown(doc: dict[str, Any], *, top: int = 10) -> str:
-    """Markdown of one image from its JSON document (a dict, as image_to_json returns)."""
+    """Markdown of one image from its JSON document (a dict, as ImageReport.to_json returns)."""
     return render_template(
         "image.md.j2", doc=doc, top=top, ratio=ratio,
         dup_wasted=sum(g["wasted"] for g in doc.get("duplicates", [])),
@@ -29,4 +28,4 @@ def render_image_markdown(doc: dict[str, Any], *, top: int = 10) -> str:
 
 @renderer(ImageReport, "markdown")
 def render_markdown(report: ImageReport, *, top: int = 10, **_: Any) -> str:
-    return render_image_markdown(image_to_json(report), top=top)
+    return render_image_markdown(report.to_json(), top=top)
