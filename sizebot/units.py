@@ -8,6 +8,7 @@ Reports use decimal units, the same ones GitHub and registries show.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 _UNITS = {
     "": 1, "b": 1,
@@ -29,7 +30,7 @@ def parse_size(text: str | int) -> int:
     unit = m.group(2).lower() if m else None
     if not m or unit not in _UNITS:
         raise ValueError(f"expected a size such as 1234, \"50 KB\" or \"2 MiB\", got {text!r}")
-    return round(float(m.group(1)) * _UNITS[unit])
+    return round(Decimal(m.group(1)) * _UNITS[unit])  # exact: no float overflow on a long number
 
 
 def parse_size_or_percent(text: str | int) -> tuple[str, float]:

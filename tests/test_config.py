@@ -10,15 +10,28 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-import sizebot.config as cfg
 from sizebot.config import (
-    DEFAULT_STRATEGIES, BudgetRule, Config, ImageBudgetRule, ImageConfig, Strategy, Target, default_config,
-    expand_placeholders, find_config, format_path, key_lines, load_config, parse_config,
+    DEFAULT_STRATEGIES,
+    BudgetRule,
+    Config,
+    ImageBudgetRule,
+    ImageConfig,
+    OverridePolicy,
+    Strategy,
+    Target,
+    default_config,
+    expand_placeholders,
+    find_config,
+    format_path,
+    key_lines,
+    load_config,
+    parse_config,
 )
-from sizebot.config import OverridePolicy
+from sizebot.config.schema import config_schema, keys_of, known_platforms
 from sizebot.errors import ConfigError, SizebotError
+from tests.support.schemas import load_schema
 
-SCHEMA = json.loads((Path(cfg.__file__).parent.parent / "schemas" / "config.schema.json").read_text())
+SCHEMA = load_schema("config")
 
 # The issue's example, as written (the custom-build strategy is uncommented as [strategy.dist]).
 ISSUE_EXAMPLE = """\
@@ -111,22 +124,49 @@ def test_issue_example_validates_against_the_schema():
     jsonschema.Draft202012Validator(SCHEMA).validate(tomllib.loads(ISSUE_EXAMPLE))
 
 
-def test_schema_names_exactly_the_keys_the_validator_accepts():
-    props = SCHEMA["properties"]
-    defs = SCHEMA["$defs"]
-    assert tuple(props) == cfg.KEYS_TOP
-    assert tuple(defs["target"]["properties"]) == cfg.KEYS_TARGET
-    assert tuple(defs["strategy"]["properties"]) == cfg.KEYS_STRATEGY
-    assert tuple(defs["budget"]["properties"]) == cfg.KEYS_BUDGET
-    assert tuple(defs["override"]["properties"]) == cfg.KEYS_OVERRIDE
-    assert tuple(defs["image"]["properties"]) == cfg.KEYS_IMAGE
-    assert tuple(defs["image_budget"]["properties"]) == cfg.KEYS_IMAGE_BUDGET
-    assert defs["platform"]["enum"] == list(cfg.KNOWN_PLATFORMS)
+def test_the_validator_takes_its_keys_and_ranges_from_the_schema(monkeypatch):
+    schema = config_schema()
+    assert keys_of(None) == tuple(schema["properties"]) == ("target", "strategy", "budget", "override", "image")
+    assert known_platforms() == tuple(schema["$defs"]["platform"]["enum"])
+    text = '[[budget]]\nmodules = { "example.com/m" = "1 MB" }\nmax_size = "2 MB"\n'
+    assert parse_config(text).budgets[0].max_size == 2_000_000
+    monkeypatch.delitem(schema["$defs"]["budget"]["properties"], "modules")
+    assert error_of(text) == "sizebot.toml:2: budget[0].modules: unknown key; did you mean 'new_modules'?"
+    size = next(b for b in schema["$defs"]["size"]["anyOf"] if b.get("type") == "integer")
+    monkeypatch.setitem(size, "maximum", 1_000_000)
+    assert error_of('[[budget]]\nmax_size = "2 MB"\n') == \
+        "sizebot.toml:2: budget[0].max_size: a size cannot exceed 1000000 bytes"
+    monkeypatch.setitem(schema["$defs"]["budget"]["properties"]["level"], "default", "warn")
+    assert parse_config("[[budget]]\nmax_size = 1\n").budgets[0].level == "warn"
+
+
+# What the schema cannot say (references between tables, placeholders, flags): the validator's own checks.
+BEYOND_THE_SCHEMA = {
+    "sizebot.toml:2: budget[0].max_size: expected a size such as 1234, \"50 KB\" or \"2 MiB\", got 1500.0",
+    "sizebot.toml:5: target[1].name: target 'a' is defined twice",
+    "sizebot.toml:4: target[0].strategies[0]: unknown strategy 'relase'; did you mean 'release'?",
+    "sizebot.toml:2: strategy.dist.command: unknown placeholder {binary} (known: {output}, {goos}, {goarch})",
+    "sizebot.toml:3: strategy.dist.output: unknown placeholder {target} (known: {goos}, {goarch})",
+    "sizebot.toml:2: strategy.dist.flags: flags are for go build; a custom command takes none",
+    "sizebot.toml:6: budget[0].targets[0]: unknown target 'apq'; did you mean 'app'?",
+    "sizebot.toml:3: budget[0].strategies[0]: unknown strategy 'fast'; defined: default, release",
+}
+
+
+def test_the_schema_rejects_every_other_error_case():
+    # jsonschema, the reference implementation, agrees with the walker on everything the schema says
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for text, message in ERRORS:
+        if "invalid TOML" in message:
+            continue
+        rejected = bool(list(validator.iter_errors(tomllib.loads(textwrap.dedent(text)))))
+        assert rejected == (message not in BEYOND_THE_SCHEMA), message
 
 
 def test_schema_rejects_what_the_validator_rejects():
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    for bad in ({"budget": [{"max_sise": 1}]}, {"target": [{"name": "a"}]}, {"budget": [{"level": "error", "max_size": 1}]},
+    for bad in ({"budget": [{"max_sise": 1}]}, {"target": [{"name": "a"}]},
+                {"budget": [{"level": "error", "max_size": 1}]},
                 {"target": [{"name": "a", "package": ".", "platforms": ["linux/amd46"]}]}):
         assert list(validator.iter_errors(bad)), bad
 
@@ -453,3 +493,100 @@ def test_key_lines_know_every_path_tomllib_reads():
         missing = [format_path(p) for p in _paths(tomllib.loads(text)) if p not in lines]
         assert missing == [], text
         assert all(1 <= n <= text.count("\n") + 1 for n in lines.values())
+
+
+# -- hostile input: one line naming file:line:key, never a traceback --------------------------------
+
+def test_deep_nesting_is_one_line_naming_the_key(tmp_path):
+    for opening, closing in (("[", "]"), ("{ a = ", "}")):
+        text = 'name = "x"\n\nvalue = ' + opening * 5000 + closing * 5000 + "\n"
+        assert error_of(text) == "sizebot.toml:3: value: arrays and inline tables nest at most 32 deep"
+    deep = '[[budget]]\nmax_size = 1\npackages = { a = ' + "[" * 40 + "]" * 40 + " }\n"
+    assert error_of(deep) == "sizebot.toml:3: packages: arrays and inline tables nest at most 32 deep"
+    # brackets inside strings and comments do not count
+    assert parse_config('# ' + "[" * 100 + '\n[[target]]\nname = "a"\npackage = "./' + "[" * 100 + '"\n').targets
+
+
+def test_huge_sizes_are_refused_not_overflowed():
+    digits = "1" * 400
+    for value in (f'"{digits}"', digits, f'"{digits} MiB"'):
+        assert error_of(f"[[budget]]\nmax_size = {value}\n") == \
+            "sizebot.toml:2: budget[0].max_size: a size cannot exceed 9007199254740991 bytes"
+    assert parse_config('[[budget]]\nmax_size = 9007199254740991\n').budgets[0].max_size == 2**53 - 1
+    assert error_of(f'[[image.budget]]\nmax_increase = "{digits}%"\n') == \
+        "sizebot.toml:2: image.budget[0].max_increase: a percentage cannot exceed 9999999%, got '" + \
+        "1" * 40 + "'... (401 characters)"
+
+
+@pytest.mark.parametrize("value", ["nan%", "inf%", "NaN %", "-inf%", "infinity%"])
+def test_non_finite_percentages_are_refused(value):
+    message = error_of(f'[[budget]]\nlevel = "warn"\nmax_increase = "{value}"\n')
+    expected = "a percentage cannot be negative" if value.startswith("-") else \
+        f"a percentage must be a finite number, got {value!r}"
+    assert message == f"sizebot.toml:3: budget[0].max_increase: {expected}"
+
+
+def test_a_fifo_is_not_read(tmp_path):
+    import os
+    os.mkfifo(tmp_path / "sizebot.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "sizebot.toml", repo_root=tmp_path)
+    assert str(info.value) == "sizebot.toml: not a regular file"
+
+
+# -- go build flags that cannot work are caught when the config is checked --------------------------
+
+FLAG_ERRORS = [
+    ("-ldflags='-s -w'", "strategy.small.flags[0]: \"-ldflags='-s -w'\" looks shell-quoted, but go build gets it "
+     "without a shell and keeps the quotes; write flags = [\"-ldflags=-s -w\"]"),
+    ("-trimpath -ldflags=-s -w", "strategy.small.flags[0]: '-trimpath -ldflags=-s -w' holds several flags in one "
+     "string, which go build gets as one argument; write flags = [\"-trimpath\", \"-ldflags=-s -w\"]"),
+    ('-ldflags=\\"-s -w\\"', "strategy.small.flags[0]: '-ldflags=\"-s -w\"' looks shell-quoted, but go build gets "
+     "it without a shell and keeps the quotes; write flags = [\"-ldflags=-s -w\"]"),
+    ("-trimpath -ldflags='-s -w'", "strategy.small.flags[0]: \"-trimpath -ldflags='-s -w'\" holds several flags in "
+     "one string, which go build gets as one argument; write flags = [\"-trimpath\", \"-ldflags=-s -w\"]"),
+    ("-tags netgo", "strategy.small.flags[0]: '-tags netgo' holds several flags in one string, which go build gets "
+     "as one argument; write flags = [\"-tags=netgo\"]"),
+    ("'-trimpath'", "strategy.small.flags[0]: \"'-trimpath'\" looks shell-quoted, but go build gets it without a "
+     "shell and keeps the quotes; write flags = [\"-trimpath\"]"),
+]
+
+
+@pytest.mark.parametrize("flag, message", FLAG_ERRORS, ids=[str(i) for i in range(len(FLAG_ERRORS))])
+def test_flags_that_cannot_work_name_the_right_spelling(flag, message):
+    text = f'[strategy.small]\nflags = [\n  "-a",\n  "{flag}",\n]\n'
+    assert error_of(text) == "sizebot.toml:4: " + message.replace("flags[0]", "flags[1]")
+
+
+def test_flags_that_go_build_takes_as_written_pass():
+    flags = ["-trimpath", "-ldflags=-s -w", "-ldflags=-X 'main.version=1 2'", "-gcflags=all=-N -l",
+             "-tags=netgo,osusergo", "-buildmode=pie", "-ldflags=-extldflags '-static'"]
+    text = "[strategy.ok]\nflags = [" + ", ".join(json.dumps(f) for f in flags) + "]\n"
+    assert parse_config(text).strategy("ok").flags == tuple(flags)
+
+
+@pytest.mark.parametrize("text", [
+    'value = ' + "[" * 5000 + "]" * 5000 + "\n",
+    '[[budget]]\nmax_size = "' + "9" * 400 + '"\n',
+    '[[budget]]\nmax_increase = "nan%"\n',
+    '[strategy.small]\nflags = ["-trimpath -ldflags=-s -w"]\n',
+], ids=["deep", "400-digits", "nan", "several-flags"])
+def test_report_with_a_hostile_config_is_one_line_and_exit_2(tmp_path, text):
+    import subprocess
+    import sys
+
+    from tests.support.git import git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "go.mod").write_text("module example.com/m\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "one")
+    bad = write(tmp_path, text, "bad.toml")
+    proc = subprocess.run([sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", "HEAD",
+                           "--config", str(bad), "--quiet"], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and f"{bad}:" in proc.stderr, proc.stderr
