@@ -8,11 +8,12 @@ import subprocess
 import pytest
 
 from sizebot.budgets import (
-    BudgetResult, BuildMeasurement, ImageMeasurement, apply_overrides, evaluate, exit_status, overrides_to_json,
+    BudgetResult, BuildMeasurement, ImageMeasurement, apply_overrides, evaluate, overrides_to_json,
     result_to_json, verdict,
 )
 from sizebot.config import BudgetRule, ImageBudgetRule, parse_config
 from sizebot.budgets.overrides import Override, OverridePolicy, find_overrides, parse_trailers
+from sizebot.documents.verdict import Verdict
 
 APP = BuildMeasurement(
     target="app", platform="linux/amd64", strategy="release", base_size=1_000_000, head_size=1_018_000,
@@ -194,9 +195,7 @@ def test_verdicts_and_exit_status():
     ok = evaluate([rule(max_size=10**9)], [APP])
     assert [verdict(r, compared=True) for r in (fail, warn, ok, ())] == ["fail", "warn", "pass", "pass"]
     assert [verdict(r, compared=False) for r in (fail, warn, ok, ())] == ["fail", "warn", "neutral", "neutral"]
-    assert [exit_status(v) for v in ("pass", "warn", "fail", "neutral")] == [0, 0, 1, 0]
-    with pytest.raises(ValueError):
-        exit_status("error")
+    assert all(isinstance(verdict(r, compared=True), Verdict) for r in (fail, warn, ok, ()))
 
 
 def test_overrides_turn_fails_into_overridden_and_keep_warns():
@@ -206,7 +205,7 @@ def test_overrides_turn_fails_into_overridden_and_keep_warns():
     assert [(x.status, x.override_reason) for x in results] == [
         ("overridden", "vendoring the new SDK; PR label size-budget-override"), ("warn", None)]
     assert verdict(results, compared=True) == "warn"
-    assert exit_status(verdict(results, compared=True)) == 0
+    assert verdict(results, compared=True).exit_code == 0
     assert result_to_json(results[0])["override_reason"] == "vendoring the new SDK; PR label size-budget-override"
     assert overrides_to_json(overrides) == [{"source": "trailer", "reason": "vendoring the new SDK"},
                                             {"source": "label", "reason": "PR label size-budget-override"}]

@@ -10,7 +10,8 @@ import pytest
 
 from sizebot.binary.diff import diff_reports
 from sizebot.documents.analyze import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
-from sizebot.budgets import ImageMeasurement, exit_status
+from sizebot.budgets import ImageMeasurement
+from sizebot.documents.verdict import Verdict
 from sizebot.config import parse_config
 from sizebot.budgets.overrides import Override
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Report, Side
@@ -276,7 +277,7 @@ def test_document_budgets_and_verdict(comparisons):
     assert list(doc) == ["schema", "verdict", "repo", "base", "head", "config", "builds", "waterfalls", "image",
                          "budgets", "overrides", "notes"]
     assert doc["schema"] == "sizebot/report@1"
-    assert doc["verdict"] == "fail" and exit_status(doc["verdict"]) == 1
+    assert doc["verdict"] == "fail" and Verdict(doc["verdict"]).exit_code == 1
     assert doc["base"] == {"ref": "main", "sha": "a" * 40, "subject": "Release v1"}
     assert doc["config"] == {"path": "sizebot.toml", "defaulted": False}
     assert doc["notes"][0] == "run note"
@@ -295,7 +296,7 @@ def test_document_budgets_and_verdict(comparisons):
 def test_override_turns_fail_into_warn(comparisons):
     doc = _doc(comparisons, overrides=(Override("trailer", "HTTP/2 is worth it"),))
     validate(doc)
-    assert doc["verdict"] == "warn" and exit_status(doc["verdict"]) == 0
+    assert doc["verdict"] == "warn" and Verdict(doc["verdict"]).exit_code == 0
     assert doc["overrides"] == [{"source": "trailer", "reason": "HTTP/2 is worth it"}]
     statuses = {r["status"] for r in doc["budgets"]}
     assert "fail" not in statuses and "overridden" in statuses

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sizebot.config import BudgetRule, ImageBudgetRule
 from sizebot.budgets.overrides import Override
+from sizebot.documents.verdict import Verdict
 from sizebot.units import format_size
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from sizebot.documents.image import ImageReport
 
 STATUSES = ("pass", "warn", "fail", "overridden", "skipped")
-VERDICTS = ("pass", "warn", "fail", "neutral")
 
 
 @dataclass(frozen=True)
@@ -130,21 +130,14 @@ def apply_overrides(results: tuple[BudgetResult, ...], overrides: Sequence[Overr
                  for r in results)
 
 
-def verdict(results: Iterable[BudgetResult], compared: bool) -> str:
-    """"fail" | "warn" | "pass" | "neutral" (nothing compared and nothing exceeded)."""
+def verdict(results: Iterable[BudgetResult], compared: bool) -> Verdict:
+    """The worst of the results (an override warns); neutral when nothing was compared or exceeded."""
     statuses = {r.status for r in results}
     if "fail" in statuses:
-        return "fail"
+        return Verdict.FAIL
     if statuses & {"warn", "overridden"}:
-        return "warn"
-    return "pass" if compared else "neutral"
-
-
-def exit_status(verdict_: str) -> int:
-    """The CLI's exit status for a verdict: 1 for fail, else 0 (warnings and overrides do not fail CI)."""
-    if verdict_ not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict_!r}")
-    return 1 if verdict_ == "fail" else 0
+        return Verdict.WARN
+    return Verdict.PASS if compared else Verdict.NEUTRAL
 
 
 def result_to_json(result: BudgetResult) -> dict:

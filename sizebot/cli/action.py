@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sizebot.documents.verdict import FAIL_ON, Verdict
 from sizebot.errors import GitHubError, SizebotError
 from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
 from sizebot.github.comment import upsert_comment
@@ -38,7 +39,6 @@ from sizebot.github.status import create_check_run, set_status
 from sizebot.render.comment import comment_marker
 
 MODES = ("report", "measure", "comment")
-FAIL_ON = ("fail", "warn", "never")
 # Tests inject a retry policy that never sleeps; None: the real one.
 RETRY_POLICY: RetryPolicy | None = None
 
@@ -67,14 +67,6 @@ def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
             while delim in value:  # pragma: no cover - 128 random bits
                 delim = f"sizebot_{uuid.uuid4().hex}"
             fh.write(f"{name}<<{delim}\n{value}\n{delim}\n")
-
-
-def exit_status(verdict: str, fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    if verdict == "fail" or (fail_on == "warn" and verdict == "warn"):
-        return 1
-    return 0
 
 
 def total_delta(doc: dict[str, Any]) -> int:
@@ -177,7 +169,7 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
         _write_summary(env, doc)
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         print(f"sizebot: measurement written to {outputs['report-json']} (verdict {outputs['verdict']})")
-        return exit_status(outputs["verdict"], fail_on)
+        return Verdict(outputs["verdict"]).exit_code_for(fail_on)
 
     out, outputs["report-json"] = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
@@ -187,7 +179,7 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
         url = _publish(client, repo_name, pr.number, pr.head_sha, key, doc, run_url(env))
     outputs["comment-url"] = url
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
-    return exit_status(outputs["verdict"], fail_on)
+    return Verdict(outputs["verdict"]).exit_code_for(fail_on)
 
 
 def _write_summary(env: Mapping[str, str], doc: dict[str, Any]) -> None:
@@ -299,4 +291,4 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     _write_summary(env, doc)
     outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, doc, run_url(env))
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
-    return exit_status(outputs["verdict"], fail_on)
+    return Verdict(outputs["verdict"]).exit_code_for(fail_on)

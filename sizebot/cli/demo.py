@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sizebot.budgets import exit_status
+from sizebot.documents.verdict import Verdict
 from sizebot.errors import SizebotError
 
 DEFAULT_OUT = "sizebot-demo-out"
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"The PR comment:  {out / MARKDOWN}")
     print(f"As GitHub shows it: {out / HTML}")
     print(f"The JSON report: {out / JSON}")
-    status = exit_status(doc["verdict"])
+    status = Verdict(doc["verdict"]).exit_code
     if status:
         print(f"Exit status {status}: the sample change exceeds a fail budget on purpose, as a failing check would.")
     sys.stdout.flush()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sizebot.budgets import exit_status
+from sizebot.documents.verdict import Verdict
 from sizebot.cli.output import emit
 from sizebot.errors import SizebotError
 from sizebot.render import FORMATS
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         write_report(doc, "json", args.json_file)
     if args.markdown_file:
         write_report(doc, "markdown", args.markdown_file)
-    return exit_status(doc["verdict"])
+    return Verdict(doc["verdict"]).exit_code
 
 
 def render_doc(doc: dict[str, Any], fmt: str, *, width: int = TEXT_WIDTH) -> str:

@@ -6,10 +6,14 @@ from dataclasses import dataclass
 
 from github.GithubObject import NotSet
 
+from sizebot.documents.verdict import Verdict
 from sizebot.github.client import GitHubClient, GitHubPermissionError
 
-_STATE = {"pass": "success", "neutral": "success", "warn": "success", "fail": "failure"}
-_CONCLUSION = {"pass": "success", "neutral": "neutral", "warn": "neutral", "fail": "failure"}
+# A verdict as GitHub's commit status state and check run conclusion.
+_STATE = {Verdict.PASS: "success", Verdict.NEUTRAL: "success", Verdict.WARN: "success", Verdict.FAIL: "failure",
+          Verdict.ERROR: "error"}
+_CONCLUSION = {Verdict.PASS: "success", Verdict.NEUTRAL: "neutral", Verdict.WARN: "neutral", Verdict.FAIL: "failure",
+               Verdict.ERROR: "failure"}
 DESCRIPTION_LIMIT = 140
 
 

@@ -12,10 +12,10 @@ import copy
 import re
 from typing import Any
 
+from sizebot.documents.verdict import Verdict
 from sizebot.errors import SizebotError
 from sizebot.render.report_markdown import (
     SUMMARY_LEVELS,
-    VERDICT_ORDER,
     render_report_markdown_measured,
 )
 
@@ -94,7 +94,7 @@ def merge_reports(docs: list[dict[str, Any]]) -> dict[str, Any]:
             if (extra in first or extra in d) and d.get(extra) != first.get(extra):
                 raise ReportMergeError(f"report {i} has {extra} {d.get(extra)!r}, report 1 {first.get(extra)!r}")
     merged = copy.deepcopy(first)
-    merged["verdict"] = max((d.get("verdict", "neutral") for d in docs), key=lambda v: VERDICT_ORDER.get(v, 0))
+    merged["verdict"] = Verdict.worst(d.get("verdict", "neutral") for d in docs).value
     for key in ("builds", "waterfalls", "budgets"):
         merged[key] = [copy.deepcopy(x) for d in docs for x in d.get(key) or []]
     notes: list[str] = []

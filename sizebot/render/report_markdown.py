@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sizebot.compare.model import Report
+from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
 from sizebot.render.common import escape_md, render_template
 from sizebot.render.mermaid import bar_chart, pie_chart
 from sizebot.units import format_delta, format_percent, format_size
 
-VERDICT_EMOJI = {"fail": "❌", "warn": "⚠️", "pass": "✅", "neutral": "⚪"}
+VERDICT_EMOJI = {Verdict.ERROR: "🛑", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.PASS: "✅", Verdict.NEUTRAL: "⚪"}
 BUDGET_EMOJI = {"fail": "❌", "warn": "⚠️", "overridden": "🔓", "pass": "✅", "skipped": "⏭️"}
 RULE_EMOJI = {"PASS": "✅", "FAIL": "❌", "SKIP": "⏭️"}
 _BUDGET_ORDER = {"fail": 0, "warn": 1, "overridden": 2, "pass": 3, "skipped": 4}
-VERDICT_ORDER = {"neutral": 0, "pass": 1, "warn": 2, "fail": 3}
 REST_IN_SUMMARY = "the full report is in the job summary of this run"
 _URL = re.compile(r"https?://[^\s<>\"'`()\[\]]+")
 

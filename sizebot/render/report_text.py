@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sizebot.compare.model import Report
+from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
 from sizebot.render.report_markdown import (
@@ -31,7 +32,8 @@ from sizebot.render.report_markdown import (
 )
 from sizebot.units import format_delta, format_percent, format_size
 
-_VERDICT_STYLE = {"fail": "bold red", "warn": "bold yellow", "pass": "bold green", "neutral": "bold"}
+_VERDICT_STYLE = {Verdict.ERROR: "bold red", Verdict.FAIL: "bold red", Verdict.WARN: "bold yellow",
+                  Verdict.PASS: "bold green", Verdict.NEUTRAL: "bold"}
 _STATUS_STYLE = {"fail": "red", "warn": "yellow", "overridden": "magenta", "pass": "green", "skipped": "dim"}
 
 
