@@ -32,7 +32,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("source", metavar="SOURCE", help="archive file, OCI layout directory, or image reference")
     p.add_argument("source2", metavar="SOURCE2", nargs="?", help="a second image: show the diff SOURCE -> SOURCE2")
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--format", choices=[f for f in FORMATS if f != "html"], default="text")
     p.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="pick one image of a multi-platform index")
     p.add_argument("--ci", action="store_true", help="evaluate .dive-ci rules; exit 1 when one fails")
     p.add_argument("--ci-config", metavar="FILE", help="the rules file (default: .dive-ci in the current directory)")

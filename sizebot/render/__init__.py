@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "html")
 
 _RENDERERS: dict[tuple[type, str], Callable[..., str]] = {}
 
