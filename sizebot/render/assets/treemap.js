@@ -148,7 +148,7 @@
   };
   Treemap.prototype.render = function () {
     var self = this, map = this.map;
-    map.textContent = ""; this.drawn = [];
+    map.textContent = ""; this.drawn = []; tip.hidden = true;
     var w = map.clientWidth, hgt = map.clientHeight;
     this.draw(this.focus, 0, 0, w, hgt, 1);
     this.crumbs.textContent = "";
