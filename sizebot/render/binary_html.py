@@ -8,15 +8,14 @@ from typing import Any
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.render import renderer
-from sizebot.render.binary_json import diff_to_json, report_to_json
 from sizebot.render.treemap import analyze_page, diff_page
 
 
 @renderer(BinaryReport, "html")
 def render_report_html(report: BinaryReport, **_: Any) -> str:
-    return analyze_page(report_to_json(report, top=None))
+    return analyze_page(report.to_json(top=None))
 
 
 @renderer(BinaryDiff, "html")
 def render_diff_html(diff: BinaryDiff, **_: Any) -> str:
-    return diff_page(diff_to_json(diff, top=None, include_reports=True))
+    return diff_page(diff.to_json(top=None, include_reports=True))
