@@ -34,3 +34,12 @@ def go_env(tmp_path_factory) -> dict[str, str]:
     env.setdefault("GOFLAGS", "-mod=mod")
     env["GOTOOLCHAIN"] = "local"
     return env
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test that starts the Docker engine carries the ``docker`` marker (``-m "not docker"`` then
+    means what it says): a test that uses the engine without it stops the collection."""
+    unmarked = [item.nodeid for item in items
+                if "docker_engine" in getattr(item, "fixturenames", ()) and item.get_closest_marker("docker") is None]
+    if unmarked:
+        raise pytest.UsageError("tests that start the Docker engine need @pytest.mark.docker: " + ", ".join(unmarked))

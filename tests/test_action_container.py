@@ -69,6 +69,7 @@ def test_action_yml_inputs_outputs():
     assert any(s.get("uses") == "./" for s in ci["jobs"]["sizebot"]["steps"])
 
 
+@pytest.mark.docker
 def test_container_tools(docker_engine, action_image):
     proc = docker_engine.docker("run", "--rm", "--entrypoint", "sh", action_image, "-c",
                                 "go version && git --version && strip --version | head -1 && "
@@ -79,6 +80,7 @@ def test_container_tools(docker_engine, action_image):
     assert "sizebot " in out
 
 
+@pytest.mark.docker
 def test_action_in_container_comments(docker_engine, action_image, tmp_path):
     fake = fg.FakeGitHub("octo/app").start()
     try:

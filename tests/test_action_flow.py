@@ -20,6 +20,7 @@ from sizebot.github.measurement import load_measurement
 from sizebot.render.comment import build_comment, merge_reports
 from tests.support import fake_github as fg
 from tests.support.git import git
+from tests.support.schemas import load_schema
 
 DATA = Path(__file__).parent / "data"
 REPO = "octo/app"
@@ -385,8 +386,7 @@ HELLO_HEAD = ('package main\n\nimport (\n\t"encoding/json"\n\t"os"\n)\n\n'
               'func main() { _ = json.NewEncoder(os.Stdout).Encode(map[string]string{"hello": "sizebot"}) }\n')
 # One target, one strategy (one build per side), one budget the head's encoding/json breaks.
 HELLO_CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n\n[[budget]]\nmax_increase = "1%"\n'
-MEASUREMENT_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot/schemas/measurement.schema.json")
-                                .read_text())
+MEASUREMENT_SCHEMA = load_schema("measurement")
 
 
 @pytest.fixture(scope="module")

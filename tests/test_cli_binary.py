@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import goprograms
-from tests.test_render_binary import validate
+from tests.support.schemas import validate_document as validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

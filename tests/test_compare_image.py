@@ -25,13 +25,9 @@ from sizebot.image.docker import build_image, save_image
 from sizebot.render.report_markdown import render_report_markdown
 from tests.support.images import blob
 from tests.support.goprograms import write_tree
+from tests.support.schemas import load_schema
 
 DATA = Path(__file__).parent / "data"
-SCHEMAS = Path(__file__).resolve().parents[1] / "sizebot" / "schemas"
-
-
-def _schema(name: str) -> dict:
-    return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
 
 DOCKERFILE = """\
 FROM scratch AS app
@@ -95,6 +91,7 @@ def _without_identity(doc: dict) -> dict:
     return {**{k: v for k, v in doc.items() if k not in ("source", "config_digest")}, "layers": layers}
 
 
+@pytest.mark.docker
 def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, docker_engine, tmp_path):
     section, _ = measured
     doc = section.doc
@@ -113,6 +110,7 @@ def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, doc
     assert doc["head"]["inefficiencies"] == [{"path": "/etc/cfg", "count": 2, "size": 400}]
 
 
+@pytest.mark.docker
 def test_measurement_feeds_the_image_budgets(measured):
     section, _ = measured
     base, head = section.doc["base"], section.doc["head"]
@@ -123,6 +121,7 @@ def test_measurement_feeds_the_image_budgets(measured):
     assert base["compressed_size"] > 8500 and head["compressed_size"] > 10100
 
 
+@pytest.mark.docker
 def test_diff_of_base_and_head(measured):
     diff = measured[0].doc["diff"]
     assert diff["schema"] == "sizebot/image-diff@1"
@@ -138,6 +137,7 @@ def test_diff_of_base_and_head(measured):
         (0, None, "removed"), (1, None, "removed")]
 
 
+@pytest.mark.docker
 def test_rules_of_the_heads_dive_ci(measured):
     # .dive-ci at the head's root: highestWastedBytes 350 B, lowestEfficiency disabled, the third
     # rule at dive's default 0.1. /etc/cfg's two copies waste 400 B of 1100 user bytes.
@@ -152,21 +152,24 @@ def test_rules_of_the_heads_dive_ci(measured):
     ]
 
 
+@pytest.mark.docker
 def test_section_validates_against_the_schemas(measured):
     doc = json.loads(json.dumps(measured[0].doc))
-    report = _schema("report")
+    report = load_schema("report")
     jsonschema.validate(doc, {"$schema": report["$schema"], "$defs": report["$defs"], "$ref": "#/$defs/image"})
     for side in ("base", "head"):
-        jsonschema.validate(doc[side], _schema("image"))
-    jsonschema.validate(doc["diff"], _schema("image-diff"))
+        jsonschema.validate(doc[side], load_schema("image"))
+    jsonschema.validate(doc["diff"], load_schema("image-diff"))
 
 
+@pytest.mark.docker
 def test_engine_and_work_dir_are_left_clean(measured, docker_engine):
     _, work = measured
     assert list(work.iterdir()) == []
     assert _images(docker_engine) == []
 
 
+@pytest.mark.docker
 def test_the_section_renders_in_the_report(measured):
     doc = json.loads((DATA / "report-render-sample.json").read_text())
     doc["image"] = json.loads(json.dumps(measured[0].doc))  # as a measurement file carries it
@@ -184,6 +187,7 @@ def test_the_section_renders_in_the_report(measured):
             "| <code>/etc/cfg</code> | 0 B | 300 B | +300 B |\n") in md
 
 
+@pytest.mark.docker
 def test_base_without_the_dockerfile_measures_the_head_alone(docker_engine, checkouts, tmp_path):
     _, head = checkouts
     base = write_tree(tmp_path / "base", {"README": "no image yet\n"})
@@ -198,6 +202,7 @@ def test_base_without_the_dockerfile_measures_the_head_alone(docker_engine, chec
     assert _images(docker_engine) == []
 
 
+@pytest.mark.docker
 def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkouts, tmp_path):
     base, _ = checkouts
     busybox = docker_engine.busybox_image()
@@ -218,6 +223,7 @@ def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkou
     assert "sizebot-boom" not in containers
 
 
+@pytest.mark.docker
 def test_failed_base_build_keeps_the_head(docker_engine, checkouts, tmp_path):
     _, head = checkouts
     base = write_tree(tmp_path / "base", {"Dockerfile": "FROM scratch AS app\nCOPY missing.txt /\n"})

@@ -21,9 +21,10 @@ from sizebot.compare.report import (
 from sizebot.render import render
 from sizebot.render.report_markdown import render_report_markdown
 from sizebot.render.report_text import render_report_text
+from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())
+SCHEMA = load_schema("report")
 SAMPLE = json.loads((ROOT / "tests/data/report-render-sample.json").read_text())
 MAIN = "example.com/app/cmd/app"
 
@@ -326,7 +327,7 @@ def test_sample_and_generated_documents_validate_and_render(comparisons):
     doc = _doc(comparisons)
     text = render(Report(doc), "json")
     assert json.loads(text) == doc and text.endswith("}\n")
-    measurement_schema = json.loads((ROOT / "sizebot/schemas/measurement.schema.json").read_text())
+    measurement_schema = load_schema("measurement")
     jsonschema.Draft202012Validator(measurement_schema).validate(
         {**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40}, "comment_key": "default"})
     markdown = render_report_markdown(doc)

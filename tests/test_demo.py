@@ -12,9 +12,10 @@ import pytest
 
 from sizebot.demo import BASE_BRANCH, HEAD_BRANCH, materialize, sample_files
 from tests.support.git import git
+from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())
+SCHEMA = load_schema("report")
 
 
 @pytest.fixture(scope="module")

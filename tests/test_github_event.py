@@ -18,6 +18,7 @@ from sizebot.github.measurement import (
     make_measurement,
     write_measurement,
 )
+from tests.support.schemas import load_schema
 
 DATA = Path(__file__).parent / "data"
 BASE, HEAD, MERGE = "a" * 40, "b" * 40, "c" * 40
@@ -85,7 +86,7 @@ def test_roundtrip_and_schema(tmp_path):
     path = measurement_file(tmp_path)
     m = load_measurement(path)
     assert m["pull_request"] == {"number": 12, "base_sha": BASE, "head_sha": HEAD}
-    schema = json.loads((Path(__file__).parent.parent / "sizebot/schemas/measurement.schema.json").read_text())
+    schema = load_schema("measurement")
     jsonschema.Draft202012Validator(schema).validate(m)
     pull = {"number": 12, "base": {"sha": BASE}, "head": {"sha": HEAD}}
     assert check_against_pull(m, pull, path="m.json") is None

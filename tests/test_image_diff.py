@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import jsonschema
 
 from sizebot.documents.image import FileEntry, ImageReport, LayerReport
 from sizebot.image.diff import diff_images, match_layers
 from sizebot.render import render
+from tests.support.schemas import load_schema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot/schemas/image-diff.schema.json").read_text())
+SCHEMA = load_schema("image-diff")
 
 
 def layer(i: int, diff_id: str, command: str, size: int, compressed: int | None = None) -> LayerReport:

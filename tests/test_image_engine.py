@@ -26,10 +26,11 @@ from sizebot.image.docker import build_image, docker_available, save_image
 from sizebot.render import render
 from tests.support.images import blob
 from tests.support.goprograms import write_tree
+from tests.support.schemas import load_schema
 
 DIVE = Path("/root/go/bin/dive")
 REPO = Path(__file__).resolve().parents[1]
-DIFF_SCHEMA = json.loads((REPO / "sizebot/schemas/image-diff.schema.json").read_text())
+DIFF_SCHEMA = load_schema("image-diff")
 
 
 def _dive() -> str:
@@ -115,6 +116,7 @@ def _pct4(x: float) -> str:
     return f"{100 * x:.4f}"
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("name", ["scratch", "runs", "multistage", "v1", "v2"])
 def test_figures_equal_dives(name: str, images: dict[str, Path], tmp_path: Path):
     archive = images[name]
@@ -129,6 +131,7 @@ def test_figures_equal_dives(name: str, images: dict[str, Path], tmp_path: Path)
     assert _pct4(report.user_wasted_percent) == dive_uwp
 
 
+@pytest.mark.docker
 def test_known_figures_of_the_run_image(images: dict[str, Path]):
     # /big written twice (50 kB then 60 kB) then removed; /etc/motd written then chmod-ed; /d removed.
     report = analyze_image(str(images["runs"]))
@@ -141,6 +144,7 @@ def test_known_figures_of_the_run_image(images: dict[str, Path]):
     assert next(f for f in report.files if f.path == "/etc/motd").mode & 0o777 == 0o600
 
 
+@pytest.mark.docker
 def test_scratch_and_multistage_have_only_their_copies(images: dict[str, Path]):
     scratch = analyze_image(str(images["scratch"]))
     assert [layer.size for layer in scratch.layers] == [1000, 570, 3000]
@@ -150,6 +154,7 @@ def test_scratch_and_multistage_have_only_their_copies(images: dict[str, Path]):
     assert {f.path: f.size for f in multi.files if f.kind == "file"} == {"/blob": 20000, "/a.txt": 123}
 
 
+@pytest.mark.docker
 def test_diff_of_two_builds(images: dict[str, Path]):
     old, new = analyze_image(str(images["v1"])), analyze_image(str(images["v2"]))
     diff = diff_images(old, new, top=20)
@@ -175,6 +180,7 @@ def test_diff_of_two_builds(images: dict[str, Path]):
     assert doc["size"] == {"old": old.size, "new": new.size, "delta": 4000}
 
 
+@pytest.mark.docker
 def test_cli_diff_json_and_markdown(images: dict[str, Path]):
     cmd = [sys.executable, "-m", "sizebot", "image", str(images["v1"]), str(images["v2"])]
     js = subprocess.run([*cmd, "--format", "json"], capture_output=True, text=True, check=False, cwd=REPO, timeout=300)
@@ -200,6 +206,7 @@ RULE_SETS = [
 ]
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("rules_text", RULE_SETS)
 def test_ci_exit_status_equals_dives(rules_text: str, images: dict[str, Path], tmp_path: Path):
     archive = images["runs"]
@@ -223,6 +230,7 @@ def test_ci_exit_status_equals_dives(rules_text: str, images: dict[str, Path], t
 MISCONFIGURED = ["''", "off", "Disabled", "1.5", "-0.1", "yes"]
 
 
+@pytest.mark.docker
 @pytest.mark.parametrize("value", MISCONFIGURED)
 def test_values_dive_calls_misconfigured_are_config_errors(value: str, images: dict[str, Path], tmp_path: Path):
     rules = tmp_path / ".dive-ci"
@@ -244,6 +252,7 @@ def test_missing_engine_is_a_clear_error(tmp_path: Path):
         save_image("busybox:latest", tmp_path, docker_host=host)
 
 
+@pytest.mark.docker
 def test_failed_build_reports_the_tail(docker_engine, tmp_path: Path):
     (tmp_path / "Dockerfile").write_text(f"FROM {docker_engine.busybox_image()}\nRUN echo boom-marker && false\n")
     with pytest.raises(DockerError, match="boom-marker") as err:
@@ -251,6 +260,7 @@ def test_failed_build_reports_the_tail(docker_engine, tmp_path: Path):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.docker
 def test_text_render_names_layers(images: dict[str, Path]):
     diff = diff_images(analyze_image(str(images["v1"])), analyze_image(str(images["v2"])))
     text = render(diff, "text")

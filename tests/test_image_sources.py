@@ -43,8 +43,9 @@ from tests.support.images import (
     wh,
 )
 from tests.support.paths import DIVE_FIXTURES
+from tests.support.schemas import load_schema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "sizebot" / "schemas" / "image.schema.json").read_text())
+SCHEMA = load_schema("image")
 
 LAYERS = [
     [d("app"), f("app/bin", 3000), f("app/data.txt", 500), f("etc/conf", 120), d("cache"), f("cache/a", 700),

@@ -5,12 +5,10 @@ untrusted names inert)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from sizebot.binary.diff import diff_reports
 from sizebot.documents.analyze import BinaryReport, Function, Module, Section, Unattributed
@@ -18,25 +16,11 @@ from sizebot.documents.diff import BinaryDiff
 from sizebot.errors import DocumentError
 from sizebot.render import render
 from sizebot.render.common import ZWSP, dump_json
-from tests.test_binary_diff import make_report, new_report, old_report, pkg
+from tests.support.binary_reports import make_report, new_report, old_report, pkg
+from tests.support.paths import ROOT
+from tests.support.schemas import validate_document
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _schema(name: str) -> dict[str, Any]:
-    return json.loads((ROOT / "sizebot" / "schemas" / name).read_text())
-
-
-ANALYZE = _schema("analyze.schema.json")
-DIFF = _schema("diff.schema.json")
-REGISTRY = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in (ANALYZE, DIFF))
-
-
-def validate(doc: dict[str, Any]) -> None:
-    """Validate an analyze or diff document against its schema (the diff's $refs resolved)."""
-    schema = {"sizebot/analyze@1": ANALYZE, "sizebot/diff@1": DIFF}[doc["schema"]]
-    jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.Draft202012Validator(schema, registry=REGISTRY).validate(doc)
+validate = validate_document
 
 
 def tiny_old() -> BinaryReport:
@@ -197,7 +181,7 @@ def test_schemas_reject_wrong_documents() -> None:
     for broken in ({**doc, "file_size": -1}, {**doc, "extra": 1}, {k: v for k, v in doc.items() if k != "sections"},
                    {**doc, "schema": "sizebot/diff@1"}, {**doc, "format": "coff"}):
         with pytest.raises(jsonschema.ValidationError):
-            jsonschema.Draft202012Validator(ANALYZE, registry=REGISTRY).validate(broken)
+            validate_document(broken, "analyze")
     diff = diff_reports(tiny_old(), tiny_new()).to_json()
     with pytest.raises(jsonschema.ValidationError):  # an embedded report is checked against the analyze schema
         validate({**diff, "new": {**diff["new"], "coverage": 2}})

@@ -22,7 +22,7 @@ from sizebot.render.comment import (
     merge_reports,
 )
 from sizebot.render.html_preview import gfm_to_html
-from tests.test_render_escaping import assert_well_formed
+from tests.support.html import assert_well_formed
 
 DATA = Path(__file__).parent / "data"
 

@@ -18,7 +18,7 @@ from sizebot.render.report_markdown import (
     render_report_markdown,
 )
 from sizebot.render.report_text import render_report_text, report_renderables
-from tests.test_render_escaping import Html, assert_well_formed
+from tests.support.html import Html, assert_well_formed
 
 DATA = Path(__file__).parent / "data"
 EXPECTED = DATA / "expected"

@@ -21,10 +21,11 @@ import pytest
 from sizebot.cli import main
 from sizebot.compare.run import default_base, run_report_doc
 from tests.support.git import git
+from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())
-DIFF_SCHEMA = json.loads((ROOT / "sizebot/schemas/diff.schema.json").read_text())
+SCHEMA = load_schema("report")
+DIFF_SCHEMA = load_schema("diff")
 MOD = "example.com/e2e"
 
 GO_MOD = "module example.com/e2e\n\ngo 1.21\n"
