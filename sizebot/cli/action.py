@@ -1,7 +1,7 @@
 """``sizebot action``: the GitHub Action's entry point (docs/action.md).
 
 Reads INPUT_* and GITHUB_* from the environment, the event payload at GITHUB_EVENT_PATH, writes
-GITHUB_OUTPUT (verdict, total-delta, report-json, comment-url) and GITHUB_STEP_SUMMARY.
+GITHUB_OUTPUT (verdict, total-delta, report-json, report-html, comment-url) and GITHUB_STEP_SUMMARY.
 Modes: ``measure`` (a pull request's job, read-only token: write a measurement file),
 ``comment`` (workflow_run with a write token: validate measurement files, merge, comment; never
 runs PR code), ``report`` (measure, then comment when the event is a pull request; for pushes).
@@ -17,6 +17,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Callable, Mapping
@@ -135,6 +136,9 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
         comment_marker(key)
     except ValueError:
         raise SizebotError(f"input comment-key: {key!r} is not 1-100 letters, digits, '.', '_' or '-'") from None
+    html_artifact = _input(env, "html-artifact")
+    if html_artifact and not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", html_artifact):
+        raise SizebotError(f"input html-artifact: {html_artifact!r} is not 1-100 letters, digits, '.', '_' or '-'")
     repo_name = env.get("GITHUB_REPOSITORY", "")
     api = env.get("GITHUB_API_URL", "https://api.github.com")
     token = _input(env, "github-token") or env.get("GITHUB_TOKEN", "")
@@ -165,6 +169,7 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
                                        comment_key=key)
         out, outputs["report-json"] = _output_file(env, f"sizebot-measurement-{key}.json")
         write_measurement(out, measurement)
+        outputs["report-html"] = _write_page(env, key, doc)
         outputs["comment-url"] = ""
         _write_summary(env, doc)
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
@@ -173,10 +178,11 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
 
     out, outputs["report-json"] = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    outputs["report-html"] = _write_page(env, key, doc)
     _write_summary(env, doc)
     url = ""
     if pr is not None:
-        url = _publish(client, repo_name, pr.number, pr.head_sha, key, doc, run_url(env))
+        url = _publish(client, repo_name, pr.number, pr.head_sha, key, doc, run_url(env), artifacts_url(env))
     outputs["comment-url"] = url
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return Verdict(outputs["verdict"]).exit_code_for(fail_on)
@@ -196,16 +202,35 @@ def run_url(env: Mapping[str, str]) -> str | None:
     return f"{server}/{repo}/actions/runs/{run_id}" if server and repo and run_id else None
 
 
+def artifacts_url(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(the run's artifacts, the name the workflow uploads the page under: input html-artifact)."""
+    url, name = run_url(env), _input(env, "html-artifact")
+    return (f"{url}#artifacts", name) if url and name else None
+
+
+def _write_page(env: Mapping[str, str], key: str, doc: dict[str, Any]) -> str:
+    """The treemap page beside the JSON (output report-html, for actions/upload-artifact)."""
+    from sizebot.compare.model import Report
+    from sizebot.render import render
+    out, rel = _output_file(env, f"sizebot-report-{key}.html")
+    out.write_text(render(Report(doc), "html"), encoding="utf-8")
+    return rel
+
+
 def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: str, doc: dict[str, Any],
-             summary_url: str | None = None) -> str:
+             summary_url: str | None = None, artifacts: tuple[str, str] | None = None) -> str:
     """Comment, status and check run; every API failure becomes one warning line (the report is
     already in the summary and the outputs). Returns the comment URL or ''."""
     from sizebot.render.comment import COMMENT_LIMIT, build_comment
     url = ""
     try:
-        result = upsert_comment(client, repo, number, key, build_comment(doc, key, summary_url=summary_url),
+        page_url, page_name = artifacts or (None, None)
+        result = upsert_comment(client, repo, number, key,
+                                build_comment(doc, key, summary_url=summary_url, artifacts_url=page_url,
+                                              html_artifact=page_name),
                                 shorter=lambda: build_comment(doc, key, limit=COMMENT_LIMIT // 4,
-                                                              summary_url=summary_url))
+                                                              summary_url=summary_url, artifacts_url=page_url,
+                                                              html_artifact=page_name))
         url = result.url
         print(f"sizebot: comment {'created' if result.created else 'updated'}: {url}")
     except GitHubValidationError as exc:
@@ -278,7 +303,7 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
             print(f"sizebot: {reason}")
         else:
             fresh.append(d)
-    outputs = {"verdict": "neutral", "total-delta": "0", "report-json": "", "comment-url": ""}
+    outputs = {"verdict": "neutral", "total-delta": "0", "report-json": "", "report-html": "", "comment-url": ""}
     if not fresh:
         print("sizebot: no measurement matches the pull request's current head: nothing posted")
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
@@ -287,8 +312,9 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     out, rel = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     outputs.update({"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc)),
-                    "report-json": rel})
+                    "report-json": rel, "report-html": _write_page(env, key, doc)})
     _write_summary(env, doc)
-    outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, doc, run_url(env))
+    outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, doc, run_url(env),
+                                      artifacts_url(env))
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return Verdict(outputs["verdict"]).exit_code_for(fail_on)

@@ -25,6 +25,7 @@ COMMENT_MARGIN = 512  # stay below the limit: GitHub's own counting may differ b
 SUMMARY_MARGIN = 8192
 SUMMARY_REST = "the JSON report of this run (sizebot report --format json) has every figure"
 _KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_URL = re.compile(r"https?://[^\s<>\"'`()\[\]]+")
 
 
 class ReportMergeError(SizebotError, ValueError):
@@ -50,16 +51,29 @@ def is_sizebot_comment(body: str, key: str) -> bool:
     return body == marker or body.startswith(marker + "\n")
 
 
+def treemap_line(artifacts_url: str, artifact: str) -> str:
+    """Where the treemap page is: an artifact of the run (its URL from the trusted run context)."""
+    if not _URL.fullmatch(artifacts_url):
+        raise ValueError(f"artifacts_url must be an http(s) URL without spaces or quotes, got {artifacts_url!r}")
+    if not _KEY.fullmatch(artifact):
+        raise ValueError(f"artifact name {artifact!r}: use 1-100 letters, digits, '.', '_' or '-'")
+    return (f"\n🗺️ Where the bytes go, as a zoomable treemap of every build: the artifact `{artifact}` of "
+            f"[this run]({artifacts_url}) (one HTML file, opens offline).\n")
+
+
 def build_comment(doc: dict[str, Any], key: str, *, limit: int = COMMENT_LIMIT,
-                  summary_url: str | None = None) -> str:
+                  summary_url: str | None = None, artifacts_url: str | None = None,
+                  html_artifact: str | None = None) -> str:
     """The sticky comment body: marker line, then the report, shortened to stay under ``limit``
-    (GitHub's 65,536 characters by default, counted as UTF-16 units, minus a margin)."""
+    (GitHub's 65,536 characters by default, counted as UTF-16 units, minus a margin); with
+    ``artifacts_url`` and ``html_artifact``, a last line linking to the treemap page."""
     marker = comment_marker(key)
     head = marker + "\n\n"
-    reserve = github_length(head) + min(COMMENT_MARGIN, limit // 16)
+    tail = treemap_line(artifacts_url, html_artifact) if artifacts_url and html_artifact else ""
+    reserve = github_length(head) + github_length(tail) + min(COMMENT_MARGIN, limit // 16)
     body = render_report_markdown_measured(doc, limit=limit, measure=github_length,
                                            details_url=summary_url, reserve=reserve)
-    return head + body
+    return head + body + tail
 
 
 def build_job_summary(doc: dict[str, Any], *, limit: int = SUMMARY_LIMIT) -> str:

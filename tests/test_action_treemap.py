@@ -1,0 +1,80 @@
+"""The action writes the treemap page beside the JSON (output report-html), and the comment links
+to the run's artifacts when the workflow uploads the page (input html-artifact), with a URL built
+from the trusted run context only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sizebot.cli import main
+from sizebot.cli.report import render_doc
+from sizebot.render.comment import build_comment, merge_reports, treemap_line
+from tests.test_action_flow import (  # noqa: F401 (fixtures)
+    _comment_env,
+    env,
+    fake,
+    measured,
+    measurement,
+    read_outputs,
+    slept,
+)
+
+RUN = "https://github.example/octo/app/actions/runs/99"
+
+
+def _run_context(monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.example")
+    monkeypatch.setenv("GITHUB_RUN_ID", "99")
+
+
+def test_comment_mode_writes_the_page_and_links_the_runs_artifacts(env, fake, monkeypatch, tmp_path):  # noqa: F811
+    _run_context(monkeypatch)
+    monkeypatch.setenv("INPUT_HTML-ARTIFACT", "sizebot-treemap")
+    doc = measurement()
+    _comment_env(env, monkeypatch, tmp_path, doc)  # the measuring run was run 7: never linked
+    assert main(["action"]) == 1
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    assert out["report-html"] == "sizebot-output/sizebot-report-default.html"
+    page = (Path(env["GITHUB_WORKSPACE"]) / out["report-html"]).read_text()
+    merged = merge_reports([doc])
+    assert page == render_doc(merged, "html")
+    [c] = fake.comments_on(12)
+    link = treemap_line(f"{RUN}#artifacts", "sizebot-treemap")
+    assert c["body"] == build_comment(merged, "default", summary_url=RUN, artifacts_url=f"{RUN}#artifacts",
+                                      html_artifact="sizebot-treemap")
+    assert c["body"].endswith(link) and "runs/7" not in c["body"]
+    assert link == ("\n🗺️ Where the bytes go, as a zoomable treemap of every build: the artifact `sizebot-treemap` "
+                    f"of [this run]({RUN}#artifacts) (one HTML file, opens offline).\n")
+
+
+def test_no_link_without_the_input_but_the_page_is_written(env, fake, monkeypatch, tmp_path):  # noqa: F811
+    _run_context(monkeypatch)
+    _comment_env(env, monkeypatch, tmp_path, measurement())
+    assert main(["action"]) == 1
+    [c] = fake.comments_on(12)
+    assert "treemap" not in c["body"]
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    assert (Path(env["GITHUB_WORKSPACE"]) / out["report-html"]).read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_mode_writes_the_page_beside_the_json(env, fake, measured, monkeypatch):  # noqa: F811
+    _run_context(monkeypatch)
+    monkeypatch.setenv("INPUT_HTML-ARTIFACT", "pages")
+    assert main(["action"]) == 1
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    ws = Path(env["GITHUB_WORKSPACE"])
+    assert Path(out["report-html"]).parent == Path(out["report-json"]).parent
+    doc = json.loads((ws / out["report-json"]).read_text())
+    assert (ws / out["report-html"]).read_text() == render_doc(doc, "html")
+    [c] = fake.comments_on(12)
+    assert c["body"].endswith(treemap_line(f"{RUN}#artifacts", "pages"))
+
+
+def test_hostile_artifact_name_refused_before_measuring(env, fake, measured, monkeypatch, capsys):  # noqa: F811
+    _run_context(monkeypatch)
+    monkeypatch.setenv("INPUT_HTML-ARTIFACT", "x](https://evil.example)")
+    assert main(["action"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "input html-artifact" in err
+    assert measured[0] == [] and fake.comments_on(12) == []
