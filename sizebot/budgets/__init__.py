@@ -10,8 +10,9 @@ Semantics (docs/configuration.md repeats them):
 * An exceeded check has its rule's ``level`` as status (``fail`` or ``warn``); ``new_modules``
   is itself the level ("warn"/"fail"; "allow" checks nothing).
 * Overrides (a PR label or a commit trailer) turn every ``fail`` into ``overridden`` with the
-  reason; warnings stay warnings. Verdict: any fail -> fail; any warn/overridden -> warn;
-  nothing compared -> neutral; else pass.
+  reason; warnings stay warnings. Verdict: a build that fails at base and head alike (the config
+  cannot work) -> error; a head that does not build, or any fail -> fail (no override passes a head
+  that does not build); any warn/overridden -> warn; nothing compared -> neutral; else pass.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sizebot.config import BudgetRule, ImageBudgetRule
 from sizebot.budgets.overrides import Override
+from sizebot.config import BudgetRule, ImageBudgetRule
 from sizebot.documents.verdict import Verdict
 from sizebot.units import format_size
 
@@ -45,6 +46,7 @@ class BuildMeasurement:
     head_packages: Mapping[str, int] = field(default_factory=dict)  # package path -> bytes (PackageSize.size)
     head_modules: Mapping[str, int] = field(default_factory=dict)  # module path -> bytes (ModuleSize.size)
     new_modules: tuple[str, ...] = ()  # modules in head and not in base (BinaryDiff.added_modules)
+    base_packages: Mapping[str, int] = field(default_factory=dict)  # to tell a typo from a removed package
 
     @property
     def subject(self) -> str:
@@ -66,6 +68,7 @@ class BuildMeasurement:
             head_packages={p.name: p.size for p in head.packages} if head is not None else {},
             head_modules={m.path: m.size for m in head.modules} if head is not None else {},
             new_modules=tuple(added),
+            base_packages={p.name: p.size for p in base.packages} if base is not None else {},
         )
 
 
@@ -130,10 +133,15 @@ def apply_overrides(results: tuple[BudgetResult, ...], overrides: Sequence[Overr
                  for r in results)
 
 
-def verdict(results: Iterable[BudgetResult], compared: bool) -> Verdict:
-    """The worst of the results (an override warns); neutral when nothing was compared or exceeded."""
+def verdict(results: Iterable[BudgetResult], compared: bool, *, head_failed: bool = False,
+            failed_alike: bool = False) -> Verdict:
+    """The worst of the results (an override warns); neutral when nothing was compared or exceeded.
+    ``failed_alike`` (a build failed at base and head: the config cannot work) is an error;
+    ``head_failed`` (a head build failed) fails, whatever the budgets and overrides say."""
+    if failed_alike:
+        return Verdict.ERROR
     statuses = {r.status for r in results}
-    if "fail" in statuses:
+    if head_failed or "fail" in statuses:
         return Verdict.FAIL
     if statuses & {"warn", "overridden"}:
         return Verdict.WARN

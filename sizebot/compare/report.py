@@ -174,11 +174,19 @@ def compared(comparisons: Iterable[Comparison], image: ImageMeasurement | None =
 
 def judge(config: Config, comparisons: Sequence[Comparison], *, image: ImageMeasurement | None = None,
           overrides: Sequence[Override] = ()) -> tuple[tuple[BudgetResult, ...], str]:
-    """The budget results (rule order, then build order, then image rules) and the verdict."""
+    """The budget results (rule order, then build order, then image rules) and the verdict: a head
+    that does not build never passes, and a build that fails at base and head alike is an error."""
     results = evaluate(config.budgets, measurements(comparisons),
                        image_rules=config.image.budgets if config.image is not None else (),
                        image=image, overrides=overrides)
-    return results, verdict(results, compared(comparisons, image))
+    return results, verdict(results, compared(comparisons, image),
+                            head_failed=any(c.head.status == FAILED for c in comparisons),
+                            failed_alike=any(failed_alike(c) for c in comparisons))
+
+
+def failed_alike(c: Comparison) -> bool:
+    """Both sides failed: nothing in the pull request broke it, so the configuration cannot work."""
+    return c.base.status == FAILED and c.head.status == FAILED
 
 
 def comparison_notes(comparisons: Sequence[Comparison]) -> list[str]:
@@ -195,6 +203,9 @@ def comparison_notes(comparisons: Sequence[Comparison]) -> list[str]:
     count = {t: sum(len(strategies_of[(t, p)]) for p in ps) for t, ps in platforms_of.items()}
     groups: dict[tuple[str, str, str], list[Comparison]] = {}
     for c in comparisons:
+        if failed_alike(c):
+            groups.setdefault((c.target, "both", _side_problem(c, "head", c.head)), []).append(c)
+            continue
         for side_name, side in (("base", c.base), ("head", c.head)):
             if side.status != OK:
                 groups.setdefault((c.target, side_name, _side_problem(c, side_name, side)), []).append(c)
@@ -212,12 +223,15 @@ def comparison_notes(comparisons: Sequence[Comparison]) -> list[str]:
                     labels.extend(c.label for c in here)
         missing = (members[0].base if side_name == "base" else members[0].head).status == MISSING
         for label in labels:
-            if side_name == "base":
+            if side_name == "both":
+                notes.append(f"{label}: fails to build at the base and the head alike ({problem}): "
+                             "check the target and the strategy in sizebot.toml")
+            elif side_name == "base":
                 notes.append(f"{label}: the base does not build ({problem}): comparing against nothing")
             elif missing:
                 notes.append(f"{label}: {problem}: nothing to measure")
             else:
-                notes.append(f"{label}: the head does not build ({problem})")
+                notes.append(f"{label}: the head does not build ({problem}): a head that does not build fails")
     for c in comparisons:
         for side_name, side in (("base", c.base), ("head", c.head)):
             if side.report is not None:

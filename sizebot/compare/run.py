@@ -1,12 +1,15 @@
 """``run_report_doc``: check out base and head, build everything, measure, judge, and return the report
 document. The I/O half of the comparison (report.py is the pure half).
 
-Order of work: both commits are checked out in their own worktrees (the user's checkout is never
-touched); the configuration is read from the head (or ``config``), else the defaults with targets
-discovered by ``go list`` in each checkout. Every base build runs before any head build, so the
-head builds find Go's build cache warm (base and head share the caller's GOCACHE and GOMODCACHE).
-Within a side, ``go build`` jobs run in parallel up to the number of CPUs; custom build commands
-run one at a time (they write inside the checkout, where two could collide).
+Order of work: one detached worktree at a fixed path (builds/workpath.py; the user's checkout is never
+touched) holds the head, then the base, then the head again, so both sides are built at the same path:
+a build without -trimpath embeds it, and the same commit must give the same binary at base and head
+and in every run. At the head: what to build (its sizebot.toml, or ``config``, else the defaults with
+main packages discovered by ``go list``). At the base: its sizebot.toml's budgets and override policy,
+which judge the pull request unless that file says ``budgets_from = "head"`` (a pull request cannot
+loosen its own budget); its main packages; then every base build. Then every head build, finding Go's
+build cache warm. Within a side, ``go build`` jobs run in parallel up to the number of CPUs; custom
+build commands run one at a time (they write inside the checkout, where two could collide).
 A base that does not build, or lacks a target, is a note: that build compares against nothing.
 """
 
@@ -20,20 +23,23 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.diff import diff_reports
-from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
-from sizebot.builds.discover import discover_targets, import_chains
-from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform
+from sizebot.budgets.changes import judging_changes
+from sizebot.budgets.checks import unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
-from sizebot.builds.worktree import Checkout, checkouts, resolve_commit
+from sizebot.builds.discover import discover_targets, import_chains
+from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
+from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
+from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
-from sizebot.compare.report import DEFAULT_TOP, assemble
-from sizebot.errors import GitError, SizebotError
+from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
+from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.errors import ConfigError, GitError, SizebotError
 from sizebot.units import format_size
 
 Progress = Callable[[str], None]
@@ -46,11 +52,13 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    top: int | None = DEFAULT_TOP, base_label: str | None = None) -> dict[str, Any]:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
-    ``config``: a sizebot.toml to use instead of the head's. ``labels``: the pull request's labels
-    (a budget override may be one). ``progress`` receives one line per step (from worker threads,
-    serialized). ``base_label``: how the report names the base (e.g. "main" for its merge-base).
-    Raises SizebotError for what the user must fix (unknown ref, bad config); a build that fails is
-    in the report, not raised."""
+    ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
+    ``labels``: the pull request's labels (a budget override may be one). ``progress`` receives one
+    line per step (from worker threads, serialized). ``base_label``: how the report names the base
+    (e.g. "main" for its merge-base). ``work_dir``: where the checkout, binaries and image work go
+    (default: the checkout at a fixed path under the temporary directory, the rest in a temporary one).
+    Raises SizebotError for what the user must fix (unknown ref, bad config, a budget or target that
+    names nothing); a build that fails is in the report, not raised."""
     repo = Path(repo).resolve()
     say = _serialized(progress)
     base_sha, base_subject, base_message = resolve_commit(repo, base)
@@ -58,67 +66,155 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     named = load_config(config) if config is not None else None  # a bad file fails before any checkout
     base_commit = Commit(base_label or base, base_sha, base_subject, base_message)
     head_commit = Commit(head, head_sha, head_subject, head_message)
+    notes: list[str] = []
+    if base_sha == head_sha:
+        notes.append(f"base and head are the same commit ({head_sha[:12]}): nothing changed between them, "
+                     "so every size is measured twice (name an earlier base with --base REF)")
     with ExitStack() as stack:
+        src = build_path(repo, work_dir)
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
         work_dir = Path(work_dir)
-        say(f"checking out base {base_sha[:12]} and head {head_sha[:12]}")
-        base_co, head_co = stack.enter_context(checkouts(repo, (base_sha, head_sha), work_dir / "worktrees"))
-        cfg = named if named is not None else _config(head_co)
-        notes: list[str] = []
-        targets = _targets(cfg, base_co, head_co, go, env, notes, say)
+        say(f"checking out head {head_sha[:12]} at {src}")
+        checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
+        head_side = _read_side(checkout, named, None, go, env, say)
+        say(f"checking out base {base_sha[:12]}")
+        checkout.switch(base_sha)
+        base_side = _read_side(checkout, named, head_side.config, go, env, say)
+        cfg = head_side.config
+        targets = _targets(cfg, base_side, head_side, base_sha, head_sha, notes)
+        judging = _judging_config(named, base_side, head_side, notes)
+        built_names = [t.name for t in targets]
+        known = [t.name for t in base_side.config.targets] if judging is base_side.config else []
+        error = unknown_target(cfg, judging.budgets, built_names, known)
+        if error is not None:
+            raise error
         host = host_platform(go, env) if any(not t.platforms for t in targets) else ""
         jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,))
                 for s in _strategies(cfg, t)]
         if cfg.defaulted:
             notes.insert(0, f"no sizebot.toml at the head: built every main package for {host or 'the host'} "
-                            f"with the default strategies ({', '.join(s.name for s in cfg.strategies)}); no budgets")
-        base_sides, head_sides = _measure(jobs, base_co, head_co, work_dir / "out", go, env, say)
+                            f"with the default strategies ({', '.join(s.name for s in cfg.strategies)})"
+                            + ("; no budgets" if not judging.budgets else ""))
+        judged = replace(cfg, budgets=judging.budgets, override=judging.override,
+                         image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
+                         if cfg.image is not None else None)
+        base_sides, head_sides = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say)
         comparisons = _compare(jobs, base_sides, head_sides, top)
-        comparisons = _with_chains(comparisons, targets, head_co.path, go, env, notes, say)
+        error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
+        if error is not None:
+            raise error
+        comparisons = _with_chains(comparisons, targets, checkout.path, go, env, notes, say)
         image_doc, image_measurement = None, None
         if cfg.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured
 
             say("building and measuring the image at base and head")
+            base_co, head_co = stack.enter_context(checkouts(repo, (base_sha, head_sha), work_dir / "worktrees"))
             section = measure_images(base_co.path, head_co.path, cfg.image, work_dir / "image",
                                      docker_host=docker_host, top=top if top is not None else DEFAULT_TOP)
             image_doc, image_measurement = section.doc, section.measurement
-        overrides = find_overrides(list(labels), head_message, cfg.override)
+        overrides = find_overrides(list(labels), head_message, judged.override)
         say("judging against the budgets")
-        return assemble(repo=repo_info(repo), base=base_commit, head=head_commit, config=cfg,
+        return assemble(repo=repo_info(repo), base=base_commit, head=head_commit, config=judged,
                         comparisons=comparisons, overrides=overrides, image=image_doc,
                         image_measurement=image_measurement, notes=notes, top=top)
 
 
 # ---- configuration and targets ------------------------------------------------------------------
 
-def _config(head: Checkout) -> Config:
-    found = find_config(head.path)
-    if found is None:
-        return default_config()
-    return load_config(found, repo_root=head.path)
+@dataclass(frozen=True)
+class _Read:
+    """What one commit says before anything is built."""
+
+    config: Config  # its sizebot.toml (``named`` when given; the defaults when it has none)
+    has_file: bool  # False: no sizebot.toml at this commit (or a named one, which is the same at both)
+    invalid: str | None  # the base's sizebot.toml did not validate: why (the head's must)
+    discovered: tuple[Target, ...] | None  # main packages found by go list (None: not asked, or it failed)
+    discovery_error: str | None
+    present: frozenset[str]  # names of the configured targets whose package exists here
 
 
-def _targets(cfg: Config, base: Checkout, head: Checkout, go: str, env: Mapping[str, str] | None,
-             notes: list[str], say: Progress) -> tuple[Target, ...]:
+def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Config | None, go: str,
+               env: Mapping[str, str] | None, say: Progress) -> _Read:
+    """The config, discovered main packages and present packages of the commit checked out now.
+    ``head_config`` is None when this is the head (whose config must be valid), else the head's."""
+    path = checkout.path
+    invalid = None
+    if named is not None:
+        cfg, has_file = named, False
+    else:
+        found = find_config(path)
+        has_file = found is not None
+        if found is None:
+            cfg = default_config()
+        elif head_config is None:
+            cfg = load_config(found, repo_root=path)
+        else:
+            try:
+                cfg = load_config(found, repo_root=path)
+            except ConfigError as exc:  # the base's file: a pull request that fixes it must be judged
+                cfg, invalid = default_config(), str(exc)
+    wanted = head_config if head_config is not None else cfg  # the head's config decides what to build
+    discovered, discovery_error = None, None
+    if not wanted.targets:
+        say("finding main packages (go list)")
+        if head_config is None:
+            discovered = discover_targets(path, go=go, env=env)
+        else:
+            try:
+                discovered = discover_targets(path, go=go, env=env)
+            except SizebotError as exc:
+                discovery_error = str(exc)
+    present = frozenset(t.name for t in wanted.targets if package_present(path, t.package))
+    return _Read(cfg, has_file, invalid, discovered, discovery_error, present)
+
+
+def _targets(cfg: Config, base: _Read, head: _Read, base_sha: str, head_sha: str,
+             notes: list[str]) -> tuple[Target, ...]:
+    """The head's targets (the base's removed main packages too, when discovered); a configured target
+    whose package exists at neither commit is a ConfigError."""
     if cfg.targets:
+        for i, t in enumerate(cfg.targets):
+            if t.name not in base.present and t.name not in head.present:
+                raise ConfigError(f"{t.package} exists at neither the base ({base_sha[:12]}) nor the head "
+                                  f"({head_sha[:12]})", path=cfg.path, line=t.line, key=f"target[{i}].package")
         return cfg.targets
-    say("finding main packages (go list)")
-    found: dict[str, Target] = {t.package: t for t in discover_targets(head.path, go=go, env=env)}
-    try:
-        base_targets = discover_targets(base.path, go=go, env=env)
-    except SizebotError as exc:
-        notes.append(f"the base's main packages could not be listed ({exc}): comparing against nothing")
-        base_targets = ()
+    found: dict[str, Target] = {t.package: t for t in head.discovered or ()}
+    if base.discovery_error is not None:
+        notes.append(f"the base's main packages could not be listed ({base.discovery_error}): "
+                     "comparing against nothing")
     names = {t.name for t in found.values()}
-    for t in base_targets:  # main packages the head removed: shown as removed
+    for t in base.discovered or ():  # main packages the head removed: shown as removed
         if t.package not in found and t.name not in names:
             found[t.package] = t
             names.add(t.name)
     if not found:
         notes.append("no main package in the head: nothing to build")
     return tuple(found.values())
+
+
+def _judging_config(named: Config | None, base: _Read, head: _Read, notes: list[str]) -> Config:
+    """Whose budgets and override policy judge: the base's by default (its ``budgets_from`` decides),
+    the head's when the base has no valid sizebot.toml; a head that changes them is said in a note."""
+    if named is not None:
+        return named
+    if base.invalid is not None:
+        notes.append(f"the base's sizebot.toml is invalid ({base.invalid}): the head's budgets were applied")
+        return head.config
+    if not base.has_file:
+        if head.config.budgets or (head.config.image is not None and head.config.image.budgets):
+            notes.append("the base has no sizebot.toml: the head's budgets were applied")
+        return head.config
+    changes = judging_changes(base.config, head.config)
+    use_head = base.config.budgets_from == "head"
+    if changes:
+        shown = "; ".join(changes[:6]) + (f"; and {len(changes) - 6} more" if len(changes) > 6 else "")
+        applied = ("the head's budgets were applied (budgets_from = \"head\" at the base)" if use_head else
+                   "the base's budgets were applied (they judge once merged; budgets_from = \"head\" in the "
+                   "base's sizebot.toml applies a head's own)")
+        notes.append(f"the head changes the budgets ({shown}): {applied}")
+    return head.config if use_head else base.config
 
 
 def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
@@ -132,18 +228,21 @@ def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
 Job = tuple[Target, str, Strategy]
 
 
-def _measure(jobs: Sequence[Job], base: Checkout, head: Checkout, out_dir: Path, go: str,
+def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
              env: Mapping[str, str] | None, say: Progress) -> tuple[list[Side], list[Side]]:
-    """Every base build, then every head build (so the head finds Go's build cache warm). Each binary
-    is analysed as soon as it is built, on one analysis thread beside the builds: the base's analysis
-    overlaps the head's builds instead of delaying them (go build waits in a subprocess, without the GIL)."""
+    """Every base build (the base is checked out), then every head build in the same directory (so the
+    head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
+    binary is analysed as soon as it is built, on one analysis thread beside the builds: the base's
+    analysis overlaps the head's builds instead of delaying them (go build waits in a subprocess, without the GIL)."""
     with ThreadPoolExecutor(max_workers=1) as analyses:
-        base_sides = _build_side("base", base, jobs, out_dir / "base", go, env, say, analyses)
-        head_sides = _build_side("head", head, jobs, out_dir / "head", go, env, say, analyses)
+        base_sides = _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
+        say(f"checking out head {head_sha[:12]}")
+        checkout.switch(head_sha)
+        head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
         return [f.result() for f in base_sides], [f.result() for f in head_sides]
 
 
-def _build_side(side: str, checkout: Checkout, jobs: Sequence[Job], out_dir: Path, go: str,
+def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
                 env: Mapping[str, str] | None, say: Progress, analyses: ThreadPoolExecutor) -> list[Future[Side]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
     all are built, with each binary's analysis queued on ``analyses``."""
@@ -156,9 +255,9 @@ def _build_side(side: str, checkout: Checkout, jobs: Sequence[Job], out_dir: Pat
         say(f"building {label}")
         if strategy.command is not None:
             with lock:
-                outcome = build_binary(checkout.path, target, platform, strategy, out_dir / str(i), go=go, env=env)
+                outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
-            outcome = build_binary(checkout.path, target, platform, strategy, out_dir / str(i), go=go, env=env)
+            outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         results[i] = analyses.submit(_analyse_and_say, outcome, label, say)
 
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
@@ -192,7 +291,7 @@ def _analyse(outcome: BuildOutcome) -> Side:
 
 def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], top: int | None) -> list[Comparison]:
     out = []
-    for (target, platform, strategy), b, h in zip(jobs, base, head):
+    for (target, platform, strategy), b, h in zip(jobs, base, head, strict=True):
         diff = None
         if b.status == OK and h.status == OK and b.report is not None and h.report is not None:
             diff = diff_reports(b.report, h.report, top=top)

@@ -25,6 +25,7 @@ class Target:
     tags: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # in file order; dict(target.env)
     strategies: tuple[str, ...] = ()  # strategy names in config order; empty only for discovered targets = all
+    line: int | None = field(default=None, compare=False)  # line of its [[target]] header; None when discovered
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Config:
     budgets: tuple[BudgetRule, ...] = ()
     override: OverridePolicy = field(default_factory=OverridePolicy)
     image: ImageConfig | None = None
+    # whose budgets (and override policy) judge a pull request: the base's, so a PR cannot loosen its own
+    budgets_from: str = "base"
 
     def strategy(self, name: str) -> Strategy:
         for s in self.strategies:

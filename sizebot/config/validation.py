@@ -344,7 +344,8 @@ class ConfigBuilder:
         override = self.override(data["override"]) if "override" in data else OverridePolicy()
         image = self.image(data["image"]) if "image" in data else None
         return Config(path=self.walker.path, defaulted=False, targets=targets, strategies=strategies,
-                      budgets=budgets, override=override, image=image)
+                      budgets=budgets, override=override, image=image,
+                      budgets_from=data.get("budgets_from", "base"))
 
     def strategies(self, table: dict) -> tuple[Strategy, ...]:
         defined = tuple(self.strategy(name, body) for name, body in table.items())
@@ -379,7 +380,8 @@ class ConfigBuilder:
                 chosen = tuple(s for s in strategy_names if s in listed)  # config order: the waterfall's
             targets.append(Target(name=body["name"], package=body["package"],
                                   platforms=tuple(body.get("platforms", ())), tags=tuple(body.get("tags", ())),
-                                  env=tuple(body.get("env", {}).items()), strategies=chosen))
+                                  env=tuple(body.get("env", {}).items()), strategies=chosen,
+                                  line=line_of(self.walker.lines, key)))
         return tuple(targets)
 
     def known(self, value: str, key: KeyPath, names: tuple[str, ...], what: str) -> None:

@@ -154,7 +154,9 @@ def headline_parts(doc: dict[str, Any], name: Callable[[str], str] = str) -> lis
     builds = doc.get("builds") or []
     parts: list[str] = []
     top = primary_build(doc)
-    if top is not None and build_delta(top):
+    if (doc.get("base") or {}).get("sha") and (doc.get("base") or {}).get("sha") == (doc.get("head") or {}).get("sha"):
+        parts.append("base and head are the same commit")
+    elif top is not None and build_delta(top):
         parts.append(f"{name(build_label(top))} {delta_cell(top)} ({percent_cell(top)})")
     elif builds:
         parts.append("no size change" if all(build_state(b) == "unchanged" for b in builds) else "no comparable build")

@@ -1,0 +1,94 @@
+"""One fixed directory where base and head are checked out in turn, so both are built at the same path.
+
+Go embeds the source path of every file of the main module in a binary built without -trimpath (in the
+pclntab's file table and in the DWARF), and a different path also moves the linker's string layout and
+padding: a worktree at a new random path per run gives a few bytes of noise on every default build. Built
+at one path, the same commit gives the same binary at base and head and in every run, and the head's
+builds find in Go's build cache every package the base already compiled.
+
+``build_path(repo, work_dir)`` names the directory: ``WORK_DIR/src`` when the caller chose a work directory,
+else ``<tmp>/sizebot-<uid>/<repository's name>/src``, the same in every run. ``shared_checkout`` takes an
+exclusive lock beside it (a second run on the same path waits for the first), adds one detached worktree
+there and yields a ``SharedCheckout`` whose ``switch(sha)`` checks out another commit in place; the
+worktree is removed however the block ends.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sizebot.builds.worktree import _force_rmtree, _git, _last_line
+from sizebot.errors import GitError
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def build_path(repo: Path, work_dir: Path | None = None) -> Path:
+    """Where base and head are checked out, in turn: the same directory in every run."""
+    if work_dir is not None:
+        return Path(work_dir).resolve() / "src"
+    name = _UNSAFE_NAME.sub("_", Path(repo).resolve().name).strip("._") or "repo"
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()).resolve() / f"sizebot-{uid}" / name / "src"
+
+
+class SharedCheckout:
+    """The worktree at the fixed path, with the commit it holds now."""
+
+    def __init__(self, repo: Path, path: Path, sha: str):
+        self.repo = repo
+        self.path = path
+        self.sha = sha
+
+    def switch(self, sha: str) -> None:
+        """Check out ``sha`` in place; files a build left behind (untracked or ignored) are removed."""
+        if sha == self.sha:
+            return
+        proc = _git(self.path, "checkout", "--quiet", "--force", "--detach", sha)
+        if proc.returncode != 0:
+            raise GitError(f"git checkout {sha[:12]} in {self.path} failed: {_last_line(proc.stderr)}")
+        self.sha = sha
+        self.clean()
+
+    def clean(self) -> None:
+        proc = _git(self.path, "clean", "-ffdxq")
+        if proc.returncode != 0:
+            raise GitError(f"git clean in {self.path} failed: {_last_line(proc.stderr)}")
+
+
+@contextmanager
+def shared_checkout(repo: Path, sha: str, path: Path, *,
+                    waiting: Callable[[str], None] | None = None) -> Iterator[SharedCheckout]:
+    """A detached worktree of ``repo`` at ``path`` holding ``sha``, removed on exit (even on error)."""
+    repo = Path(repo)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting(f"waiting for another sizebot run building in {path}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _remove(repo, path)  # left by a run that was killed
+            proc = _git(repo, "worktree", "add", "--detach", str(path), sha)
+            if proc.returncode != 0:
+                raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
+            yield SharedCheckout(repo, path.resolve(), sha)
+        finally:
+            _remove(repo, path)
+
+
+def _remove(repo: Path, path: Path) -> None:
+    if path.exists():
+        proc = _git(repo, "worktree", "remove", "--force", "--force", str(path))
+        if proc.returncode != 0:
+            _force_rmtree(path)  # a worktree of another clone with the same name, or a plain directory
+    _git(repo, "worktree", "prune")
