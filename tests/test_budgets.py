@@ -307,7 +307,8 @@ def test_build_measurement_from_reports():
     m = BuildMeasurement.from_reports("app", "linux/amd64", "default", base, head)
     assert m == BuildMeasurement("app", "linux/amd64", "default", 1000, 1300,
                                  {"main": 600, "golang.org/x/net/http2": 300},
-                                 {"example.com/app": 600, "golang.org/x/net": 300}, ("golang.org/x/net",))
+                                 {"example.com/app": 600, "golang.org/x/net": 300}, ("golang.org/x/net",),
+                                 {"main": 600})
     only_head = BuildMeasurement.from_reports("app", "linux/amd64", "default", None, head)
     assert (only_head.base_size, only_head.head_size, only_head.new_modules) == (None, 1300, ())
     failed = BuildMeasurement.from_reports("app", "linux/amd64", "default", base, None)

@@ -295,7 +295,8 @@ def test_document_budgets_and_verdict(comparisons):
 
 
 def test_override_turns_fail_into_warn(comparisons):
-    doc = _doc(comparisons, overrides=(Override("trailer", "HTTP/2 is worth it"),))
+    built = [c for c in comparisons if c.head.status != FAILED]
+    doc = _doc(built, overrides=(Override("trailer", "HTTP/2 is worth it"),))
     validate(doc)
     assert doc["verdict"] == "warn" and Verdict(doc["verdict"]).exit_code == 0
     assert doc["overrides"] == [{"source": "trailer", "reason": "HTTP/2 is worth it"}]
@@ -345,3 +346,23 @@ def test_schema_rejects_what_is_not_a_report(comparisons):
                    {**doc, "waterfalls": [{"target": "app", "platform": "linux/amd64", "steps": []}]}):
         with pytest.raises(jsonschema.ValidationError):
             validate(broken)
+
+
+def test_a_head_that_does_not_build_never_passes(comparisons):
+    """Overridden budgets do not pass a failed head build; one failing at both sides is an error (exit 2)."""
+    doc = _doc(comparisons, overrides=(Override("trailer", "HTTP/2 is worth it"),))
+    validate(doc)
+    assert doc["verdict"] == "fail" and Verdict(doc["verdict"]).exit_code == 1
+    small = {"runtime": ("std", 400_000), "main": ("example.com/app", 1_000)}
+    no_budgets = parse_config('[[target]]\nname = "app"\npackage = "./cmd/app"\n')
+    head_broken = comparison(base=ok(binary(small)), head=Side(FAILED, error="go build: exit status 1"))
+    doc = assemble(repo={"path": "/r", "name": "r"}, base=Commit("main", "a" * 40, "base"),
+                   head=Commit("head", "b" * 40, "head"), config=no_budgets, comparisons=[head_broken])
+    assert doc["verdict"] == "fail"
+    both = comparison(base=Side(FAILED, error="go build: bad flag"), head=Side(FAILED, error="go build: bad flag"))
+    doc = assemble(repo={"path": "/r", "name": "r"}, base=Commit("main", "a" * 40, "base"),
+                   head=Commit("head", "b" * 40, "head"), config=no_budgets, comparisons=[head_broken, both])
+    validate(doc)
+    assert doc["verdict"] == "error" and Verdict(doc["verdict"]).exit_code == 2
+    assert doc["notes"][-1] == ("app linux/amd64 default: fails to build at the base and the head alike "
+                                "(go build: bad flag): check the target and the strategy in sizebot.toml")

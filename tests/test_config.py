@@ -126,7 +126,7 @@ def test_issue_example_validates_against_the_schema():
 
 def test_the_validator_takes_its_keys_and_ranges_from_the_schema(monkeypatch):
     schema = config_schema()
-    assert keys_of(None) == tuple(schema["properties"]) == ("target", "strategy", "budget", "override", "image")
+    assert keys_of(None) == tuple(schema["properties"]) == ("target", "strategy", "budget", "override", "image", "budgets_from")
     assert known_platforms() == tuple(schema["$defs"]["platform"]["enum"])
     text = '[[budget]]\nmodules = { "example.com/m" = "1 MB" }\nmax_size = "2 MB"\n'
     assert parse_config(text).budgets[0].max_size == 2_000_000
@@ -590,3 +590,9 @@ def test_report_with_a_hostile_config_is_one_line_and_exit_2(tmp_path, text):
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and f"{bad}:" in proc.stderr, proc.stderr
+
+
+def test_budgets_from_chooses_whose_budgets_judge():
+    assert parse_config('[[budget]]\nmax_size = 1\n').budgets_from == "base"
+    assert parse_config('budgets_from = "head"\n\n[[budget]]\nmax_size = 1\n').budgets_from == "head"
+    assert error_of('budgets_from = "pr"\n').startswith("sizebot.toml:1: budgets_from: ")

@@ -231,7 +231,7 @@ def comparison_notes(comparisons: Sequence[Comparison]) -> list[str]:
             elif missing:
                 notes.append(f"{label}: {problem}: nothing to measure")
             else:
-                notes.append(f"{label}: the head does not build ({problem}): a head that does not build fails")
+                notes.append(f"{label}: the head does not build ({problem})")
     for c in comparisons:
         for side_name, side in (("base", c.base), ("head", c.head)):
             if side.report is not None:
