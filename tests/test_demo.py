@@ -22,8 +22,8 @@ SCHEMA = load_schema("report")
 def demo(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("demo-out")
     env = {**os.environ, "GOTOOLCHAIN": "local"}
-    proc = subprocess.run([str(ROOT / "scripts" / "demo"), "--out", str(out)], capture_output=True, text=True,
-                          env=env, timeout=600)
+    proc = subprocess.run([str(ROOT / "scripts" / "demo"), "--out", str(out), "--exit-code"], capture_output=True,
+                          text=True, env=env, timeout=600)
     return {"proc": proc, "out": out, "doc": json.loads((out / "sizebot-report.json").read_text())}
 
 
@@ -48,7 +48,7 @@ def test_materialize_makes_two_fixed_commits(tmp_path):
     assert (first / "third_party" / "quotes" / "quotes.go").is_file()
 
 
-def test_demo_exits_1_and_says_where_the_files_are(demo):
+def test_demo_with_exit_code_exits_1_and_says_where_the_files_are(demo):
     proc, out = demo["proc"], demo["out"]
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.splitlines()
@@ -56,8 +56,8 @@ def test_demo_exits_1_and_says_where_the_files_are(demo):
     assert f"The PR comment:  {out / 'sizebot-report.md'}" in lines
     assert f"As GitHub shows it: {out / 'sizebot-report.html'}" in lines
     assert f"The JSON report: {out / 'sizebot-report.json'}" in lines
-    assert lines[-1] == ("Exit status 1: the sample change exceeds a fail budget on purpose, "
-                         "as a failing check would.")
+    assert lines[-1] == ("The sample change exceeds a fail budget on purpose: a pull request check would fail "
+                         "(exit status 1; the demo exits with it under --exit-code).")
     assert "example.com/quotes ← example.com/demo/internal/api ← example.com/demo/cmd/app" in proc.stdout
     assert "sizebot: building head app" in proc.stderr  # progress on stderr, plain lines off a terminal
     assert sorted(p.name for p in out.iterdir()) == ["sizebot-report.html", "sizebot-report.json",
@@ -120,9 +120,9 @@ def test_scripts_demo_is_what_the_readme_says():
     assert "./scripts/demo" in readme
     for name in ("sizebot-report.md", "sizebot-report.json", "sizebot-report.html", "./sizebot-demo-out/"):
         assert name in readme
-    assert "exits with status 1" in readme
+    assert "exits with status 0 once it has shown that failing" in readme and "--exit-code" in readme
     script = (ROOT / "scripts" / "demo").read_text()
-    assert "python3 -m sizebot demo" in script
+    assert "scripts/missing-deps" in script and '-m sizebot demo "$@"' in script
     from sizebot.cli.demo import DEFAULT_OUT, HTML, JSON, MARKDOWN
 
     assert (DEFAULT_OUT, MARKDOWN, JSON, HTML) == ("sizebot-demo-out", "sizebot-report.md", "sizebot-report.json",

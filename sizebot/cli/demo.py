@@ -4,8 +4,9 @@ Makes the sample Go repository (sizebot/demo/) in a temporary directory, with tw
 small program on ``main``, and on ``feature/http-api`` a change that adds an HTTP server with
 JSON, a new local package and a new module. Runs ``sizebot report`` on them, prints the terminal
 report and writes the PR comment (markdown), the JSON report and an HTML preview of the comment
-(rendered as GitHub renders markdown) to --out. The change breaks a fail budget on purpose, so
-the demo exits 1, as a failing check would.
+(rendered as GitHub renders markdown) to --out. The change breaks a fail budget on purpose: the
+demo exits 0 once it has shown that verdict, so that its failing verdict and a crash never share
+a status; ``--exit-code`` exits with the verdict's status instead (1 for fail), as a check would.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="the report on a built-in example repository",
         description="Make a sample Go repository with two commits in a temporary directory, build and compare "
         "them with two strategies, print the report and write it as markdown (the PR comment), JSON and an "
-        "HTML preview. Exits 1: the sample change exceeds its budget on purpose.",
+        "HTML preview. The sample change exceeds its budget on purpose; the demo exits 0 once it has shown "
+        "that verdict (with --exit-code: the verdict's status, 1 for fail, as a failing check would).",
     )
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
                    help=f"where to write {MARKDOWN}, {JSON} and {HTML} (default: ./{DEFAULT_OUT})")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit with the verdict's status (0 pass or warn, 1 fail) instead of 0")
     return p
 
 
@@ -74,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"The PR comment:  {out / MARKDOWN}")
     print(f"As GitHub shows it: {out / HTML}")
     print(f"The JSON report: {out / JSON}")
-    status = Verdict(doc["verdict"]).exit_code
-    if status:
-        print(f"Exit status {status}: the sample change exceeds a fail budget on purpose, as a failing check would.")
+    verdict = Verdict(doc["verdict"])
+    if verdict is Verdict.FAIL:
+        print("The sample change exceeds a fail budget on purpose: a pull request check would fail "
+              f"(exit status {verdict.exit_code}; the demo exits with it under --exit-code).")
     sys.stdout.flush()
-    return status
+    return verdict.exit_code if args.exit_code else 0

@@ -1,0 +1,38 @@
+"""The README's first command in a fresh clone, as a new user runs it: nothing installed, nothing beside it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.paths import ROOT
+
+
+@pytest.mark.slow
+def test_scripts_demo_in_a_fresh_clone_with_a_fresh_virtualenv(tmp_path):
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    clone = alone / "sizebot"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True,
+                   capture_output=True, timeout=120)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv))
+    proc = subprocess.run(["./scripts/demo", "--quiet"], cwd=clone, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "installing sizebot and its dependencies" in proc.stderr  # the check found what was missing
+    assert proc.stdout.startswith("sizebot: fail — app ")  # the verdict shown, and still exit 0
+    out = clone / "sizebot-demo-out"
+    assert sorted(p.name for p in out.iterdir()) == ["sizebot-report.html", "sizebot-report.json",
+                                                     "sizebot-report.md"]
+    assert all((out / name).stat().st_size > 0 for name in ("sizebot-report.html", "sizebot-report.json"))
+    assert sorted(p.name for p in alone.iterdir()) == ["sizebot"]  # nothing written beside the clone
+    # installed now: a second run installs nothing
+    again = subprocess.run(["./scripts/demo", "--quiet", "--exit-code"], cwd=clone, env=env, capture_output=True,
+                           text=True, timeout=900)
+    assert again.returncode == 1 and "installing" not in again.stderr, again.stderr[-3000:]
