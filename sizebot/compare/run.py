@@ -15,13 +15,15 @@ A base that does not build, or lacks a target, is a note: that build compares ag
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -232,21 +234,66 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
              env: Mapping[str, str] | None, say: Progress) -> tuple[list[Side], list[Side]]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
-    binary is analysed as soon as it is built, on one analysis thread beside the builds: the base's
-    analysis overlaps the head's builds instead of delaying them (go build waits in a subprocess, without the GIL)."""
-    with ThreadPoolExecutor(max_workers=1) as analyses:
+    binary is analysed as soon as it is built, in worker processes beside the builds: the base's
+    analyses overlap the head's builds, and the head's overlap each other and the last builds."""
+    with _Analyses(len(jobs), say) as analyses:
         base_sides = _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
-        return [f.result() for f in base_sides], [f.result() for f in head_sides]
+        return [analyses.result(a) for a in base_sides], [analyses.result(a) for a in head_sides]
+
+
+class _Analyses:
+    """Binary analyses in worker processes (pure Python holds the GIL: threads would take turns).
+
+    The workers are forked when the pool opens, before the build threads start. Where fork is not
+    available, or a worker dies, the analysis runs in the calling thread instead."""
+
+    def __init__(self, jobs: int, say: Progress):
+        self.say = say
+        self.pool: ProcessPoolExecutor | None = None
+        workers = max(1, min(2 * jobs, os.cpu_count() or 1))
+        if "fork" in multiprocessing.get_all_start_methods():
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool.submit(int)  # forks every worker now, while this is the only thread that builds
+
+    def __enter__(self) -> _Analyses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
+        if self.pool is None or outcome.status != OK:
+            done: Future[Side] = Future()
+            done.set_result(_analyse(outcome))
+            self._said(label, done)
+            return outcome, label, done
+        future = self.pool.submit(_analyse, outcome)
+        future.add_done_callback(lambda f: self._said(label, f))
+        return outcome, label, future
+
+    def _said(self, label: str, future: Future[Side]) -> None:
+        if future.exception() is None:
+            side = future.result()
+            self.say(f"{label}: {format_size(side.size) if side.size is not None else side.status}")
+
+    def result(self, analysis: tuple[BuildOutcome, str, Future[Side]]) -> Side:
+        outcome, _label, future = analysis
+        try:
+            return future.result()
+        except BrokenProcessPool:  # a worker was killed (out of memory?): analyse here
+            return _analyse(outcome)
 
 
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
-                env: Mapping[str, str] | None, say: Progress, analyses: ThreadPoolExecutor) -> list[Future[Side]]:
+                env: Mapping[str, str] | None, say: Progress,
+                analyses: _Analyses) -> list[tuple[BuildOutcome, str, Future[Side]]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
-    all are built, with each binary's analysis queued on ``analyses``."""
-    results: list[Future[Side] | None] = [None] * len(jobs)
+    all are built, with each binary's analysis submitted to ``analyses``."""
+    results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
 
     def one(i: int) -> None:
@@ -258,19 +305,13 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
                 outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
             outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
-        results[i] = analyses.submit(_analyse_and_say, outcome, label, say)
+        results[i] = analyses.submit(outcome, label)
 
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(one, i) for i in range(len(jobs))]:
             future.result()  # re-raises setup errors (no go, bad platform) in the caller
     return [r for r in results if r is not None]
-
-
-def _analyse_and_say(outcome: BuildOutcome, label: str, say: Progress) -> Side:
-    side = _analyse(outcome)
-    say(f"{label}: {format_size(side.size) if side.size is not None else side.status}")
-    return side
 
 
 def _analyse(outcome: BuildOutcome) -> Side:
