@@ -5,7 +5,8 @@
   var DATA = JSON.parse(document.getElementById("sizebot-data").textContent);
   var MAX_DEPTH = 3;     // levels drawn below the focused node
   var HEADER = 17;       // px of a group's title strip
-  var MIN_NEST = 28;     // px: smaller rectangles show no children
+  var MIN_NEST = 36;     // px: smaller rectangles show no children
+  var MIN_SIDE = 6;      // px: nested rectangles thinner than this are not drawn (their parent's colour shows)
   var GROUP_HUES = {"machine code": 212, "function metadata (pclntab, funcdata)": 272, "data": 28,
                     "DWARF debug info": 165};
 
@@ -150,7 +151,9 @@
     var self = this, map = this.map;
     map.textContent = ""; this.drawn = []; tip.hidden = true;
     var w = map.clientWidth, hgt = map.clientHeight;
+    this.frag = document.createDocumentFragment();
     this.draw(this.focus, 0, 0, w, hgt, 1);
+    map.appendChild(this.frag);
     this.crumbs.textContent = "";
     var chain = []; for (var n = this.focus; n; n = n.p) chain.unshift(n);
     chain.forEach(function (c, i) {
@@ -166,13 +169,12 @@
     var rects = squarify(kids.map(function (c) { return c.lv; }), x, y, w, hgt);
     for (var i = 0; i < kids.length; i++) {
       var n = kids[i], r = rects[i];
-      if (depth > 1 && (r[2] < 2 || r[3] < 2)) continue;
+      if (depth > 1 && (r[2] < MIN_SIDE || r[3] < MIN_SIDE)) continue;
       var e = h("div", "r d" + depth + " k-" + n.k);
       e.dataset.i = String(this.drawn.length); this.drawn.push(n);
-      e.dataset.name = n.n; e.dataset.depth = String(depth);
-      e.style.left = r[0] + "px"; e.style.top = r[1] + "px";
-      e.style.width = Math.max(0, r[2]) + "px"; e.style.height = Math.max(0, r[3]) + "px";
-      e.style.background = color(n, this.diff);
+      e.dataset.name = n.n;
+      e.style.cssText = "left:" + r[0] + "px;top:" + r[1] + "px;width:" + Math.max(0, r[2]) + "px;height:" +
+        Math.max(0, r[3]) + "px;background:" + color(n, this.diff);
       if (this.diff && n.v === 0 && n.o > 0) e.classList.add("removed");
       if (this.diff && n.o === 0 && n.v > 0) e.classList.add("added");
       if (n === this.hit) e.classList.add("hit");
@@ -184,7 +186,7 @@
           label.appendChild(h("span", "sz", " " + (this.diff ? delta(n.v - n.o) + " \u00b7 " + size(n.v) : size(n.v))));
         e.appendChild(label);
       }
-      this.map.appendChild(e);
+      this.frag.appendChild(e);
       if (nest) this.draw(n, r[0] + 2, r[1] + HEADER, r[2] - 4, r[3] - HEADER - 2, depth + 1);
     }
   };
