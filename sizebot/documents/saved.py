@@ -1,0 +1,81 @@
+"""A saved document, read back by the ``schema`` it names: the record that renders it.
+
+analyze, diff, image and image-diff documents come back through their records' ``from_json``; a report
+(and a measurement file, which is a report with the pull request it measured) is checked against its
+schema; a baseline through ``Baseline.from_json``. Every fault is one DocumentError naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sizebot.documents.jsonfile import read_json_file
+from sizebot.errors import DocumentError, SizebotError
+
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+KINDS = ("analyze", "diff", "image", "image-diff", "report", "measurement", "baseline")
+
+
+def load_saved(path: str | Path) -> tuple[str, Any]:
+    """(kind, record) of the document in ``path``; the record is what ``render`` takes."""
+    where = str(path)
+    obj = read_json_file(path)
+    if not isinstance(obj, dict):
+        raise DocumentError("not a sizebot document (a JSON object with a \"schema\")", path=where)
+    schema = obj.get("schema")
+    try:
+        return _read(obj, schema, where)
+    except SizebotError as exc:
+        if exc.path is None and not str(exc).startswith(where):
+            raise DocumentError(str(exc), path=where) from None
+        raise
+
+
+def _read(obj: dict[str, Any], schema: Any, where: str) -> tuple[str, Any]:
+    if schema == "sizebot/analyze@1":
+        from sizebot.documents.analyze import BinaryReport
+        return "analyze", BinaryReport.from_json(obj, "analyze")
+    if schema == "sizebot/diff@1":
+        from sizebot.documents.diff import BinaryDiff
+        if "old" not in obj or "new" not in obj:
+            raise DocumentError("a diff document without its reports (old, new) cannot be rendered again",
+                                path=where)
+        return "diff", BinaryDiff.from_json(obj, "diff")
+    if schema == "sizebot/image@1":
+        from sizebot.documents.image import ImageReport
+        return "image", ImageReport.from_json(obj, "image")
+    if schema == "sizebot/image-diff@1":
+        from sizebot.documents.image_diff import ImageDiff
+        return "image-diff", ImageDiff.from_json(obj, "image-diff")
+    if schema == "sizebot/report@1":
+        kind = "measurement" if "pull_request" in obj or "comment_key" in obj else "report"
+        return kind, _report(obj, kind)
+    shown = json.dumps(schema)[:60] if isinstance(schema, str) else "missing" if schema is None else "not a string"
+    raise DocumentError(f"schema {shown} is not one of sizebot's documents ({', '.join(KINDS)})", path=where)
+
+
+@cache
+def _validator(name: str) -> Any:
+    import jsonschema
+
+    schema = json.loads((_SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _report(obj: dict[str, Any], kind: str) -> Any:
+    import jsonschema
+
+    from sizebot.compare.model import Report
+
+    doc = dict(obj)
+    if kind == "measurement":
+        doc.pop("pull_request", None)
+        doc.pop("comment_key", None)
+    error = jsonschema.exceptions.best_match(_validator("report").iter_errors(doc))
+    if error is not None:
+        loc = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise DocumentError(f"{loc}: {' '.join(error.message.split())[:160]}")
+    return Report(doc)
