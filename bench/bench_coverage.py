@@ -1,4 +1,4 @@
-"""Coverage (bytes attributed to a package / file size) of the issue's reference program, per platform
+"""Coverage (bytes attributed to a package / file size) of the reference program, per platform
 and Go version, stripped (-ldflags=-s -w) and not: the figures quoted in docs/benchmarks.md.
 
 The program is tests/support/goprograms.HTTPJSON (net/http + encoding/json). Go versions: the machine's

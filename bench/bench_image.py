@@ -9,7 +9,7 @@ later layers and deleted through whiteouts. Then runs, in the same process, each
 
 and prints wall time and peak RSS (of the child, from wait4) side by side.
 
-    python bench/bench_image.py [--dir /tmp/sizebot-bench] [--runs 1] [--dive /root/go/bin/dive]
+    python bench/bench_image.py [--dir /tmp/sizebot-bench] [--runs 1] [--dive "$(go env GOPATH)/bin/dive"]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Byte sizes as people write them in configs and read them in reports.
 
 Config sizes: a plain integer is bytes; "KB"/"MB"/"GB" are powers of 1000 and
-"KiB"/"MiB"/"GiB" powers of 1024 (as the issue tracker and `ls -h` users expect).
+"KiB"/"MiB"/"GiB" powers of 1024 (as `ls -h` and `du` users expect).
 Reports use decimal units, the same ones GitHub and registries show.
 """
 

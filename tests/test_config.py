@@ -33,8 +33,8 @@ from tests.support.schemas import load_schema
 
 SCHEMA = load_schema("config")
 
-# The issue's example, as written (the custom-build strategy is uncommented as [strategy.dist]).
-ISSUE_EXAMPLE = """\
+# Every key of docs/configuration.md's reference, in one file (its custom build as [strategy.dist]).
+FULL_EXAMPLE = """\
 [[target]]
 name = "app"
 package = "./cmd/app"
@@ -114,14 +114,14 @@ def error_of(text: str) -> str:
 
 # -- the example, defaults, lookup --------------------------------------------------------------
 
-def test_issue_example_parses_to_exact_dataclasses(tmp_path):
-    path = write(tmp_path, ISSUE_EXAMPLE)
+def test_full_example_parses_to_exact_dataclasses(tmp_path):
+    path = write(tmp_path, FULL_EXAMPLE)
     assert load_config(path, repo_root=tmp_path) == EXPECTED
 
 
-def test_issue_example_validates_against_the_schema():
+def test_full_example_validates_against_the_schema():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    jsonschema.Draft202012Validator(SCHEMA).validate(tomllib.loads(ISSUE_EXAMPLE))
+    jsonschema.Draft202012Validator(SCHEMA).validate(tomllib.loads(FULL_EXAMPLE))
 
 
 def test_the_validator_takes_its_keys_and_ranges_from_the_schema(monkeypatch):
@@ -277,7 +277,7 @@ def test_image_platform_with_variant():
 # -- errors: file:line:key and the exact text -------------------------------------------------------
 
 ERRORS = [
-    # the issue's two examples
+    # a bad value and a misspelt key, each named by file:line:key
     ("""\
         [[budget]]
         max_size = "25 MB"
@@ -487,7 +487,7 @@ def _paths(value, prefix=()):
 
 
 def test_key_lines_know_every_path_tomllib_reads():
-    texts = [ISSUE_EXAMPLE] + [textwrap.dedent(t) for t, m in ERRORS if "invalid TOML" not in m]
+    texts = [FULL_EXAMPLE] + [textwrap.dedent(t) for t, m in ERRORS if "invalid TOML" not in m]
     for text in texts:
         lines = key_lines(text)
         missing = [format_path(p) for p in _paths(tomllib.loads(text)) if p not in lines]

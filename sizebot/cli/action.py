@@ -82,7 +82,7 @@ def measure_report(*, repo: Path, base: str, head: str, config: str | None,
                    labels: tuple[str, ...]) -> dict[str, Any]:
     """The report document of base vs head: the same library call as ``sizebot report``."""
     try:
-        from sizebot.compare.run import run_report_doc  # builds/report helper (issue 4)
+        from sizebot.compare.run import run_report_doc  # heavy: only in the modes that build
     except ImportError as exc:
         raise SizebotError(f"mode report/measure needs sizebot.compare.run ({exc})") from None
     # One log line per step: a measuring job is otherwise silent for minutes.

@@ -1,1 +1,1 @@
-"""GitHub side of the action (issue 6): REST client, sticky comment, status/check, event, measurement files."""
+"""GitHub side of the action: REST client, sticky comment, status/check, event, measurement files."""

@@ -1,1 +1,1 @@
-"""Container images: readers, stacked tree, dive-compatible analysis (issue 5)."""
+"""Container images: readers, stacked tree, dive-compatible analysis."""

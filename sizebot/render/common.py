@@ -3,7 +3,6 @@ rich-to-string, and dataclass-to-JSON. All pure."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import re
@@ -47,20 +46,6 @@ def code_md(text: Any) -> str:
     Not a backtick code span: GFM tables split code spans on ``|`` and GitHub autolinks inside
     raw ``<code>``, so the content is escaped exactly as plain text is."""
     return f"<code>{escape_md(text)}</code>"
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Dataclasses to dicts (properties named in ``__json_extra__`` included), tuples to lists."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out = {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-        for name in getattr(obj, "__json_extra__", ()):
-            out[name] = to_jsonable(getattr(obj, name))
-        return out
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(x) for x in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    return obj
 
 
 def dump_json(payload: Any) -> str:

@@ -1,4 +1,4 @@
-"""Start and stop a private Docker engine for the test session (DEVELOPERS.md recipe).
+"""Start and stop a private Docker engine for the test session.
 
 Uses the machine's dockerd (Debian's docker.io, installed by .ci/run). A missing engine
 is a failure, never a skip: in CI it is always there.

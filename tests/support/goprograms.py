@@ -21,7 +21,7 @@ HELLO = {
     "main.go": 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, sizebot") }\n',
 }
 
-# net/http + encoding/json: the coverage target of issue 3.
+# net/http + encoding/json: the coverage reference program (bench/bench_coverage.py, docs/benchmarks.md).
 HTTPJSON = {
     "go.mod": "module example.com/httpjson\n\ngo 1.21\n",
     "main.go": """package main
