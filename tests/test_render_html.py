@@ -8,6 +8,7 @@ areas proportional to the document's sizes, zoom by click, search, hostile names
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import pytest
 from sizebot.cli import main
 from sizebot.cli.report import render_doc
 from sizebot.render.treemap import (
+    MAX_CODE_FUNCTIONS,
+    MAX_META_FUNCTIONS,
     OTHER_FUNCTIONS,
     OTHER_PACKAGES,
     analysis_tree,
@@ -379,3 +382,59 @@ def test_report_page_verdicts_on_top_and_a_treemap_per_build(tmp_path: Path, bro
     assert titles == [f"{b['target']} {b['platform']} {b['strategy']}" for b in doc["builds"]]
     assert "<script>alert(1)</script>" in browser.evaluate("document.body.textContent")
     assert browser.evaluate("document.scripts.length") == 2
+
+
+def huge_doc(packages: int = 700, functions: int = 60_000, modules: int = 30) -> dict[str, Any]:
+    """A gopls-sized analysis: 700 packages in 30 modules, 60,000 functions of long-tailed sizes."""
+    rng = random.Random(15)
+    pkgs = [{"name": f"example.com/mod{i % modules:02d}/pkg{i:03d}", "module": f"example.com/mod{i % modules:02d}",
+             "code": 0, "meta": 0, "data": rng.randrange(1000, 200_000)} for i in range(packages)]
+    funcs = []
+    for i in range(functions):
+        p = pkgs[int(packages * rng.random() ** 2)]
+        code = int(40 + 20_000 * rng.random() ** 6)
+        meta = code // 5 + 24
+        p["code"] += code
+        p["meta"] += meta
+        funcs.append({"name": f"{p['name']}.(*Type{i % 97}).Method{i}", "package": p["name"], "code": code,
+                      "meta": meta})
+    for p in pkgs:
+        p["size"] = p["code"] + p["meta"] + p["data"]
+    unattributed = [{"section": ".rodata", "size": 1_234_567}, {"section": "(headers)", "size": 4096}]
+    size = sum(p["size"] for p in pkgs) + sum(u["size"] for u in unattributed)
+    return {"schema": "sizebot/analyze@1", "path": "gopls", "file_size": size, "packages": pkgs,
+            "modules": [{"path": f"example.com/mod{i:02d}", "version": "v1.0.0", "size": 0} for i in range(modules)],
+            "unattributed": unattributed, "functions": sorted(funcs, key=lambda f: -(f["code"] + f["meta"]))}
+
+
+def test_a_gopls_sized_program_stays_a_small_usable_page(tmp_path: Path, browser: Browser) -> None:
+    doc = huge_doc()
+    page = analyze_page(doc)
+    assert len(page.encode()) < 3_000_000
+    tree = page_data(page)["maps"][0]["tree"]
+    assert sum(c["v"] for c in tree["c"]) == doc["file_size"]
+    shown = [n for _, n in iter_nodes(tree) if n["k"] == "function"]
+    assert len(shown) == MAX_CODE_FUNCTIONS + MAX_META_FUNCTIONS
+    smallest_shown = min(n["v"] for _, n in iter_nodes(tree) if n["k"] == "function")
+    # Folded: what is left of each package's functions, one node per package and kind.
+    others = [n for _, n in iter_nodes(tree) if n["n"] == OTHER_FUNCTIONS]
+    assert others and all(n["k"] == "other" for n in others)
+    path = tmp_path / "huge.html"
+    path.write_text(page, encoding="utf-8")
+    browser.open(path)
+    assert browser.console_errors == []
+    code = next(r for r in rects(browser) if r["name"] == "machine code")
+    browser.click(code["x"] + 3, code["y"] + 3)
+    module = max(rects(browser, ".r.d1"), key=lambda r: r["w"] * r["h"])
+    browser.click(module["x"] + 3, module["y"] + 3)
+    package = max(rects(browser, ".r.d1"), key=lambda r: r["w"] * r["h"])
+    browser.click(package["x"] + 3, package["y"] + 3)
+    assert crumbs(browser)[-1].startswith(package["name"] + " · ")
+    names = {r["name"] for r in rects(browser)}
+    assert OTHER_FUNCTIONS in names and all(n.startswith("(*Type") or n == OTHER_FUNCTIONS for n in names)
+    needle = next(f for f in doc["functions"] if f["code"] >= smallest_shown * 3)
+    browser.evaluate("document.querySelector('.search input').focus()")
+    browser.insert_text(needle["name"][len(needle["package"]) + 1:])
+    browser.settle()
+    assert needle["name"] in browser.evaluate("[...document.querySelectorAll('.result .name')].map(e => e.textContent)")
+    assert browser.console_errors == []

@@ -33,7 +33,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--top", type=top_rows, default=20, metavar="N",
                    help="rows in the package, module and function lists (default 20; 'all' for every row; "
-                        "JSON always has every package and module, and only N functions)")
+                        "JSON always has every package and module, and only N functions; HTML every function, the "
+                        "smallest folded per package)")
     p.add_argument("--output", "-o", metavar="FILE", help="write there instead of stdout")
 
 
