@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from sizebot.config.dive_rules import DiveRules
 
 DEFAULT_LABEL = "size-budget-override"
 DEFAULT_TRAILER = "Size-Budget-Override"
@@ -70,7 +71,7 @@ class ImageConfig:
     target: str | None = None
     build_args: tuple[tuple[str, str], ...] = ()
     platform: str | None = None  # "os/arch[/variant]"
-    rules: Any = None  # sizebot.image.ci_rules.DiveRules from [image.rules], None when absent
+    rules: DiveRules | None = None  # [image.rules]; None when absent
     budgets: tuple[ImageBudgetRule, ...] = ()
 
 

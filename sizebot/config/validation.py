@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sizebot.config.dive_rules import DiveRules, rules_from_mapping
 from sizebot.config.lines import KeyPath, format_path, line_of
 from sizebot.config.model import (
     DEFAULT_STRATEGIES,
@@ -427,10 +428,8 @@ class ConfigBuilder:
                            platform=table.get("platform"),
                            rules=self.rules(table["rules"]) if "rules" in table else None, budgets=budgets)
 
-    def rules(self, table: dict) -> Any:
+    def rules(self, table: dict) -> DiveRules:
         key: KeyPath = ("image", "rules")
-        from sizebot.image.ci_rules import rules_from_mapping  # the image helpers' .dive-ci reader
-
         try:
             return rules_from_mapping(table, self.walker.path)
         except ConfigError as exc:
