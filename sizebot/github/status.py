@@ -10,10 +10,10 @@ from sizebot.documents.verdict import Verdict
 from sizebot.github.client import GitHubClient, GitHubPermissionError
 
 # A verdict as GitHub's commit status state and check run conclusion.
-_STATE = {Verdict.PASS: "success", Verdict.NEUTRAL: "success", Verdict.WARN: "success", Verdict.FAIL: "failure",
-          Verdict.ERROR: "error"}
-_CONCLUSION = {Verdict.PASS: "success", Verdict.NEUTRAL: "neutral", Verdict.WARN: "neutral", Verdict.FAIL: "failure",
-               Verdict.ERROR: "failure"}
+_STATE: dict[str, str] = {Verdict.PASS: "success", Verdict.NEUTRAL: "success", Verdict.WARN: "success",
+                          Verdict.FAIL: "failure", Verdict.ERROR: "error"}
+_CONCLUSION: dict[str, str] = {Verdict.PASS: "success", Verdict.NEUTRAL: "neutral", Verdict.WARN: "neutral",
+                               Verdict.FAIL: "failure", Verdict.ERROR: "failure"}
 DESCRIPTION_LIMIT = 140
 
 

@@ -23,7 +23,8 @@ from sizebot.render.common import escape_md, render_template
 from sizebot.render.mermaid import bar_chart, pie_chart
 from sizebot.units import format_delta, format_percent, format_size
 
-VERDICT_EMOJI = {Verdict.ERROR: "🛑", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.PASS: "✅", Verdict.NEUTRAL: "⚪"}
+VERDICT_EMOJI: dict[str, str] = {Verdict.ERROR: "🛑", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.PASS: "✅",
+                                 Verdict.NEUTRAL: "⚪"}
 BUDGET_EMOJI = {"fail": "❌", "warn": "⚠️", "overridden": "🔓", "pass": "✅", "skipped": "⏭️"}
 RULE_EMOJI = {"PASS": "✅", "FAIL": "❌", "SKIP": "⏭️"}
 _BUDGET_ORDER = {"fail": 0, "warn": 1, "overridden": 2, "pass": 3, "skipped": 4}

@@ -32,7 +32,7 @@ from sizebot.render.report_markdown import (
 )
 from sizebot.units import format_delta, format_percent, format_size
 
-_VERDICT_STYLE = {Verdict.ERROR: "bold red", Verdict.FAIL: "bold red", Verdict.WARN: "bold yellow",
+_VERDICT_STYLE: dict[str, str] = {Verdict.ERROR: "bold red", Verdict.FAIL: "bold red", Verdict.WARN: "bold yellow",
                   Verdict.PASS: "bold green", Verdict.NEUTRAL: "bold"}
 _STATUS_STYLE = {"fail": "red", "warn": "yellow", "overridden": "magenta", "pass": "green", "skipped": "dim"}
 
