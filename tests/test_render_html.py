@@ -162,7 +162,11 @@ def test_cut_documents_keep_the_total() -> None:
     doc["packages"] = doc["packages"][:1]  # a report keeps the largest packages only
     tree = analysis_tree(doc)
     assert sum(c["v"] for c in tree["c"]) == 10_000
-    assert {c["n"]: c["v"] for c in tree["c"]}[OTHER_PACKAGES] == 2500
+    cut = {c["n"]: c for c in tree["c"]}[OTHER_PACKAGES]
+    assert cut["v"] == 2500 and [(c["n"], c["v"], c["d"]) for c in cut["c"]] == [("example.com/app", 2500, "v1.2.0")]
+    doc["modules"] = []  # no module list: one node
+    assert {c["n"]: c for c in analysis_tree(doc)["c"]}[OTHER_PACKAGES] == {"n": OTHER_PACKAGES, "k": "other",
+                                                                             "v": 2500}
 
 
 def test_small_functions_fold_into_other_per_package() -> None:

@@ -168,8 +168,29 @@ def analysis_tree(doc: Mapping[str, Any], *, keep: Mapping[str, set[tuple[str, s
             top.append({"n": title, "k": "group", "v": sum(c["v"] for c in children), "c": children})
     top += unattributed.get(None, [])
     if file_size > known:  # packages cut from the document (a report keeps the largest only)
-        top.append({"n": OTHER_PACKAGES, "k": "other", "v": file_size - known})
+        top.append(_cut_packages(doc, file_size - known))
     return {"n": str(doc.get("path") or "binary"), "k": "file", "v": file_size, "c": _sorted(top)}
+
+
+def _cut_packages(doc: Mapping[str, Any], size: int) -> Node:
+    """The bytes of the packages a document left out, per module (the module list is complete)."""
+    listed: dict[str, int] = {}
+    for p in doc.get("packages") or []:
+        module = str(p.get("module") or "") or NO_MODULE
+        listed[module] = listed.get(module, 0) + _int(p.get("size"))
+    children = []
+    for m in doc.get("modules") or []:
+        module = str(m.get("path") or "") or NO_MODULE
+        rest = _int(m.get("size")) - listed.get(module, 0)
+        if rest > 0:
+            version = {"d": str(m["version"])} if m.get("version") else {}
+            children.append({"n": module, "k": "module", "v": rest, **version})
+    accounted = sum(c["v"] for c in children)
+    if not children or accounted > size:  # modules that do not add up: one node, the total is what is known
+        return {"n": OTHER_PACKAGES, "k": "other", "v": size}
+    if size > accounted:
+        children.append({"n": "(rest)", "k": "other", "v": size - accounted})
+    return {"n": OTHER_PACKAGES, "k": "group", "v": size, "c": children}
 
 
 def _sorted(nodes: list[Node]) -> list[Node]:
