@@ -5,7 +5,8 @@ sizebot's HTML preview and photographed in headless Chromium.
     python docs/make_screenshot.py [--demo-out DIR] [--chromium PATH] [--output docs/screenshot-comment.png]
 
 Without ``--demo-out`` it runs the demo first (Go and git needed). Needs Debian's ``chromium`` and
-an emoji font (apt-get install -y chromium fonts-noto-color-emoji). Runs offline: the page has no script and no remote resource.
+an emoji font (apt-get install -y chromium fonts-noto-color-emoji). Runs offline: the page has no
+script and no remote resource.
 """
 
 from __future__ import annotations

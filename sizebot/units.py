@@ -39,7 +39,8 @@ def parse_size_or_percent(text: str | int) -> tuple[str, float]:
         try:
             value = float(text.strip()[:-1])
         except ValueError:
-            raise ValueError(f"expected a percentage such as \"1%\" or a size such as \"50 KB\", got {text!r}") from None
+            raise ValueError(f"expected a percentage such as \"1%\" or a size such as \"50 KB\", "
+                             f"got {text!r}") from None
         return ("percent", value)
     return ("bytes", float(parse_size(text)))
 

@@ -11,7 +11,13 @@ from sizebot.binary.diff import diff_reports, module_changes, module_version
 from sizebot.documents.analyze import BinaryReport, BuildInfo, Module, Section, Unattributed
 from sizebot.documents.diff import FunctionDelta, ModuleChange, SizeDelta
 from tests.support.binary_reports import (
-    GREET, LOG_V1, XNET, new_report, old_report, pkg, sections,
+    GREET,
+    LOG_V1,
+    XNET,
+    new_report,
+    old_report,
+    pkg,
+    sections,
 )
 
 

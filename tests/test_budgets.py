@@ -8,11 +8,17 @@ import subprocess
 import pytest
 
 from sizebot.budgets import (
-    BudgetResult, BuildMeasurement, ImageMeasurement, apply_overrides, evaluate, overrides_to_json,
-    result_to_json, verdict,
+    BudgetResult,
+    BuildMeasurement,
+    ImageMeasurement,
+    apply_overrides,
+    evaluate,
+    overrides_to_json,
+    result_to_json,
+    verdict,
 )
-from sizebot.config import BudgetRule, ImageBudgetRule, parse_config
 from sizebot.budgets.overrides import Override, OverridePolicy, find_overrides, parse_trailers
+from sizebot.config import BudgetRule, ImageBudgetRule, parse_config
 from sizebot.documents.verdict import Verdict
 
 APP = BuildMeasurement(

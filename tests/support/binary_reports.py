@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from sizebot.documents.analyze import (
-    BinaryReport, BuildInfo, Function, Module, ModuleSize, PackageSize, Section, Unattributed,
+    BinaryReport,
+    BuildInfo,
+    Function,
+    Module,
+    ModuleSize,
+    PackageSize,
+    Section,
+    Unattributed,
 )
 
 

@@ -32,7 +32,7 @@ class DockerEngine:
     def docker(self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", *args], env=self.env, check=check, capture_output=True, input=input, timeout=timeout)
 
-    def start(self) -> "DockerEngine":
+    def start(self) -> DockerEngine:
         dockerd = shutil.which("dockerd")
         if dockerd is None:
             raise RuntimeError("dockerd not found: install Debian's docker.io (.ci/run does)")

@@ -121,7 +121,7 @@ def docker_archive(path: Path, layers: list[list[M]], commands: list[str] | None
     cfg_name = hashlib.sha256(cfg).hexdigest() + ".json"
     names = [f"{hashlib.sha256(b'%d' % i + t).hexdigest()}/layer.tar" for i, t in enumerate(tars)]
     with tarfile.open(path, "w") as tf:
-        for name, t in zip(names, tars):
+        for name, t in zip(names, tars, strict=True):
             _add(tf, name.split("/")[0] + "/VERSION", b"1.0")
             _add(tf, name, t)
         _add(tf, cfg_name, cfg)
@@ -220,7 +220,7 @@ def kaniko_tar(path: Path, layers: list[list[M]]) -> Path:
     names = [sha(g)[7:] + ".tar.gz" for g in gz]
     with tarfile.open(path, "w") as tf:
         _add(tf, sha(cfg), cfg)
-        for n, g in zip(names, gz):
+        for n, g in zip(names, gz, strict=True):
             _add(tf, n, g)
         _add(tf, "manifest.json", json.dumps([{"Config": sha(cfg), "RepoTags": ["t:latest"], "Layers": names}]).encode())
     return path
