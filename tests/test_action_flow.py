@@ -17,7 +17,9 @@ import yaml
 from sizebot.cli import action, main
 from sizebot.github.client import RetryPolicy
 from sizebot.github.measurement import load_measurement
-from sizebot.render.comment import build_comment, merge_reports
+from sizebot.documents.report import Report
+from sizebot.github.comment import build_comment
+from sizebot.github.merge import merge_reports
 from tests.support import fake_github as fg
 from tests.support.git import git
 from tests.support.schemas import load_schema
@@ -92,7 +94,7 @@ def measured(monkeypatch):
 
     def fake_measure(**kw):
         calls.append(kw)
-        return sample(state["verdict"])
+        return Report.from_json(sample(state["verdict"]))
 
     monkeypatch.setattr(action, "MEASURE", fake_measure)
     return calls, state
@@ -447,7 +449,7 @@ def test_real_report_mode_comment_created_then_updated(real_env, fake, monkeypat
     assert (budget["rule"], budget["status"]) == ("max_increase 1%", "fail")
     [c] = fake.comments_on(12)
     first_body = c["body"]  # (the fake edits its comment dicts in place)
-    assert first_body == build_comment(doc, "default")  # the comment is the report document rendered
+    assert first_body == build_comment(Report.from_json(doc), "default")  # the comment is the report document rendered
     assert out["comment-url"] == c["html_url"]
     assert [(s["sha"], s["context"], s["state"]) for s in fake.statuses] == [(head, "sizebot/default", "failure")]
     assert [(r["head_sha"], r["conclusion"]) for r in fake.check_runs] == [(head, "failure")]
@@ -464,7 +466,7 @@ def test_real_report_mode_comment_created_then_updated(real_env, fake, monkeypat
     assert doc2["verdict"] == out["verdict"] == "warn"
     assert doc2["budgets"][0]["status"] == "overridden"
     [c2] = fake.comments_on(12)
-    assert c2["id"] == c["id"] and c2["body"] == build_comment(doc2, "default") != first_body
+    assert c2["id"] == c["id"] and c2["body"] == build_comment(Report.from_json(doc2), "default") != first_body
     assert out["comment-url"] == c["html_url"]
     comment_writes = [w for w in _writes(fake) if "/comments" in w[1]]
     assert comment_writes == [("POST", f"/repos/{REPO}/issues/12/comments"),
@@ -519,7 +521,8 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
     Path(env["GITHUB_OUTPUT"]).write_text("")
     assert main(["action"]) == 1
     [c] = fake.comments_on(12)
-    assert c["body"] == build_comment(merge_reports([measurement]), "default")
+    report = Report.from_json({k: v for k, v in measurement.items() if k not in ("pull_request", "comment_key")})
+    assert c["body"] == build_comment(merge_reports([report]), "default")
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["verdict"] == "fail" and out["comment-url"] == c["html_url"]
     assert [(s["sha"], s["state"]) for s in fake.statuses] == [(head, "failure")]

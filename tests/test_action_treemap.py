@@ -14,7 +14,10 @@ import pytest
 from sizebot.cli import action, main
 from sizebot.cli.report import render_doc
 from sizebot.github.client import RetryPolicy
-from sizebot.render.comment import build_comment, merge_reports, treemap_line
+from sizebot.documents.report import Report
+from sizebot.github.comment import build_comment
+from sizebot.github.merge import merge_reports
+from sizebot.render.comment import treemap_line
 from tests.support import fake_github as fg
 from tests.support.paths import DATA
 
@@ -72,7 +75,7 @@ def measured(monkeypatch):
 
     def fake_measure(**kw):
         calls.append(kw)
-        return sample()
+        return Report.from_json(sample())
 
     monkeypatch.setattr(action, "MEASURE", fake_measure)
     return calls
@@ -105,7 +108,7 @@ def test_comment_mode_writes_the_page_and_links_the_runs_artifacts(env, fake, mo
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["report-html"] == "sizebot-output/sizebot-report-default.html"
     page = (Path(env["GITHUB_WORKSPACE"]) / out["report-html"]).read_text()
-    merged = merge_reports([doc])
+    merged = merge_reports([Report.from_json(sample())])
     assert page == render_doc(merged, "html")
     [c] = fake.comments_on(12)
     link = treemap_line(f"{RUN}#artifacts", "sizebot-treemap")
@@ -132,7 +135,7 @@ def test_report_mode_writes_the_page_beside_the_json(env, fake, measured, monkey
     ws = Path(env["GITHUB_WORKSPACE"])
     assert Path(out["report-html"]).parent == Path(out["report-json"]).parent
     doc = json.loads((ws / out["report-json"]).read_text())
-    assert (ws / out["report-html"]).read_text() == render_doc(doc, "html")
+    assert (ws / out["report-html"]).read_text() == render_doc(Report.from_json(doc), "html")
     [c] = fake.comments_on(12)
     assert c["body"].endswith(treemap_line(f"{RUN}#artifacts", "pages"))
 

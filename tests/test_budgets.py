@@ -13,8 +13,6 @@ from sizebot.budgets import (
     ImageMeasurement,
     apply_overrides,
     evaluate,
-    overrides_to_json,
-    result_to_json,
     verdict,
 )
 from sizebot.budgets.overrides import Override, OverridePolicy, find_overrides, parse_trailers
@@ -46,7 +44,7 @@ def test_max_increase_percent_fails_with_exact_figures():
     assert result == BudgetResult(rule="max_increase 1%", level="fail", status="fail", subject=SUBJECT, actual=1.8,
                                   limit=1.0, unit="percent", message="head grew 1.80% (limit 1%)",
                                   override_reason=None, source="budget[0]")
-    assert result_to_json(result) == {
+    assert result.to_json() == {
         "rule": "max_increase 1%", "level": "fail", "status": "fail", "subject": SUBJECT, "actual": 1.8,
         "limit": 1.0, "unit": "percent", "message": "head grew 1.80% (limit 1%)", "override_reason": None,
     }
@@ -212,8 +210,8 @@ def test_overrides_turn_fails_into_overridden_and_keep_warns():
         ("overridden", "vendoring the new SDK; PR label size-budget-override"), ("warn", None)]
     assert verdict(results, compared=True) == "warn"
     assert verdict(results, compared=True).exit_code == 0
-    assert result_to_json(results[0])["override_reason"] == "vendoring the new SDK; PR label size-budget-override"
-    assert overrides_to_json(overrides) == [{"source": "trailer", "reason": "vendoring the new SDK"},
+    assert results[0].to_json()["override_reason"] == "vendoring the new SDK; PR label size-budget-override"
+    assert [o.to_json() for o in overrides] == [{"source": "trailer", "reason": "vendoring the new SDK"},
                                             {"source": "label", "reason": "PR label size-budget-override"}]
     assert apply_overrides(results, ()) == results
 

@@ -16,15 +16,16 @@ import jsonschema
 import pytest
 
 from sizebot.budgets import ImageMeasurement
+from sizebot.compare.image import ImageSection, image_rule, image_rules, measure_images
 from sizebot.config import ImageConfig
-from sizebot.compare.image import ImageSection, image_rules, measure_images, rule_to_json
+from sizebot.documents.report import Report
 from sizebot.errors import ConfigError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
 from sizebot.render.report_markdown import render_report_markdown
-from tests.support.images import blob
 from tests.support.goprograms import write_tree
+from tests.support.images import blob
 from tests.support.schemas import load_schema
 
 DATA = Path(__file__).parent / "data"
@@ -94,7 +95,7 @@ def _without_identity(doc: dict) -> dict:
 @pytest.mark.docker
 def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, docker_engine, tmp_path):
     section, _ = measured
-    doc = section.doc
+    doc = section.doc.to_json()
     assert doc["error"] is None
     assert doc["base"]["source"] == "Dockerfile --target app (base)"
     assert doc["head"]["source"] == "Dockerfile --target app (head)"
@@ -113,7 +114,7 @@ def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, doc
 @pytest.mark.docker
 def test_measurement_feeds_the_image_budgets(measured):
     section, _ = measured
-    base, head = section.doc["base"], section.doc["head"]
+    base, head = section.doc.to_json()["base"], section.doc.to_json()["head"]
     assert section.measurement == ImageMeasurement(
         base_size=8500, head_size=10100,
         base_compressed_size=base["compressed_size"], head_compressed_size=head["compressed_size"])
@@ -123,7 +124,7 @@ def test_measurement_feeds_the_image_budgets(measured):
 
 @pytest.mark.docker
 def test_diff_of_base_and_head(measured):
-    diff = measured[0].doc["diff"]
+    diff = measured[0].doc.to_json()["diff"]
     assert diff["schema"] == "sizebot/image-diff@1"
     assert diff["size"] == {"old": 8500, "new": 10100, "delta": 1600}
     files = diff["files"]
@@ -141,7 +142,7 @@ def test_diff_of_base_and_head(measured):
 def test_rules_of_the_heads_dive_ci(measured):
     # .dive-ci at the head's root: highestWastedBytes 350 B, lowestEfficiency disabled, the third
     # rule at dive's default 0.1. /etc/cfg's two copies waste 400 B of 1100 user bytes.
-    rules = measured[0].doc["rules"]
+    rules = measured[0].doc.to_json()["rules"]
     assert rules == [
         {"name": "highestUserWastedPercent", "status": "FAIL", "value": 400 / 1100, "threshold": 0.1,
          "message": "too many bytes wasted, relative to the user bytes added "
@@ -154,7 +155,7 @@ def test_rules_of_the_heads_dive_ci(measured):
 
 @pytest.mark.docker
 def test_section_validates_against_the_schemas(measured):
-    doc = json.loads(json.dumps(measured[0].doc))
+    doc = json.loads(json.dumps(measured[0].doc.to_json()))
     report = load_schema("report")
     jsonschema.validate(doc, {"$schema": report["$schema"], "$defs": report["$defs"], "$ref": "#/$defs/image"})
     for side in ("base", "head"):
@@ -172,8 +173,8 @@ def test_engine_and_work_dir_are_left_clean(measured, docker_engine):
 @pytest.mark.docker
 def test_the_section_renders_in_the_report(measured):
     doc = json.loads((DATA / "report-render-sample.json").read_text())
-    doc["image"] = json.loads(json.dumps(measured[0].doc))  # as a measurement file carries it
-    md = render_report_markdown(doc)
+    doc["image"] = json.loads(json.dumps(measured[0].doc.to_json()))  # as a measurement file carries it
+    md = render_report_markdown(Report.from_json(doc))
     assert "<summary>🐳 Image: +1.60 KB, dive rules: 2 FAIL</summary>" in md
     assert "| image size | 8.50 KB | 10.1 KB | +1.60 KB |" in md
     assert ("| highestWastedBytes | ❌ FAIL | 400 B | 350 B | too many bytes wasted \\(wasted-bytes=400 &gt; "
@@ -192,7 +193,7 @@ def test_base_without_the_dockerfile_measures_the_head_alone(docker_engine, chec
     _, head = checkouts
     base = write_tree(tmp_path / "base", {"README": "no image yet\n"})
     section = measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=docker_engine.host)
-    doc = section.doc
+    doc = section.doc.to_json()
     assert doc["base"] is None and doc["diff"] is None
     assert doc["error"] == "the base commit has no Dockerfile: the image is measured at head only"
     # Without build args VARIANT=small; without a target the debug stage is built too.
@@ -209,12 +210,12 @@ def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkou
     head = write_tree(tmp_path / "head", {"Dockerfile": f"FROM {busybox}\nRUN echo sizebot-boom && false\n"})
     (tmp_path / "work").mkdir()
     section = measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=docker_engine.host)
-    err = section.doc["error"]
+    err = section.doc.to_json()["error"]
     assert err.startswith("head image: docker build of Dockerfile failed (exit 1): ")
     assert "sizebot-boom" in err and "\n" not in err and str(tmp_path) not in err
     assert section.measurement is None
     # The base is not built once the head failed.
-    assert {k: section.doc[k] for k in ("base", "head", "diff", "rules")} == {
+    assert {k: section.doc.to_json()[k] for k in ("base", "head", "diff", "rules")} == {
         "base": None, "head": None, "diff": None, "rules": []}
     assert list((tmp_path / "work").iterdir()) == []
     assert _images(docker_engine) == []
@@ -228,11 +229,11 @@ def test_failed_base_build_keeps_the_head(docker_engine, checkouts, tmp_path):
     _, head = checkouts
     base = write_tree(tmp_path / "base", {"Dockerfile": "FROM scratch AS app\nCOPY missing.txt /\n"})
     section = measure_images(base, head, ImageConfig(target="app"), tmp_path / "work", docker_host=docker_engine.host)
-    assert section.doc["error"].startswith("base image: docker build of Dockerfile failed (exit 1): ")
-    assert "missing.txt" in section.doc["error"]
+    assert section.doc.to_json()["error"].startswith("base image: docker build of Dockerfile failed (exit 1): ")
+    assert "missing.txt" in section.doc.to_json()["error"]
     assert section.measurement is None
-    assert section.doc["base"] is None and section.doc["diff"] is None
-    assert section.doc["head"]["size"] == 4000 + 700 + 100 + 300
+    assert section.doc.to_json()["base"] is None and section.doc.to_json()["diff"] is None
+    assert section.doc.to_json()["head"]["size"] == 4000 + 700 + 100 + 300
     assert _images(docker_engine) == []
 
 
@@ -240,19 +241,19 @@ def test_no_engine_is_an_error_not_an_exception(checkouts, tmp_path):
     base, head = checkouts
     host = f"unix://{tmp_path}/nothing.sock"
     section = measure_images(base, head, ImageConfig(), tmp_path, docker_host=host)
-    assert section.doc["error"] == (f"image not measured: no Docker engine answers at {host} "
+    assert section.doc.to_json()["error"] == (f"image not measured: no Docker engine answers at {host} "
                                     "(start dockerd or set DOCKER_HOST)")
-    assert section.measurement is None and section.doc["head"] is None
+    assert section.measurement is None and section.doc.to_json()["head"] is None
 
 
 def test_head_without_the_dockerfile_or_outside_paths(checkouts, tmp_path):
     base, head = checkouts
     empty = write_tree(tmp_path / "head", {"README": "x\n"})
     section = measure_images(base, empty, ImageConfig(dockerfile="build/Dockerfile"), tmp_path)
-    assert section.doc["error"] == "head image: no build/Dockerfile in the head commit"
+    assert section.doc.to_json()["error"] == "head image: no build/Dockerfile in the head commit"
     assert section.measurement is None
     section = measure_images(base, head, ImageConfig(context=".."), tmp_path)
-    assert section.doc["error"] == "head image: [image] context '..' is outside the repository"
+    assert section.doc.to_json()["error"] == "head image: [image] context '..' is outside the repository"
 
 
 def test_rules_come_from_the_config_then_dive_ci_then_defaults(checkouts, tmp_path):
@@ -275,5 +276,5 @@ def test_bad_dive_ci_is_a_config_error_naming_the_file(checkouts, tmp_path):
 
 def test_nan_rule_values_are_null_in_json():
     r = RuleResult("highestUserWastedPercent", "FAIL", math.inf, 0.1, "x")
-    assert rule_to_json(r) == {"name": "highestUserWastedPercent", "status": "FAIL", "value": None,
+    assert image_rule(r).to_json() == {"name": "highestUserWastedPercent", "status": "FAIL", "value": None,
                                "threshold": 0.1, "message": "x"}

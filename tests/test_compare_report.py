@@ -9,15 +9,15 @@ import jsonschema
 import pytest
 
 from sizebot.binary.diff import diff_reports
-from sizebot.documents.analyze import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
 from sizebot.budgets import ImageMeasurement
-from sizebot.documents.verdict import Verdict
-from sizebot.config import parse_config
 from sizebot.budgets.overrides import Override
-from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Report, Side
-from sizebot.compare.report import (
-    assemble, build_to_json, comparison_notes, compared, new_dependencies, waterfalls,
-)
+from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
+from sizebot.compare.report import assemble, compared, comparison_notes, new_dependencies, waterfalls
+from sizebot.compare.report import build as build_of
+from sizebot.config import parse_config
+from sizebot.documents.analyze import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
+from sizebot.documents.report import Report
+from sizebot.documents.verdict import Verdict
 from sizebot.render import render
 from sizebot.render.report_markdown import render_report_markdown
 from sizebot.render.report_text import render_report_text
@@ -148,7 +148,7 @@ def comparisons() -> list[Comparison]:
 
 
 def test_build_sizes_deltas_and_diff_rows_add_up(comparisons):
-    build = build_to_json(comparisons[0])
+    build = build_of(comparisons[0]).to_json()
     base_size = sum(s for _, s in BASE_PKGS.values()) + 1000
     head_size = sum(s for _, s in HEAD_PKGS.values()) + 1000
     assert (build["base_size"], build["head_size"], build["delta"]) == (1_242_000, 2_256_500, 1_014_500)
@@ -169,7 +169,7 @@ def test_build_sizes_deltas_and_diff_rows_add_up(comparisons):
 
 
 def test_top_cuts_packages_functions_and_dependencies():
-    build = build_to_json(comparison(), top=3)
+    build = build_of(comparison(), top=3).to_json()
     head = build["head"]["binary"]
     assert [p["name"] for p in head["packages"]] == ["net/http", "runtime", "golang.org/x/net/http2"]
     assert len(head["functions"]) == 3
@@ -181,7 +181,7 @@ def test_top_cuts_packages_functions_and_dependencies():
 
 def test_new_dependencies_with_import_chains():
     c = comparison()
-    deps = new_dependencies(c.diff, dict(c.chains), top=None)
+    deps = [d.to_json() for d in new_dependencies(c.diff, dict(c.chains), top=None)]
     # every new module; new packages where new code is entered from outside: a package of another module
     # imported by one the base had (http2 under net/http), or imported by the project's own code (server).
     # Not: hpack, idna, norm (behind the new http2), crypto/tls (std imported by std)
@@ -199,7 +199,7 @@ def test_new_dependencies_with_import_chains():
         "kind": "package", "name": "example.com/app/server", "module": "example.com/app", "size": 12_000,
         "chain": ["example.com/app/server", MAIN]}
     # without chains (go list could not say), each is its own chain
-    bare = new_dependencies(c.diff, {}, top=3)
+    bare = [d.to_json() for d in new_dependencies(c.diff, {}, top=3)]
     assert bare == [
         {"kind": "module", "name": "golang.org/x/net", "module": "golang.org/x/net", "size": 550_000,
          "chain": ["golang.org/x/net"]},
@@ -209,21 +209,21 @@ def test_new_dependencies_with_import_chains():
     ]
     # a package behind a new package of the main module is listed: the project's code pulls it in
     inside = {**CHAINS, "golang.org/x/net/idna": ("golang.org/x/net/idna", "example.com/app/server", MAIN)}
-    assert "golang.org/x/net/idna" not in [d["name"] for d in new_dependencies(c.diff, CHAINS, top=None)]
-    assert "golang.org/x/net/idna" in [d["name"] for d in new_dependencies(c.diff, inside, top=None)]
+    assert "golang.org/x/net/idna" not in [d.name for d in new_dependencies(c.diff, CHAINS, top=None)]
+    assert "golang.org/x/net/idna" in [d.name for d in new_dependencies(c.diff, inside, top=None)]
 
 
 def test_a_package_named_as_its_new_module_is_said_once():
     head = {**BASE_PKGS, "example.com/greet": ("example.com/greet", 3_000)}
     c = comparison(head=ok(binary(head)),
                    chains={"example.com/greet": ("example.com/greet", "main", MAIN)})
-    assert new_dependencies(c.diff, dict(c.chains)) == [
+    assert [d.to_json() for d in new_dependencies(c.diff, dict(c.chains))] == [
         {"kind": "module", "name": "example.com/greet", "module": "example.com/greet", "size": 3_000,
          "chain": ["example.com/greet", "main", MAIN]}]
 
 
 def test_waterfalls_follow_strategy_order_and_skip_single_steps(comparisons):
-    falls = waterfalls(comparisons, ["default", "release", "upx"])
+    falls = [w.to_json() for w in waterfalls(comparisons, ["default", "release", "upx"])]
     assert falls == [
         {"target": "app", "platform": "linux/amd64", "steps": [
             {"strategy": "default", "size": 2_256_500, "saving": 0},
@@ -238,10 +238,10 @@ def test_waterfalls_follow_strategy_order_and_skip_single_steps(comparisons):
         ]},
     ]
     # strategy order is the config's, not the comparisons'
-    reordered = waterfalls(list(reversed(comparisons[:3])), ["default", "release", "upx"])
+    reordered = [w.to_json() for w in waterfalls(list(reversed(comparisons[:3])), ["default", "release", "upx"])]
     assert [s["strategy"] for s in reordered[0]["steps"]] == ["default", "release", "upx"]
     # a step that grows saves a negative amount
-    grown = waterfalls(comparisons[:2], ["release", "default"])
+    grown = [w.to_json() for w in waterfalls(comparisons[:2], ["release", "default"])]
     assert grown[0]["steps"][1] == {"strategy": "default", "size": 2_256_500, "saving": -500}
 
 
@@ -265,11 +265,15 @@ def test_notes_say_once_what_every_strategy_shares(comparisons):
         "app linux/amd64 default (head): packed with UPX: the per-package breakdown needs the unpacked binary"]
 
 
-def _doc(comparisons, overrides=(), image=None, image_measurement=None, notes=()):
+def _report(comparisons, overrides=(), image=None, image_measurement=None, notes=()) -> Report:
     return assemble(repo={"path": "/src/app", "name": "acme/app"},
                     base=Commit("main", "a" * 40, "Release v1"), head=Commit("feature", "b" * 40, "Add HTTP <b>x</b>"),
                     config=CONFIG, comparisons=comparisons, overrides=overrides, image=image,
                     image_measurement=image_measurement, notes=notes)
+
+
+def _doc(comparisons, overrides=(), image=None, image_measurement=None, notes=()) -> dict:
+    return _report(comparisons, overrides, image, image_measurement, notes).to_json()
 
 
 def test_document_budgets_and_verdict(comparisons):
@@ -325,17 +329,19 @@ def test_pass_and_neutral():
 
 def test_sample_and_generated_documents_validate_and_render(comparisons):
     validate(SAMPLE)
-    doc = _doc(comparisons)
-    text = render(Report(doc), "json")
+    report = _report(comparisons)
+    doc = report.to_json()
+    text = render(report, "json")
     assert json.loads(text) == doc and text.endswith("}\n")
+    assert Report.from_json(json.loads(text)).to_json() == doc
     measurement_schema = load_schema("measurement")
     jsonschema.Draft202012Validator(measurement_schema).validate(
         {**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40}, "comment_key": "default"})
-    markdown = render_report_markdown(doc)
+    markdown = render_report_markdown(report)
     assert markdown.startswith("❌ **sizebot: fail**")
     assert "<code>golang.org/x/net</code> ← <code>golang.org/x/net/http2</code> ← <code>net/http</code>" in markdown
     assert "Add HTTP &lt;b&gt;x&lt;/b&gt;" in markdown or "Add HTTP \\<b\\>x\\</b\\>" in markdown
-    plain = render_report_text(doc, 120)
+    plain = render_report_text(report, 120)
     assert "app linux/amd64 default" in plain
 
 

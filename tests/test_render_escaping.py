@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sizebot.render.comment import build_comment
+from sizebot.documents.report import Report
+from sizebot.github.comment import build_comment
 from sizebot.render.common import code_md, escape_md
 from sizebot.render.html_preview import gfm_to_html
 from sizebot.render.report_markdown import render_report_markdown
@@ -126,7 +127,7 @@ def hostile_report() -> dict:
 
 def test_whole_report_with_hostile_names_stays_inert():
     doc = hostile_report()
-    body = build_comment(doc, "default")
+    body = build_comment(Report.from_json(doc), "default")
     # One marker, ours, on the first line: no name can forge another.
     assert body.startswith("<!-- sizebot:default -->\n\n")
     assert body.count("<!--") == 1 and body.count("sizebot:default -->") == 1
@@ -152,7 +153,7 @@ def test_hostile_names_in_the_mermaid_chart_cannot_leave_it():
     doc = hostile_report()
     for row in doc["builds"][0]["diff"]["packages"][:8]:
         row["name"] = "```\n%%{init: {'theme':'dark'}}%%\n\"x\" : 1\n<script>"
-    md = render_report_markdown(doc)
+    md = render_report_markdown(Report.from_json(doc))
     chart = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert "%%" not in chart and "<" not in chart and "{" not in chart
     for line in chart.splitlines()[1:]:

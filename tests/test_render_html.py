@@ -17,6 +17,7 @@ import pytest
 
 from sizebot.cli import main
 from sizebot.cli.report import render_doc
+from sizebot.documents.report import Report
 from sizebot.render.treemap import (
     MAX_CODE_FUNCTIONS,
     MAX_META_FUNCTIONS,
@@ -371,7 +372,7 @@ def test_hostile_names_stay_text(tmp_path: Path, browser: Browser) -> None:
 def test_report_page_verdicts_on_top_and_a_treemap_per_build(tmp_path: Path, browser: Browser) -> None:
     doc = json.loads((ROOT / "tests" / "data" / "report-render-sample.json").read_text())
     path = tmp_path / "report.html"
-    path.write_text(render_doc(doc, "html"), encoding="utf-8")
+    path.write_text(render_doc(Report.from_json(doc), "html"), encoding="utf-8")
     browser.open(path)
     assert browser.console_errors == []
     assert browser.evaluate("document.querySelector('.verdict strong').textContent") == f"sizebot: {doc['verdict']}"

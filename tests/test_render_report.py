@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
+from sizebot.documents.report import (
+    BudgetResult,
+    Build,
+    BuildSide,
+    Commit,
+    ConfigUsed,
+    ImageRule,
+    Repo,
+    Report,
+    ReportImage,
+)
+from sizebot.errors import DocumentError
 from sizebot.render.html_preview import gfm_to_html, render_html_preview, sanitize_html
 from sizebot.render.mermaid import bar_chart, mermaid_label, pie_chart
 from sizebot.render.report_markdown import (
@@ -29,15 +43,16 @@ def sample() -> dict:
 
 
 def test_markdown_of_the_sample_is_the_reviewed_text():
-    assert render_report_markdown(sample()) == (EXPECTED / "report-render-sample.md").read_text()
+    assert render_report_markdown(Report.from_json(sample())) == (EXPECTED / "report-render-sample.md").read_text()
 
 
 def test_text_of_the_sample_is_the_reviewed_text():
-    assert render_report_text(sample(), width=100) == (EXPECTED / "report-render-sample.txt").read_text()
+    expected = (EXPECTED / "report-render-sample.txt").read_text()
+    assert render_report_text(Report.from_json(sample()), width=100) == expected
 
 
 def test_markdown_structure_as_github_parses_it():
-    md = render_report_markdown(sample())
+    md = render_report_markdown(Report.from_json(sample()))
     assert md.splitlines()[0] == ("❌ **sizebot: fail** — app linux/amd64 release +1.20 MB (+18.29%) · 7 builds, "
                                   "4 changed, 1 new · 1 budget failed, 1 warned, 1 overridden")
     html = gfm_to_html(md)
@@ -57,7 +72,7 @@ def test_markdown_structure_as_github_parses_it():
 
 
 def test_budgets_failed_and_warned_first_overridden_with_reason():
-    md = render_report_markdown(sample())
+    md = render_report_markdown(Report.from_json(sample()))
     budgets = md.split("#### Budgets\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert [line.split(" | ")[0] for line in budgets[2:]] == ["| ❌ fail", "| ⚠️ warn", "| 🔓 overridden"]
     assert budgets[4].endswith("head grew 15.86% \\(limit 1%\\)<br>overridden: vendoring the HTTP/2 client, "
@@ -69,7 +84,7 @@ def test_multiple_builds_with_diffs_get_labelled_tables():
     other = copy.deepcopy(doc["builds"][0])
     other["platform"] = "linux/arm64"
     doc["builds"][2] = other
-    html = gfm_to_html(render_report_markdown(doc))
+    html = gfm_to_html(render_report_markdown(Report.from_json(doc)))
     page = assert_well_formed(html)
     assert "<summary>📦 Packages</summary>" in html
     assert html.count("<strong>app linux/arm64 release</strong>: 10 changed, +691 KB in all") == 1
@@ -77,36 +92,48 @@ def test_multiple_builds_with_diffs_get_labelled_tables():
     assert page.tags.count("details") == 11
 
 
+def _build(target: str, base_size: int | None, head_size: int | None, base: str = "ok", head: str = "ok") -> Build:
+    return Build(target=target, package=f"./cmd/{target}", platform="linux/amd64", strategy="release",
+                 base=BuildSide(base, None if base == "ok" else "exit status 1"),
+                 head=BuildSide(head, None if head == "ok" else "exit status 1"),
+                 base_size=base_size, head_size=head_size)
+
+
+def _budget(status: str) -> BudgetResult:
+    return BudgetResult("max_size 1 MB", "warn" if status == "warn" else "fail", status, "a linux/amd64 release",
+                        1, 2, "bytes", "")
+
+
+def minimal(**fields: Any) -> Report:
+    """The smallest valid report: nothing measured, no commit names."""
+    return replace(Report(verdict="neutral", repo=Repo("", ""), base=Commit("", "0" * 40, ""),
+                          head=Commit("", "1" * 40, ""),
+                          config=ConfigUsed(None, True)), **fields)
+
+
 @pytest.mark.parametrize(
     ("builds", "budgets", "expected"),
     [
         ([], [], ["nothing measured"]),
-        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": 10, "head_size": 10,
-           "delta": 0, "base": {"status": "ok"}, "head": {"status": "ok"}}] * 2,
-         [{"status": "pass"}], ["no size change", "2 builds", "1 budget passed"]),
-        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": None, "head_size": 2000,
-           "delta": None, "base": {"status": "missing"}, "head": {"status": "ok"}}],
-         [{"status": "warn"}, {"status": "warn"}], ["no comparable build", "2 budgets warned"]),
-        ([{"target": "a", "platform": "linux/amd64", "strategy": "release", "base_size": 2000, "head_size": None,
-           "delta": None, "base": {"status": "ok"}, "head": {"status": "failed", "error": "exit status 1"}},
-          {"target": "b", "platform": "linux/amd64", "strategy": "release", "base_size": 1000, "head_size": 900,
-           "delta": -100, "base": {"status": "ok"}, "head": {"status": "ok"}}],
-         [{"status": "fail"}, {"status": "overridden"}],
+        ([_build("a", 10, 10)] * 2, ["pass"], ["no size change", "2 builds", "1 budget passed"]),
+        ([_build("a", None, 2000, base="missing")], ["warn", "warn"], ["no comparable build", "2 budgets warned"]),
+        ([_build("a", 2000, None, head="failed"), _build("b", 1000, 900)], ["fail", "overridden"],
          ["b linux/amd64 release -100 B (-10.00%)", "2 builds, 1 changed, 1 failed",
           "1 budget failed, 1 overridden"]),
     ],
 )
 def test_headline(builds, budgets, expected):
-    assert headline_parts({"builds": builds, "budgets": budgets}) == expected
+    assert headline_parts(minimal(builds=tuple(builds), budgets=tuple(_budget(b) for b in budgets))) == expected
 
 
 def test_headline_names_the_build_a_failed_budget_judged():
     doc = sample()
-    assert headline_parts(doc)[0] == "app linux/amd64 release +1.20 MB (+18.29%)"
+    assert headline_parts(Report.from_json(doc))[0] == "app linux/amd64 release +1.20 MB (+18.29%)"
     doc["budgets"] = [r for r in doc["budgets"] if r["status"] != "fail"]
-    assert headline_parts(doc)[0] == "app linux/arm64 release +1.13 MB (+18.51%)"  # the warned one
+    assert headline_parts(Report.from_json(doc))[0] == "app linux/arm64 release +1.13 MB (+18.51%)"  # the warned one
     doc["budgets"] = []
-    assert headline_parts(doc)[0] == "app linux/amd64 default +1.51 MB (+15.86%)"  # the biggest change
+    # the biggest change
+    assert headline_parts(Report.from_json(doc))[0] == "app linux/amd64 default +1.51 MB (+15.86%)"
 
 
 def test_failed_head_build_is_shown_and_parses():
@@ -114,7 +141,7 @@ def test_failed_head_build_is_shown_and_parses():
     b = doc["builds"][1]
     b["head"] = {"status": "failed", "error": "go build: exit status 1", "binary": None}
     b["head_size"] = b["delta"] = None
-    md = render_report_markdown(doc)
+    md = render_report_markdown(Report.from_json(doc))
     assert "| app | linux/amd64 | default | 9.51 MB | ❌ build failed | — | — |" in md
     assert_well_formed(gfm_to_html(md))
 
@@ -125,7 +152,7 @@ def test_every_level_renders_well_formed_and_shrinks():
 
     sizes = []
     for i, level in enumerate(LEVELS):
-        md = _render_level(doc, level, i > 0, None)
+        md = _render_level(Report.from_json(doc), level, i > 0, None)
         assert_well_formed(gfm_to_html(md))
         assert md.startswith("❌ **sizebot: fail** — ")
         sizes.append(len(md))
@@ -136,21 +163,21 @@ def test_every_level_renders_well_formed_and_shrinks():
 
 def test_max_chars_and_details_url():
     doc = sample()
-    full = render_report_markdown(doc)
-    assert render_report_markdown(doc, max_chars=len(full)) == full
-    short = render_report_markdown(doc, max_chars=3000, details_url="https://github.com/acme/app/actions/runs/7")
+    full = render_report_markdown(Report.from_json(doc))
+    assert render_report_markdown(Report.from_json(doc), max_chars=len(full)) == full
+    short = render_report_markdown(Report.from_json(doc), max_chars=3000, details_url="https://github.com/acme/app/actions/runs/7")
     assert len(short) <= 3000
     assert short.endswith("✂️ Shortened to fit GitHub's size limit: "
                           "[the full report](https://github.com/acme/app/actions/runs/7) is in the job summary of this run.\n")
     with pytest.raises(ValueError):
-        render_report_markdown(doc, details_url="javascript:alert(1)")
+        render_report_markdown(Report.from_json(doc), details_url="javascript:alert(1)")
     with pytest.raises(ValueError):
-        render_report_markdown(doc, details_url="https://x.example/a) [b](c")
+        render_report_markdown(Report.from_json(doc), details_url="https://x.example/a) [b](c")
 
 
 def test_renderables_print_with_colours_on_a_terminal():
     console = Console(width=100, force_terminal=True, color_system="standard", record=True)
-    for r in report_renderables(sample()):
+    for r in report_renderables(Report.from_json(sample())):
         console.print(r)
     ansi = console.export_text(styles=True, clear=False)
     assert "\x1b[1;31msizebot: fail\x1b[0m" in ansi
@@ -160,7 +187,7 @@ def test_renderables_print_with_colours_on_a_terminal():
 def test_text_is_one_line_per_row_with_hostile_names():
     doc = sample()
     doc["builds"][0]["target"] = "evil\nsizebot: pass [bold]x[/bold]"
-    text = render_report_text(doc, width=120)
+    text = render_report_text(Report.from_json(doc), width=120)
     assert "evil sizebot: pass [bold]x[/bold]" in text.replace("\n", "\x00").split("\x00Budgets")[0].replace("\x00", "\n")
 
 
@@ -203,7 +230,7 @@ def test_bar_chart_exact():
 # ---- HTML preview -------------------------------------------------------------------------------
 
 def test_html_preview_page():
-    md = render_report_markdown(sample())
+    md = render_report_markdown(Report.from_json(sample()))
     page = render_html_preview(md, "acme/app <#12>")
     assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                            "<title>acme/app &lt;#12&gt;</title>\n")
@@ -223,26 +250,43 @@ def test_html_sanitizer_keeps_github_tags_only():
         '<details open><summary>s</summary></details>')
 
 
-@pytest.mark.parametrize("doc", [
-    {},
-    {"schema": "sizebot/report@1", "verdict": "neutral", "builds": [], "budgets": [], "notes": [], "image": None},
-    {"verdict": "pass", "base": {"ref": "main", "sha": None, "subject": None}, "head": {"ref": "x", "sha": "1" * 40},
-     "builds": [{"target": "a", "platform": "linux/amd64", "strategy": "s", "base": None, "head": None,
-                 "diff": None, "base_size": None, "head_size": None, "delta": None, "new_dependencies": []}],
-     "budgets": [{"status": "pass"}], "waterfalls": [{"target": "a", "platform": "p", "steps": []}],
-     "image": {"base": None, "head": None, "diff": None, "rules": [{"status": "SKIP"}], "error": "save failed: <x>"}},
-], ids=["empty", "nothing-measured", "sparse"])
-def test_sparse_documents_render(doc):
-    md = render_report_markdown(doc)
+@pytest.mark.parametrize("report", [
+    minimal(),
+    minimal(builds=(_build("a", None, None, base="missing", head="missing"),), budgets=(_budget("pass"),),
+            image=ReportImage(rules=(ImageRule("lowestEfficiency", "SKIP", None, None, "rule disabled"),),
+                              error="save failed: <x>")),
+], ids=["nothing-measured", "sparse"])
+def test_sparse_documents_render(report):
+    md = render_report_markdown(report)
     page = assert_well_formed(gfm_to_html(md))
     assert "<script" not in md and page.tags[:2] == ["p", "strong"]
-    assert render_report_text(doc).startswith("sizebot: ")
+    assert render_report_text(report).startswith("sizebot: ")
+    assert Report.from_json(report.to_json()) == report
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({}, "report: missing schema, verdict, repo, base, head, config, builds, waterfalls, image, budgets, overrides, "
+         "notes"),
+    ({**minimal().to_json(), "verdict": "green"}, "report.verdict: expected one of pass, warn, fail, neutral, got "
+                                                  "'green'"),
+    ({**minimal().to_json(), "base": {"ref": "main", "sha": None, "subject": None}},
+     "report.base.sha: expected a string, got null"),
+    ({**minimal().to_json(), "builds": [{"target": "a"}]},
+     "report.builds[0]: missing package, platform, strategy, base, head, diff, base_size, head_size, delta, "
+     "new_dependencies"),
+    ({**minimal().to_json(), "budgets": [{"status": "pass"}]},
+     "report.budgets[0]: missing rule, level, subject, actual, limit, unit, message, override_reason"),
+])
+def test_sparse_or_mistyped_documents_are_refused(doc, message):
+    with pytest.raises(DocumentError) as err:
+        Report.from_json(doc)
+    assert str(err.value) == message
 
 
 def test_sparse_document_exact():
-    assert render_report_markdown({}) == (
+    assert render_report_markdown(minimal()) == (
         "⚪ **sizebot: neutral** — nothing measured\n\n"
-        "<sub>head <code>?</code> compared with base <code>?</code></sub>\n\n"
+        "<sub>head <code>?</code> 1111111 compared with base <code>?</code> 0000000</sub>\n\n"
         "#### Binaries\n\n"
         "No build was measured.\n"
     )

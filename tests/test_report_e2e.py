@@ -319,7 +319,7 @@ def test_pass_and_warn_verdicts(repo, capsys):
 
 def test_removed_module(repo):
     doc = run_report_doc(repo=repo["path"], base=repo["c2"], head=repo["c4"],
-                         config=str(repo["configs"] / "one.toml"), env={**os.environ, "GOTOOLCHAIN": "local"})
+                         config=str(repo["configs"] / "one.toml"), env={**os.environ, "GOTOOLCHAIN": "local"}).to_json()
     validate(doc)
     b = doc["builds"][0]
     assert b["diff"]["removed_modules"] == ["example.com/greet"]
@@ -412,7 +412,7 @@ def test_image_section_and_image_budget(tmp_path, docker_engine):
     (repo / "blob.bin").write_bytes(b"b" * 30_000)
     head = commit(repo, "A bigger image")
     doc = run_report_doc(repo=repo, base=base, head=head, docker_host=docker_engine.host,
-                         env={**os.environ, "GOTOOLCHAIN": "local"})
+                         env={**os.environ, "GOTOOLCHAIN": "local"}).to_json()
     validate(doc)
     image = doc["image"]
     assert image["error"] is None

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from sizebot.budgets.overrides import Override
 from sizebot.config import BudgetRule, ImageBudgetRule
+from sizebot.documents.report import BudgetResult
 from sizebot.documents.verdict import Verdict
 from sizebot.units import format_size
 
@@ -94,20 +95,6 @@ class ImageMeasurement:
         return self.base_compressed_size, self.head_compressed_size
 
 
-@dataclass(frozen=True)
-class BudgetResult:
-    rule: str  # "max_increase 1%", "package golang.org/x/net/http2 max_size 500 KB", "new_modules warn"
-    level: str  # "fail" | "warn"
-    status: str  # one of STATUSES
-    subject: str  # "app linux/amd64 release", "image (compressed)"
-    actual: float | int | None  # bytes, percent or a count of modules; None when skipped
-    limit: float | int | None
-    unit: str  # "bytes" | "percent" | "modules"
-    message: str
-    override_reason: str | None = None
-    source: str = ""  # the rule's table: "budget[0]", "image.budget[1]"
-
-
 def evaluate(rules: Sequence[BudgetRule], builds: Iterable[BuildMeasurement], *,
              image_rules: Sequence[ImageBudgetRule] = (), image: ImageMeasurement | None = None,
              overrides: Sequence[Override] = ()) -> tuple[BudgetResult, ...]:
@@ -146,19 +133,6 @@ def verdict(results: Iterable[BudgetResult], compared: bool, *, head_failed: boo
     if statuses & {"warn", "overridden"}:
         return Verdict.WARN
     return Verdict.PASS if compared else Verdict.NEUTRAL
-
-
-def result_to_json(result: BudgetResult) -> dict:
-    """One entry of the report document's "budgets" list (docs: /work/notes/report-json.md)."""
-    return {
-        "rule": result.rule, "level": result.level, "status": result.status, "subject": result.subject,
-        "actual": result.actual, "limit": result.limit, "unit": result.unit, "message": result.message,
-        "override_reason": result.override_reason,
-    }
-
-
-def overrides_to_json(overrides: Sequence[Override]) -> list[dict]:
-    return [{"source": o.source, "reason": o.reason} for o in overrides]
 
 
 # ------------------------------------------------------------------------------------------

@@ -12,19 +12,15 @@ override trailer. Token comparison is case-insensitive, as in git.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sizebot.config import OverridePolicy
+from sizebot.documents.report import Override
 
 # git's find_separator(): token chars are alnum and '-', then optional blanks, then ':'.
 _TRAILER_RE = re.compile(r"^([A-Za-z0-9-]+)[ \t]*:[ \t]*(.*?)\s*$")
 _GIT_GENERATED = ("signed-off-by:",)  # plus "(cherry picked from commit ...)" lines
 
 
-@dataclass(frozen=True)
-class Override:
-    source: str  # "label" or "trailer"
-    reason: str  # the trailer's value; for a label, a short description of it
 
 
 def parse_trailers(message: str, extra_known: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:

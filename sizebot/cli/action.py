@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sizebot.documents.report import Report
 from sizebot.documents.verdict import FAIL_ON, Verdict
-from sizebot.errors import GitHubError, SizebotError
+from sizebot.errors import DocumentError, GitHubError, MeasurementFileError, SizebotError
 from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
-from sizebot.github.comment import upsert_comment
+from sizebot.github.comment import build_comment, comment_marker, upsert_comment
 from sizebot.github.event import load_event, parse_event, parse_workflow_run
 from sizebot.github.measurement import (
     check_against_pull,
@@ -37,7 +38,6 @@ from sizebot.github.measurement import (
 )
 from sizebot.github.pulls import get_pull, pulls_of_run
 from sizebot.github.status import create_check_run, set_status
-from sizebot.render.comment import comment_marker
 
 MODES = ("report", "measure", "comment")
 # Tests inject a retry policy that never sleeps; None: the real one.
@@ -70,8 +70,8 @@ def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
             fh.write(f"{name}<<{delim}\n{value}\n{delim}\n")
 
 
-def total_delta(doc: dict[str, Any]) -> int:
-    return sum(int(b.get("delta") or 0) for b in doc.get("builds") or [])
+def total_delta(report: Report) -> int:
+    return sum(b.delta or 0 for b in report.builds)
 
 
 def _warn(message: str) -> None:
@@ -79,7 +79,7 @@ def _warn(message: str) -> None:
 
 
 def measure_report(*, repo: Path, base: str, head: str, config: str | None,
-                   labels: tuple[str, ...]) -> dict[str, Any]:
+                   labels: tuple[str, ...]) -> Report:
     """The report document of base vs head: the same library call as ``sizebot report``."""
     try:
         from sizebot.compare.run import run_report_doc  # heavy: only in the modes that build
@@ -91,7 +91,7 @@ def measure_report(*, repo: Path, base: str, head: str, config: str | None,
 
 
 # Replaceable in tests (a fixed document instead of two Go builds).
-MEASURE: Callable[..., dict[str, Any]] = measure_report
+MEASURE: Callable[..., Report] = measure_report
 
 
 OUTPUT_DIR = "sizebot-output"
@@ -159,41 +159,41 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
         _ensure_commit(workdir, base)
     if pr and not _input(env, "head-ref"):
         _ensure_commit(workdir, head)
-    doc = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
+    report = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
                   labels=pr.labels if pr else ())
-    outputs = {"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc))}
+    outputs = {"verdict": report.verdict, "total-delta": str(total_delta(report))}
     if mode == "measure":
         if pr is None:
             raise SizebotError("mode measure runs on a pull_request event")
-        measurement = make_measurement(doc, number=pr.number, base_sha=pr.base_sha, head_sha=pr.head_sha,
+        measurement = make_measurement(report.to_json(), number=pr.number, base_sha=pr.base_sha, head_sha=pr.head_sha,
                                        comment_key=key)
         out, outputs["report-json"] = _output_file(env, f"sizebot-measurement-{key}.json")
         write_measurement(out, measurement)
-        outputs["report-html"] = _write_page(env, key, doc)
+        outputs["report-html"] = _write_page(env, key, report)
         outputs["comment-url"] = ""
-        _write_summary(env, doc)
+        _write_summary(env, report)
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         print(f"sizebot: measurement written to {outputs['report-json']} (verdict {outputs['verdict']})")
         return Verdict(outputs["verdict"]).exit_code_for(fail_on)
 
     out, outputs["report-json"] = _output_file(env, f"sizebot-report-{key}.json")
-    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    outputs["report-html"] = _write_page(env, key, doc)
-    _write_summary(env, doc)
+    out.write_text(json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8")
+    outputs["report-html"] = _write_page(env, key, report)
+    _write_summary(env, report)
     url = ""
     if pr is not None:
-        url = _publish(client, repo_name, pr.number, pr.head_sha, key, doc, run_url(env), artifacts_url(env))
+        url = _publish(client, repo_name, pr.number, pr.head_sha, key, report, run_url(env), artifacts_url(env))
     outputs["comment-url"] = url
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return Verdict(outputs["verdict"]).exit_code_for(fail_on)
 
 
-def _write_summary(env: Mapping[str, str], doc: dict[str, Any]) -> None:
+def _write_summary(env: Mapping[str, str], report: Report) -> None:
     from sizebot.render.comment import build_job_summary
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(build_job_summary(doc) + "\n")
+            fh.write(build_job_summary(report) + "\n")
 
 
 def run_url(env: Mapping[str, str]) -> str | None:
@@ -208,27 +208,26 @@ def artifacts_url(env: Mapping[str, str]) -> tuple[str, str] | None:
     return (f"{url}#artifacts", name) if url and name else None
 
 
-def _write_page(env: Mapping[str, str], key: str, doc: dict[str, Any]) -> str:
+def _write_page(env: Mapping[str, str], key: str, report: Report) -> str:
     """The treemap page beside the JSON (output report-html, for actions/upload-artifact)."""
-    from sizebot.compare.model import Report
     from sizebot.render import render
     out, rel = _output_file(env, f"sizebot-report-{key}.html")
-    out.write_text(render(Report(doc), "html"), encoding="utf-8")
+    out.write_text(render(report, "html"), encoding="utf-8")
     return rel
 
 
-def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: str, doc: dict[str, Any],
+def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: str, report: Report,
              summary_url: str | None = None, artifacts: tuple[str, str] | None = None) -> str:
     """Comment, status and check run; every API failure becomes one warning line (the report is
     already in the summary and the outputs). Returns the comment URL or ''."""
-    from sizebot.render.comment import COMMENT_LIMIT, build_comment
+    from sizebot.render.comment import COMMENT_LIMIT
     url = ""
     try:
         page_url, page_name = artifacts or (None, None)
         result = upsert_comment(client, repo, number, key,
-                                build_comment(doc, key, summary_url=summary_url, artifacts_url=page_url,
+                                build_comment(report, key, summary_url=summary_url, artifacts_url=page_url,
                                               html_artifact=page_name),
-                                shorter=lambda: build_comment(doc, key, limit=COMMENT_LIMIT // 4,
+                                shorter=lambda: build_comment(report, key, limit=COMMENT_LIMIT // 4,
                                                               summary_url=summary_url, artifacts_url=page_url,
                                                               html_artifact=page_name))
         url = result.url
@@ -237,9 +236,9 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
         _warn(f"sizebot: the comment was refused even shortened: {exc}")
     except GitHubError as exc:
         _warn(f"sizebot: cannot post the comment: {exc}")
-    verdict = str(doc.get("verdict", "neutral"))
-    delta = total_delta(doc)
-    builds = len(doc.get("builds") or [])
+    verdict = report.verdict
+    delta = total_delta(report)
+    builds = len(report.builds)
     description = f"{verdict}: total {'+' if delta >= 0 else ''}{delta} bytes over {builds} builds"
     try:
         set_status(client, repo, head_sha, key, verdict, description, target_url=url or summary_url)
@@ -254,6 +253,17 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
     return url
 
 
+MEASUREMENT_KEYS = ("pull_request", "comment_key")  # what a measurement file adds to its report
+
+
+def _report_of(path: str, measurement: dict[str, Any]) -> Report:
+    """The report a measurement file carries, read strictly: one line naming the file otherwise."""
+    try:
+        return Report.from_json({k: v for k, v in measurement.items() if k not in MEASUREMENT_KEYS})
+    except DocumentError as exc:
+        raise MeasurementFileError(str(exc), path=path) from None
+
+
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
                   key: str, fail_on: str, source: str) -> int:
     """Post what the measuring run measured, where the trusted side says.
@@ -261,7 +271,7 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     The measurement file was written by the pull request's own job: it is data, never an address.
     The pull request, the commit and the status context come from the workflow_run payload (GitHub
     wrote it), GitHub's API and this job's inputs; the file must agree with them or nothing is posted."""
-    from sizebot.render.comment import merge_reports
+    from sizebot.github.merge import merge_reports
     run = parse_workflow_run(payload, repo=repo, source=source)
     if run is None:
         raise SizebotError("mode comment runs on a workflow_run event: the payload has no workflow_run",
@@ -302,19 +312,19 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         if reason:
             print(f"sizebot: {reason}")
         else:
-            fresh.append(d)
+            fresh.append((f, d))
     outputs = {"verdict": "neutral", "total-delta": "0", "report-json": "", "report-html": "", "comment-url": ""}
     if not fresh:
         print("sizebot: no measurement matches the pull request's current head: nothing posted")
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         return 0
-    doc = merge_reports(fresh)
+    report = merge_reports([_report_of(f, d) for f, d in fresh])
     out, rel = _output_file(env, f"sizebot-report-{key}.json")
-    out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    outputs.update({"verdict": str(doc.get("verdict", "neutral")), "total-delta": str(total_delta(doc)),
-                    "report-json": rel, "report-html": _write_page(env, key, doc)})
-    _write_summary(env, doc)
-    outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, doc, run_url(env),
+    out.write_text(json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8")
+    outputs.update({"verdict": report.verdict, "total-delta": str(total_delta(report)),
+                    "report-json": rel, "report-html": _write_page(env, key, report)})
+    _write_summary(env, report)
+    outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, report, run_url(env),
                                       artifacts_url(env))
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return Verdict(outputs["verdict"]).exit_code_for(fail_on)

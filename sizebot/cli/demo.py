@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from sizebot.cli.report import progress_display, render_doc, write_report
     from sizebot.compare.run import run_report_doc
     from sizebot.demo import BASE_BRANCH, HEAD_BRANCH, materialize
-    from sizebot.render.comment import build_comment
+    from sizebot.github.comment import build_comment
     from sizebot.render.html_preview import render_html_preview
 
     out = Path(args.out)
@@ -60,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
         repo = materialize(Path(tmp) / "sizebot-demo")
         with progress_display(quiet=args.quiet) as progress:
             progress(f"sample repository: {repo} ({BASE_BRANCH} and {HEAD_BRANCH})")
-            doc = run_report_doc(repo=repo, base=BASE_BRANCH, head=HEAD_BRANCH, env=env, progress=progress,
+            report = run_report_doc(repo=repo, base=BASE_BRANCH, head=HEAD_BRANCH, env=env, progress=progress,
                                  work_dir=Path(tmp) / "work")
-    comment = build_comment(doc, "demo")
+    comment = build_comment(report, "demo")
     files = {
         MARKDOWN: comment,
-        JSON: render_doc(doc, "json"),
+        JSON: render_doc(report, "json"),
         HTML: render_html_preview(comment, f"sizebot demo: {HEAD_BRANCH} compared with {BASE_BRANCH}"),
     }
     for name, text in files.items():
@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
             (out / name).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise SizebotError(f"cannot write: {exc.strerror}", path=str(out / name)) from None
-    write_report(doc, "text", None)
+    write_report(report, "text", None)
     print()
     print(f"The PR comment:  {out / MARKDOWN}")
     print(f"As GitHub shows it: {out / HTML}")
     print(f"The JSON report: {out / JSON}")
-    verdict = Verdict(doc["verdict"])
+    verdict = Verdict(report.verdict)
     if verdict is Verdict.FAIL:
         print("The sample change exceeds a fail budget on purpose: a pull request check would fail "
               f"(exit status {verdict.exit_code}; the demo exits with it under --exit-code).")

@@ -13,12 +13,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sizebot.documents.verdict import Verdict
 from sizebot.cli.output import emit
+from sizebot.documents.verdict import Verdict
 from sizebot.errors import SizebotError
 from sizebot.render import FORMATS
+
+if TYPE_CHECKING:
+    from sizebot.documents.report import Report
 
 TEXT_WIDTH = 100  # text written to a file or a pipe
 
@@ -66,26 +69,25 @@ def run(args: argparse.Namespace) -> int:
     if base is None:
         base, base_label = default_base(repo, args.head)
     with progress_display(quiet=args.quiet) as progress:
-        doc = run_report_doc(repo=repo, base=base, head=args.head, config=args.config, labels=tuple(args.label),
+        report = run_report_doc(repo=repo, base=base, head=args.head, config=args.config, labels=tuple(args.label),
                              docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
                              progress=progress, top=args.top, base_label=base_label,
                              work_dir=Path(args.work_dir) if args.work_dir else None)
-    write_report(doc, args.format, args.output)
+    write_report(report, args.format, args.output)
     if args.json_file:
-        write_report(doc, "json", args.json_file)
+        write_report(report, "json", args.json_file)
     if args.markdown_file:
-        write_report(doc, "markdown", args.markdown_file)
-    return Verdict(doc["verdict"]).exit_code
+        write_report(report, "markdown", args.markdown_file)
+    return Verdict(report.verdict).exit_code
 
 
-def render_doc(doc: dict[str, Any], fmt: str, *, width: int = TEXT_WIDTH) -> str:
-    from sizebot.compare.model import Report
+def render_doc(report: Report, fmt: str, *, width: int = TEXT_WIDTH) -> str:
     from sizebot.render import render
 
-    return render(Report(doc), fmt, width=width) if fmt == "text" else render(Report(doc), fmt)
+    return render(report, fmt, width=width) if fmt == "text" else render(report, fmt)
 
 
-def write_report(doc: dict[str, Any], fmt: str, output: str | None) -> None:
+def write_report(report: Report, fmt: str, output: str | None) -> None:
     """To a file as plain text; to a terminal in colour (text format); else plain to stdout."""
     if fmt == "text" and (not output or output == "-") and sys.stdout.isatty():
         from rich.console import Console
@@ -93,12 +95,12 @@ def write_report(doc: dict[str, Any], fmt: str, output: str | None) -> None:
         from sizebot.render.report_text import report_renderables
 
         console = Console(highlight=False)
-        for i, part in enumerate(report_renderables(doc)):
+        for i, part in enumerate(report_renderables(report)):
             if i:
                 console.print()
             console.print(part)
         return
-    emit(render_doc(doc, fmt), output)
+    emit(render_doc(report, fmt), output)
 
 
 @contextmanager

@@ -17,11 +17,11 @@ import shutil
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from sizebot.budgets import ImageMeasurement
 from sizebot.config import ImageConfig
 from sizebot.documents.image import ImageReport
+from sizebot.documents.report import ImageRule, ReportImage
 from sizebot.errors import ConfigError, SizebotError
 from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import DiveRules, RuleResult, default_rules, evaluate_rules, load_dive_ci
@@ -33,7 +33,7 @@ DIVE_CI = ".dive-ci"  # the file `dive --ci` reads from the working directory by
 
 @dataclass(frozen=True)
 class ImageSection:
-    doc: dict[str, Any]  # the report's "image" object: base, head, diff, rules, error
+    doc: ReportImage  # the report's image section: base, head, diff, rules, error
     measurement: ImageMeasurement | None  # for the image budgets; None when a build failed
 
 
@@ -47,7 +47,7 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
 
     Raises ConfigError only for a bad ``.dive-ci`` (read before anything is built)."""
     rules = image_rules(image, head_dir)
-    doc: dict[str, Any] = {"base": None, "head": None, "diff": None, "rules": [], "error": None}
+    error: str | None = None
     head: ImageReport | None = None
     base: ImageReport | None = None
     note: str | None = None
@@ -71,17 +71,13 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     except _SideFailed as exc:
-        doc["error"] = str(exc)
-    if head is not None:
-        doc["head"] = head.to_json()
-        doc["rules"] = [rule_to_json(r) for r in evaluate_rules(head, rules)]
-    if base is not None:
-        doc["base"] = base.to_json()
-    if base is not None and head is not None:
-        doc["diff"] = diff_images(base, head, top=top).to_json()
-    if doc["error"] is not None:
+        error = str(exc)
+    doc = ReportImage(base=base, head=head,
+                      diff=diff_images(base, head, top=top) if base is not None and head is not None else None,
+                      rules=tuple(image_rule(r) for r in evaluate_rules(head, rules)) if head is not None else (),
+                      error=error if error is not None else note)
+    if error is not None:
         return ImageSection(doc=doc, measurement=None)
-    doc["error"] = note
     return ImageSection(doc=doc, measurement=ImageMeasurement.from_reports(base, head))
 
 
@@ -99,12 +95,11 @@ def image_rules(image: ImageConfig, head_dir: Path) -> DiveRules:
         raise ConfigError(str(exc).replace(str(path), DIVE_CI)) from None
 
 
-def rule_to_json(r: RuleResult) -> dict[str, Any]:
+def image_rule(r: RuleResult) -> ImageRule:
     def number(x: float | int | None) -> float | int | None:
         return None if isinstance(x, float) and not math.isfinite(x) else x
 
-    return {"name": r.name, "status": r.status, "value": number(r.value), "threshold": number(r.threshold),
-            "message": r.message}
+    return ImageRule(r.name, r.status, number(r.value), number(r.threshold), r.message)
 
 
 def _inputs(checkout: Path, image: ImageConfig, side: str) -> tuple[Path, Path]:

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
+from sizebot.documents.report import FAILED, MISSING, OK, Commit
 
-OK = "ok"
-FAILED = "failed"
-MISSING = "missing"
-
-
-@dataclass(frozen=True)
-class Commit:
-    ref: str  # as the user named it ("main", "HEAD"); what the report shows
-    sha: str
-    subject: str
-    message: str = ""  # the full message: trailers (overrides) come from the head's
+__all__ = ["FAILED", "MISSING", "OK", "Commit", "Comparison", "Side"]
 
 
 @dataclass(frozen=True)
@@ -58,10 +48,3 @@ class Comparison:
         if self.base.size is None or self.head.size is None:
             return None
         return self.head.size - self.base.size
-
-
-@dataclass(frozen=True)
-class Report:
-    """The report document (``sizebot/report@1``), wrapped so ``render(Report(doc), "json")`` finds its renderer."""
-
-    doc: dict[str, Any] = field(default_factory=dict)

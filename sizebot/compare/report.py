@@ -1,9 +1,9 @@
-"""What was measured -> the ``sizebot/report@1`` document (pure: no I/O, no clock).
+"""What was measured -> the report document (``sizebot.documents.report.Report``; pure: no I/O, no clock).
 
 Inputs are the comparisons (one per target x platform x strategy, each with its two sides,
 their BinaryReports and the BinaryDiff), the budget results, the overrides, the image section
-and notes; the output is the dict the renderers consume (tests/data/report-render-sample.json
-shows its shape; sizebot/schemas/report.schema.json describes it; docs/json-schema.md too).
+and notes; the output is the typed document the renderers read (its JSON: ``Report.to_json``,
+sizebot/schemas/report.schema.json, docs/json-schema.md).
 
 Size of the document: every embedded analysis keeps its sections, modules and unattributed rows,
 but only the ``top`` largest packages and functions; every diff keeps its sections and all
@@ -14,51 +14,52 @@ and the changed ones must all be there for the totals), and the ``top`` changed 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import replace
 
-from sizebot.budgets import (
-    BudgetResult,
-    BuildMeasurement,
-    ImageMeasurement,
-    evaluate,
-    overrides_to_json,
-    result_to_json,
-    verdict,
-)
-from sizebot.budgets.overrides import Override
-from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
+from sizebot.budgets import BuildMeasurement, ImageMeasurement, evaluate, verdict
+from sizebot.compare.model import Comparison, Side
 from sizebot.config import Config
 from sizebot.documents.diff import BinaryDiff
+from sizebot.documents.verdict import Verdict
+from sizebot.documents.report import (
+    FAILED,
+    MISSING,
+    OK,
+    BudgetResult,
+    Build,
+    BuildDiff,
+    BuildSide,
+    Commit,
+    ConfigUsed,
+    Dependency,
+    Override,
+    Repo,
+    Report,
+    ReportImage,
+    Waterfall,
+    WaterfallStep,
+)
 
-SCHEMA = "sizebot/report@1"
 DEFAULT_TOP = 20
 
 
 # ---- one build --------------------------------------------------------------------------------
 
-def side_to_json(side: Side, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
-    """{status, error, binary}: binary is the analyze@1 document (packages and functions cut to ``top``)."""
+def build_side(side: Side, *, top: int | None = DEFAULT_TOP) -> BuildSide:
+    """The side as the document has it: its analysis named by the binary's file name, packages and
+    functions cut to ``top``."""
     binary = None
     if side.status == OK and side.report is not None:
-        binary = side.report.to_json(top=top)
+        binary = side.report
         if side.name:
-            binary["path"] = side.name
+            binary = replace(binary, path=side.name)
         if top is not None:
-            binary["packages"] = binary["packages"][:top]
-    return {"status": side.status, "error": side.error, "binary": binary}
-
-
-def diff_json(diff: BinaryDiff, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
-    """The diff@1 document without its reports; packages, modules and unattributed rows that did
-    not change are left out (the changed ones are all kept, so their deltas add up)."""
-    doc = diff.to_json(top=top, include_reports=False)
-    for key in ("packages", "modules", "unattributed"):
-        doc[key] = [row for row in doc[key] if row["delta"] != 0]
-    return doc
+            binary = replace(binary, packages=binary.packages[:top], functions=binary.functions[:top])
+    return BuildSide(status=side.status, error=side.error, binary=binary)
 
 
 def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
-                     top: int | None = DEFAULT_TOP) -> list[dict[str, Any]]:
+                     top: int | None = DEFAULT_TOP) -> tuple[Dependency, ...]:
     """What the head links in that the base did not, largest first (``top`` of them), each with the
     import chain that pulls it in: [package, importer, ..., main package].
 
@@ -84,14 +85,13 @@ def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
         return ""
 
     added = set(diff.added_packages)
-    out: list[dict[str, Any]] = []
+    out: list[Dependency] = []
     for module in diff.added_modules:
         reached = sorted((len(chains[p]), p) for p, m in package_module.items() if m == module and p in chains)
-        chain = list(chains[reached[0][1]]) if reached else [module]
-        out.append({"kind": "module", "name": module, "module": module, "size": module_size.get(module, 0),
-                    "chain": chain})
+        chain = tuple(chains[reached[0][1]]) if reached else (module,)
+        out.append(Dependency("module", module, module, module_size.get(module, 0), chain))
     for package in diff.added_packages:
-        chain = list(chains.get(package) or [package])
+        chain = tuple(chains.get(package) or (package,))
         if package in diff.added_modules:
             continue  # the module's own line says it
         if chains:
@@ -100,27 +100,20 @@ def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
             importer = module_of(chain[1])
             if importer != main_module and (chain[1] in added or module_of(package) == importer == "std"):
                 continue
-        out.append({"kind": "package", "name": package, "module": package_module.get(package, ""),
-                    "size": package_size.get(package, 0), "chain": chain})
-    out.sort(key=lambda d: (-d["size"], d["kind"] != "module", d["name"]))
-    return out if top is None else out[:top]
+        out.append(Dependency("package", package, package_module.get(package, ""), package_size.get(package, 0),
+                              chain))
+    out.sort(key=lambda d: (-d.size, d.kind != "module", d.name))
+    return tuple(out if top is None else out[:top])
 
 
-def build_to_json(c: Comparison, *, top: int | None = DEFAULT_TOP) -> dict[str, Any]:
-    base_size, head_size = c.base.size, c.head.size
-    return {
-        "target": c.target,
-        "package": c.package,
-        "platform": c.platform,
-        "strategy": c.strategy,
-        "base": side_to_json(c.base, top=top),
-        "head": side_to_json(c.head, top=top),
-        "diff": diff_json(c.diff, top=top) if c.diff is not None else None,
-        "base_size": base_size,
-        "head_size": head_size,
-        "delta": c.delta,
-        "new_dependencies": new_dependencies(c.diff, dict(c.chains), top=top) if c.diff is not None else [],
-    }
+def build(c: Comparison, *, top: int | None = DEFAULT_TOP) -> Build:
+    return Build(
+        target=c.target, package=c.package, platform=c.platform, strategy=c.strategy,
+        base=build_side(c.base, top=top), head=build_side(c.head, top=top),
+        diff=BuildDiff.of(c.diff, top=top) if c.diff is not None else None,
+        base_size=c.base.size, head_size=c.head.size,
+        new_dependencies=new_dependencies(c.diff, dict(c.chains), top=top) if c.diff is not None else (),
+    )
 
 
 # ---- across builds ------------------------------------------------------------------------------
@@ -132,7 +125,7 @@ def _ordered(values: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def waterfalls(comparisons: Sequence[Comparison], strategies: Sequence[str]) -> list[dict[str, Any]]:
+def waterfalls(comparisons: Sequence[Comparison], strategies: Sequence[str]) -> tuple[Waterfall, ...]:
     """Per target x platform (report order), the head's size under each strategy in ``strategies``
     order, and what each step saves against the step before (negative when it grows). Only where
     at least two strategies built."""
@@ -145,15 +138,15 @@ def waterfalls(comparisons: Sequence[Comparison], strategies: Sequence[str]) -> 
             built.sort(key=lambda c: order.get(c.strategy, len(order)))
             if len(built) < 2:
                 continue
-            steps, previous = [], None
+            steps: list[WaterfallStep] = []
+            previous = None
             for c in built:
                 size = c.head.size
                 assert size is not None
-                steps.append({"strategy": c.strategy, "size": size,
-                              "saving": 0 if previous is None else previous - size})
+                steps.append(WaterfallStep(c.strategy, size, 0 if previous is None else previous - size))
                 previous = size
-            out.append({"target": target, "platform": platform, "steps": steps})
-    return out
+            out.append(Waterfall(target, platform, tuple(steps)))
+    return tuple(out)
 
 
 def measurements(comparisons: Iterable[Comparison]) -> tuple[BuildMeasurement, ...]:
@@ -173,7 +166,7 @@ def compared(comparisons: Iterable[Comparison], image: ImageMeasurement | None =
 
 
 def judge(config: Config, comparisons: Sequence[Comparison], *, image: ImageMeasurement | None = None,
-          overrides: Sequence[Override] = ()) -> tuple[tuple[BudgetResult, ...], str]:
+          overrides: Sequence[Override] = ()) -> tuple[tuple[BudgetResult, ...], Verdict]:
     """The budget results (rule order, then build order, then image rules) and the verdict: a head
     that does not build never passes, and a build that fails at base and head alike is an error."""
     results = evaluate(config.budgets, measurements(comparisons),
@@ -247,36 +240,31 @@ def _side_problem(c: Comparison, side_name: str, side: Side) -> str:
 
 # ---- the document -------------------------------------------------------------------------------
 
-def commit_to_json(commit: Commit) -> dict[str, Any]:
-    return {"ref": commit.ref, "sha": commit.sha, "subject": commit.subject}
-
-
-def report_doc(*, repo: Mapping[str, Any], base: Commit, head: Commit, config: Config,
-               comparisons: Sequence[Comparison], budgets: Sequence[BudgetResult], verdict_: str,
-               overrides: Sequence[Override] = (), image: Mapping[str, Any] | None = None,
-               notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+def report(*, repo: Mapping[str, str], base: Commit, head: Commit, config: Config,
+           comparisons: Sequence[Comparison], budgets: Sequence[BudgetResult], verdict_: Verdict,
+           overrides: Sequence[Override] = (), image: ReportImage | None = None,
+           notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> Report:
     """The report document. ``notes`` come first (run-level: config, discovery), then the builds' own."""
-    return {
-        "schema": SCHEMA,
-        "verdict": verdict_,
-        "repo": dict(repo),
-        "base": commit_to_json(base),
-        "head": commit_to_json(head),
-        "config": {"path": config.path, "defaulted": config.defaulted},
-        "builds": [build_to_json(c, top=top) for c in comparisons],
-        "waterfalls": waterfalls(comparisons, [s.name for s in config.strategies]),
-        "image": dict(image) if image is not None else None,
-        "budgets": [result_to_json(r) for r in budgets],
-        "overrides": overrides_to_json(overrides),
-        "notes": _ordered([*notes, *comparison_notes(comparisons)]),
-    }
+    return Report(
+        verdict=verdict_,
+        repo=Repo(path=str(repo["path"]), name=str(repo["name"])),
+        base=base,
+        head=head,
+        config=ConfigUsed(path=config.path, defaulted=config.defaulted),
+        builds=tuple(build(c, top=top) for c in comparisons),
+        waterfalls=waterfalls(comparisons, [s.name for s in config.strategies]),
+        image=image,
+        budgets=tuple(budgets),
+        overrides=tuple(overrides),
+        notes=tuple(_ordered([*notes, *comparison_notes(comparisons)])),
+    )
 
 
-def assemble(*, repo: Mapping[str, Any], base: Commit, head: Commit, config: Config,
+def assemble(*, repo: Mapping[str, str], base: Commit, head: Commit, config: Config,
              comparisons: Sequence[Comparison], overrides: Sequence[Override] = (),
-             image: Mapping[str, Any] | None = None, image_measurement: ImageMeasurement | None = None,
-             notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> dict[str, Any]:
+             image: ReportImage | None = None, image_measurement: ImageMeasurement | None = None,
+             notes: Sequence[str] = (), top: int | None = DEFAULT_TOP) -> Report:
     """Judge (budgets, verdict) and build the document in one call."""
     results, verdict_ = judge(config, comparisons, image=image_measurement, overrides=overrides)
-    return report_doc(repo=repo, base=base, head=head, config=config, comparisons=comparisons, budgets=results,
-                      verdict_=verdict_, overrides=overrides, image=image, notes=notes, top=top)
+    return report(repo=repo, base=base, head=head, config=config, comparisons=comparisons, budgets=results,
+                  verdict_=verdict_, overrides=overrides, image=image, notes=notes, top=top)

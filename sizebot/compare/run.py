@@ -27,7 +27,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.diff import diff_reports
@@ -41,6 +40,7 @@ from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.documents.report import Report
 from sizebot.errors import ConfigError, GitError, SizebotError
 from sizebot.units import format_size
 
@@ -51,7 +51,7 @@ BASE_CANDIDATES = ("origin/HEAD", "main", "master")
 def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = None, labels: tuple[str, ...] = (),
                    work_dir: Path | None = None, go: str = "go", env: Mapping[str, str] | None = None,
                    docker_host: str | None = None, progress: Progress | None = None,
-                   top: int | None = DEFAULT_TOP, base_label: str | None = None) -> dict[str, Any]:
+                   top: int | None = DEFAULT_TOP, base_label: str | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).

@@ -1,5 +1,8 @@
 """The sticky comment: one per (pull request, key), found by its marker among OUR comments.
 
+The comment starts with a hidden marker naming its key, so the action finds and updates its own
+comment; untrusted text in the report is escaped (``<`` never survives), so no name can forge one.
+
 Our identity: ``GET /user``. A workflow's GITHUB_TOKEN is an installation token and /user answers
 403 for it; then we are the app user ``github-actions[bot]`` (type ``Bot``), which is who posts with
 that token. A comment with our marker written by anyone else is never touched.
@@ -7,16 +10,44 @@ that token. A comment with our marker written by anyone else is never touched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from github.IssueComment import IssueComment
 
+from sizebot.documents.report import Report
 from sizebot.errors import GitHubError
 from sizebot.github.client import GitHubClient, GitHubValidationError
-from sizebot.render.comment import is_sizebot_comment
+from sizebot.render.comment import COMMENT_LIMIT, comment_body, github_length, treemap_line
 
 ACTIONS_BOT = "github-actions[bot]"
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def comment_marker(key: str) -> str:
+    """``<!-- sizebot:KEY -->``; KEY is letters, digits, ``.``, ``_``, ``-`` (ValueError otherwise)."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError(f"comment key {key!r}: use 1-100 letters, digits, '.', '_' or '-'")
+    return f"<!-- sizebot:{key} -->"
+
+
+def is_sizebot_comment(body: str, key: str) -> bool:
+    """True when ``body`` is our comment for ``key``: the marker is its first line. (The author is
+    checked too, by _is_ours: anyone can type a marker at the start of their own comment.)"""
+    marker = comment_marker(key)
+    return body == marker or body.startswith(marker + "\n")
+
+
+def build_comment(report: Report, key: str, *, limit: int = COMMENT_LIMIT, summary_url: str | None = None,
+                  artifacts_url: str | None = None, html_artifact: str | None = None) -> str:
+    """The sticky comment body: marker line, then the report, shortened to stay under ``limit``
+    (GitHub's 65,536 characters by default, counted as UTF-16 units, minus a margin); with
+    ``artifacts_url`` and ``html_artifact``, a last line linking to the treemap page."""
+    head = comment_marker(key) + "\n\n"
+    tail = treemap_line(artifacts_url, html_artifact) if artifacts_url and html_artifact else ""
+    return head + comment_body(report, limit=limit, reserve=github_length(head) + github_length(tail),
+                               summary_url=summary_url) + tail
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""The report (sizebot/report@1 document) for a terminal, with rich.
+"""The report document (``sizebot.documents.report.Report``) for a terminal, with rich.
 
-``report_renderables(doc)`` gives the rich objects (the CLI prints them with colours on a TTY);
-``render_report_text(doc, width)`` renders the same objects to plain text (no colour codes).
+``report_renderables(report)`` gives the rich objects (the CLI prints them with colours on a TTY);
+``render_report_text(report, width)`` renders the same objects to plain text (no colour codes).
 Untrusted names are wrapped in rich ``Text`` objects, never parsed as rich markup.
 """
 
@@ -14,12 +14,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sizebot.compare.model import Report
+from sizebot.documents.report import Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
-from sizebot.render.report_markdown import (
-    build_label,
+from sizebot.render.report_view import (
     build_state,
     changes,
     delta_cell,
@@ -69,115 +68,110 @@ def _grid(*justify: str) -> Table:
     return grid
 
 
-def _headline(doc: dict[str, Any]) -> Text:
-    verdict = str(doc.get("verdict", "neutral"))
+def _headline(report: Report) -> Text:
+    verdict = report.verdict
     text = Text()
     text.append(f"sizebot: {verdict}".replace("\n", " "), style=_VERDICT_STYLE.get(verdict, "bold"))
     text.append(" — ")
-    text.append_text(_plain(" · ".join(headline_parts(doc))))
-    base, head = doc.get("base") or {}, doc.get("head") or {}
+    text.append_text(_plain(" · ".join(headline_parts(report))))
+    base, head = report.base, report.head
     text.append("\n")
-    text.append_text(_plain(f"head {head.get('ref', '?')} {str(head.get('sha') or '')[:7]} vs "
-                            f"base {base.get('ref', '?')} {str(base.get('sha') or '')[:7]}"))
+    text.append_text(_plain(f"head {head.ref} {head.sha[:7]} vs base {base.ref} {base.sha[:7]}"))
     return text
 
 
-def _builds_table(doc: dict[str, Any]) -> Group:
+def _builds_table(report: Report) -> Group:
     table = _table(("target", "left"), ("platform", "left"), ("strategy", "left"),
                    ("base", "right"), ("head", "right"), ("change", "right"), ("%", "right"))
-    for b in doc.get("builds") or []:
+    for b in report.builds:
         state = build_state(b)
-        base = "failed" if (b.get("base") or {}).get("status") == "failed" else size_cell(b.get("base_size"))
-        head = "failed" if (b.get("head") or {}).get("status") == "failed" else size_cell(b.get("head_size"))
+        base = "failed" if b.base.status == "failed" else size_cell(b.base_size)
+        head = "failed" if b.head.status == "failed" else size_cell(b.head_size)
         delta = "new" if state == "new" else delta_cell(b)
-        style = _delta_style(b.get("delta"))
-        table.add_row(_plain(b.get("target", "?")), _plain(b.get("platform", "?")), _plain(b.get("strategy", "?")),
+        style = _delta_style(b.delta)
+        table.add_row(_plain(b.target), _plain(b.platform), _plain(b.strategy),
                       base, head, Text(delta, style=style), Text(percent_cell(b), style=style))
     return _titled("Binaries", table)
 
 
-def _budgets_table(doc: dict[str, Any]) -> Group | None:
-    budgets = sorted_budgets(doc)
+def _budgets_table(report: Report) -> Group | None:
+    budgets = sorted_budgets(report.budgets)
     if not budgets:
         return None
     table = _table(("status", "left"), ("budget", "left"), ("applies to", "left"), ("result", "left"))
     for r in budgets:
-        status = str(r.get("status", "?"))
-        result = _plain(r.get("message", ""))
-        if status == "overridden":
-            result.append_text(_plain(f" (overridden: {r.get('override_reason') or 'no reason given'})"))
-        table.add_row(Text(status, style=_STATUS_STYLE.get(status, "")), _plain(r.get("rule", "")),
-                      _plain(r.get("subject", "")), result)
+        result = _plain(r.message)
+        if r.status == "overridden":
+            result.append_text(_plain(f" (overridden: {r.override_reason or 'no reason given'})"))
+        table.add_row(Text(r.status, style=_STATUS_STYLE.get(r.status, "")), _plain(r.rule),
+                      _plain(r.subject), result)
     return _titled("Budgets", table)
 
 
-def _packages_table(doc: dict[str, Any], top: int) -> Group | None:
-    with_diff = [b for b in doc.get("builds") or [] if b.get("diff")]
-    build = primary_build({"builds": with_diff})
-    if build is None:
+def _packages_table(report: Report, top: int) -> Group | None:
+    build = primary_build([b for b in report.builds if b.diff is not None], report.budgets)
+    if build is None or build.diff is None:
         return None
-    rows, n, total = changes(build["diff"].get("packages"), top)
+    rows, n, total = changes(build.diff.packages, top)
     if not rows:
         return None
     more = f", top {len(rows)}" if n > len(rows) else ""
-    title = f"Packages of {build_label(build)}: {n} changed, {format_delta(total)} in all{more}"
+    title = f"Packages of {build.label}: {n} changed, {format_delta(total)} in all{more}"
     table = _table(("package", "left"), ("base", "right"), ("head", "right"), ("change", "right"), ("%", "right"))
     for r in rows:
-        old, new = int(r.get("old_size", 0)), int(r.get("new_size", 0))
-        style = _delta_style(r["delta"])
-        table.add_row(_plain(r.get("name", "?")), format_size(old) if old else "—", format_size(new) if new else "—",
-                      Text(format_delta(r["delta"]), style=style),
-                      Text(format_percent(r["delta"], old), style=style))
+        old, new = r.old_size, r.new_size
+        style = _delta_style(r.delta)
+        table.add_row(_plain(r.name), format_size(old) if old else "—", format_size(new) if new else "—",
+                      Text(format_delta(r.delta), style=style),
+                      Text(format_percent(r.delta, old), style=style))
     return _titled(title, table)
 
 
-def _dependencies(doc: dict[str, Any]) -> list[Group]:
+def _dependencies(report: Report) -> list[Group]:
     out = []
-    for b in doc.get("builds") or []:
-        deps = sorted(b.get("new_dependencies") or [], key=lambda d: -int(d.get("size") or 0))
+    for b in report.builds:
+        deps = sorted(b.new_dependencies, key=lambda d: -d.size)
         if not deps:
             continue
         grid = _grid("right", "left", "left")
         for d in deps:
-            grid.add_row(Text(format_delta(int(d.get("size") or 0)), style="red"), _plain(d.get("kind", "package")),
+            grid.add_row(Text(format_delta(d.size), style="red"), _plain(d.kind),
                          _plain(" ← ".join(dependency_line_parts(d))))
-        out.append(_titled(f"New dependencies of {build_label(b)}", grid))
+        out.append(_titled(f"New dependencies of {b.label}", grid))
     return out
 
 
-def _waterfalls(doc: dict[str, Any]) -> list[Group]:
+def _waterfalls(report: Report) -> list[Group]:
     out = []
-    for w in doc.get("waterfalls") or []:
+    for w in report.waterfalls:
         table = _table(("strategy", "left"), ("size", "right"), ("saves", "right"))
-        for s in w.get("steps") or []:
-            saving = int(s.get("saving") or 0)
-            table.add_row(_plain(s.get("strategy", "?")), format_size(int(s.get("size") or 0)),
-                          Text(format_size(saving) if saving else "—", style="green" if saving else ""))
-        out.append(_titled(f"Strategy waterfall of {w.get('target', '?')} {w.get('platform', '?')}", table))
+        for s in w.steps:
+            table.add_row(_plain(s.strategy), format_size(s.size),
+                          Text(format_size(s.saving) if s.saving else "—", style="green" if s.saving else ""))
+        out.append(_titled(f"Strategy waterfall of {w.target} {w.platform}", table))
     return out
 
 
-def report_renderables(doc: dict[str, Any], *, top: int = 10) -> list[RenderableType]:
+def report_renderables(report: Report, *, top: int = 10) -> list[RenderableType]:
     """Rich objects, in reading order: verdict, builds, budgets, top package changes, new
     dependencies with their import chains, strategy waterfalls, notes."""
-    parts: list[RenderableType] = [_headline(doc), _builds_table(doc)]
-    for part in (_budgets_table(doc), _packages_table(doc, top)):
+    parts: list[RenderableType] = [_headline(report), _builds_table(report)]
+    for part in (_budgets_table(report), _packages_table(report, top)):
         if part is not None:
             parts.append(part)
-    parts += _dependencies(doc)
-    parts += _waterfalls(doc)
-    notes = [str(n) for n in doc.get("notes") or []]
-    if notes:
+    parts += _dependencies(report)
+    parts += _waterfalls(report)
+    if report.notes:
         grid = _grid("left", "left")
-        for n in notes:
+        for n in report.notes:
             grid.add_row("-", _plain(n))
         parts.append(_titled("Notes", grid))
     return parts
 
 
-def render_report_text(doc: dict[str, Any], width: int = 100) -> str:
+def render_report_text(report: Report, width: int = 100) -> str:
     """The report as plain text ``width`` columns wide (deterministic: no colour, no terminal probing)."""
-    renderables = report_renderables(doc)
+    renderables = report_renderables(report)
     spaced: list[RenderableType] = []
     for i, r in enumerate(renderables):
         spaced.append(r)
@@ -193,4 +187,4 @@ __all__ = ["render_report_text", "report_renderables"]
 
 @renderer(Report, "text")
 def render_report(report: Report, *, width: int = 100, **_: Any) -> str:
-    return render_report_text(report.doc, width)
+    return render_report_text(report, width)

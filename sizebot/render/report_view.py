@@ -1,0 +1,129 @@
+"""What the report renderers (markdown, text) say about a report, from its typed document: build
+states and cells, the headline, the order of budgets, the changed rows of a table. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from sizebot.documents.diff import SizeDelta
+from sizebot.documents.report import BudgetResult, Build, Dependency, Report
+from sizebot.units import format_delta, format_percent, format_size
+
+BUDGET_ORDER = {"fail": 0, "warn": 1, "overridden": 2, "pass": 3, "skipped": 4}
+VERDICT_ORDER = {"neutral": 0, "pass": 1, "warn": 2, "fail": 3}
+ATTENTION = ("fail", "warn", "overridden")  # budget statuses a reader must see
+
+
+def build_state(build: Build) -> str:
+    """"changed", "unchanged", "new" (no base), "removed" (no head), "failed" (a side failed)."""
+    base, head = build.base, build.head
+    if head.status == "failed" or (base.status == "failed" and build.head_size is None):
+        return "failed"
+    if build.head_size is None:
+        return "failed" if head.status != "missing" else "removed"
+    if build.base_size is None:
+        return "failed" if base.status == "failed" else "new"
+    return "unchanged" if build.delta == 0 else "changed"
+
+
+def size_cell(value: int | None, *, missing: str = "—") -> str:
+    return missing if value is None else format_size(value)
+
+
+def delta_cell(build: Build) -> str:
+    d = build.delta
+    return "—" if d is None else format_delta(d)
+
+
+def percent_cell(build: Build) -> str:
+    d, base = build.delta, build.base_size
+    if d is None or base is None:
+        return {"new": "new", "removed": "removed"}.get(build_state(build), "—")
+    return format_percent(d, base)
+
+
+def primary_build(builds: Sequence[Build], budgets: Sequence[BudgetResult]) -> Build | None:
+    """The build the headline names: the biggest |delta| among the builds a failed budget judged,
+    else among those a warned one judged, else among all (first on ties)."""
+    candidates = [b for b in builds if b.delta is not None]
+    for status in ("fail", "warn"):
+        subjects = {r.subject for r in budgets if r.status == status}
+        judged = [b for b in candidates if b.label in subjects]
+        if judged:
+            candidates = judged
+            break
+    best, best_abs = None, -1
+    for b in candidates:
+        d = abs(b.delta or 0)
+        if d > best_abs:
+            best, best_abs = b, d
+    return best
+
+
+def sorted_budgets(budgets: Iterable[BudgetResult]) -> list[BudgetResult]:
+    return sorted(budgets, key=lambda r: BUDGET_ORDER.get(r.status, 5))
+
+
+def budget_counts(budgets: Iterable[BudgetResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in budgets:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return counts
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def headline_parts(report: Report, name: Callable[[str], str] = str) -> list[str]:
+    """The pieces after the verdict: the biggest change, the build counts, the budget counts.
+    ``name`` escapes the untrusted part (the build label): escape_md for markdown."""
+    builds = report.builds
+    parts: list[str] = []
+    top = primary_build(builds, report.budgets)
+    if report.base.sha and report.base.sha == report.head.sha:
+        parts.append("base and head are the same commit")
+    elif top is not None and top.delta:
+        parts.append(f"{name(top.label)} {delta_cell(top)} ({percent_cell(top)})")
+    elif builds:
+        parts.append("no size change" if all(build_state(b) == "unchanged" for b in builds) else "no comparable build")
+    else:
+        parts.append("nothing measured")
+    if len(builds) > 1:
+        states = [build_state(b) for b in builds]
+        bits = [plural(len(builds), "build")]
+        for state in ("changed", "new", "removed", "failed"):
+            if states.count(state):
+                bits.append(f"{states.count(state)} {state}")
+        parts.append(", ".join(bits))
+    counts = budget_counts(report.budgets)
+    budget_bits: list[str] = []
+    for status, word in (("fail", "failed"), ("warn", "warned"), ("overridden", "overridden")):
+        if counts.get(status):
+            budget_bits.append(f"{plural(counts[status], 'budget') if not budget_bits else counts[status]} {word}")
+    if budget_bits:
+        parts.append(", ".join(budget_bits))
+    elif counts.get("pass"):
+        parts.append(f"{plural(counts['pass'], 'budget')} passed")
+    return parts
+
+
+def changes(rows: Iterable[SizeDelta], top: int | None) -> tuple[list[SizeDelta], int, int]:
+    """Rows with a non-zero delta, largest |delta| first (stable), cut to ``top``.
+    Returns (rows, number changed, sum of all deltas)."""
+    changed = [r for r in rows if r.delta]
+    changed.sort(key=lambda r: -abs(r.delta))
+    total = sum(r.delta for r in changed)
+    return (changed if top is None else changed[:top]), len(changed), total
+
+
+def dependency_line_parts(dep: Dependency) -> list[str]:
+    """The import chain, the new thing first: [name, importer, ..., main package]."""
+    chain = list(dep.chain)
+    if not chain or chain[0] != dep.name:
+        chain = [dep.name, *chain]
+    return chain
+
+
+def short_sha(sha: str) -> str:
+    return sha[:7]
