@@ -363,11 +363,12 @@ def test_a_head_that_does_not_build_never_passes(comparisons):
     no_budgets = parse_config('[[target]]\nname = "app"\npackage = "./cmd/app"\n')
     head_broken = comparison(base=ok(binary(small)), head=Side(FAILED, error="go build: exit status 1"))
     doc = assemble(repo={"path": "/r", "name": "r"}, base=Commit("main", "a" * 40, "base"),
-                   head=Commit("head", "b" * 40, "head"), config=no_budgets, comparisons=[head_broken])
+                   head=Commit("head", "b" * 40, "head"), config=no_budgets, comparisons=[head_broken]).to_json()
     assert doc["verdict"] == "fail"
     both = comparison(base=Side(FAILED, error="go build: bad flag"), head=Side(FAILED, error="go build: bad flag"))
     doc = assemble(repo={"path": "/r", "name": "r"}, base=Commit("main", "a" * 40, "base"),
-                   head=Commit("head", "b" * 40, "head"), config=no_budgets, comparisons=[head_broken, both])
+                   head=Commit("head", "b" * 40, "head"), config=no_budgets,
+                   comparisons=[head_broken, both]).to_json()
     validate(doc)
     assert doc["verdict"] == "error" and Verdict(doc["verdict"]).exit_code == 2
     assert doc["notes"][-1] == ("app linux/amd64 default: fails to build at the base and the head alike "

@@ -23,6 +23,7 @@ from sizebot.documents.report import (
     Report,
     ReportImage,
 )
+from sizebot.documents.verdict import Verdict
 from sizebot.errors import DocumentError
 from sizebot.render.html_preview import gfm_to_html, render_html_preview, sanitize_html
 from sizebot.render.mermaid import bar_chart, mermaid_label, pie_chart
@@ -106,7 +107,7 @@ def _budget(status: str) -> BudgetResult:
 
 def minimal(**fields: Any) -> Report:
     """The smallest valid report: nothing measured, no commit names."""
-    return replace(Report(verdict="neutral", repo=Repo("", ""), base=Commit("", "0" * 40, ""),
+    return replace(Report(verdict=Verdict.NEUTRAL, repo=Repo("", ""), base=Commit("", "0" * 40, ""),
                           head=Commit("", "1" * 40, ""),
                           config=ConfigUsed(None, True)), **fields)
 
@@ -267,8 +268,8 @@ def test_sparse_documents_render(report):
 @pytest.mark.parametrize("doc, message", [
     ({}, "report: missing schema, verdict, repo, base, head, config, builds, waterfalls, image, budgets, overrides, "
          "notes"),
-    ({**minimal().to_json(), "verdict": "green"}, "report.verdict: expected one of pass, warn, fail, neutral, got "
-                                                  "'green'"),
+    ({**minimal().to_json(), "verdict": "green"}, "report.verdict: expected one of neutral, pass, warn, fail, error, "
+                                                  "got 'green'"),
     ({**minimal().to_json(), "base": {"ref": "main", "sha": None, "subject": None}},
      "report.base.sha: expected a string, got null"),
     ({**minimal().to_json(), "builds": [{"target": "a"}]},

@@ -413,7 +413,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
-            "verdict": self.verdict.value,
+            "verdict": Verdict(self.verdict).value,
             "repo": self.repo.to_json(),
             "base": self.base.to_json(),
             "head": self.head.to_json(),
