@@ -20,7 +20,6 @@ from sizebot.budgets import BuildMeasurement, ImageMeasurement, evaluate, verdic
 from sizebot.compare.model import Comparison, Side
 from sizebot.config import Config
 from sizebot.documents.diff import BinaryDiff
-from sizebot.documents.verdict import Verdict
 from sizebot.documents.report import (
     FAILED,
     MISSING,
@@ -39,6 +38,7 @@ from sizebot.documents.report import (
     Waterfall,
     WaterfallStep,
 )
+from sizebot.documents.verdict import Verdict
 
 DEFAULT_TOP = 20
 
