@@ -127,6 +127,8 @@ def small_doc(**extra: Any) -> dict[str, Any]:
         ],
         "modules": [{"path": "std", "version": "", "size": 6000}, {"path": "example.com/app", "version": "v1.2.0",
                                                                    "size": 2500}],
+        "sections": [{"name": n, "file_size": z} for n, z in ((".text", 4500), (".rodata", 1500), (".bss", 0),
+                                                              (".data", 1300), (".gopclntab", 1400))],
         "unattributed": [{"section": ".rodata", "size": 700}, {"section": "(headers)", "size": 300},
                          {"section": ".debug_info", "size": 500}],
         "functions": [{"name": "runtime.mallocgc", "package": "runtime", "code": 2000, "meta": 300},
@@ -154,6 +156,8 @@ def test_every_level_adds_up_to_the_file() -> None:
     assert [(c["n"], c["k"], c["v"]) for c in web_data["c"]] == [("static/index.html", "embed", 450),
                                                                  ("(other data)", "other", 150)]
     assert nodes[("app", "data", "example.com/app")]["d"] == "v1.2.0"
+    assert nodes[("app", "machine code")]["d"] == "sections: .text"
+    assert nodes[("app", "data")]["d"] == "sections: .rodata .data"
     assert nodes[("app", "DWARF debug info", ".debug_info (unattributed)")]["v"] == 500
     assert nodes[("app", "data", ".rodata (unattributed)")]["v"] == 700
 

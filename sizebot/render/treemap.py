@@ -158,6 +158,11 @@ def analysis_tree(doc: Mapping[str, Any], *, keep: Mapping[str, set[tuple[str, s
                 {"n": section if section.startswith("(") else f"{section} (unattributed)", "k": "unattributed",
                  "v": size})
             known += size
+    held_in: dict[str | None, list[str]] = {}
+    for sec in doc.get("sections") or []:
+        if _int(sec.get("file_size")):
+            name = str(sec.get("name") or "?")
+            held_in.setdefault(_section_kind(name), []).append(name)
     for kind, title in GROUP_NAMES.items():
         children = [
             {"n": module, "k": "module", "v": sum(p["v"] for p in packages), "c": packages,
@@ -165,7 +170,12 @@ def analysis_tree(doc: Mapping[str, Any], *, keep: Mapping[str, set[tuple[str, s
             for module, packages in groups[kind].items()
         ] + unattributed.get(kind, [])
         if children:
-            top.append({"n": title, "k": "group", "v": sum(c["v"] for c in children), "c": children})
+            group: Node = {"n": title, "k": "group", "v": sum(c["v"] for c in children), "c": children}
+            if held_in.get(kind):
+                names = held_in[kind]
+                more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+                group["d"] = "sections: " + " ".join(names[:12]) + more
+            top.append(group)
     top += unattributed.get(None, [])
     if file_size > known:  # packages cut from the document (a report keeps the largest only)
         top.append(_cut_packages(doc, file_size - known))
@@ -178,7 +188,7 @@ def _cut_packages(doc: Mapping[str, Any], size: int) -> Node:
     for p in doc.get("packages") or []:
         module = str(p.get("module") or "") or NO_MODULE
         listed[module] = listed.get(module, 0) + _int(p.get("size"))
-    children = []
+    children: list[Node] = []
     for m in doc.get("modules") or []:
         module = str(m.get("path") or "") or NO_MODULE
         rest = _int(m.get("size")) - listed.get(module, 0)
