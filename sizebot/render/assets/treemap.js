@@ -103,6 +103,9 @@
       var n = self.nodeAt(ev.target); if (!n) return;
       if (n.c && n.c.length && n !== self.focus) self.zoom(n); else { self.hit = n; self.render(); }
     });
+    this.map.addEventListener("contextmenu", function (ev) {
+      if (self.focus.p) { ev.preventDefault(); self.zoom(self.focus.p); }
+    });
     this.map.addEventListener("mousemove", function (ev) { self.tip(self.nodeAt(ev.target), ev); });
     this.map.addEventListener("mouseleave", function () { tip.hidden = true; });
     this.map.addEventListener("keydown", function (ev) {
@@ -237,7 +240,7 @@
       if (it[0] !== "removed") s.style.background = it[0];
       box.appendChild(s); box.appendChild(h("span", "lg", it[1]));
     });
-    box.appendChild(h("span", "hint", "area = bytes \u00b7 click to zoom in, Esc or the path to zoom out \u00b7 hover for exact sizes"));
+    box.appendChild(h("span", "hint", "area = bytes \u00b7 click to zoom in; right-click, Esc or the path to zoom out \u00b7 hover for exact sizes"));
     parent.appendChild(box);
   }
   function side(s) { return s ? [s.format, s.goos && s.goos + "/" + s.goarch, s.go_version].filter(Boolean).join(" \u00b7 ") : ""; }
