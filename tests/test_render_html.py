@@ -447,3 +447,18 @@ def test_a_gopls_sized_program_stays_a_small_usable_page(tmp_path: Path, browser
     browser.settle()
     assert needle["name"] in browser.evaluate("[...document.querySelectorAll('.result .name')].map(e => e.textContent)")
     assert browser.console_errors == []
+
+
+def test_render_of_a_saved_document_is_the_same_page(programs: dict[str, Any]) -> None:
+    tmp = programs["tmp"]
+    saved = {"analyze": tmp / "saved-analyze.json", "diff": tmp / "saved-diff.json"}
+    assert main(["analyze", str(programs["new"]), "--format", "json", "--top", "all", "-o", str(saved["analyze"])]) == 0
+    assert main(["diff", str(programs["old"]), str(programs["new"]), "--format", "json", "--top", "all",
+                 "-o", str(saved["diff"])]) == 0
+    for name, path in saved.items():
+        out = tmp / f"rendered-{name}.html"
+        assert main(["render", str(path), "--format", "html", "-o", str(out)]) == 0
+        assert out.read_text() == (tmp / f"{name}.html").read_text()
+    report = ROOT / "tests" / "data" / "report-render-sample.json"
+    assert main(["render", str(report), "--format", "html", "-o", str(tmp / "report.html")]) == 0
+    assert (tmp / "report.html").read_text() == render_doc(json.loads(report.read_text()), "html")
