@@ -36,3 +36,16 @@ def test_scripts_demo_in_a_fresh_clone_with_a_fresh_virtualenv(tmp_path):
     again = subprocess.run(["./scripts/demo", "--quiet", "--exit-code"], cwd=clone, env=env, capture_output=True,
                            text=True, timeout=900)
     assert again.returncode == 1 and "installing" not in again.stderr, again.stderr[-3000:]
+
+    # The README's install for one's own repository: the package itself (a wheel, not the checkout),
+    # run from elsewhere: templates, schemas and the sample come from the installed package.
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "--no-deps", "--force-reinstall", str(clone)], check=True, capture_output=True, env=env,
+                   timeout=600)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    installed = subprocess.run([str(venv / "bin" / "sizebot"), "demo", "--quiet", "--out", "out"], cwd=elsewhere,
+                               env=env, capture_output=True, text=True, timeout=900)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    assert sorted(p.name for p in (elsewhere / "out").iterdir()) == ["sizebot-report.html", "sizebot-report.json",
+                                                                     "sizebot-report.md"]
