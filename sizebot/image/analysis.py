@@ -40,11 +40,10 @@ sizebot's own figures (never instead of dive's):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from sizebot.errors import ImageError
-from sizebot.image.layers import LayerContents, TarEntry, printable, read_layer
 from sizebot.documents.image import (
     KIND_DIR,
     KIND_FILE,
@@ -57,28 +56,42 @@ from sizebot.documents.image import (
     Inefficiency,
     LayerReport,
 )
+from sizebot.errors import ImageError
+from sizebot.image import limits as image_limits
+from sizebot.image.layers import EntryBudget, LayerContents, TarEntry, printable, read_layer
+from sizebot.image.limits import ImageLimits
 from sizebot.image.sources import LayerBlob, SourceInfo, open_source
 from sizebot.image.tree import OPAQUE, WHITEOUT, DiveTree, FinalFS, go_sorted
 
 
-def analyze_image(source_path: str, platform: str | None = None, top: int = 20) -> ImageReport:
+def analyze_image(
+    source_path: str, platform: str | None = None, top: int = 20, limits: ImageLimits | None = None
+) -> ImageReport:
     """Read an image archive or OCI layout once (each layer streamed once) and analyse it."""
-    with open_source(source_path, platform) as src:
+    limits = limits or image_limits.DEFAULT_LIMITS
+    with open_source(source_path, platform, limits) as src:
         info = src.info
+        stored = sum(blob.size for blob in info.layers)
+        max_inflated = limits.inflate_cap(stored)
+        why = f"the larger of {limits.inflate_ratio}x the image's {stored} stored bytes and {limits.inflate_floor}"
+        budget = EntryBudget.of(limits)
         contents = []
         for blob in info.layers:
-            contents.append(_read_blob(src, info, blob))
+            contents.append(_read_blob(src, info, blob, budget, max_inflated, why))
     return build_report(info, contents, top=top)
 
 
-def _read_blob(src, info: SourceInfo, blob: LayerBlob) -> LayerContents:
+def _read_blob(
+    src, info: SourceInfo, blob: LayerBlob, budget: EntryBudget, max_inflated: int, why: str
+) -> LayerContents:
     where = f"{printable(info.path)}: layer {blob.index} ({printable(blob.name)})"
     # Blobs named by their digest (OCI layouts, Docker 25+ archives) are verified while they
     # stream; other blobs are hashed only when no digest is known for them.
     verify = blob.name.startswith("blobs/") and blob.digest.startswith("sha256:")
     f = src.open_layer(blob)
     try:
-        contents = read_layer(f, where=where, max_entry_size=blob.size, blob_digest=verify or not blob.digest)
+        contents = read_layer(f, where=where, max_entry_size=blob.size, blob_digest=verify or not blob.digest,
+                              budget=budget, max_inflated=max_inflated, inflate_why=why)
     finally:
         f.close()
     if verify and contents.blob_digest != blob.digest:

@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from sizebot.documents.image import KIND_DIR, FileEntry, ImageReport, LayerReport
 from sizebot.documents.image_diff import (
-    MATCH_COMMAND, MATCH_DIFF_ID, FileChange, FileChangeSet, Figure, ImageDiff, LayerChange,
+    MATCH_COMMAND,
+    MATCH_DIFF_ID,
+    Figure,
+    FileChange,
+    FileChangeSet,
+    ImageDiff,
+    LayerChange,
 )
+
 
 def match_layers(old: tuple[LayerReport, ...], new: tuple[LayerReport, ...]) -> tuple[LayerChange, ...]:
     pair: dict[int, tuple[int, str]] = {}  # new index -> (old index, how)

@@ -27,6 +27,7 @@ from typing import BinaryIO
 import zstandard
 
 from sizebot.errors import ImageError
+from sizebot.image.limits import DEFAULT_LIMITS, ImageLimits
 
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
@@ -164,12 +165,27 @@ class _HashingReader(_Raw):
             pass
 
 
+class _InflateCap:
+    """Counts the bytes a compressed layer inflates to; past the cap, the layer is refused."""
+
+    def __init__(self, cap: int | None, why: str):
+        self.cap = cap
+        self.why = why
+        self.total = 0
+
+    def count(self, n: int) -> None:
+        self.total += n
+        if self.cap is not None and self.total > self.cap:
+            raise _StreamBroken(f"inflates to more than {self.cap} bytes ({self.why}; see docs/image.md, Limits)")
+
+
 class _Gunzip(_Raw):
     """A forward-only readable over a gzip stream, several members in a row (estargz) included.
     Output per call is bounded (zlib's max_length), so a gzip bomb cannot balloon memory."""
 
-    def __init__(self, raw: io.RawIOBase):
+    def __init__(self, raw: io.RawIOBase, cap: _InflateCap):
         self._raw = raw
+        self._cap = cap
         self._pending = b""  # compressed bytes not yet fed
         self._out = b""
         self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -185,6 +201,7 @@ class _Gunzip(_Raw):
         while len(self._out) < n and not self._eof:
             self._fill(n)
         data, self._out = self._out[:n], self._out[n:]
+        self._cap.count(len(data))
         return data
 
     def _fill(self, want: int) -> None:
@@ -212,8 +229,9 @@ class _Gunzip(_Raw):
 class _Unzstd(_Raw):
     """A forward-only readable over zstd frames (output per call bounded by the request)."""
 
-    def __init__(self, raw: io.RawIOBase):
+    def __init__(self, raw: io.RawIOBase, cap: _InflateCap):
         self._reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+        self._cap = cap
 
     def readable(self) -> bool:
         return True
@@ -222,9 +240,11 @@ class _Unzstd(_Raw):
         if n is None or n < 0:
             n = CHUNK
         try:
-            return self._reader.read(n)
+            data = self._reader.read(n)
         except zstandard.ZstdError as exc:
             raise _StreamBroken(f"bad zstd stream: {exc}") from None
+        self._cap.count(len(data))
+        return data
 
 
 class _PeekReader(_Raw):
@@ -246,28 +266,55 @@ class _PeekReader(_Raw):
         return self._raw.read(n)
 
 
-def read_layer(raw: BinaryIO, *, where: str, max_entry_size: int | None = None, blob_digest: bool = True) -> LayerContents:
+@dataclass
+class EntryBudget:
+    """What is left of an image's allowance of tar entries and name bytes (ImageLimits), shared by its layers."""
+
+    entries: int
+    name_bytes: int
+    special_header: int = DEFAULT_LIMITS.max_special_header
+
+    @classmethod
+    def of(cls, limits: ImageLimits) -> EntryBudget:
+        return cls(limits.max_entries, limits.max_name_bytes, limits.max_special_header)
+
+
+def read_layer(
+    raw: BinaryIO,
+    *,
+    where: str,
+    max_entry_size: int | None = None,
+    blob_digest: bool = True,
+    budget: EntryBudget | None = None,
+    max_inflated: int | None = None,
+    inflate_why: str = "",
+) -> LayerContents:
     """Stream one layer blob and return its tar entries with content digests.
 
     ``where`` names the archive and the layer in error messages. ``max_entry_size`` (the
     blob size for an uncompressed blob) rejects a header that declares more bytes than the
     blob can hold before anything is read. ``blob_digest=False`` skips hashing the blob
-    itself (when its digest is known and need not be verified).
+    itself (when its digest is known and need not be verified). ``budget`` (consumed) bounds
+    the entries and name bytes kept; ``max_inflated`` the bytes a compressed blob may inflate
+    to (``inflate_why`` says where that figure comes from).
     """
+    if budget is None:
+        budget = EntryBudget.of(DEFAULT_LIMITS)
     hashing = _HashingReader(raw, blob_digest)
     head = hashing.read(8)
     compression = detect_compression(head)
     stream: io.RawIOBase = _PeekReader(head, hashing)
+    cap = _InflateCap(max_inflated, inflate_why)
     if compression == "gzip":
-        stream = _Gunzip(stream)
+        stream = _Gunzip(stream, cap)
     elif compression == "zstd":
-        stream = _Unzstd(stream)
+        stream = _Unzstd(stream, cap)
     if compression != "none":
         max_entry_size = None
     try:
         # A compressed stream must end with the tar's end-of-archive block: a zstd frame cut short
         # yields whole blocks and then nothing, which would otherwise look like a clean end.
-        entries = _walk_tar(stream, where, max_entry_size, plain=compression == "none")
+        entries = _walk_tar(stream, where, max_entry_size, plain=compression == "none", budget=budget)
         hashing.drain()
     except _StreamBroken as exc:
         raise ImageError(f"{where}: {exc}") from None
@@ -281,11 +328,15 @@ def read_layer(raw: BinaryIO, *, where: str, max_entry_size: int | None = None, 
     )
 
 
-def _walk_tar(stream: io.RawIOBase, where: str, max_entry_size: int | None, plain: bool) -> list[TarEntry]:
+def _walk_tar(
+    stream: io.RawIOBase, where: str, max_entry_size: int | None, plain: bool, budget: EntryBudget
+) -> list[TarEntry]:
     # Our own header loop over a TarFile on a forward-only stream (TarFile.next() would end silently on a
     # truncated header; it also keeps every member in memory).
+    forward = _Forward(stream)
+    _check_special(forward.peek_block(), 0, where, budget.special_header)
     try:
-        tf = tarfile.TarFile(fileobj=_Forward(stream), mode="r")  # type: ignore[arg-type]
+        tf = tarfile.TarFile(fileobj=forward, mode="r")  # type: ignore[arg-type]
     except tarfile.ReadError as exc:
         if str(exc) == "empty file":
             if plain:
@@ -297,24 +348,32 @@ def _walk_tar(stream: io.RawIOBase, where: str, max_entry_size: int | None, plai
     tf.firstmember = None
     tf.members = []
     while ti is not None:
+        budget.entries -= 1
+        budget.name_bytes -= len(ti.name) + len(ti.linkname)
+        if budget.entries < 0:
+            raise ImageError(f"{where}: the image holds more tar entries than the limit (see docs/image.md, Limits)")
+        if budget.name_bytes < 0:
+            raise ImageError(f"{where}: the image's tar entry names are longer in all than the limit (see docs/image.md, Limits)")
         entry = _entry(tf, ti, where, max_entry_size)
         if entry.path != ".":  # dive drops "." (and "./") entries before counting anything
             entries.append(entry)
         tf.pax_headers = {}  # PAX globals apply to nothing (as in Go's archive/tar)
-        ti = _next(tf, where, plain)
+        ti = _next(tf, where, plain, budget.special_header)
     return entries
 
 
-def _next(tf: tarfile.TarFile, where: str, plain: bool) -> tarfile.TarInfo | None:
+def _next(tf: tarfile.TarFile, where: str, plain: bool, max_special: int) -> tarfile.TarInfo | None:
     stream = tf.fileobj
     stream.seek(tf.offset)
     if stream.tell() != tf.offset:
         raise ImageError(f"{where}: truncated tar (data of the last member is cut short)")
-    fast = _fast_header(stream.peek_block(), tf.offset)  # type: ignore[union-attr]
+    block = stream.peek_block()  # type: ignore[union-attr]
+    fast = _fast_header(block, tf.offset)
     if fast is not None:
         stream.read(512)
         tf.offset = fast.offset_data + (((fast.size + 511) // 512) * 512 if fast.type in REGULAR else 0)
         return fast
+    _check_special(block, tf.offset, where, max_special)
     try:
         return tf.tarinfo.fromtarfile(tf)
     except tarfile.EOFHeaderError:
@@ -327,6 +386,14 @@ def _next(tf: tarfile.TarFile, where: str, plain: bool) -> tarfile.TarInfo | Non
         raise ImageError(f"{where}: truncated tar (ends inside a header at offset {tf.offset})") from None
     except tarfile.HeaderError as exc:
         raise ImageError(f"{where}: bad tar header at offset {tf.offset}: {exc}") from None
+
+
+def _check_special(block: bytes, offset: int, where: str, max_special: int) -> None:
+    """tarfile reads a PAX or GNU long-name record whole: bound it as Go's archive/tar does."""
+    if len(block) == 512 and block[156:157] in _SPECIAL:
+        size = _octal(block[124:136])
+        if size is None or block[124] & 0x80 or size > max_special:
+            raise ImageError(f"{where}: tar extension header at offset {offset} is larger than {max_special} bytes")
 
 
 def _entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, where: str, max_entry_size: int | None) -> TarEntry:
@@ -372,6 +439,7 @@ def _hash_member(tf: tarfile.TarFile, ti: tarfile.TarInfo, where: str) -> str:
 
 
 _FAST_TYPES = frozenset(b"01234567\0")
+_SPECIAL = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\x0000"
 _GNU = b"ustar  \x00"
 

@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sizebot.errors import ImageError
-
-MAX_JSON = 64 * 1024 * 1024  # manifests and configs are small; refuse to buffer anything bigger
+from sizebot.image.limits import DEFAULT_LIMITS, ImageLimits
 
 OCI_INDEX_TYPES = {
     "application/vnd.oci.image.index.v1+json",
@@ -76,7 +75,7 @@ class ImageSource(ABC):
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "ImageSource":
+    def __enter__(self) -> ImageSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -88,8 +87,9 @@ class ImageSource(ABC):
 
 
 class _Store(ABC):
-    def __init__(self, path: str):
+    def __init__(self, path: str, limits: ImageLimits):
         self.path = path
+        self.limits = limits
 
     @abstractmethod
     def exists(self, name: str) -> bool: ...
@@ -107,19 +107,21 @@ class _Store(ABC):
         if not self.exists(name):
             raise ImageError(f"{self.path}: {what} {name!r} is missing")
         size = self.size(name)
-        if size > MAX_JSON:
+        if size > self.limits.max_json_bytes:
             raise ImageError(f"{self.path}: {what} {name!r} is too large ({size} bytes)")
         with self.open(name) as f:
             data = f.read(size)  # read(n) reserves n bytes up front: ask for what is there
         try:
             return json.loads(data)
+        except RecursionError:
+            raise ImageError(f"{self.path}: {what} {name!r} is nested too deep") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ImageError(f"{self.path}: {what} {name!r} is not valid JSON ({exc})") from None
 
 
 class _TarStore(_Store):
-    def __init__(self, path: str):
-        super().__init__(path)
+    def __init__(self, path: str, limits: ImageLimits):
+        super().__init__(path, limits)
         try:
             self._tar = tarfile.open(path, mode="r:*")
         except tarfile.CompressionError as exc:
@@ -196,8 +198,8 @@ class _TarStore(_Store):
 
 
 class _DirStore(_Store):
-    def __init__(self, path: str):
-        super().__init__(path)
+    def __init__(self, path: str, limits: ImageLimits):
+        super().__init__(path, limits)
         self._root = Path(path).resolve()
 
     def _file(self, name: str) -> Path | None:
@@ -245,28 +247,28 @@ class _StoreSource(ImageSource):
         self._store.close()
 
 
-def open_source(path: str, platform: str | None = None) -> ImageSource:
+def open_source(path: str, platform: str | None = None, limits: ImageLimits = DEFAULT_LIMITS) -> ImageSource:
     """Open an image archive (file) or OCI layout (directory). Raises ImageError."""
     p = Path(path)
     if p.is_dir():
-        store: _Store = _DirStore(path)
+        store: _Store = _DirStore(path, limits)
     elif p.is_file():
-        store = _TarStore(path)
+        store = _TarStore(path, limits)
     else:
         raise ImageError(f"{path}: no such file or directory")
     try:
-        info = _describe(store, platform)
+        info = _describe(store, platform, limits)
     except BaseException:
         store.close()
         raise
     return _StoreSource(store, info)
 
 
-def _describe(store: _Store, platform: str | None) -> SourceInfo:
+def _describe(store: _Store, platform: str | None, limits: ImageLimits) -> SourceInfo:
     if store.exists("manifest.json"):
         return _docker_archive(store, platform)
     if store.exists("index.json"):
-        return _oci_layout(store, platform)
+        return _oci_layout(store, platform, limits)
     raise ImageError(
         f"{store.path}: not an image: no manifest.json (docker save) and no index.json (OCI layout)"
     )
@@ -321,9 +323,9 @@ def _docker_archive(store: _Store, platform: str | None) -> SourceInfo:
     return SourceInfo(store.path, fmt, plat, config, config_digest, tuple(layers))
 
 
-def _oci_layout(store: _Store, platform: str | None) -> SourceInfo:
+def _oci_layout(store: _Store, platform: str | None, limits: ImageLimits) -> SourceInfo:
     index = store.read_json("index.json", "index")
-    candidates = list(_manifests(store, index, "index.json", depth=0))
+    candidates = _manifests(store, index, limits)
     if not candidates:
         raise ImageError(f"{store.path}: index.json lists no image manifest")
     if len(candidates) > 1:
@@ -364,27 +366,47 @@ def _oci_layout(store: _Store, platform: str | None) -> SourceInfo:
     return SourceInfo(store.path, fmt, plat, config, str(cfg_desc.get("digest", "")), tuple(layers))
 
 
-def _manifests(store: _Store, index: Any, where: str, depth: int):
-    """(platform, descriptor) of every image manifest reachable from an index, attestations left out."""
-    if depth > 8:
-        raise ImageError(f"{store.path}: indexes nested too deep")
-    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-        raise ImageError(f"{store.path}: {where} is not an image index")
-    for desc in index["manifests"]:
-        if not isinstance(desc, dict):
-            continue
-        annotations = desc.get("annotations") or {}
-        if isinstance(annotations, dict) and annotations.get("vnd.docker.reference.type") == "attestation-manifest":
-            continue
-        plat = _platform_of(desc.get("platform") or {})
-        if plat == "unknown/unknown":
-            continue
-        media_type = desc.get("mediaType", "")
-        if media_type in OCI_INDEX_TYPES:
-            nested = store.read_json(_blob_name(store, desc, "index"), "index")
-            yield from _manifests(store, nested, str(desc.get("digest")), depth + 1)
-        elif media_type in OCI_MANIFEST_TYPES or not media_type:
-            yield plat, desc
+def _manifests(store: _Store, index: Any, limits: ImageLimits) -> list[tuple[str, dict]]:
+    """(platform, descriptor) of every distinct image manifest reachable from index.json, attestations
+    left out. Each nested index is read once however often it is listed (an index may list the same
+    child many times at each level: without this, the walk grows as the product of the fan-outs),
+    nesting is bounded, and so is the number of descriptors examined over all indexes."""
+    found: dict[str, tuple[str, dict]] = {}  # manifest digest -> (platform, descriptor), first listing wins
+    seen_indexes: set[str] = set()
+    examined = 0
+    todo: list[tuple[Any, str, int]] = [(index, "index.json", 0)]
+    while todo:
+        doc, where, depth = todo.pop(0)  # breadth first: listing order within a level is kept
+        if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
+            raise ImageError(f"{store.path}: {where} is not an image index")
+        examined += len(doc["manifests"])
+        if examined > limits.max_index_descriptors:
+            raise ImageError(
+                f"{store.path}: {where}: the indexes list more than {limits.max_index_descriptors} descriptors"
+            )
+        for desc in doc["manifests"]:
+            if not isinstance(desc, dict):
+                continue
+            annotations = desc.get("annotations") or {}
+            if isinstance(annotations, dict) and annotations.get("vnd.docker.reference.type") == "attestation-manifest":
+                continue
+            plat = _platform_of(desc.get("platform") or {})
+            if plat == "unknown/unknown":
+                continue
+            media_type = desc.get("mediaType", "")
+            if media_type in OCI_INDEX_TYPES:
+                name = _blob_name(store, desc, "index")
+                if name in seen_indexes:
+                    continue
+                seen_indexes.add(name)
+                if depth + 1 > 8:
+                    raise ImageError(f"{store.path}: indexes nested too deep (more than 8 levels)")
+                todo.append((store.read_json(name, "index"), str(desc.get("digest")), depth + 1))
+            elif media_type in OCI_MANIFEST_TYPES or not media_type:
+                key = str(desc.get("digest"))
+                if key not in found:
+                    found[key] = (plat, desc)
+    return list(found.values())
 
 
 def _blob_name(store: _Store, desc: dict, what: str, must_exist: bool = True) -> str:

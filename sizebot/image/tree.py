@@ -18,8 +18,8 @@ difference, the bytes shipped but never visible.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from sizebot.image.layers import TarEntry
 
@@ -36,7 +36,7 @@ def go_sorted(names) -> list[str]:
 class DiveNode:
     __slots__ = ("name", "info", "children", "parent")
 
-    def __init__(self, name: str, info: TarEntry | None, parent: "DiveNode | None"):
+    def __init__(self, name: str, info: TarEntry | None, parent: DiveNode | None):
         self.name = name
         self.info = info  # None = dive's empty FileInfo{} (size 0, not a directory)
         self.children: dict[str, DiveNode] = {}
@@ -68,7 +68,7 @@ class DiveNode:
             node = node.parent
         return ("/" + "/".join(reversed(parts))).replace("//", "/")
 
-    def visit_child_first(self, visitor: Callable[["DiveNode"], None], evaluator=None, root: bool = False) -> None:
+    def visit_child_first(self, visitor: Callable[[DiveNode], None], evaluator=None, root: bool = False) -> None:
         """Depth first, children (in Go string order) before their parent; the tree root is never visited."""
         # Iterative post-order: layer trees can be deep.
         stack: list[tuple[DiveNode, bool]] = [(self, False)]
@@ -84,7 +84,7 @@ class DiveNode:
             if evaluator is None or evaluator(node):
                 visitor(node)
 
-    def copy(self, parent: "DiveNode | None") -> "DiveNode":
+    def copy(self, parent: DiveNode | None) -> DiveNode:
         new = DiveNode(self.name, self.info, parent)
         for name, child in self.children.items():
             new.children[name] = child.copy(new)
@@ -96,13 +96,13 @@ class DiveTree:
         self.root = DiveNode("", None, None)
 
     @classmethod
-    def from_entries(cls, entries: tuple[TarEntry, ...] | list[TarEntry]) -> "DiveTree":
+    def from_entries(cls, entries: tuple[TarEntry, ...] | list[TarEntry]) -> DiveTree:
         tree = cls()
         for e in entries:
             tree.add_path(e.path, e)
         return tree
 
-    def copy(self) -> "DiveTree":
+    def copy(self) -> DiveTree:
         new = DiveTree()
         new.root = self.root.copy(None)
         return new
@@ -141,7 +141,7 @@ class DiveTree:
         assert node.parent is not None
         node.parent.children.pop(node.name, None)
 
-    def stack(self, upper: "DiveTree") -> None:
+    def stack(self, upper: DiveTree) -> None:
         """Lay ``upper`` on this tree, dive's way (every upper node, children first)."""
 
         def graft(node: DiveNode) -> None:
