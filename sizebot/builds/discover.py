@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
-from sizebot.config import Target
 from sizebot.builds.gobuild import go_environ, one_line, run_go, split_platform
+from sizebot.config import Target
 from sizebot.errors import BuildError
 
 _MAIN_FORMAT = '{{if eq .Name "main"}}{{.ImportPath}} {{.Dir}}{{end}}'
@@ -86,7 +86,8 @@ def discover_targets(root: Path, *, go: str = "go", env: Mapping[str, str] | Non
 def _decode_stream(text: str) -> list[dict]:
     """go list -json prints concatenated JSON objects, not an array."""
     decoder = json.JSONDecoder()
-    out, i, n = [], 0, len(text)
+    out: list[dict] = []
+    i, n = 0, len(text)
     while True:
         while i < n and text[i].isspace():
             i += 1
@@ -104,8 +105,17 @@ def import_chains(root: Path, package: str, platform: str, wanted: Iterable[str]
 
     Ties between equally short chains go to the importer go list sorts first.
     """
+    return chains_in(import_graph(root, package, platform, tags=tags, go=go, env=env), wanted)
+
+
+ImportGraph = dict[str, str | None]  # package -> the importer that reaches it first from the main package
+
+
+def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str] = (), go: str = "go",
+                 env: Mapping[str, str] | None = None) -> ImportGraph:
+    """Every package linked into ``package`` with its importer on a shortest path from the main package
+    (``go list -deps`` for the platform and tags); the main package's importer is None."""
     goos, goarch = split_platform(platform)
-    wanted = list(dict.fromkeys(wanted))
     args = ["list", "-e", "-deps", "-json=ImportPath,Imports,DepOnly"]
     tag_list = [t for t in tags if t]
     if tag_list:
@@ -122,7 +132,7 @@ def import_chains(root: Path, package: str, platform: str, wanted: Iterable[str]
     imports = {p["ImportPath"]: p.get("Imports") or [] for p in packages if "ImportPath" in p}
     roots = [p["ImportPath"] for p in packages if "ImportPath" in p and not p.get("DepOnly")]
     # Breadth-first from the main package: the first time a package is reached is over a shortest path.
-    parent: dict[str, str | None] = {r: None for r in roots}
+    parent: ImportGraph = {r: None for r in roots}
     queue = deque(roots)
     while queue:
         current = queue.popleft()
@@ -130,9 +140,13 @@ def import_chains(root: Path, package: str, platform: str, wanted: Iterable[str]
             if imported not in parent:
                 parent[imported] = current
                 queue.append(imported)
+    return parent
 
+
+def chains_in(parent: ImportGraph, wanted: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The chain (package, importer, ..., main package) of each wanted package in the graph."""
     chains: dict[str, tuple[str, ...]] = {}
-    for path in wanted:
+    for path in dict.fromkeys(wanted):
         if path not in parent:
             continue
         chain = [path]

@@ -33,7 +33,7 @@ from sizebot.binary.diff import diff_reports
 from sizebot.budgets.changes import judging_changes
 from sizebot.budgets.checks import unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
-from sizebot.builds.discover import discover_targets, import_chains
+from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, import_graph
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
@@ -101,12 +101,12 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         judged = replace(cfg, budgets=judging.budgets, override=judging.override,
                          image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
                          if cfg.image is not None else None)
-        base_sides, head_sides = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say)
+        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
             raise error
-        comparisons = _with_chains(comparisons, targets, checkout.path, go, env, notes, say)
+        comparisons = _with_chains(comparisons, graphs, notes)
         image_doc, image_measurement = None, None
         if cfg.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured
@@ -230,18 +230,31 @@ def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
 Job = tuple[Target, str, Strategy]
 
 
+Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> the head's import graph
+
+
 def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
-             env: Mapping[str, str] | None, say: Progress) -> tuple[list[Side], list[Side]]:
+             env: Mapping[str, str] | None,
+             say: Progress) -> tuple[list[Side], list[Side], Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
     binary is analysed as soon as it is built, in worker processes beside the builds: the base's
-    analyses overlap the head's builds, and the head's overlap each other and the last builds."""
-    with _Analyses(len(jobs), say) as analyses:
+    analyses overlap the head's builds, and the head's overlap each other and the last builds. The
+    head's import graphs (`go list -deps`, for the chains of new packages) are listed during its builds."""
+    with _Analyses(len(jobs), say) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
         base_sides = _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
+        graphs: Graphs = {}
+        for target, platform, _strategy in jobs:
+            if (target.name, platform) not in graphs and package_present(checkout.path, target.package):
+                graphs[(target.name, platform)] = lister.submit(
+                    import_graph, checkout.path, target.package, platform, tags=target.tags, go=go,
+                    env=go_environ(env, target.env))
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
-        return [analyses.result(a) for a in base_sides], [analyses.result(a) for a in head_sides]
+        for graph in graphs.values():
+            graph.exception()  # listed before the checkout changes again
+        return [analyses.result(a) for a in base_sides], [analyses.result(a) for a in head_sides], graphs
 
 
 class _Analyses:
@@ -341,27 +354,17 @@ def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], to
     return out
 
 
-def _with_chains(comparisons: list[Comparison], targets: Sequence[Target], head: Path, go: str,
-                 env: Mapping[str, str] | None, notes: list[str], say: Progress) -> list[Comparison]:
-    """Import chains at the head for every package a build added, one `go list` per target x platform."""
-    by_name = {t.name: t for t in targets}
-    wanted: dict[tuple[str, str], set[str]] = {}
-    for c in comparisons:
-        if c.diff is not None and c.diff.added_packages:
-            wanted.setdefault((c.target, c.platform), set()).update(c.diff.added_packages)
-    chains: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
-    for (name, platform), packages in wanted.items():
-        target = by_name[name]
-        say(f"import chains of {name} {platform} ({len(packages)} new packages)")
-        try:
-            chains[(name, platform)] = dict(import_chains(head, target.package, platform, sorted(packages),
-                                                          tags=target.tags, go=go, env=go_environ(env, target.env)))
-        except SizebotError as exc:
-            notes.append(f"{name} {platform}: import chains unavailable ({exc})")
+def _with_chains(comparisons: list[Comparison], graphs: Graphs, notes: list[str]) -> list[Comparison]:
+    """Import chains at the head for every package a build added (from the graph of its target x platform)."""
     out = []
     for c in comparisons:
-        found = chains.get((c.target, c.platform))
-        if found and c.diff is not None:
+        graph = graphs.get((c.target, c.platform))
+        if graph is not None and c.diff is not None and c.diff.added_packages:
+            try:
+                found = chains_in(graph.result(), c.diff.added_packages)
+            except SizebotError as exc:
+                notes.append(f"{c.target} {c.platform}: import chains unavailable ({exc})")
+                found = {}
             added = set(c.diff.added_packages)
             c = replace(c, chains=tuple(sorted((p, tuple(chain)) for p, chain in found.items() if p in added)))
         out.append(c)
