@@ -266,13 +266,22 @@ def own_time(calls: list[dict], launch: float, exit_: float) -> list[tuple[str, 
     return out
 
 
-def plan(rounds: int) -> list[tuple[int, str, str]]:
-    """(round, tool, state) in ABBA order, so a slow stretch of a shared machine hits both tools:
-    round 1 script cold, sizebot cold, sizebot warm, script warm; round 2 the mirror image; ..."""
+def plan(rounds: int, warm_rounds: int = 0) -> list[tuple[int, str, str, int]]:
+    """(round, tool, state, round of its build cache) in ABBA order, so a slow stretch of a shared machine
+    hits both tools: round 1 script cold, sizebot cold, sizebot warm, script warm; round 2 the mirror
+    image; ... Then ``warm_rounds`` more warm runs of each tool on round 1's caches (filled first by an
+    unmeasured run of each tool when there are no full rounds: a cold build of dive takes minutes on a
+    busy machine)."""
     out = []
     for r in range(1, rounds + 1):
         a, b = ("script", "sizebot") if r % 2 else ("sizebot", "script")
-        out += [(r, a, "cold"), (r, b, "cold"), (r, b, "warm"), (r, a, "warm")]
+        out += [(r, a, "cold", r), (r, b, "cold", r), (r, b, "warm", r), (r, a, "warm", r)]
+    if warm_rounds and not rounds:
+        out += [(0, "script", "fill", 1), (0, "sizebot", "fill", 1)]
+    for k in range(1, warm_rounds + 1):
+        r = rounds + k
+        a, b = ("script", "sizebot") if r % 2 else ("sizebot", "script")
+        out += [(r, a, "warm", 1), (r, b, "warm", 1)]
     return out
 
 
@@ -290,6 +299,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "sizebot-bench-report"))
     ap.add_argument("--rounds", type=int, default=2, help="cold+warm runs of each tool, in ABBA order (default 2)")
+    ap.add_argument("--warm-rounds", type=int, default=0,
+                    help="then this many more warm runs of each tool, alternately (default 0)")
     ap.add_argument("--keep", action="store_true", help="keep the caches and binaries")
     args = ap.parse_args()
     work = Path(args.dir).resolve()
@@ -321,9 +332,9 @@ def main() -> int:
                 "BENCH_GO_LOG": str(golog), "GOCACHE": str(gocache), "TMPDIR": str(work / "tmp")}
 
     results = {}
-    for rnd, tool, state in plan(args.rounds):
+    for rnd, tool, state, cache_round in plan(args.rounds, args.warm_rounds):
         key = f"{tool}-{state}-{rnd}"
-        cache = work / f"gocache-{tool}-{rnd}"  # empty for the cold run, reused by the warm one
+        cache = work / f"gocache-{tool}-{cache_round}"  # empty for the cold run, reused by the warm ones
         cache.mkdir(exist_ok=True)
         golog = work / f"{key}.golog"
         if tool == "sizebot":
@@ -383,13 +394,14 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
           "CPU = user+sys of the whole process tree (go, compile, link included);\n"
           "load = 1-min load average at launch\n")
     goals = {"cold": 0.05, "warm": 0.10}
-    for state in ("cold", "warm"):
+    states = [s for s in ("cold", "warm") if any(f["state"] == s for f in r.values())]
+    for state in states:
         shares = sorted((f["wall"] - f["builds"]) / f["wall"] for f in r.values()
                         if f["tool"] == "sizebot" and f["state"] == state)
         print(f"sizebot {state} overhead outside its builds: median {statistics.median(shares):.1%} of its wall "
               f"time over {len(shares)} runs ({', '.join(f'{x:.1%}' for x in shares)}); goal <= {goals[state]:.0%}")
     print()
-    for state in ("cold", "warm"):
+    for state in states:
         runs = {t: [f for f in r.values() if f["tool"] == t and f["state"] == state] for t in ("sizebot", "script")}
         s_wall = sum(f["wall"] for f in runs["sizebot"]) / len(runs["sizebot"])
         b_wall = sum(f["wall"] for f in runs["script"]) / len(runs["script"])
@@ -406,7 +418,7 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
               f"CPU: sizebot {s_cpu:.1f}s, script {b_cpu:.1f}s, "
               f"difference {s_cpu - b_cpu:+.1f}s ({(s_cpu - b_cpu) / s_cpu:+.1%} of sizebot)")
     first = next(f for f in r.values() if f["tool"] == "sizebot")
-    for state in ("cold", "warm"):
+    for state in states:
         f = next(f for f in r.values() if f["tool"] == "sizebot" and f["state"] == state)
         own = f["own"]
         print(f"\nsizebot {state} (round {f['round']}), "
@@ -416,8 +428,8 @@ def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
                 print(f"    {t:6.2f}s  {NAMES.get(what, what)}")
     print(f"\nsizebot's other go commands: {first['other_go_commands']}; builds (strategy, base, head): "
           f"{first['builds_ok']}; verdict {first['verdict']}")
-    sizes = {key: f["sizes"] for key, f in r.items() if f["state"] == "cold"}
-    print("binary sizes (cold runs): " + "; ".join(f"{k}: " + ", ".join(f"{n} {v:,}" for n, v in sorted(s.items()))
+    sizes = {key: f["sizes"] for key, f in r.items() if f["state"] in ("cold", "fill")}
+    print("binary sizes (first runs): " + "; ".join(f"{k}: " + ", ".join(f"{n} {v:,}" for n, v in sorted(s.items()))
                                                   for k, s in sizes.items()))
 
 
