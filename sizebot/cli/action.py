@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sizebot.builds.toolchain import go_version_option
 from sizebot.documents.report import Report
 from sizebot.documents.verdict import FAIL_ON, Verdict
 from sizebot.errors import DocumentError, GitHubError, MeasurementFileError, SizebotError
@@ -79,14 +80,14 @@ def _warn(message: str) -> None:
 
 
 def measure_report(*, repo: Path, base: str, head: str, config: str | None,
-                   labels: tuple[str, ...]) -> Report:
+                   labels: tuple[str, ...], go_version: str | None = None) -> Report:
     """The report document of base vs head: the same library call as ``sizebot report``."""
     try:
         from sizebot.compare.run import run_report_doc  # heavy: only in the modes that build
     except ImportError as exc:
         raise SizebotError(f"mode report/measure needs sizebot.compare.run ({exc})") from None
     # One log line per step: a measuring job is otherwise silent for minutes.
-    return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels,
+    return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels, go_version=go_version,
                           progress=lambda line: print(f"sizebot: {line}", flush=True))
 
 
@@ -159,8 +160,11 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
         _ensure_commit(workdir, base)
     if pr and not _input(env, "head-ref"):
         _ensure_commit(workdir, head)
+    go_version = _input(env, "go-version") or None
+    if go_version is not None:
+        go_version_option(go_version)  # a bad input fails before anything is fetched
     report = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
-                  labels=pr.labels if pr else ())
+                     labels=pr.labels if pr else (), go_version=go_version)
     outputs = {"verdict": report.verdict, "total-delta": str(total_delta(report))}
     if mode == "measure":
         if pr is None:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if kind in ("report", "measurement"):
         from sizebot.cli.report import render_doc
 
-        emit(render_doc(record.doc, args.format), args.output)
+        emit(render_doc(record, args.format), args.output)
         return 0
     try:
         text = render(record, args.format, top=args.top)

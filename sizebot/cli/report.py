@@ -55,6 +55,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    "(default: $DOCKER_HOST, else the default socket)")
     p.add_argument("--work-dir", metavar="DIR", help="where worktrees and binaries go (default: a temporary "
                    "directory, removed afterwards); the binaries stay in DIR/out")
+    p.add_argument("--go-version", metavar="VERSION",
+                   help="the Go release that builds base and head (e.g. 1.27.3; local: the installed Go); "
+                        "default: what each commit's go.mod asks for (its toolchain line, else its go line), "
+                        "a newer Go than the installed one fetched from the module proxy as the go command does")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
@@ -72,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         report = run_report_doc(repo=repo, base=base, head=args.head, config=args.config, labels=tuple(args.label),
                              docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
                              progress=progress, top=args.top, base_label=base_label,
-                             work_dir=Path(args.work_dir) if args.work_dir else None)
+                             work_dir=Path(args.work_dir) if args.work_dir else None,
+                             go_version=args.go_version)
     write_report(report, args.format, args.output)
     if args.json_file:
         write_report(report, "json", args.json_file)

@@ -35,10 +35,12 @@ from sizebot.budgets.checks import unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
 from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, import_graph
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
+from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
+from sizebot.compare.toolchain import toolchain_notes
 from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
 from sizebot.documents.report import Report
 from sizebot.errors import ConfigError, GitError, SizebotError
@@ -51,7 +53,8 @@ BASE_CANDIDATES = ("origin/HEAD", "main", "master")
 def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = None, labels: tuple[str, ...] = (),
                    work_dir: Path | None = None, go: str = "go", env: Mapping[str, str] | None = None,
                    docker_host: str | None = None, progress: Progress | None = None,
-                   top: int | None = DEFAULT_TOP, base_label: str | None = None) -> Report:
+                   top: int | None = DEFAULT_TOP, base_label: str | None = None,
+                   go_version: str | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
@@ -60,8 +63,10 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     (e.g. "main" for its merge-base). ``work_dir``: where the checkout, binaries and image work go
     (default: the checkout at a fixed path under the temporary directory, the rest in a temporary one).
     Raises SizebotError for what the user must fix (unknown ref, bad config, a budget or target that
-    names nothing); a build that fails is in the report, not raised."""
+    names nothing); a build that fails is in the report, not raised. ``go_version``: the Go release that
+    builds both sides instead of the one each go.mod asks for (builds/toolchain.py)."""
     repo = Path(repo).resolve()
+    env = toolchain_environ(env, go_version)
     say = _serialized(progress)
     base_sha, base_subject, base_message = resolve_commit(repo, base)
     head_sha, head_subject, head_message = resolve_commit(repo, head)
@@ -107,6 +112,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if error is not None:
             raise error
         comparisons = _with_chains(comparisons, graphs, notes)
+        notes.extend(toolchain_notes(comparisons, installed_version(go, env), go_version))
         image_doc, image_measurement = None, None
         if cfg.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured

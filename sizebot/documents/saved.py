@@ -1,21 +1,19 @@
 """A saved document, read back by the ``schema`` it names: the record that renders it.
 
-analyze, diff, image and image-diff documents come back through their records' ``from_json``; a report
-(and a measurement file, which is a report with the pull request it measured) is checked against its
-schema; a baseline through ``Baseline.from_json``. Every fault is one DocumentError naming the file.
+analyze, diff, image, image-diff and report documents come back through their records' ``from_json``
+(a measurement file is a report plus the pull request it measured). Every fault is one DocumentError
+naming the file.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from sizebot.documents.jsonfile import read_json_file
 from sizebot.errors import DocumentError, SizebotError
 
-_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 KINDS = ("analyze", "diff", "image", "image-diff", "report", "measurement", "baseline")
 
 
@@ -57,25 +55,11 @@ def _read(obj: dict[str, Any], schema: Any, where: str) -> tuple[str, Any]:
     raise DocumentError(f"schema {shown} is not one of sizebot's documents ({', '.join(KINDS)})", path=where)
 
 
-@cache
-def _validator(name: str) -> Any:
-    import jsonschema
-
-    schema = json.loads((_SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
-
-
 def _report(obj: dict[str, Any], kind: str) -> Any:
-    import jsonschema
-
-    from sizebot.compare.model import Report
+    from sizebot.documents.report import Report
 
     doc = dict(obj)
-    if kind == "measurement":
+    if kind == "measurement":  # a report plus the pull request it measured: rendered as the report
         doc.pop("pull_request", None)
         doc.pop("comment_key", None)
-    error = jsonschema.exceptions.best_match(_validator("report").iter_errors(doc))
-    if error is not None:
-        loc = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise DocumentError(f"{loc}: {' '.join(error.message.split())[:160]}")
-    return Report(doc)
+    return Report.from_json(doc, "report")
