@@ -10,7 +10,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from sizebot.cli.report import render_doc
 from sizebot.demo import BASE_BRANCH, HEAD_BRANCH, materialize, sample_files
+from sizebot.documents.report import Report
 from tests.support.git import git
 from tests.support.schemas import load_schema
 
@@ -56,12 +58,15 @@ def test_demo_with_exit_code_exits_1_and_says_where_the_files_are(demo):
     assert f"The PR comment:  {out / 'sizebot-report.md'}" in lines
     assert f"As GitHub shows it: {out / 'sizebot-report.html'}" in lines
     assert f"The JSON report: {out / 'sizebot-report.json'}" in lines
+    assert f"Where the bytes go: {out / 'sizebot-treemap.html'}" in lines
     assert lines[-1] == ("The sample change exceeds a fail budget on purpose: a pull request check would fail "
                          "(exit status 1; the demo exits with it under --exit-code).")
     assert "example.com/quotes ← example.com/demo/internal/api ← example.com/demo/cmd/app" in proc.stdout
     assert "sizebot: building head app" in proc.stderr  # progress on stderr, plain lines off a terminal
     assert sorted(p.name for p in out.iterdir()) == ["sizebot-report.html", "sizebot-report.json",
-                                                     "sizebot-report.md"]
+                                                     "sizebot-report.md", "sizebot-treemap.html"]
+    page = (out / "sizebot-treemap.html").read_text()
+    assert page == render_doc(Report.from_json(demo["doc"]), "html")
 
 
 def test_demo_report_document(demo):
@@ -118,7 +123,8 @@ def test_demo_markdown_and_html(demo):
 def test_scripts_demo_is_what_the_readme_says():
     readme = (ROOT / "README.md").read_text()
     assert "./scripts/demo" in readme
-    for name in ("sizebot-report.md", "sizebot-report.json", "sizebot-report.html", "./sizebot-demo-out/"):
+    for name in ("sizebot-report.md", "sizebot-report.json", "sizebot-report.html", "sizebot-treemap.html",
+                 "./sizebot-demo-out/"):
         assert name in readme
     assert "exits with status 0 once it has shown that failing" in readme and "--exit-code" in readme
     script = (ROOT / "scripts" / "demo").read_text()

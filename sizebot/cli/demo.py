@@ -3,8 +3,8 @@
 Makes the sample Go repository (sizebot/demo/) in a temporary directory, with two commits: a
 small program on ``main``, and on ``feature/http-api`` a change that adds an HTTP server with
 JSON, a new local package and a new module. Runs ``sizebot report`` on them, prints the terminal
-report and writes the PR comment (markdown), the JSON report and an HTML preview of the comment
-(rendered as GitHub renders markdown) to --out. The change breaks a fail budget on purpose: the
+report and writes the PR comment (markdown), the JSON report, an HTML preview of the comment
+(rendered as GitHub renders markdown) and the treemap page to --out. The change breaks a fail budget on purpose: the
 demo exits 0 once it has shown that verdict, so that its failing verdict and a crash never share
 a status; ``--exit-code`` exits with the verdict's status instead (1 for fail), as a check would.
 """
@@ -23,6 +23,7 @@ from sizebot.errors import SizebotError
 
 DEFAULT_OUT = "sizebot-demo-out"
 MARKDOWN, JSON, HTML = "sizebot-report.md", "sizebot-report.json", "sizebot-report.html"
+TREEMAP = "sizebot-treemap.html"
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -30,12 +31,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "demo",
         help="the report on a built-in example repository",
         description="Make a sample Go repository with two commits in a temporary directory, build and compare "
-        "them with two strategies, print the report and write it as markdown (the PR comment), JSON and an "
-        "HTML preview. The sample change exceeds its budget on purpose; the demo exits 0 once it has shown "
-        "that verdict (with --exit-code: the verdict's status, 1 for fail, as a failing check would).",
+        "them with two strategies, print the report and write it as markdown (the PR comment), JSON, an "
+        "HTML preview and a treemap page. The sample change exceeds its budget on purpose; the demo exits 0 once "
+        "it has shown that verdict (with --exit-code: the verdict's status, 1 for fail, as a failing check would).",
     )
     p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT,
-                   help=f"where to write {MARKDOWN}, {JSON} and {HTML} (default: ./{DEFAULT_OUT})")
+                   help=f"where to write {MARKDOWN}, {JSON}, {HTML} and {TREEMAP} (default: ./{DEFAULT_OUT})")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     p.add_argument("--exit-code", action="store_true",
                    help="exit with the verdict's status (0 pass or warn, 1 fail) instead of 0")
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         MARKDOWN: comment,
         JSON: render_doc(report, "json"),
         HTML: render_html_preview(comment, f"sizebot demo: {HEAD_BRANCH} compared with {BASE_BRANCH}"),
+        TREEMAP: render_doc(report, "html"),
     }
     for name, text in files.items():
         try:
@@ -78,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"The PR comment:  {out / MARKDOWN}")
     print(f"As GitHub shows it: {out / HTML}")
     print(f"The JSON report: {out / JSON}")
+    print(f"Where the bytes go: {out / TREEMAP}")
     verdict = Verdict(report.verdict)
     if verdict is Verdict.FAIL:
         print("The sample change exceeds a fail budget on purpose: a pull request check would fail "
