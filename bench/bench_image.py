@@ -231,7 +231,8 @@ def make_rootfs_archive(out: Path) -> Path:
     config_bytes = json.dumps(config).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
     ids = [hashlib.sha256(f"{i}{d}".encode()).hexdigest() for i, d in enumerate(diff_ids)]
-    manifest = [{"Config": config_name, "RepoTags": ["sizebot-bench:rootfs"], "Layers": [f"{i}/layer.tar" for i in ids]}]
+    manifest = [{"Config": config_name, "RepoTags": ["sizebot-bench:rootfs"],
+                 "Layers": [f"{i}/layer.tar" for i in ids]}]
     tmp = out.with_suffix(".partial")
     with tarfile.open(tmp, "w") as tf:
         def member(name: str, data: bytes) -> None:
@@ -240,7 +241,7 @@ def make_rootfs_archive(out: Path) -> Path:
             ti.mtime = 1_700_000_000
             tf.addfile(ti, io.BytesIO(data))
 
-        for i, (layer_id, lp) in enumerate(zip(ids, layer_files)):
+        for i, (layer_id, lp) in enumerate(zip(ids, layer_files, strict=True)):
             member(f"{layer_id}/VERSION", b"1.0")
             member(f"{layer_id}/json", json.dumps({"id": layer_id, "parent": ids[i - 1] if i else ""}).encode())
             tf.add(lp, arcname=f"{layer_id}/layer.tar")
@@ -272,8 +273,10 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, i
 def bench_one(shape: str, archive: Path, base: Path, runs: int, dive: str) -> bool:
     out_s, out_d = base / f"sizebot-{shape}.json", base / f"dive-{shape}.json"
     tools = {
-        "sizebot": ([sys.executable, "-m", "sizebot", "image", str(archive), "--format", "json", "-o", str(out_s)], None),
-        "dive": ([dive, "--source", "docker-archive", str(archive), "--json", str(out_d)], {**os.environ, "CI": "true"}),
+        "sizebot": ([sys.executable, "-m", "sizebot", "image", str(archive), "--format", "json", "-o", str(out_s)],
+                    None),
+        "dive": ([dive, "--source", "docker-archive", str(archive), "--json", str(out_d)],
+                 {**os.environ, "CI": "true"}),
     }
     walls: dict[str, list[float]] = {t: [] for t in tools}
     rsss: dict[str, list[int]] = {t: [] for t in tools}
@@ -314,7 +317,8 @@ def main() -> int:
             continue
         t0 = time.perf_counter()
         archive = make(base / file_name)
-        print(f"{shape}: {archive} ({archive.stat().st_size / 1e9:.2f} GB, made/found in {time.perf_counter() - t0:.1f} s)")
+        made = time.perf_counter() - t0
+        print(f"{shape}: {archive} ({archive.stat().st_size / 1e9:.2f} GB, made/found in {made:.1f} s)")
         ok = bench_one(shape, archive, base, args.runs, args.dive) and ok
     return 0 if ok else 1
 

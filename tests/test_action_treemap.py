@@ -13,8 +13,8 @@ import pytest
 
 from sizebot.cli import action, main
 from sizebot.cli.report import render_doc
-from sizebot.github.client import RetryPolicy
 from sizebot.documents.report import Report
+from sizebot.github.client import RetryPolicy
 from sizebot.github.comment import build_comment
 from sizebot.github.merge import merge_reports
 from sizebot.render.comment import treemap_line

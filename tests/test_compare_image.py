@@ -104,7 +104,7 @@ def test_sides_have_the_figures_of_their_saved_archives(measured, checkouts, doc
     assert [layer["size"] for layer in doc["head"]["layers"]] == [9000, 700, 100, 300]
     assert (doc["base"]["size"], doc["head"]["size"]) == (8500, 10100)
     assert doc["head"]["platform"] == "linux/amd64"
-    for side, checkout in zip(("base", "head"), checkouts):
+    for side, checkout in zip(("base", "head"), checkouts, strict=True):
         ref = _reference(docker_engine, checkout, tmp_path, side)
         assert _without_identity(doc[side]) == _without_identity(ref.to_json())
     assert doc["head"]["wasted_bytes"] == 400

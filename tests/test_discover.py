@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sizebot.config import Target
 from sizebot.builds.discover import discover_targets, import_chains
+from sizebot.config import Target
 from sizebot.errors import BuildError
 from tests.support.goprograms import write_tree
 

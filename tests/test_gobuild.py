@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sizebot.binary.container import open_binary
-from sizebot.config import Strategy, Target
 from sizebot.builds.gobuild import BuildOutcome, build_binary, host_platform
 from sizebot.builds.worktree import checkouts
+from sizebot.config import Strategy, Target
 from sizebot.errors import BuildError
 from tests.support.git import git
 from tests.support.goprograms import write_tree

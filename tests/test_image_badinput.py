@@ -17,7 +17,16 @@ from sizebot.cli import main
 from sizebot.errors import ImageError
 from sizebot.image.analysis import analyze_image
 from tests.support.images import (
-    M, compress, d, docker_archive, f, layer_tar, oci_blobs, oci_dir, sha, sym,
+    M,
+    compress,
+    d,
+    docker_archive,
+    f,
+    layer_tar,
+    oci_blobs,
+    oci_dir,
+    sha,
+    sym,
 )
 
 GOOD = [[d("app"), f("app/bin", 5000), f("app/readme", 300)], [f("app/bin", 5100)]]

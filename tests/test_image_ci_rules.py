@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sizebot.documents.image import ImageReport
 from sizebot.errors import ConfigError
 from sizebot.image.ci_rules import (
     FAIL,
@@ -23,7 +24,6 @@ from sizebot.image.ci_rules import (
     parse_humanize_bytes,
     rules_from_mapping,
 )
-from sizebot.documents.image import ImageReport
 
 
 def report(efficiency: float = 0.95, wasted: int = 1000, uwp: float = 0.05) -> ImageReport:

@@ -24,8 +24,8 @@ from sizebot.image.ci_rules import evaluate_rules, load_dive_ci
 from sizebot.image.diff import diff_images
 from sizebot.image.docker import build_image, docker_available, save_image
 from sizebot.render import render
-from tests.support.images import blob
 from tests.support.goprograms import write_tree
+from tests.support.images import blob
 from tests.support.schemas import load_schema
 
 DIVE = Path("/root/go/bin/dive")

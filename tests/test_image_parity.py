@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import math
 import random
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from sizebot.errors import ImageError
 from sizebot.image.analysis import analyze_image
-import tarfile
-
-from tests.support.paths import DIVE_FIXTURES
 from tests.support.images import M, d, docker25_archive, docker_archive, f, hard, kaniko_tar, opq, sym, wh
+from tests.support.paths import DIVE_FIXTURES
 
 FIXTURES = DIVE_FIXTURES
 

@@ -41,7 +41,7 @@ def _unique_names(packages: list[tuple[str, str]]) -> list[str]:
     directory's elements joined by '-' (``cmd-app``, ``tools-app``), numbered as a last resort."""
     names = [_clean(_exec_name(path)) for path, _ in packages]
     clashing = {n for n in names if names.count(n) > 1}
-    for i, (path, rel) in enumerate(packages):
+    for i, (_, rel) in enumerate(packages):
         if names[i] in clashing:
             elements = [e for e in PurePosixPath(rel).parts if e not in (".",)]
             names[i] = _clean("-".join(elements)) if elements else names[i]
@@ -80,7 +80,8 @@ def discover_targets(root: Path, *, go: str = "go", env: Mapping[str, str] | Non
         package = "." if rel == "." else f"./{rel}"
         found.append((import_path, package))
     names = _unique_names(found)
-    return tuple(Target(name=name, package=package, platforms=()) for name, (_, package) in zip(names, found))
+    return tuple(Target(name=name, package=package, platforms=())
+                 for name, (_, package) in zip(names, found, strict=True))
 
 
 def _decode_stream(text: str) -> list[dict]:

@@ -11,8 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from sizebot.documents.analyze import BinaryReport
 from sizebot.cli.output import emit
+from sizebot.documents.analyze import BinaryReport
 from sizebot.render import FORMATS, render
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sizebot.cli.output import emit
+from sizebot.documents.image import ImageReport
 from sizebot.errors import ImageError, SizebotError
 from sizebot.image.analysis import analyze_image
-from sizebot.documents.image import ImageReport
 from sizebot.render import FORMATS, render
 
 

@@ -52,7 +52,7 @@ class Module:
     path: str
     version: str
     sum: str = ""
-    replace: "Module | None" = None
+    replace: Module | None = None
 
 
 @dataclass(frozen=True)

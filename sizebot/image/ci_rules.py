@@ -45,8 +45,8 @@ def evaluate_rules(report: ImageReport, rules: DiveRules) -> tuple[RuleResult, .
     if t is None:
         out.append(RuleResult(LOWEST_EFFICIENCY, SKIP, None, None, "rule disabled"))
     elif t > report.efficiency:
-        out.append(RuleResult(LOWEST_EFFICIENCY, FAIL, report.efficiency, t,
-                              f"image efficiency is too low (efficiency={_go(report.efficiency)} < threshold={_go(t)})"))
+        out.append(RuleResult(LOWEST_EFFICIENCY, FAIL, report.efficiency, t, "image efficiency is too low "
+                              f"(efficiency={_go(report.efficiency)} < threshold={_go(t)})"))
     else:
         out.append(RuleResult(LOWEST_EFFICIENCY, PASS, report.efficiency, t, ""))
 

@@ -26,7 +26,7 @@ from sizebot.documents.image_diff import (
 def match_layers(old: tuple[LayerReport, ...], new: tuple[LayerReport, ...]) -> tuple[LayerChange, ...]:
     pair: dict[int, tuple[int, str]] = {}  # new index -> (old index, how)
     used: set[int] = set()
-    for key, how in ((lambda l: l.diff_id, MATCH_DIFF_ID), (lambda l: l.command, MATCH_COMMAND)):
+    for key, how in ((lambda layer: layer.diff_id, MATCH_DIFF_ID), (lambda layer: layer.command, MATCH_COMMAND)):
         for j, nl in enumerate(new):
             if j in pair or not key(nl):
                 continue

@@ -52,8 +52,8 @@ def _run(args: Sequence[str], docker_host: str | None, *, buildkit: bool | None 
 def _engine_error(proc: subprocess.CompletedProcess[str], docker_host: str | None) -> DockerError | None:
     """A clear line when the failure is "no engine there"."""
     err = proc.stderr or ""
-    if re.search(r"Cannot connect to the Docker daemon|connect: no such file or directory|"
-                 r"error during connect|connection refused|permission denied while trying to connect", err, re.IGNORECASE):
+    if re.search(r"Cannot connect to the Docker daemon|connect: no such file or directory|error during connect|"
+                 r"connection refused|permission denied while trying to connect", err, re.IGNORECASE):
         where = docker_host or "the default socket (unix:///var/run/docker.sock)"
         return DockerError(f"no Docker engine answers at {where}: start dockerd, or set DOCKER_HOST "
                            "(e.g. unix:///run/user/1000/docker.sock or tcp://host:2375) to one that runs")

@@ -72,7 +72,7 @@ class ImageSource(ABC):
     def open_layer(self, layer: LayerBlob) -> BinaryIO:
         """A readable (binary) stream of the blob as stored; the caller closes it."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (nothing to release by default; sources holding files override it)
         pass
 
     def __enter__(self) -> ImageSource:
@@ -100,7 +100,7 @@ class _Store(ABC):
     @abstractmethod
     def open(self, name: str) -> BinaryIO: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (nothing to release by default; stores holding files override it)
         pass
 
     def read_json(self, name: str, what: str) -> Any:
@@ -305,7 +305,8 @@ def _docker_archive(store: _Store, platform: str | None) -> SourceInfo:
         if not store.exists(name):
             raise ImageError(f"{store.path}: layer {i} blob {name!r} is missing")
         linked = isinstance(store, _TarStore) and store.is_symlink(name)
-        layers.append(LayerBlob(i, name, digest, diff_ids[i] if i < len(diff_ids) else "", media_type, store.size(name), linked))
+        diff_id = diff_ids[i] if i < len(diff_ids) else ""
+        layers.append(LayerBlob(i, name, digest, diff_id, media_type, store.size(name), linked))
     if config_name.startswith("sha256:") and any(n.endswith(".tar.gz") for n in layer_names):
         fmt = "kaniko"
     elif store.exists("index.json") or config_name.startswith("blobs/"):

@@ -7,7 +7,8 @@ take data and return a string: no I/O, no environment, so they are tested agains
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 FORMATS = ("text", "json", "markdown", "html")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -114,7 +115,8 @@ def _delta_table(title: str, label: str, rows: Sequence[SizeDelta], top: int | N
     changed = [d for d in rows if d.delta]
     if not changed:
         return None
-    table = _table(title, ((label, "left"), ("old", "right"), ("new", "right"), ("delta", "right"), ("change", "right")))
+    table = _table(title, ((label, "left"), ("old", "right"), ("new", "right"), ("delta", "right"),
+                           ("change", "right")))
     shown, more = _cut(changed, top)
     for d in shown:
         table.add_row(one_line(d.name, 70), format_size(d.old_size), format_size(d.new_size), format_delta(d.delta),

@@ -61,7 +61,7 @@ def templates_dir() -> Path:
 
 
 @lru_cache(maxsize=1)
-def jinja_env() -> "jinja2.Environment":
+def jinja_env() -> jinja2.Environment:
     import jinja2  # only markdown output needs it
 
     env = jinja2.Environment(

@@ -67,14 +67,16 @@ body { margin: 0; background: #f6f8fa; color: #1f2328;
 .comment-header strong { color: #1f2328; }
 .markdown-body { padding: 16px; overflow-wrap: break-word; }
 .markdown-body > :first-child { margin-top: 0; }
-.markdown-body p, .markdown-body ul, .markdown-body table, .markdown-body pre, .markdown-body details { margin: 0 0 12px; }
+.markdown-body p, .markdown-body ul, .markdown-body table, .markdown-body pre,
+.markdown-body details { margin: 0 0 12px; }
 .markdown-body h4 { font-size: 1em; font-weight: 600; margin: 20px 0 8px; }
 .markdown-body table { border-collapse: collapse; display: block; width: max-content; max-width: 100%; overflow: auto; }
 .markdown-body th, .markdown-body td { border: 1px solid #d0d7de; padding: 4px 10px; }
 .markdown-body th { font-weight: 600; background: #f6f8fa; }
 .markdown-body td[align="right"], .markdown-body th[align="right"] { white-space: nowrap; }
 .markdown-body tr:nth-child(2n) td { background: #f6f8fa; }
-.markdown-body code { font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace;
+.markdown-body code {
+  font-family: ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 85%; background: rgba(175, 184, 193, 0.2); border-radius: 6px; padding: 0.15em 0.35em; }
 .markdown-body pre { background: #f6f8fa; border-radius: 6px; padding: 12px 16px; overflow: auto; font-size: 85%; }
 .markdown-body pre code { background: none; padding: 0; font-size: 100%; }
@@ -97,6 +99,7 @@ def render_html_preview(markdown: str, title: str, *, expand: bool = False) -> s
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{safe_title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<div class=\"comment\">\n<div class=\"comment-header\"><strong>sizebot</strong> commented · {safe_title}</div>\n"
+        "<div class=\"comment\">\n"
+        f"<div class=\"comment-header\"><strong>sizebot</strong> commented · {safe_title}</div>\n"
         f"<div class=\"markdown-body\">\n{body}</div>\n</div>\n</body>\n</html>\n"
     )

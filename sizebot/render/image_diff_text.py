@@ -67,7 +67,8 @@ def render_text(diff: ImageDiff, *, width: int = 110, **_: Any) -> str:
     for c in diff.layers:
         layers.add_row("" if c.old_index is None else str(c.old_index), "" if c.new_index is None else str(c.new_index),
                        c.match, format_size(c.new_size if c.new_index is not None else c.old_size),
-                       format_delta(c.size_delta), format_delta(c.compressed_delta), _one_line(c.command or "(missing)"))
+                       format_delta(c.size_delta), format_delta(c.compressed_delta),
+                       _one_line(c.command or "(missing)"))
     parts: list[Any] = [head, totals, layers]
     for title, s in (("Files added", diff.added), ("Files removed", diff.removed), ("Files grown", diff.grown),
                      ("Files shrunk", diff.shrunk)):

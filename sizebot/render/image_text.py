@@ -50,14 +50,17 @@ def render_text(report: ImageReport, *, top: int = 20, width: int = 110, **_: An
     ours = Table(title="sizebot's figures", show_header=False, box=None, title_justify="left")
     ours.add_column("figure")
     ours.add_column("value", justify="right")
-    ours.add_row("compressed size (as stored)", f"{report.compressed_size} bytes ({format_size(report.compressed_size)})")
-    ours.add_row("corrected wasted bytes", f"{report.corrected_wasted_bytes} bytes ({format_size(report.corrected_wasted_bytes)})")
+    ours.add_row("compressed size (as stored)",
+                 f"{report.compressed_size} bytes ({format_size(report.compressed_size)})")
+    ours.add_row("corrected wasted bytes",
+                 f"{report.corrected_wasted_bytes} bytes ({format_size(report.corrected_wasted_bytes)})")
     dup_waste = sum(g.wasted for g in report.duplicates)
     ours.add_row("duplicate content", f"{len(report.duplicates)} groups, {format_size(dup_waste)} wasted")
     ours.add_row("final filesystem", f"{report.file_count} entries, {format_size(report.total_file_size)} in files")
 
     layers = Table(title="Layers", title_justify="left")
-    for col, just in (("#", "right"), ("size", "right"), ("compressed", "right"), ("files", "right"), ("command", "left")):
+    for col, just in (("#", "right"), ("size", "right"), ("compressed", "right"), ("files", "right"),
+                      ("command", "left")):
         layers.add_column(col, justify=just)  # type: ignore[arg-type]
     for layer in report.layers:
         command = _one_line(layer.command or "(missing)")
@@ -86,7 +89,8 @@ def render_text(report: ImageReport, *, top: int = 20, width: int = 110, **_: An
         dups.add_column("wasted", justify="right")
         dups.add_column("paths")
         for g in report.duplicates[:top]:
-            dups.add_row(str(len(g.paths)), format_size(g.size), format_size(g.wasted), _one_line(", ".join(g.paths), 80))
+            dups.add_row(str(len(g.paths)), format_size(g.size), format_size(g.wasted),
+                         _one_line(", ".join(g.paths), 80))
         parts.append(dups)
     if report.largest_files:
         big = Table(title="Largest files", title_justify="left")

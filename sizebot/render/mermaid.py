@@ -56,7 +56,7 @@ def pie_chart(title: str, slices: Sequence[tuple[str, float]]) -> str:
         return ""
     labels = _unique(mermaid_label(label) for label, _ in kept)
     lines = ["```mermaid", f'pie title {mermaid_label(title, 80)}']
-    lines += [f'    "{label}" : {_number(value)}' for label, (_, value) in zip(labels, kept)]
+    lines += [f'    "{label}" : {_number(value)}' for label, (_, value) in zip(labels, kept, strict=True)]
     lines.append("```")
     return "\n".join(lines) + "\n"
 
