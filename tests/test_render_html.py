@@ -205,6 +205,8 @@ def test_data_cannot_leave_its_script_element() -> None:
     text = json_for_script({"n": HOSTILE + "\u2028&"})
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == {"n": HOSTILE + "\u2028&"}
+    assert json.loads(json_for_script({"coverage": float("nan"), "x": [float("inf")]})) == {"coverage": None,
+                                                                                           "x": [None]}
     page = analyze_page(small_doc(path=HOSTILE))
     assert page.count("<script") == 2 and page.count("</script>") == 2
     assert "<title>sizebot: &lt;/script&gt;" in page

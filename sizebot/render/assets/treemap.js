@@ -249,7 +249,7 @@
   if (DATA.kind === "analyze") {
     head.appendChild(h("h1", "", S.path || "binary"));
     kv(head, [["size", exact(S.file_size || 0) + " (" + size(S.file_size || 0) + ")"], ["binary", side(S)],
-              ["attributed", S.coverage !== undefined ? pct(S.coverage) : null], ["stripped", S.stripped ? "yes" : "no"],
+              ["attributed", typeof S.coverage === "number" ? pct(S.coverage) : null], ["stripped", S.stripped ? "yes" : "no"],
               ["packed", S.packed || null]]);
     notes(head, S.notes);
   } else if (DATA.kind === "diff") {
