@@ -26,15 +26,17 @@ import os
 import re
 import struct
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
-from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
+from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
-from sizebot.binary.pclntab import MAGIC_GO118, NO_FUNCDATA, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
 from sizebot.errors import PclntabError, UnsupportedGoVersion
 
-CODE, META, DATA = 0, 1, 2
+CODE, META, DATA, ROW = 0, 1, 2, 3  # ROW: a named unattributed row ("go:func.* (padding)"), not a package
 _TYPES_PRIO, _SYMBOL_PRIO = 2, 3
 
 NOT_GO = "not a Go binary: sections only"
@@ -43,7 +45,12 @@ NOT_GO = "not a Go binary: sections only"
 _STRIP_PREFIXES = ("type:.eq.", "type:.hash.", "type:.namedata.", "type:.importpath.", "type:",
                    "go:itab.", "go:info.", "type..eq.", "type..hash.", "type..namedata.", "type.", "go.itab.")
 # Container/marker symbols: they span many objects, never one package's.
-_MARKERS = re.compile(r"^(go[:.](string|func|funcdesc|buildinfo|fipsinfo|shape|cuinfo|constinfo)\b|runtime\.(e?(text|types|rodata|noptrdata|data|bss|noptrbss|pclntab|itablink|typelink|covctrs|gcdata|gcbss|end|symtab|esymtab|go\.buildinfo)|gcbits\.|firstmoduledata|pcheader|funcnametab|cutab|filetab|pctab|functab|findfunctab)$|type:\*$|.*\.\*$)")
+_MARKERS = re.compile(
+    r"^(go[:.](string|func|funcdesc|buildinfo|fipsinfo|shape|cuinfo|constinfo)\b"
+    r"|runtime\.(e?(text|types|rodata|noptrdata|data|bss|noptrbss|pclntab|itablink|typelink|covctrs|gcdata|gcbss|end"
+    r"|symtab|esymtab|go\.buildinfo)|gcbits\.|firstmoduledata|pcheader|funcnametab|cutab|filetab|pctab|functab"
+    r"|findfunctab)$|type:\*$|.*\.\*$)"
+)
 
 
 class Claims:
@@ -128,6 +135,41 @@ def _strip_brackets(name: str) -> str:
     return "".join(out)
 
 
+@dataclass(slots=True)
+class Attribution:
+    """What the analysis of one binary accumulates: byte claims, the packages and named rows they
+    point at, per-function sizes and notes. ``regions`` name the unclaimed bytes inside a table
+    ("pclntab: file table"): whatever no claim covers there goes to that row, not to the section's."""
+
+    claims: Claims = field(default_factory=Claims)
+    pkg_names: list[str] = field(default_factory=list)
+    pkg_index: dict[str, int] = field(default_factory=dict)
+    row_names: list[str] = field(default_factory=list)
+    row_index: dict[str, int] = field(default_factory=dict)
+    regions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, row) file offsets
+    functions: list[tuple[str, int, int, int]] = field(default_factory=list)  # (name, package index, code, meta)
+    notes: list[str] = field(default_factory=list)
+
+    def pkg_id(self, name: str) -> int:
+        i = self.pkg_index.get(name)
+        if i is None:
+            i = self.pkg_index[name] = len(self.pkg_names)
+            self.pkg_names.append(name)
+        return i
+
+    def row(self, start: int, end: int, name: str) -> None:
+        """Claim [start, end) for the named unattributed row ``name``."""
+        i = self.row_index.get(name)
+        if i is None:
+            i = self.row_index[name] = len(self.row_names)
+            self.row_names.append(name)
+        self.claims.add(start, end, 3, i, ROW)
+
+    def region(self, start: int, end: int, name: str) -> None:
+        if end > start:
+            self.regions.append((start, end, name))
+
+
 def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True) -> BinaryReport:
     """Measure one binary. BinaryFormatError for unreadable files, PclntabError for a corrupt pclntab."""
     with open_binary(path) as binary:
@@ -139,20 +181,9 @@ def _analyze(binary: BinaryFile, functions: bool) -> BinaryReport:
         info = parse_buildinfo(binary)
     except UnsupportedGoVersion:
         info = None
-    notes: list[str] = []
+    acc = Attribution()
+    notes = acc.notes
     packed = binary.packed_by()
-    claims = Claims()
-    pkg_names: list[str] = []
-    pkg_index: dict[str, int] = {}
-    funcs_out: list[tuple[str, int, int, int]] = []  # (name, package index, code, meta)
-
-    def pkg_id(p: str) -> int:
-        i = pkg_index.get(p)
-        if i is None:
-            i = pkg_index[p] = len(pkg_names)
-            pkg_names.append(p)
-        return i
-
     go_version = info.go_version if info else ""
     pcln_sec = None if packed else binary.pclntab_section()
     if packed:
@@ -165,11 +196,14 @@ def _analyze(binary: BinaryFile, functions: bool) -> BinaryReport:
     else:
         magic = read_magic(binary, pcln_sec)
         if magic not in SUPPORTED_MAGICS:
-            notes.append(f"unsupported Go version (pclntab magic {magic:#x}): Go 1.18 or later is needed for the per-package breakdown")
+            notes.append(
+                f"unsupported Go version (pclntab magic {magic:#x}): "
+                "Go 1.18 or later is needed for the per-package breakdown"
+            )
         else:
             pcln = Pclntab(binary, pcln_sec)
-            _attribute_go(binary, pcln, info, claims, pkg_id, funcs_out, notes, functions)
-    return _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packed)
+            _attribute_go(binary, pcln, info, acc, functions)
+    return _report(binary, info, go_version, acc, packed)
 
 
 def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
@@ -179,7 +213,8 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
     return 18 if pcln.magic == MAGIC_GO118 else 26
 
 
-def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes, functions: bool) -> None:
+def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc: Attribution, functions: bool) -> None:
+    claims, pkg_id, notes = acc.claims, acc.pkg_id, acc.notes
     md = find_moduledata(binary, pcln)
     text_base = pcln.text_start
     if md is not None and (not text_base or md.text):
@@ -199,7 +234,6 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     ft = pcln.functab_off
     seen_tables: set[int] = set()
     spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
-    fd_owner: dict[int, int] = {}
     cu_owner: dict[int, int] = {}
     meta_by_func = [0] * len(funcs) if functions else None
     # the hot loops pack their claims themselves (Claims.add's layout; every range here is non-empty)
@@ -222,9 +256,6 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
                 o = pctab + rel
                 append(((o << 2 | 1) << 40 | o + n) << 22 | pk)
                 m += n
-        for fd in f.funcdata:
-            if fd != NO_FUNCDATA and fd not in fd_owner:
-                fd_owner[fd] = i
         if f.cu_offset not in cu_owner:
             cu_owner[f.cu_offset] = i
         if meta_by_func is not None:
@@ -263,15 +294,13 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
         else:
             code_sizes.append(0)
 
+    _pclntab_regions(pcln, acc)
     if md is not None and md.gofunc:
-        fd_spans = _funcdata_claims(binary, pcln, md, fd_owner, funcs, ids, meta_by_func, add)
+        fd_spans = _funcdata_claims(binary, pcln, md, funcs, ids, meta_by_func, acc, _go_minor(info, pcln))
         _inlined_name_claims(binary, pcln, funcs, fd_spans, pkg_id, add)
     _cu_claims(pcln, cu_owner, ids, add)
     if md is not None and md.findfunctab:
-        sec = _section_for_addr(binary, md.findfunctab)
-        if sec is not None:
-            start = sec.offset + md.findfunctab - sec.addr
-            add(start, sec.offset + sec.file_size, 1, pkg_id("runtime"), META)
+        _findfunctab_claim(binary, md, acc)
 
     # -- data: types through moduledata, then sized symbols ---------------------------------------
     if md is not None:
@@ -292,26 +321,26 @@ def _attribute_go(binary, pcln: Pclntab, info, claims, pkg_id, funcs_out, notes,
     for sym in binary.symbols():
         if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or _MARKERS.match(sym.name):
             continue
-        pkg = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
-        if pkg is None:
+        owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
+        if owner is None:
             continue
         sec = _section_for_addr(binary, sym.addr)
         if sec is None:
             continue
         start = sec.offset + sym.addr - sec.addr
-        add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(pkg), DATA)
+        add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(owner), DATA)
     # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
     for sym in binary.symbols():
-        pkg = symbol_table_package(sym.name, sym_pkg)
-        if pkg is None:
+        owner = symbol_table_package(sym.name, sym_pkg)
+        if owner is None:
             continue
-        pid = pkg_id(pkg)
+        pid = pkg_id(owner)
         (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
         add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
     if meta_by_func is not None:
-        funcs_out.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func))
+        acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
 
 
 def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
@@ -320,13 +349,13 @@ def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str
     such helpers only, the standard-library directory of their source file. ``by_name`` collects
     go_package() of each name."""
     pkgs = [go_package(f.name) for f in funcs]
-    by_name.update(zip((f.name for f in funcs), pkgs))
+    by_name.update(zip((f.name for f in funcs), pkgs, strict=True))
     by_cu: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for f, p in zip(funcs, pkgs):
+    for f, p in zip(funcs, pkgs, strict=True):
         if p:
             by_cu[f.cu_offset][p] += 1
     out = []
-    for f, p in zip(funcs, pkgs):
+    for f, p in zip(funcs, pkgs, strict=True):
         if not p:
             counts = by_cu.get(f.cu_offset)
             if counts:
@@ -361,40 +390,119 @@ def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
     return directory
 
 
-def _funcdata_claims(binary, pcln, md: ModuleData, fd_owner, funcs, ids, meta_by_func, add) -> None:
-    """funcdata objects (stack maps, inline trees, ...) are packed in go:func.*, in decreasing
-    alignment; each runs to the next referenced one. The last one ends at findfunctab when that
-    follows go:func.* (Go 1.26+); otherwise its end is unknown and it stays unattributed."""
+def _pclntab_regions(pcln: Pclntab, acc: Attribution) -> None:
+    """Name the pclntab's tables: bytes no function references stay in these rows."""
+    acc.region(pcln.start, pcln.funcname_off, "pclntab: header")
+    acc.region(pcln.funcname_off, pcln.cutab_off, "pclntab: function names")
+    acc.region(pcln.cutab_off, pcln.filetab_off, "pclntab: compilation unit table")
+    acc.region(pcln.filetab_off, pcln.pctab_off, "pclntab: file table")
+    acc.region(pcln.pctab_off, pcln.functab_off, "pclntab: pc-value tables")
+    acc.region(pcln.functab_off, min(pcln.records_end, pcln.end), "pclntab: function table")
+
+
+def _funcdata_claims(
+    binary: BinaryFile,
+    pcln: Pclntab,
+    md: ModuleData,
+    funcs: list[FuncRecord],
+    ids: list[int],
+    meta_by_func: list[int] | None,
+    acc: Attribution,
+    go_minor: int,
+) -> dict[int, tuple[int, int]]:
+    """Each funcdata object (stack maps, inline tree, ...) in go:func.*, sized from its own format,
+    goes to the first function (in address order) that references it; shared objects are counted
+    once. Alignment padding before an object, function descriptors ("pkg.F·f" words holding a
+    function's entry: the data of that function's package) and whatever else lies in the region
+    get their own rows. Returns the file span of each decoded object by its go:func.* offset."""
     sec = _section_for_addr(binary, md.gofunc)
     if sec is None:
+        acc.notes.append("go:func.* is not in any section: funcdata left unattributed")
         return {}
     base = sec.offset + (md.gofunc - sec.addr)
-    sec_end = sec.offset + sec.file_size
-    offs = sorted(fd_owner)
+    limit = sec.offset + sec.file_size
+    # Go 1.26+ generates go:func.* in the pclntab (up to findfunctab) or in a section of its own;
+    # before, it is a run of .rodata whose end only the decoded objects tell
+    region_end = None
+    if sec == pcln.section or sec.addr == md.gofunc:
+        region_end = limit
+        if md.findfunctab > md.gofunc and _section_for_addr(binary, md.findfunctab) == sec:
+            region_end = limit = base + (md.findfunctab - md.gofunc)
+    decoder = FuncdataDecoder(
+        binary.data, base, limit, ptr_size=binary.ptr_size, little_endian=binary.byte_order == "little",
+        go_minor=go_minor, inline_entry_size=16 if pcln.func_size == 44 else 20,
+    )
+    sizes, failed = decode_objects(decoder, pcln, funcs, None if region_end is None else region_end - base)
     spans: dict[int, tuple[int, int]] = {}
-    limit = None
-    if md.findfunctab > md.gofunc and _section_for_addr(binary, md.findfunctab) == sec:
-        limit = md.findfunctab
-    for j, rel in enumerate(offs):
+    add = acc.claims.items.append
+    for rel, (n, i) in sizes.items():
         start = base + rel
-        if j + 1 < len(offs):
-            end = base + offs[j + 1]
-        elif limit is not None:
-            end = base + (limit - md.gofunc)
-        else:
-            continue
-        if start >= sec_end:
-            break
-        end = min(end, sec_end)
-        i = fd_owner[rel]
-        add(start, end, 1, ids[i], META)
-        spans[rel] = (start, end)
+        spans[rel] = (start, start + n)
+        add(((start << 2 | 1) << 40 | start + n) << 22 | ids[i] << 2 | META)
         if meta_by_func is not None:
-            meta_by_func[i] += end - start
+            meta_by_func[i] += n
+    if failed:
+        acc.notes.append(f"{len(failed)} funcdata objects could not be decoded: left unattributed")
+    if not spans:
+        return spans
+    end = region_end if region_end is not None else max(e for _s, e in spans.values())
+    entry_pkg = {f.entry: ids[i] for i, f in enumerate(funcs)}
+    _funcdesc_claims(binary, entry_pkg, base + (-md.gofunc) % binary.ptr_size, end, acc)
+    for desc in binary.sections:  # Go 1.27+: the descriptors have a section of their own
+        if desc.name in (".go.func", "__go_func") and desc.file_size:
+            _funcdesc_claims(binary, entry_pkg, desc.offset, desc.offset + desc.file_size, acc)
+    # alignment padding: zero bytes up to an object's start that rounding the previous object's end
+    # up to the start's alignment gives (it depends on the object, not only its kind: up to 32 for
+    # some assembly functions' arg info)
+    data = binary.data
+    prev_end = base
+    for rel in sorted(spans):
+        start, obj_end = spans[rel]
+        _pad(acc, data, base, prev_end, start, min(32, (rel & -rel) or 32))
+        prev_end = max(prev_end, obj_end)
+    _pad(acc, data, base, prev_end, end, 8)
+    acc.region(base, end, "go:func.* (unreferenced)")
     return spans
 
 
-FUNCDATA_INLTREE = 3
+def _pad(acc: Attribution, data: memoryview, base: int, start: int, end: int, align: int) -> None:
+    """Zero bytes in [start, end) of go:func.* (at file offset ``base``) that align ``end`` to ``align``."""
+    rounded = (start - base + align - 1) // align * align
+    if 0 < end - start < align and rounded >= end - base and not any(data[start:end]):
+        acc.row(start, end, "go:func.* (padding)")
+
+
+def _funcdesc_claims(binary: BinaryFile, entry_pkg: dict[int, int], start: int, end: int, acc: Attribution) -> None:
+    """Function descriptors ("pkg.F·f", one word: the function's entry; Go 1.21-1.25 put them among
+    the funcdata, Go 1.27 in .go.func): pointer-aligned words from ``start`` that equal a function's
+    entry go to that function's package's data. Words inside decoded objects lose to the object."""
+    ptr = binary.ptr_size
+    count = (end - start) // ptr
+    if count <= 0:
+        return
+    fmt = ("<" if binary.byte_order == "little" else ">") + ("Q" if ptr == 8 else "I") * count
+    add = acc.claims.add
+    for j, value in enumerate(struct.unpack_from(fmt, binary.data, start)):
+        pid = entry_pkg.get(value)
+        if pid is not None:
+            off = start + j * ptr
+            add(off, off + ptr, 2, pid, DATA)
+
+
+def findfunctab_size(md: ModuleData) -> int:
+    """Bytes of runtime.findfunctab (the linker's findfunctab): one 4-byte index per 4096-byte
+    bucket of text and one byte per 256-byte sub-bucket, from runtime.text to the last function's end."""
+    span = md.maxpc - md.text if md.maxpc > md.text else 0
+    return 4 * ((span + 4095) // 4096) + (span + 255) // 256
+
+
+def _findfunctab_claim(binary: BinaryFile, md: ModuleData, acc: Attribution) -> None:
+    sec = _section_for_addr(binary, md.findfunctab)
+    size = findfunctab_size(md)
+    if sec is None or not size:
+        return
+    start = sec.offset + md.findfunctab - sec.addr
+    acc.claims.add(start, min(start + size, sec.offset + sec.file_size), 1, acc.pkg_id("runtime"), META)
 
 
 def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) -> None:
@@ -458,12 +566,50 @@ def _section_for_addr(binary: BinaryFile, addr: int):
     return None
 
 
-def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packed) -> BinaryReport:
+def _clip_regions(
+    regions: list[tuple[int, int, str]], secs: list[tuple[int, int, str]], starts: list[int]
+) -> list[tuple[int, int, str, str]]:
+    """Named regions sorted, clipped to the section they start in and to each other:
+    (start, end, row, section)."""
+    out: list[tuple[int, int, str, str]] = []
+    pos = 0
+    for start, end, name in sorted(regions):
+        start = max(start, pos)
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0 or start >= secs[i][1]:
+            continue
+        end = min(end, secs[i][1])
+        if end > start:
+            out.append((start, end, name, secs[i][2]))
+            pos = end
+    return out
+
+
+def _named_gaps(gaps: list[tuple[int, int]], regions: list[tuple[int, int, str, str]]) -> list[tuple[str, str, int]]:
+    """(row, section, bytes) of the unclaimed bytes (``gaps``, sorted) inside each named region."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    j = 0
+    for g_start, g_end in gaps:
+        while j < len(regions) and regions[j][1] <= g_start:
+            j += 1
+        k = j
+        while k < len(regions) and regions[k][0] < g_end:
+            r_start, r_end, name, section = regions[k]
+            n = min(g_end, r_end) - max(g_start, r_start)
+            if n > 0:
+                out[name, section] += n
+            k += 1
+    return [(name, section, n) for (name, section), n in out.items()]
+
+
+def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: Attribution, packed: str) -> BinaryReport:
     size = binary.file_size
+    pkg_names, notes = acc.pkg_names, acc.notes
     # sections' file spans, clipped so that none overlaps another
     secs: list[tuple[int, int, str]] = []
     sec_pos = 0
-    for s_start, s_end, name in sorted((s.offset, s.offset + s.file_size, s.name) for s in binary.sections if s.file_size):
+    spans = sorted((s.offset, s.offset + s.file_size, s.name) for s in binary.sections if s.file_size)
+    for s_start, s_end, name in spans:
         s_start = max(s_start, sec_pos)
         if s_end > s_start:
             secs.append((s_start, s_end, name))
@@ -472,17 +618,24 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
     claimed = [0] * len(secs)
     # resolve: each byte to the first claim covering it (sorted by start, then priority); only
     # bytes inside a section count, so a claim can never reach headers or padding
-    totals = [0] * (4 * len(pkg_names))  # package index * 4 + kind
+    totals = [0] * (4 * max(len(pkg_names), len(acc.row_names)))  # package (or row) index * 4 + kind
+    # named regions: the unclaimed bytes inside them (gaps between claims) go to their row
+    regions = _clip_regions(acc.regions, secs, starts)
+    reg_lo = regions[0][0] if regions else size
+    reg_hi = regions[-1][1] if regions else 0
+    gaps: list[tuple[int, int]] = []
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
     end_mask, low_mask = Claims._END_MASK, (1 << 22) - 1
-    for c in claims.sorted_items():
+    for c in acc.claims.sorted_items():
         end = (c >> 22) & end_mask
         if end <= pos:
             continue  # covered by earlier claims
         start = c >> 64
         if start < pos:
             start = pos
+        elif start > pos and start > reg_lo and pos < reg_hi:
+            gaps.append((pos, start))
         pos = end
         if cur_start <= start and end <= cur_end:
             totals[c & low_mask] += end - start
@@ -500,10 +653,18 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
             totals[c & low_mask] += piece
             claimed[i] += piece
             start += piece
+    if pos < reg_hi:
+        gaps.append((pos, size))
     unattr: dict[str, int] = defaultdict(int)
-    for (s_start, s_end, name), c in zip(secs, claimed):
+    for (s_start, s_end, name), c in zip(secs, claimed, strict=True):
         if s_end - s_start - c:
             unattr[name] += s_end - s_start - c
+    for rid, name in enumerate(acc.row_names):
+        if totals[4 * rid + ROW]:
+            unattr[name] += totals[4 * rid + ROW]
+    for name, section, n in _named_gaps(gaps, regions):
+        unattr[section] -= n
+        unattr[name] += n
     for start, end, kind in binary.uncovered_ranges():
         unattr[f"({kind})"] += end - start
     deps = [m.path for m in info.deps] if info else []
@@ -534,21 +695,25 @@ def _report(binary, info, go_version, claims, pkg_names, funcs_out, notes, packe
             v = info.main.version if info.main.version != "(devel)" else ""
             versions[info.main.path] = (v, "")
     modules = sorted(
-        (ModuleSize(path=m or "(unknown)", version=versions.get(m, ("", ""))[0], size=s, replace=versions.get(m, ("", ""))[1])
-         for m, s in mod_sizes.items()),
+        (
+            ModuleSize(path=m or "(unknown)", version=versions.get(m, ("", ""))[0], size=s,
+                       replace=versions.get(m, ("", ""))[1])
+            for m, s in mod_sizes.items()
+        ),
         key=lambda m: (-m.size, m.path),
     )
-    unattributed = tuple(sorted((Unattributed(k, v) for k, v in unattr.items() if v), key=lambda u: (-u.size, u.section)))
+    rows = (Unattributed(k, v) for k, v in unattr.items() if v)
+    unattributed = tuple(sorted(rows, key=lambda u: (-u.size, u.section)))
     attributed = sum(p.size for p in packages)
     if attributed + sum(u.size for u in unattributed) != size:
         raise AssertionError(
             f"{binary.path}: attribution does not add up: {attributed} + {sum(u.size for u in unattributed)} != {size}"
         )
     funcs: tuple[Function, ...] = ()
-    if funcs_out:
+    if acc.functions:
         funcs = tuple(
             sorted(
-                (Function(name=n, package=pkg_names[pid], code=c, meta=m) for n, pid, c, m in funcs_out),
+                (Function(name=n, package=pkg_names[pid], code=c, meta=m) for n, pid, c, m in acc.functions),
                 key=lambda f: (-(f.code + f.meta), f.name),
             )
         )

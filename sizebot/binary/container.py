@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from sizebot.documents.analyze import Section
 from sizebot.binary.symbol import Symbol
+from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
 # pclntab header magics (runtime/symtab.go): Go 1.20+, 1.18-1.19, 1.16-1.17, 1.2-1.15.
@@ -267,7 +267,7 @@ class BinaryFile(ABC):
         except BufferError:
             pass  # a caller still holds a slice; the mapping goes when the last view does
 
-    def __enter__(self) -> "BinaryFile":
+    def __enter__(self) -> BinaryFile:
         return self
 
     def __exit__(self, *exc: object) -> None:

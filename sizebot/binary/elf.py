@@ -14,8 +14,8 @@ from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from sizebot.binary.container import BinaryFile, check_extent
-from sizebot.documents.analyze import Section
 from sizebot.binary.symbol import Symbol
+from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_COMPRESSED = 0x1, 0x2, 0x4, 0x400, 0x800

@@ -18,8 +18,8 @@ import mmap
 import struct
 
 from sizebot.binary.container import BinaryFile, check_extent, reader_errors, sizes_from_next_address
-from sizebot.documents.analyze import Section
 from sizebot.binary.symbol import Symbol
+from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
 MH_MAGIC, MH_MAGIC_64 = 0xFEEDFACE, 0xFEEDFACF

@@ -44,6 +44,7 @@ class ModuleData:
     itablinks: tuple[int, int]  # (addr, count) of *itab; (0, 0) in Go 1.27+
     typedesclen: int = 0  # Go 1.27+: typelinked descriptors are packed in [types+ptr, types+typedesclen)
     itabs: tuple[int, int] = (0, 0)  # Go 1.27+: (offset from types, size) of the packed itabs
+    maxpc: int = 0  # end of the last function
 
 
 def find_moduledata(binary: BinaryFile, pcln: Pclntab) -> ModuleData | None:
@@ -110,6 +111,7 @@ def _parse(binary: BinaryFile, pcln: Pclntab, off: int, word: str, ptr: int) -> 
                 gofunc=gofunc,
                 typelinks=(w[tl], w[tl + 1]),
                 itablinks=(w[il], w[il + 1]),
+                maxpc=w[21],
             )
     if pcln.magic != MAGIC_GO118:  # Go 1.27+
         types, desclen, etypes, itab_off, itab_size, rodata, gofunc, epclntab = w[37:45]
@@ -119,7 +121,7 @@ def _parse(binary: BinaryFile, pcln: Pclntab, off: int, word: str, ptr: int) -> 
                 return ModuleData(
                     addr=_addr_of(binary, off), size=48 * ptr, text=text, etext=etext, findfunctab=w[19],
                     types=types, etypes=etypes, rodata=rodata, gofunc=gofunc, typelinks=(0, 0), itablinks=(0, 0),
-                    typedesclen=desclen, itabs=(itab_off, itab_size),
+                    typedesclen=desclen, itabs=(itab_off, itab_size), maxpc=w[21],
                 )
     return None
 

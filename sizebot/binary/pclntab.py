@@ -40,6 +40,8 @@ _PCVALUE = re.compile(  # possessive: a varint never gives bytes back, so no bac
     rb"[\x80-\xff]*+[\x00-\x7f][\x80-\xff]*+[\x00-\x7f]"
     rb"(?:(?:[\x80-\xff]++[\x00-\x7f]|[\x01-\x7f])[\x80-\xff]*+[\x00-\x7f])*+\x00"
 )
+# The value delta of each (value, pc) pair.
+_VALUE_DELTA = re.compile(rb"([\x80-\xff]*+[\x00-\x7f])[\x80-\xff]*+[\x00-\x7f]")
 # The pc delta of each (value, pc) pair.
 _PC_DELTA = re.compile(rb"[\x80-\xff]*+[\x00-\x7f]([\x80-\xff]*+[\x00-\x7f])")
 
@@ -90,7 +92,8 @@ class Pclntab:
         self.header_len = header_len
         offsets = (funcname, cu, filetab, pctab, pcln)
         size = section.file_size
-        if not header_len <= funcname < header_len + 64 or any(not header_len <= o <= size for o in offsets) or list(offsets) != sorted(offsets):
+        in_order = list(offsets) == sorted(offsets) and all(header_len <= o <= size for o in offsets)
+        if not header_len <= funcname < header_len + 64 or not in_order:
             raise PclntabError("corrupt pclntab header: table offsets out of order or past the section", path=path)
         if self.nfunc <= 0 or pcln + (self.nfunc * 2 + 1) * 4 > size:
             raise PclntabError(f"corrupt pclntab header: {self.nfunc} functions do not fit", path=path)
@@ -184,7 +187,9 @@ class Pclntab:
         buf = self.pctab_bytes()
         m = _PCVALUE.match(buf, rel)
         if m is None:
-            raise PclntabError(f"corrupt pclntab: pc-value table at {rel:#x} runs past the pc-value tables", path=self.binary.path)
+            raise PclntabError(
+                f"corrupt pclntab: pc-value table at {rel:#x} runs past the pc-value tables", path=self.binary.path
+            )
         end = m.end()
         if not span:
             return end - rel, 0
@@ -199,6 +204,28 @@ class Pclntab:
                         n |= (c & 0x7F) << (7 * j)
                     pc += n - sum(v)
         return end - rel, pc * self.min_lc
+
+    def pcvalue_stats(self, rel: int) -> tuple[int, bool] | None:
+        """(largest value, whether any value is even) of the pcvalue stream at ``rel``; None when
+        it is not a well-formed stream."""
+        buf = self.pctab_bytes()
+        m = _PCVALUE.match(buf, rel)
+        if m is None:
+            return None
+        v, top, even = -1, -1 << 62, False
+        for delta in _VALUE_DELTA.findall(buf, rel, m.end() - 1):
+            if len(delta) == 1:
+                u = delta[0]
+            else:
+                u = 0
+                for j, c in enumerate(delta):
+                    u |= (c & 0x7F) << (7 * j)
+            v += (u >> 1) ^ -(u & 1)
+            if v > top:
+                top = v
+            if not v & 1:
+                even = True
+        return top, even
 
     def pcvalue_first(self, rel: int) -> int:
         """The first value of the pcvalue stream at ``rel`` (a zig-zag delta from -1)."""
@@ -231,4 +258,5 @@ class Pclntab:
 def read_magic(binary: BinaryFile, section: Section) -> int:
     if section.file_size < 4:
         return 0
-    return int.from_bytes(binary.data[section.offset : section.offset + 4], binary.byte_order)
+    word = binary.data[section.offset : section.offset + 4]
+    return int.from_bytes(word, "little") if binary.byte_order == "little" else int.from_bytes(word, "big")

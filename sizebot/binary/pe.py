@@ -15,8 +15,8 @@ from __future__ import annotations
 import struct
 
 from sizebot.binary.container import BinaryFile, check_extent, sizes_from_next_address
-from sizebot.documents.analyze import Section
 from sizebot.binary.symbol import Symbol
+from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
 IMAGE_SCN_CNT_CODE = 0x20

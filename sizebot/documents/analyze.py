@@ -65,7 +65,7 @@ class ModuleSize:
 
 @dataclass(frozen=True)
 class Unattributed:
-    section: str  # section name, or "(headers)"/"(padding)" for bytes outside any section
+    section: str  # section name, "(headers)"/"(padding)" outside sections, or a named table in one ("pclntab: file table")
     size: int
 
 

@@ -1,0 +1,219 @@
+"""Extents of funcdata objects (go:func.*), each decoded from its own format, Go 1.18-1.27.
+
+A function's funcdata slots (internal/abi/symtab.go FUNCDATA_*) point at objects the compiler or
+the linker emitted; none of them carries a length field for the whole object, but each format
+determines it:
+
+    0 args pointer maps, 1 locals pointer maps (liveness emit, objw.BitVec):
+        u32 n, u32 nbit, then n bitmaps of ceil(nbit/8) bytes
+    2 stack objects (liveness emitStackObjects): uintptr n, then n records of 4 u32
+        (frame offset, size, ptrdata, gcdata offset)
+    3 inline tree (linker genInlTreeSym): inlinedCall records (16 bytes since Go 1.20, 20 before);
+        their number is one more than the largest index the function's PCDATA_InlTreeIndex table
+        holds (the compiler's local tree only has nodes that table reaches, parents first)
+    4 open-coded defer info (ssagen emitOpenDeferInfo): two uvarints since Go 1.22; Go 1.21 and
+        earlier: deferBits offset, count n, then n closure offsets (varints)
+    5 arg info (ssagen EmitArgInfo): tokens up to the 0xff end marker; bytes >= 0xf0 are single-byte
+        operators, anything below is an (offset, size) pair
+    6 arg liveness (liveness argLiveness.emit): u8 start offset, then the unique bitmaps of
+        ceil(nargs/8) bytes (nargs <= 10); the PCDATA_ArgLiveIndex values are byte offsets of bitmaps
+        (a single bitmap of 1 or 2 bytes is told apart by where the next object starts)
+    7 wrap info: one u32 (offset of the wrapped function)
+
+Anything else (a future kind, a value that does not fit) gives None: the bytes stay unattributed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sizebot.binary.pclntab import FuncRecord, Pclntab
+
+NO_FUNCDATA = 0xFFFFFFFF
+
+FUNCDATA_ARGS_POINTER_MAPS = 0
+FUNCDATA_LOCALS_POINTER_MAPS = 1
+FUNCDATA_STACK_OBJECTS = 2
+FUNCDATA_INLTREE = 3
+FUNCDATA_OPEN_CODED_DEFER = 4
+FUNCDATA_ARG_INFO = 5
+FUNCDATA_ARG_LIVE_INFO = 6
+FUNCDATA_WRAP_INFO = 7
+
+PCDATA_INLTREE_INDEX = 2
+PCDATA_ARG_LIVE_INDEX = 3
+
+# Alignment of each kind's objects as the linker places them (the packed layout since Go 1.26
+# rounds each start up to it): stack maps and inline trees 4, stack objects a pointer, the rest 1.
+ALIGN = {0: 4, 1: 4, 2: 0, 3: 4, 4: 1, 5: 1, 6: 1, 7: 4}
+
+_TRACE_ARGS_END_SEQ = 0xFF
+_TRACE_ARGS_SPECIAL = 0xF0
+_TRACE_ARGS_MAX_LEN = (5 * 3 + 2) * 10 + 1  # abi.TraceArgsMaxLen
+_MAX_STACK_MAPS = 1 << 20  # far beyond any function the compiler accepts (checkStackmapOverflow)
+_MAX_BITS = 1 << 24
+
+
+class FuncdataDecoder:
+    """Decodes objects inside ``data[base:limit)``; offsets are relative to ``base`` (go:func.*)."""
+
+    def __init__(
+        self,
+        data: bytes | memoryview,
+        base: int,
+        limit: int,
+        *,
+        ptr_size: int,
+        little_endian: bool,
+        go_minor: int,
+        inline_entry_size: int,
+    ):
+        self.data = data
+        self.base = base
+        self.limit = limit
+        self.ptr = ptr_size
+        bo = "<" if little_endian else ">"
+        self._u32x2 = struct.Struct(bo + "II")
+        self._word = struct.Struct(bo + ("Q" if ptr_size == 8 else "I"))
+        self.go_minor = go_minor
+        self.inline_entry_size = inline_entry_size
+        self.ambiguous: set[int] = set()  # arg liveness objects that may be one byte longer
+
+    def extent(self, kind: int, rel: int, pcdata: Callable[[int], tuple[int, bool] | None]) -> int | None:
+        """Bytes of the object of ``kind`` at ``rel``; ``pcdata(i)`` is (largest value, whether any
+        value is even) of the function's PCDATA table i, None without one. None when the object
+        cannot be decoded within bounds."""
+        start = self.base + rel
+        if rel < 0 or start >= self.limit:
+            return None
+        try:
+            n = self._extent(kind, start, pcdata)
+        except (struct.error, IndexError):
+            return None
+        if n is None or n <= 0 or start + n > self.limit:
+            return None
+        return n
+
+    def _extent(self, kind: int, start: int, pcdata: Callable[[int], tuple[int, bool] | None]) -> int | None:
+        d = self.data
+        if kind in (FUNCDATA_ARGS_POINTER_MAPS, FUNCDATA_LOCALS_POINTER_MAPS):
+            n, nbit = self._u32x2.unpack_from(d, start)
+            if n > _MAX_STACK_MAPS or nbit > _MAX_BITS:
+                return None
+            return 8 + n * ((nbit + 7) // 8)
+        if kind == FUNCDATA_STACK_OBJECTS:
+            (n,) = self._word.unpack_from(d, start)
+            if n > _MAX_STACK_MAPS:
+                return None
+            return self.ptr + 16 * n
+        if kind == FUNCDATA_INLTREE:
+            stats = pcdata(PCDATA_INLTREE_INDEX)
+            if stats is None or stats[0] < 0:
+                return None
+            return (stats[0] + 1) * self.inline_entry_size
+        if kind == FUNCDATA_OPEN_CODED_DEFER:
+            pos = self._skip_varints(start, 2)
+            if self.go_minor <= 21:  # deferBits offset, count, then one offset per defer
+                count, _ = _uvarint(d, self._skip_varints(start, 1))
+                if count is None or count > 1 << 16:
+                    return None
+                pos = self._skip_varints(pos, count)
+            return pos - start
+        if kind == FUNCDATA_ARG_INFO:
+            pos, end = start, min(self.limit, start + _TRACE_ARGS_MAX_LEN)
+            while pos < end:
+                c = d[pos]
+                if c == _TRACE_ARGS_END_SEQ:
+                    return pos + 1 - start
+                pos += 1 if c >= _TRACE_ARGS_SPECIAL else 2
+            return None
+        if kind == FUNCDATA_ARG_LIVE_INFO:
+            # bitmaps of ceil(nargs/8) bytes (nargs: register-argument words, at most 10) from
+            # offset 1; the table's values are the offsets of the bitmaps in use, and every bitmap
+            # is in use: values 1, 2, ... mean 1-byte bitmaps, 1, 3, ... 2-byte ones. A lone bitmap
+            # (value 1) may be either: 1 byte is returned and the offset noted in ``ambiguous``, for
+            # the caller to widen when the next object starts one byte later.
+            stats = pcdata(PCDATA_ARG_LIVE_INDEX)
+            if stats is None or stats[0] < 1:
+                return None
+            top, any_even = stats
+            if any_even:
+                return top + 1
+            if top > 1:
+                return top + 2
+            self.ambiguous.add(start - self.base)
+            return 2
+        if kind == FUNCDATA_WRAP_INFO:
+            return 4
+        return None
+
+    def _skip_varints(self, pos: int, count: int) -> int:
+        d, limit = self.data, self.limit
+        for _ in range(count):
+            while pos < limit and d[pos] & 0x80:
+                pos += 1
+            pos += 1
+        return pos
+
+
+def _uvarint(data: bytes | memoryview, pos: int) -> tuple[int | None, int]:
+    v, shift = 0, 0
+    while pos < len(data) and shift < 64:
+        c = data[pos]
+        pos += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, pos
+    return None, pos
+
+
+def decode_objects(
+    decoder: FuncdataDecoder, pcln: Pclntab, funcs: Sequence[FuncRecord], region_len: int | None
+) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """Every funcdata object the functions reference, decoded once: ({go:func.* offset: (bytes,
+    index of the first function referencing it)}, offsets that could not be decoded).
+    ``region_len`` is go:func.*'s length when known (Go 1.26+)."""
+    stats_cache: dict[int, tuple[int, bool] | None] = {}
+
+    def pcdata_of(f: FuncRecord) -> Callable[[int], tuple[int, bool] | None]:
+        def stats(j: int) -> tuple[int, bool] | None:
+            rel = f.pc_tables[3 + j] if 3 + j < len(f.pc_tables) else 0
+            if not rel:
+                return None
+            if rel not in stats_cache:
+                stats_cache[rel] = pcln.pcvalue_stats(rel)
+            return stats_cache[rel]
+
+        return stats
+
+    sizes: dict[int, tuple[int, int]] = {}
+    failed: set[int] = set()
+    for i, f in enumerate(funcs):
+        for kind, rel in enumerate(f.funcdata):
+            if rel == NO_FUNCDATA or rel in failed:
+                continue
+            if rel in sizes:
+                # a shared arg liveness object: each function's table may use fewer of its bitmaps
+                if kind == FUNCDATA_ARG_LIVE_INFO:
+                    n = decoder.extent(kind, rel, pcdata_of(f))
+                    if n is not None and n > sizes[rel][0]:
+                        sizes[rel] = (n, sizes[rel][1])
+                continue
+            n = decoder.extent(kind, rel, pcdata_of(f))
+            if n is None:
+                failed.add(rel)
+            else:
+                sizes[rel] = (n, i)
+    if decoder.ambiguous:  # a lone 1- or 2-byte liveness bitmap: the next object (alignment 1) tells
+        order = sorted(sizes)
+        for rel in decoder.ambiguous:
+            n, i = sizes[rel]
+            j = bisect.bisect_right(order, rel)
+            if (order[j] if j < len(order) else region_len) == rel + n + 1:
+                sizes[rel] = (n + 1, i)
+    return sizes, failed
