@@ -65,7 +65,8 @@ class ModuleSize:
 
 @dataclass(frozen=True)
 class Unattributed:
-    section: str  # section name, "(headers)"/"(padding)" outside sections, or a named table in one ("pclntab: file table")
+    # section name, "(headers)"/"(padding)" outside sections, or a named table in one ("pclntab: file table")
+    section: str
     size: int
 
 
