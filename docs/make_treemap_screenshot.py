@@ -1,7 +1,8 @@
 """Make docs/screenshot-treemap.png: the diff page (``sizebot diff --format html``) of the demo's two
-commits (sizebot/demo/sample/1 and 2), built with the machine's Go, in headless Chromium.
+commits (sizebot/demo/sample/1 and 2), built with the machine's Go, in headless Chromium driven over
+the DevTools protocol (tests/support/browser.py), the pointer on net/http.
 
-    python docs/make_treemap_screenshot.py [--chromium PATH] [--output docs/screenshot-treemap.png]
+    python docs/make_treemap_screenshot.py [--output docs/screenshot-treemap.png] [--size 1280,720]
 
 Needs Go and Debian's ``chromium`` (scripts/install-deps installs it). Offline: the sample needs no
 module download, and the page loads nothing.
@@ -21,17 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sizebot.cli import main as sizebot  # noqa: E402
+from tests.support.browser import Browser  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
     parser.add_argument("--output", default=str(ROOT / "docs" / "screenshot-treemap.png"))
     parser.add_argument("--size", default="1280,720", help="window width,height")
     args = parser.parse_args()
-    if not args.chromium:
-        print("chromium not found: apt-get install -y chromium", file=sys.stderr)
-        return 2
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
     with tempfile.TemporaryDirectory(prefix="sizebot-treemap-") as tmp:
         work = Path(tmp)
@@ -44,14 +42,18 @@ def main() -> int:
         os.chdir(work)  # the page names the binaries as given: main/app -> feature-http-api/app
         if sizebot(["diff", "main/app", "feature-http-api/app", "--format", "html", "-o", str(page)]) != 0:
             return 1
-        cmd = [args.chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={tmp}/profile",
-               f"--screenshot={Path(args.output).resolve()}", f"--window-size={args.size}", "--hide-scrollbars",
-               page.as_uri()]
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0 or not Path(args.output).is_file():
-        print(proc.stderr[-2000:], file=sys.stderr)
-        return 1
+        width, height = (int(x) for x in args.size.split(","))
+        with Browser(width=width, height=height) as browser:
+            browser.open(page)
+            # Hover the HTTP server's largest package, as a reviewer would: its exact sizes show.
+            box = browser.evaluate("(() => { const e = [...document.querySelectorAll('.r')].find("
+                                   "e => e.dataset.name === 'net/http'); const r = e.getBoundingClientRect();"
+                                   " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            browser.hover(*box)
+            if browser.console_errors:
+                print("\n".join(browser.console_errors), file=sys.stderr)
+                return 1
+            browser.screenshot(args.output)
     print(f"wrote {args.output}")
     return 0
 

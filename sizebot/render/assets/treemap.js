@@ -185,8 +185,8 @@
       var nest = n.c && n.c.length && depth < MAX_DEPTH && r[2] > MIN_NEST && r[3] > MIN_NEST + HEADER;
       if (r[2] > 34 && r[3] > 13) {
         var label = h("span", nest ? "head" : "label", n.n);
-        if (r[3] > (nest ? 13 : 28) && r[2] > 60)
-          label.appendChild(h("span", "sz", " " + (this.diff ? delta(n.v - n.o) + " \u00b7 " + size(n.v) : size(n.v))));
+        if (r[3] > (nest ? 13 : 28) && r[2] > 50)
+          label.appendChild(h("span", "sz", (nest ? " " : "") + (this.diff ? delta(n.v - n.o) + " \u00b7 " + size(n.v) : size(n.v))));
         e.appendChild(label);
       }
       this.frag.appendChild(e);
@@ -299,9 +299,14 @@
     main.appendChild(box);
     if (!m.tree) { box.appendChild(h("p", "empty", "no binary to show")); return; }
     var host = h("div", "treemap"); box.appendChild(host);
-    if (single) host.style.height = Math.max(420, window.innerHeight - host.getBoundingClientRect().top - 12) + "px";
+    function fit() {  // a page with one treemap: the treemap fills the window
+      if (single) host.style.height = Math.max(420, window.innerHeight - host.getBoundingClientRect().top - 12) + "px";
+    }
+    fit();
     var tm = new Treemap(host, m.tree, {diff: m.tree.o !== undefined});
     var timer = null;
-    window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(function () { tm.render(); }, 100); });
+    window.addEventListener("resize", function () {
+      clearTimeout(timer); timer = setTimeout(function () { fit(); tm.render(); }, 100);
+    });
   });
 })();
