@@ -66,12 +66,13 @@ def test_sizes_and_invariant_exact() -> None:
 def test_functions_top_by_abs_delta_ties_by_name() -> None:
     d = diff_reports(old_report(), new_report(), top=None)
     assert d.functions == (
-        FunctionDelta("golang.org/x/net/http2.(*Framer).ReadFrame", 0, 9900, package="golang.org/x/net/http2"),
-        FunctionDelta("example.com/app/legacy.Decode", 8700, 0, package="example.com/app/legacy"),
-        FunctionDelta("net/http.(*conn).serve", 6400, 6950, package="net/http"),
-        FunctionDelta("main.main", 1600, 2100, package="main"),
-        FunctionDelta("net/http.a", 110, 160, package="net/http"),  # |+50| ties |-50|: by name
-        FunctionDelta("net/http.b", 110, 60, package="net/http"),
+        FunctionDelta("golang.org/x/net/http2.(*Framer).ReadFrame", 0, 9900, package="golang.org/x/net/http2",
+                      new_code=9000),
+        FunctionDelta("example.com/app/legacy.Decode", 8700, 0, package="example.com/app/legacy", old_code=8000),
+        FunctionDelta("net/http.(*conn).serve", 6400, 6950, package="net/http", old_code=6000, new_code=6500),
+        FunctionDelta("main.main", 1600, 2100, package="main", old_code=1500, new_code=1900),
+        FunctionDelta("net/http.a", 110, 160, package="net/http", old_code=100, new_code=150),  # |+50| ties |-50|
+        FunctionDelta("net/http.b", 110, 60, package="net/http", old_code=100, new_code=50),
     )
     assert [f.name for f in diff_reports(old_report(), new_report(), top=2).functions] == [
         "golang.org/x/net/http2.(*Framer).ReadFrame", "example.com/app/legacy.Decode"]

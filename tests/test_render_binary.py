@@ -142,9 +142,11 @@ def test_diff_json_exact_and_valid() -> None:
         ],
         "functions": [
             {"name": "example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "old_size": 0, "new_size": 1500, "delta": 1500,
-             "package": "example.com/app/evil|<b>x</b>"},
-            {"name": "main.main", "old_size": 250, "new_size": 320, "delta": 70, "package": "main"},
-            {"name": "main.<script>alert(1)</script>", "old_size": 0, "new_size": 10, "delta": 10, "package": "main"},
+             "package": "example.com/app/evil|<b>x</b>", "old_code": 0, "new_code": 1200},
+            {"name": "main.main", "old_size": 250, "new_size": 320, "delta": 70, "package": "main", "old_code": 200,
+             "new_code": 260},
+            {"name": "main.<script>alert(1)</script>", "old_size": 0, "new_size": 10, "delta": 10, "package": "main",
+             "old_code": 0, "new_code": 10},
         ],
         "unattributed": [
             {"name": ".rodata", "old_size": 100, "new_size": 90, "delta": -10},

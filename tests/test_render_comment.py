@@ -32,10 +32,12 @@ def huge_report(builds: int = 12, packages: int = 3000) -> dict:
     for i in range(builds):
         b = copy.deepcopy(template)
         b["platform"] = f"linux/arch{i}"
-        rows = [{"name": f"example.com/gen/🐳/pkg{j:05d}", "old_size": 1000 * j, "new_size": 1000 * j + j + 1,
-                 "delta": j + 1} for j in range(packages)]
+        # Each build its own figures: tables that differ between builds are not merged.
+        rows = [{"name": f"example.com/gen/🐳/pkg{j:05d}", "old_size": 1000 * j, "new_size": 1000 * j + j + 1 + i,
+                 "delta": j + 1 + i} for j in range(packages)]
         b["diff"]["packages"] = rows
-        b["diff"]["functions"] = [{**r, "name": r["name"] + ".Func"} for r in rows]
+        b["diff"]["functions"] = [{**r, "name": r["name"] + ".Func", "package": r["name"],
+                                   "old_code": r["old_size"] // 2, "new_code": r["new_size"] // 2} for r in rows]
         b["diff"]["modules"] = [{**r, "name": r["name"].replace("/pkg", "/mod")} for r in rows[: packages // 3]]
         b["new_dependencies"] = [{"kind": "package", "name": r["name"], "module": "example.com/gen", "size": r["delta"],
                                   "chain": [r["name"], "net/http", "example.com/app/server"]} for r in rows[:500]]
@@ -110,11 +112,12 @@ def test_job_summary_has_longer_tables_than_the_comment():
     doc["builds"][0]["new_dependencies"] = doc["builds"][0]["new_dependencies"][:3]
     summary = build_job_summary(Report.from_json(doc))
     assert "Shortened" not in summary
-    assert "| … 200 more | | | | |" in summary  # packages: top 100 of 300
-    assert "| … 250 more | | | | |" in summary  # functions: top 50
+    assert "| … 200 more | | | +20.1 KB | +20,100 | |" in summary  # packages: top 100 of 300
+    assert "| … 250 more | | | +31.4 KB | +31,375 | | | |" in summary  # functions: top 50
     comment = build_comment(Report.from_json(doc), "default")
     assert "Shortened" not in comment
-    assert "| … 280 more | | | | |" in comment and "| … 290 more | | | | |" in comment
+    assert "| … 280 more | | | +39.3 KB | +39,340 | |" in comment  # packages: top 20 of 300
+    assert "| … 290 more | | | +42.2 KB | +42,195 | | | |" in comment  # functions: top 10
 
 
 def merged_json(*docs: dict) -> dict:

@@ -156,8 +156,11 @@ def test_hostile_names_in_the_mermaid_chart_cannot_leave_it():
     md = render_report_markdown(Report.from_json(doc))
     chart = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert "%%" not in chart and "<" not in chart and "{" not in chart
-    for line in chart.splitlines()[1:]:
-        assert re.fullmatch(r'    "[A-Za-z0-9 ._/+\-()*@?…]+" : [0-9.]+', line), line
+    lines = chart.splitlines()
+    assert lines[0] == "xychart-beta"
+    assert re.fullmatch(r'    title "[A-Za-z0-9 ._/+\-()*@?…]+"', lines[1]), lines[1]
+    assert re.fullmatch(r'    x-axis \[("[A-Za-z0-9 ._/+\-()*@?…]+", )*"[A-Za-z0-9 ._/+\-()*@?…]+"\]', lines[2]), lines[2]
+    assert lines[3] == '    y-axis "KB"' and re.fullmatch(r"    bar \[(-?[0-9.]+, )*-?[0-9.]+\]", lines[4]), lines[4]
     html = gfm_to_html(md)
     assert html.count('<pre lang="mermaid">') == 2
     assert_well_formed(html)

@@ -62,10 +62,11 @@ def test_markdown_structure_as_github_parses_it():
     assert page.tags.count("h4") == 3
     # Budgets (attention), budgets (passed), builds, unchanged, packages, modules, versions, sections,
     # functions, waterfall, image x3: rows including the header.
-    assert page.tables == [[4] * 4, [4] * 4, [7] * 6, [4] * 3, [5] * 11, [5] * 6, [3] * 4, [5] * 9, [5] * 7,
+    # Package, module and section tables end with their unattributed row; functions show code and meta.
+    assert page.tables == [[4] * 4, [4] * 4, [7] * 6, [4] * 3, [6] * 12, [6] * 7, [3] * 4, [6] * 10, [8] * 7,
                            [4] * 4, [4] * 8, [5] * 4, [4] * 4]
     assert html.count('<pre lang="mermaid">') == 2
-    assert "<summary>📦 Packages: 10 changed, +691 KB in all</summary>" in html
+    assert "<summary>📦 Packages: 10 changed (+691 KB) + unattributed (+505 KB) = +1.20 MB</summary>" in html
     assert "<summary>2 unchanged</summary>" in html
     # The new dependencies with their chains, the new thing first.
     assert ("<li><strong>+412 KB</strong> package <code>golang.org/x/net/http2</code> ← <code>net/http</code> ← "
@@ -88,8 +89,11 @@ def test_multiple_builds_with_diffs_get_labelled_tables():
     html = gfm_to_html(render_report_markdown(Report.from_json(doc)))
     page = assert_well_formed(html)
     assert "<summary>📦 Packages</summary>" in html
-    assert html.count("<strong>app linux/arm64 release</strong>: 10 changed, +691 KB in all") == 1
-    assert html.count("<strong>app linux/amd64 release</strong>: 10 changed, +691 KB in all") == 1
+    # The same table in two builds is shown once, with both builds named.
+    assert html.count("<strong>app linux/amd64 release, app linux/arm64 release</strong>: 10 changed (+691 KB) + "
+                      "unattributed (+505 KB) = +1.20 MB") == 1
+    assert html.count("<table>") == 14  # module versions: one table per build
+    assert "<summary>🆕 New dependencies: 4</summary>" in html  # each once, though both builds reached them
     assert page.tags.count("details") == 11
 
 
@@ -239,7 +243,7 @@ def test_html_preview_page():
     parsed = Html(page)
     assert parsed.details_depth == 0
     assert parsed.tags.count("details") == 11
-    assert '<pre lang="mermaid"><code>pie title Where app linux/amd64 release grew (+787 KB)' in page
+    assert '<pre lang="mermaid"><code>xychart-beta\n    title &quot;app linux/amd64 release +1.20 MB by package (KB)&quot;' in page
     assert render_html_preview(md, "t", expand=True).count("<details open>") == 11
 
 
@@ -291,3 +295,39 @@ def test_sparse_document_exact():
         "#### Binaries\n\n"
         "No build was measured.\n"
     )
+
+
+def test_go_version_change_said_when_no_dependency_changed():
+    doc = sample()
+    assert "· Go go1.26.8</sub>" in render_report_markdown(Report.from_json(doc))
+    for b in doc["builds"]:
+        if b["head"]["binary"] is not None:
+            b["head"]["binary"]["go_version"] = "go1.27.3"
+        if b["diff"] is not None:
+            b["diff"]["module_changes"], b["diff"]["added_modules"], b["diff"]["removed_modules"] = [], [], []
+    md = render_report_markdown(Report.from_json(doc))
+    assert "· Go go1.26.8 \\(base\\) → go1.27.3 \\(head\\)</sub>" in md
+    assert ("⚙️ The Go version changed \\(go1.26.8 → go1.27.3\\) and no dependency did: in app linux/amd64 release, "
+            "the standard library's \\+68.0 KB of \\+1.20 MB is the toolchain's change, not this pull request's code.") in md
+    text = render_report_text(Report.from_json(doc))
+    assert "· Go go1.26.8 (base) → go1.27.3 (head)\nThe Go version changed (go1.26.8 → go1.27.3)" in text
+
+
+def test_function_rows_show_code_and_meta_of_the_head():
+    md = render_report_markdown(Report.from_json(sample()))
+    table = md.split("<summary>🔧 Functions", 1)[1].split("</details>", 1)[0]
+    assert "| function | base | head | change | bytes | % | head code | head meta |" in table
+    assert ("| <code>net/http.\\(\\*Transport\\).dialConn</code> | 9.80 KB | 12.9 KB | +3.10 KB | +3,100 | +31.63% | "
+            "8.60 KB | 4.30 KB |") in table
+    for f in Report.from_json(sample()).builds[0].diff.functions:  # type: ignore[union-attr]
+        assert f.new_code + f.new_meta == f.new_size
+
+
+def test_identical_budget_rows_once_with_their_builds():
+    doc = sample()
+    row = {"rule": "budget[0]", "level": "fail", "status": "skipped", "subject": "app linux/arm64 default",
+           "actual": None, "limit": None, "unit": "bytes", "message": "the head did not build", "override_reason": None}
+    doc["budgets"] = [row, {**row, "subject": "app linux/arm64 release"}]
+    md = render_report_markdown(Report.from_json(doc))
+    assert md.count("the head did not build") == 1
+    assert "| ⏭️ skipped | budget\\[0\\] | app linux/arm64 default, app linux/arm64 release | the head did not build |" in md

@@ -79,19 +79,19 @@ def _deltas(old: dict[str, int], new: dict[str, int]) -> tuple[SizeDelta, ...]:
 
 
 def _function_deltas(old: BinaryReport, new: BinaryReport, top: int | None) -> tuple[FunctionDelta, ...]:
-    def sizes(report: BinaryReport) -> dict[str, tuple[int, str]]:
-        out: dict[str, tuple[int, str]] = {}
+    def sizes(report: BinaryReport) -> dict[str, tuple[int, int, str]]:
+        out: dict[str, tuple[int, int, str]] = {}
         for f in report.functions:
-            size, _ = out.get(f.name, (0, f.package))
-            out[f.name] = (size + f.code + f.meta, f.package)
+            size, code, _ = out.get(f.name, (0, 0, f.package))
+            out[f.name] = (size + f.code + f.meta, code + f.code, f.package)
         return out
 
     before, after = sizes(old), sizes(new)
     rows = []
     for name in before.keys() | after.keys():
-        a, pkg_a = before.get(name, (0, ""))
-        b, pkg_b = after.get(name, (0, ""))
+        a, code_a, pkg_a = before.get(name, (0, 0, ""))
+        b, code_b, pkg_b = after.get(name, (0, 0, ""))
         if a != b:
-            rows.append(FunctionDelta(name, a, b, package=pkg_b or pkg_a))
+            rows.append(FunctionDelta(name, a, b, package=pkg_b or pkg_a, old_code=code_a, new_code=code_b))
     rows.sort(key=_order)
     return tuple(rows if top is None else rows[:top])

@@ -23,7 +23,9 @@ from sizebot.render import FORMATS
 if TYPE_CHECKING:
     from sizebot.documents.report import Report
 
-TEXT_WIDTH = 100  # text written to a file or a pipe
+TEXT_WIDTH = 100
+COMMENT_CHARS = 65536  # GitHub's limit on a comment, which the markdown is made for
+REST_IN_JSON = "every figure is in the JSON report (--format json)"  # text written to a file or a pipe
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -49,6 +51,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", dest="json_file", help="also write the JSON report there")
     p.add_argument("--markdown", metavar="FILE", dest="markdown_file",
                    help="also write the markdown report there")
+    p.add_argument("--max-chars", type=int, default=COMMENT_CHARS, metavar="N",
+                   help="markdown output: shorten it, as the action shortens its comment, to at most N characters "
+                   f"(default {COMMENT_CHARS}, GitHub's comment limit; 0: no limit)")
     p.add_argument("--top", type=int, default=20, metavar="N",
                    help="rows kept per table: largest packages, changed functions, new dependencies (default 20)")
     p.add_argument("--docker-host", metavar="URL", help="the Docker engine for the [image] section "
@@ -68,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 0:
         raise SizebotError("--top must be 0 or more")
+    if args.max_chars < 0 or 0 < args.max_chars < 2000:
+        raise SizebotError("--max-chars must be 0 (no limit) or at least 2000")
     repo = Path(args.repo)
     base, base_label = args.base, None
     if base is None:
@@ -78,21 +85,26 @@ def run(args: argparse.Namespace) -> int:
                              progress=progress, top=args.top, base_label=base_label,
                              work_dir=Path(args.work_dir) if args.work_dir else None,
                              go_version=args.go_version)
-    write_report(report, args.format, args.output)
+    write_report(report, args.format, args.output, max_chars=args.max_chars)
     if args.json_file:
         write_report(report, "json", args.json_file)
     if args.markdown_file:
-        write_report(report, "markdown", args.markdown_file)
+        write_report(report, "markdown", args.markdown_file, max_chars=args.max_chars)
     return Verdict(report.verdict).exit_code
 
 
-def render_doc(report: Report, fmt: str, *, width: int = TEXT_WIDTH) -> str:
+def render_doc(report: Report, fmt: str, *, width: int = TEXT_WIDTH, max_chars: int = 0) -> str:
+    """The report in ``fmt``; markdown shortened to ``max_chars`` (as GitHub counts them; 0: in full)."""
     from sizebot.render import render
 
+    if fmt == "markdown" and max_chars:
+        from sizebot.render.comment import comment_body
+
+        return comment_body(report, limit=max_chars, rest_text=REST_IN_JSON)
     return render(report, fmt, width=width) if fmt == "text" else render(report, fmt)
 
 
-def write_report(report: Report, fmt: str, output: str | None) -> None:
+def write_report(report: Report, fmt: str, output: str | None, *, max_chars: int = 0) -> None:
     """To a file as plain text; to a terminal in colour (text format); else plain to stdout."""
     if fmt == "text" and (not output or output == "-") and sys.stdout.isatty():
         from rich.console import Console
@@ -105,7 +117,7 @@ def write_report(report: Report, fmt: str, output: str | None) -> None:
                 console.print()
             console.print(part)
         return
-    emit(render_doc(report, fmt), output)
+    emit(render_doc(report, fmt, max_chars=max_chars), output)
 
 
 @contextmanager

@@ -28,6 +28,16 @@ class FunctionDelta(SizeDelta):
     """A function's change (sizes are code + meta); carries its package for grouping."""
 
     package: str = ""
+    old_code: int = 0  # of old_size, the machine code; the rest is its pclntab metadata
+    new_code: int = 0
+
+    @property
+    def old_meta(self) -> int:
+        return self.old_size - self.old_code
+
+    @property
+    def new_meta(self) -> int:
+        return self.new_size - self.new_code
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,7 @@ DIFF_REQUIRED = ("schema", "old_size", "new_size", "delta", "go_version", "secti
 def delta_to_json(d: SizeDelta) -> dict[str, Any]:
     row: dict[str, Any] = {"name": d.name, "old_size": d.old_size, "new_size": d.new_size, "delta": d.delta}
     if isinstance(d, FunctionDelta):
-        row["package"] = d.package
+        row.update(package=d.package, old_code=d.old_code, new_code=d.new_code)
     return row
 
 
@@ -112,9 +122,12 @@ def delta_from_json(obj: Any, where: str) -> SizeDelta:
 
 
 def function_delta_from_json(obj: Any, where: str) -> FunctionDelta:
-    f = Fields(obj, where, ("name", "old_size", "new_size", "delta"), ("package",))
-    row = FunctionDelta(f.text("name"), f.size("old_size"), f.size("new_size"), f.text("package", ""))
+    f = Fields(obj, where, ("name", "old_size", "new_size", "delta", "package", "old_code", "new_code"))
+    row = FunctionDelta(f.text("name"), f.size("old_size"), f.size("new_size"), f.text("package"),
+                        f.size("old_code"), f.size("new_code"))
     _check_delta(f, row.delta)
+    if row.old_code > row.old_size or row.new_code > row.new_size:
+        raise DocumentError(f"{where}: code larger than the function's size")
     return row
 
 

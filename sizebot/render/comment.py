@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from sizebot.documents.report import Report
-from sizebot.render.report_markdown import SUMMARY_LEVELS, render_report_markdown_measured
+from sizebot.render.report_markdown import REST_IN_SUMMARY, SUMMARY_LEVELS, render_report_markdown_measured
 
 COMMENT_LIMIT = 65536
 SUMMARY_LIMIT = 1024 * 1024  # GITHUB_STEP_SUMMARY: bytes per step
@@ -37,11 +37,12 @@ def treemap_line(artifacts_url: str, artifact: str) -> str:
 
 
 def comment_body(report: Report, *, limit: int = COMMENT_LIMIT, reserve: int = 0,
-                 summary_url: str | None = None) -> str:
+                 summary_url: str | None = None, rest_text: str = REST_IN_SUMMARY) -> str:
     """The report as a comment of at most ``limit`` characters (UTF-16 units, as GitHub counts them)
-    minus ``reserve`` (what goes before it) and a margin; ``summary_url`` says where the rest is."""
+    minus ``reserve`` (what goes before it) and a margin; ``summary_url`` or ``rest_text`` says where
+    the rest is. ``sizebot report --format markdown`` shortens the same way (--max-chars)."""
     return render_report_markdown_measured(report, limit=limit, measure=github_length, details_url=summary_url,
-                                           reserve=reserve + min(COMMENT_MARGIN, limit // 16))
+                                           reserve=reserve + min(COMMENT_MARGIN, limit // 16), rest_text=rest_text)
 
 
 def build_job_summary(report: Report, *, limit: int = SUMMARY_LIMIT) -> str:

@@ -17,21 +17,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sizebot.documents.diff import SizeDelta
+from sizebot.documents.diff import FunctionDelta, SizeDelta
 from sizebot.documents.image import ImageReport
 from sizebot.documents.image_diff import FileChange
 from sizebot.documents.report import Build, BuildDiff, Commit, Report, ReportImage, Waterfall
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
 from sizebot.render.common import escape_md, render_template
-from sizebot.render.mermaid import bar_chart, pie_chart
+from sizebot.render.mermaid import bar_chart
 from sizebot.render.report_view import (
     ATTENTION,
     build_state,
     changes,
     delta_cell,
     dependency_line_parts,
+    exact_bytes,
+    go_change_note,
+    go_line,
     headline_parts,
+    merged_budgets,
     percent_cell,
     primary_build,
     short_sha,
@@ -99,14 +103,37 @@ def _row_sizes(r: SizeDelta, zero_is_absent: bool) -> dict[str, str]:
         "old": absent if zero_is_absent and old == 0 else format_size(old),
         "new": absent if zero_is_absent and new == 0 else format_size(new),
         "delta": format_delta(r.delta),
+        "bytes": exact_bytes(r.delta),
         "percent": format_percent(r.delta, old) if old or not zero_is_absent else "new",
     }
 
 
-def _category(rows: tuple[SizeDelta, ...], top: int | None, zero_is_absent: bool = True) -> dict[str, Any]:
+def _function_sizes(r: SizeDelta) -> dict[str, str]:
+    if not isinstance(r, FunctionDelta):
+        return {}
+    return {"code": format_size(r.new_code) if r.new_size else "—",
+            "meta": format_size(r.new_meta) if r.new_size else "—"}
+
+
+def _category(rows: tuple[SizeDelta, ...], top: int | None, zero_is_absent: bool = True, *,
+              delta: int | None = None) -> dict[str, Any]:
+    """A table of changed rows, largest first, cut to ``top``: the rows cut are one "… more" row
+    with their sum, and with the binary's ``delta`` a last "unattributed" row holds what no row
+    explains, so that the rows add up to the binary's change exactly."""
     shown, n, total = changes(rows, top)
-    return {"rows": [{"name": r.name, **_row_sizes(r, zero_is_absent)} for r in shown], "changed": n,
-            "total": total}
+    more = total - sum(r.delta for r in shown)
+    view: dict[str, Any] = {
+        "rows": [{"name": r.name, **_row_sizes(r, zero_is_absent), **_function_sizes(r)} for r in shown],
+        "changed": n, "total": total, "more": n - len(shown),
+        "more_delta": format_delta(more), "more_bytes": exact_bytes(more), "unattributed": None,
+        "summary": f"{n} changed, {format_delta(total)} in all",
+    }
+    if delta is not None:
+        rest = delta - total
+        view["unattributed"] = {"delta": format_delta(rest), "bytes": exact_bytes(rest)}
+        view["summary"] = (f"{n} changed ({format_delta(total)}) + unattributed ({format_delta(rest)}) = "
+                           f"{format_delta(delta)}")
+    return view
 
 
 def _build_view(b: Build) -> dict[str, Any]:
@@ -122,16 +149,22 @@ def _side(commit: Commit) -> dict[str, str]:
     return {"ref": commit.ref or "?", "sha": commit.sha, "subject": commit.subject}
 
 
-def _growth_chart(build: Build, diff: BuildDiff) -> str:
-    rows, _, _ = changes(diff.packages, None)
-    growth = [r for r in rows if r.delta > 0]
-    if len(growth) < 2:
+def _change_chart(build: Build, diff: BuildDiff) -> str:
+    """Where the binary grew and where it shrank, in one signed bar chart (no pie: it cannot show
+    shrinkage): the largest changes by package, the other packages and the unattributed bytes as
+    one bar each, so that the bars add up to the binary's change."""
+    rows, n, total = changes(diff.packages, None)
+    if n < 2:
         return ""
-    slices = [(f"{r.name} {format_delta(r.delta)}", float(r.delta)) for r in growth[:7]]
-    rest = sum(r.delta for r in growth[7:])
-    if rest:
-        slices.append((f"{len(growth) - 7} other packages {format_delta(rest)}", rest))
-    return pie_chart(f"Where {build.label} grew (+{format_size(sum(r.delta for r in growth))})", slices)
+    shown = rows[:8]
+    bars = [(r.name, r.delta / 1000) for r in shown]
+    rest = total - sum(r.delta for r in shown)
+    if n > len(shown):
+        bars.append((f"{n - len(shown)} other packages", rest / 1000))
+    unattributed = diff.delta - total
+    if unattributed:
+        bars.append(("unattributed", unattributed / 1000))
+    return bar_chart(f"{build.label} {format_delta(diff.delta)} by package (KB)", bars, "KB")
 
 
 def _waterfall_view(w: Waterfall, chart: bool) -> dict[str, Any]:
@@ -204,6 +237,42 @@ def _image_view(image: ReportImage | None) -> dict[str, Any] | None:
             "rule_emoji": RULE_EMOJI}
 
 
+def _grouped(details: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The builds' tables of one category, a table shared by several builds once with their labels."""
+    groups: list[dict[str, Any]] = []
+    for d in details:
+        if not d[key]["changed"]:
+            continue
+        for g in groups:
+            if g["cat"] == d[key]:
+                g["labels"].append(d["label"])
+                break
+        else:
+            groups.append({"labels": [d["label"]], "cat": d[key]})
+    return groups
+
+
+def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[dict[str, Any]], int]:
+    """Every new dependency once, across builds, with the builds it reached (all of them unsaid),
+    largest first; cut to ``limit``. Returns (items, how many were cut)."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for b in builds:
+        for d in b.new_dependencies:
+            entry = seen.setdefault((d.kind, d.name), {"dep": d, "labels": [], "sizes": []})
+            entry["labels"].append(b.label)
+            entry["sizes"].append(d.size)
+    reached = {label for e in seen.values() for label in e["labels"]}
+    entries = sorted(seen.values(), key=lambda e: (-max(e["sizes"]), e["dep"].kind != "module", e["dep"].name))
+    cut = entries if limit is None else entries[:limit]
+    items = []
+    for e in cut:
+        low, high = min(e["sizes"]), max(e["sizes"])
+        size = format_delta(high) if low == high else f"{format_delta(low)} to {format_delta(high)}"
+        items.append({"kind": e["dep"].kind, "size": size, "chain": dependency_line_parts(e["dep"]),
+                      "builds": "" if len(reached) < 2 or set(e["labels"]) == reached else ", ".join(e["labels"])})
+    return items, len(entries) - len(cut)
+
+
 def _context(report: Report, level: Detail, trimmed: bool, details_url: str | None,
              rest_text: str) -> dict[str, Any]:
     builds = report.builds
@@ -219,7 +288,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         hidden_builds = len(shown) - len(keep)
         shown = [v for i, v in enumerate(shown) if i in keep]
 
-    budgets = sorted_budgets(report.budgets)
+    budgets = merged_budgets(sorted_budgets(report.budgets))
     attention = [r for r in budgets if r.status in ATTENTION]
     passed = [r for r in budgets if r.status not in ATTENTION]
     hidden_budgets = 0
@@ -237,24 +306,18 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         assert b.diff is not None
         details.append({
             "label": b.label,
-            "packages": _category(b.diff.packages, level.top),
-            "modules": _category(b.diff.modules, level.top),
-            "sections": _category(b.diff.sections, None, zero_is_absent=False),
+            "packages": _category(b.diff.packages, level.top, delta=b.diff.delta),
+            "modules": _category(b.diff.modules, level.top, delta=b.diff.delta),
+            "sections": _category(b.diff.sections, None, zero_is_absent=False, delta=b.diff.delta),
             "functions": _category(b.diff.functions, level.top_functions),
             "module_changes": b.diff.module_changes,
         })
-    deps: list[dict[str, Any]] = []
-    for b in builds:
-        items = sorted(b.new_dependencies, key=lambda d: -d.size)
-        if items:
-            cut = items if level.dependencies is None else items[: level.dependencies]
-            deps.append({"label": b.label, "more": len(items) - len(cut),
-                         "items": [{"kind": d.kind, "size": format_delta(d.size), "chain": dependency_line_parts(d)}
-                                   for d in cut]})
+    categories = {key: _grouped(details, key) for key in ("packages", "modules", "sections", "functions")}
+    deps, dep_more = _dependencies(builds, level.dependencies)
     charted = primary_build([b for b in builds if b.diff is not None], report.budgets)
     chart = ""
     if level.chart and level.details and charted is not None and charted.diff is not None:
-        chart = _growth_chart(charted, charted.diff)
+        chart = _change_chart(charted, charted.diff)
     notes = list(report.notes)
     hidden_notes = 0
     if level.notes is not None and len(notes) > level.notes:
@@ -265,11 +328,11 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
     return {
         "level": level, "verdict": verdict, "emoji": VERDICT_EMOJI.get(verdict, "❔"),
         "headline": " · ".join(headline_parts(report, escape_md)), "base": _side(report.base),
-        "head": _side(report.head),
+        "head": _side(report.head), "go": go_line(report), "go_note": go_change_note(report),
         "builds": shown, "unchanged": unchanged, "hidden_builds": hidden_builds, "multi": len(with_diff) > 1,
         "attention": attention, "passed": passed, "hidden_budgets": hidden_budgets, "budget_emoji": BUDGET_EMOJI,
-        "details": details, "deps": deps, "chart": chart,
-        "dep_count": sum(len(d["items"]) for d in deps), "dep_more": sum(d["more"] for d in deps),
+        "details": details, "categories": categories, "deps": deps, "chart": chart,
+        "dep_count": len(deps), "dep_more": dep_more,
         "waterfalls": [_waterfall_view(w, level.chart) for w in report.waterfalls if w.steps]
         if level.details else [],
         "image": _image_view(report.image) if level.image else None,

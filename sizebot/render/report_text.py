@@ -14,7 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sizebot.documents.report import Report
+from sizebot.documents.report import Dependency, Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
 from sizebot.render.common import rich_to_text
@@ -23,7 +23,11 @@ from sizebot.render.report_view import (
     changes,
     delta_cell,
     dependency_line_parts,
+    exact_bytes,
+    go_change_note,
+    go_line,
     headline_parts,
+    merged_budgets,
     percent_cell,
     primary_build,
     size_cell,
@@ -76,7 +80,13 @@ def _headline(report: Report) -> Text:
     text.append_text(_plain(" · ".join(headline_parts(report))))
     base, head = report.base, report.head
     text.append("\n")
-    text.append_text(_plain(f"head {head.ref} {head.sha[:7]} vs base {base.ref} {base.sha[:7]}"))
+    go = go_line(report)
+    text.append_text(_plain(f"head {head.ref} {head.sha[:7]} vs base {base.ref} {base.sha[:7]}"
+                            + (f" · {go}" if go else "")))
+    note = go_change_note(report)
+    if note:
+        text.append("\n")
+        text.append_text(_plain(note))
     return text
 
 
@@ -95,7 +105,7 @@ def _builds_table(report: Report) -> Group:
 
 
 def _budgets_table(report: Report) -> Group | None:
-    budgets = sorted_budgets(report.budgets)
+    budgets = merged_budgets(sorted_budgets(report.budgets))
     if not budgets:
         return None
     table = _table(("status", "left"), ("budget", "left"), ("applies to", "left"), ("result", "left"))
@@ -108,37 +118,57 @@ def _budgets_table(report: Report) -> Group | None:
     return _titled("Budgets", table)
 
 
-def _packages_table(report: Report, top: int) -> Group | None:
+def _changes_table(report: Report, kind: str, top: int | None) -> Group | None:
+    """The primary build's changed packages (or sections), largest first: the rows cut are one
+    "… more" row, and a last "unattributed" row holds what no row explains, so that the rows add
+    up to the binary's change exactly (the bytes column)."""
     build = primary_build([b for b in report.builds if b.diff is not None], report.budgets)
     if build is None or build.diff is None:
         return None
-    rows, n, total = changes(build.diff.packages, top)
-    if not rows:
+    diff = build.diff
+    rows, n, total = changes(diff.packages if kind == "package" else diff.sections, top)
+    if not n:
         return None
-    more = f", top {len(rows)}" if n > len(rows) else ""
-    title = f"Packages of {build.label}: {n} changed, {format_delta(total)} in all{more}"
-    table = _table(("package", "left"), ("base", "right"), ("head", "right"), ("change", "right"), ("%", "right"))
+    rest = diff.delta - total
+    more = total - sum(r.delta for r in rows)
+    title = (f"{kind.capitalize()}s of {build.label}: {n} changed ({format_delta(total)}) + unattributed "
+             f"({format_delta(rest)}) = {format_delta(diff.delta)}")
+    table = _table((kind, "left"), ("base", "right"), ("head", "right"), ("change", "right"), ("bytes", "right"),
+                   ("%", "right"))
     for r in rows:
         old, new = r.old_size, r.new_size
         style = _delta_style(r.delta)
         table.add_row(_plain(r.name), format_size(old) if old else "—", format_size(new) if new else "—",
-                      Text(format_delta(r.delta), style=style),
+                      Text(format_delta(r.delta), style=style), Text(exact_bytes(r.delta), style=style),
                       Text(format_percent(r.delta, old), style=style))
+    if n > len(rows):
+        table.add_row(f"… {n - len(rows)} more", "", "", Text(format_delta(more), style=_delta_style(more)),
+                      Text(exact_bytes(more), style=_delta_style(more)), "")
+    table.add_row("unattributed", "", "", Text(format_delta(rest), style=_delta_style(rest)),
+                  Text(exact_bytes(rest), style=_delta_style(rest)), "")
     return _titled(title, table)
 
 
 def _dependencies(report: Report) -> list[Group]:
-    out = []
+    """Every new dependency once across builds, with the builds it reached unless it reached all."""
+    seen: dict[tuple[str, str], tuple[Dependency, list[str], list[int]]] = {}
     for b in report.builds:
-        deps = sorted(b.new_dependencies, key=lambda d: -d.size)
-        if not deps:
-            continue
-        grid = _grid("right", "left", "left")
-        for d in deps:
-            grid.add_row(Text(format_delta(d.size), style="red"), _plain(d.kind),
-                         _plain(" ← ".join(dependency_line_parts(d))))
-        out.append(_titled(f"New dependencies of {b.label}", grid))
-    return out
+        for d in b.new_dependencies:
+            _, labels, sizes = seen.setdefault((d.kind, d.name), (d, [], []))
+            labels.append(b.label)
+            sizes.append(d.size)
+    if not seen:
+        return []
+    reached = {label for _, labels, _ in seen.values() for label in labels}
+    grid = _grid("right", "left", "left")
+    for d, labels, sizes in sorted(seen.values(), key=lambda e: (-max(e[2]), e[0].kind != "module", e[0].name)):
+        chain = _plain(" ← ".join(dependency_line_parts(d)))
+        if len(reached) > 1 and set(labels) != reached:
+            chain.append_text(_plain(f" (in {', '.join(labels)})"))
+        low, high = min(sizes), max(sizes)
+        size = format_delta(high) if low == high else f"{format_delta(low)} to {format_delta(high)}"
+        grid.add_row(Text(size, style="red"), _plain(d.kind), chain)
+    return [_titled("New dependencies", grid)]
 
 
 def _waterfalls(report: Report) -> list[Group]:
@@ -156,7 +186,8 @@ def report_renderables(report: Report, *, top: int = 10) -> list[RenderableType]
     """Rich objects, in reading order: verdict, builds, budgets, top package changes, new
     dependencies with their import chains, strategy waterfalls, notes."""
     parts: list[RenderableType] = [_headline(report), _builds_table(report)]
-    for part in (_budgets_table(report), _packages_table(report, top)):
+    for part in (_budgets_table(report), _changes_table(report, "package", top),
+                 _changes_table(report, "section", None)):
         if part is not None:
             parts.append(part)
     parts += _dependencies(report)

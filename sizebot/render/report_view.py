@@ -4,6 +4,7 @@ states and cells, the headline, the order of budgets, the changed rows of a tabl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from sizebot.documents.diff import SizeDelta
 from sizebot.documents.report import BudgetResult, Build, Dependency, Report
@@ -28,6 +29,11 @@ def build_state(build: Build) -> str:
 
 def size_cell(value: int | None, *, missing: str = "—") -> str:
     return missing if value is None else format_size(value)
+
+
+def exact_bytes(delta: int) -> str:
+    """A signed byte count, exact (the column a reader, or a test, adds up)."""
+    return f"{delta:+,}"
 
 
 def delta_cell(build: Build) -> str:
@@ -62,6 +68,22 @@ def primary_build(builds: Sequence[Build], budgets: Sequence[BudgetResult]) -> B
 
 def sorted_budgets(budgets: Iterable[BudgetResult]) -> list[BudgetResult]:
     return sorted(budgets, key=lambda r: BUDGET_ORDER.get(r.status, 5))
+
+
+def merged_budgets(budgets: Iterable[BudgetResult]) -> list[BudgetResult]:
+    """Rows that say the same of several builds (rule, status, message, override) once, their
+    subjects joined, in first-seen order."""
+    out: list[BudgetResult] = []
+    index: dict[tuple[str, str, str, str | None], int] = {}
+    for r in budgets:
+        key = (r.rule, r.status, r.message, r.override_reason)
+        if key in index:
+            i = index[key]
+            out[i] = replace(out[i], subject=f"{out[i].subject}, {r.subject}")
+        else:
+            index[key] = len(out)
+            out.append(r)
+    return out
 
 
 def budget_counts(budgets: Iterable[BudgetResult]) -> dict[str, int]:
@@ -127,3 +149,42 @@ def dependency_line_parts(dep: Dependency) -> list[str]:
 
 def short_sha(sha: str) -> str:
     return sha[:7]
+
+
+def _ordered(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def go_versions(report: Report) -> tuple[list[str], list[str]]:
+    """The Go versions the base and the head binaries were built with (build order, no repeats)."""
+    base = _ordered(b.base.binary.go_version for b in report.builds if b.base.binary is not None)
+    head = _ordered(b.head.binary.go_version for b in report.builds if b.head.binary is not None)
+    return base, head
+
+
+def go_line(report: Report) -> str:
+    """"Go go1.26.8", or "Go go1.24.11 (base) → go1.26.8 (head)" when the sides differ; "" when unknown."""
+    base, head = go_versions(report)
+    if not base and not head:
+        return ""
+    if base == head or not base or not head:
+        return f"Go {', '.join(head or base)}"
+    return f"Go {', '.join(base)} (base) → {', '.join(head)} (head)"
+
+
+def go_change_note(report: Report) -> str | None:
+    """When the Go version changed and no dependency did: what the toolchain changed (the standard
+    library's bytes), said once, for the primary build."""
+    base, head = go_versions(report)
+    if not base or not head or base == head:
+        return None
+    build = primary_build([b for b in report.builds if b.diff is not None], report.budgets)
+    if build is None or build.diff is None:
+        return None
+    d = build.diff
+    if d.module_changes or d.added_modules or d.removed_modules:
+        return None
+    std = sum(r.delta for r in d.modules if r.name == "std")
+    return (f"The Go version changed ({', '.join(base)} → {', '.join(head)}) and no dependency did: in "
+            f"{build.label}, the standard library's {format_delta(std)} of {format_delta(d.delta)} is the "
+            "toolchain's change, not this pull request's code.")
