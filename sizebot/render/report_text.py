@@ -165,9 +165,7 @@ def _dependencies(report: Report) -> list[Group]:
         chain = _plain(" ← ".join(dependency_line_parts(d)))
         if len(reached) > 1 and set(labels) != reached:
             chain.append_text(_plain(f" (in {', '.join(labels)})"))
-        low, high = min(sizes), max(sizes)
-        size = format_delta(high) if low == high else f"{format_delta(low)} to {format_delta(high)}"
-        grid.add_row(Text(size, style="red"), _plain(d.kind), chain)
+        grid.add_row(Text(format_delta(max(sizes)), style="red"), _plain(d.kind), chain)  # its largest
     return [_titled("New dependencies", grid)]
 
 
