@@ -94,7 +94,7 @@ def group_of(section: str) -> str | None:
         return None
     if section == ".text":
         return "machine code"
-    if section == ".gopclntab":
+    if section == ".gopclntab" or section.startswith(("pclntab: ", "go:func.")):  # named tables of the pclntab
         return "function metadata (pclntab, funcdata)"
     if section.startswith(".debug_"):
         return "DWARF debug info"
@@ -464,3 +464,13 @@ def test_render_of_a_saved_document_is_the_same_page(programs: dict[str, Any]) -
     report = ROOT / "tests" / "data" / "report-render-sample.json"
     assert main(["render", str(report), "--format", "html", "-o", str(tmp / "report.html")]) == 0
     assert (tmp / "report.html").read_text() == render_doc(Report.from_json(json.loads(report.read_text())), "html")
+
+
+def test_named_tables_sit_with_the_bytes_they_describe() -> None:
+    doc = small_doc(file_size=10_100)
+    doc["unattributed"] += [{"section": "pclntab: file table", "size": 60}, {"section": "go:func.* (padding)",
+                                                                            "size": 40}]
+    nodes = {path: node for path, node in iter_nodes(analysis_tree(doc))}
+    meta = ("app", "function metadata (pclntab, funcdata)")
+    assert nodes[(*meta, "pclntab: file table")]["v"] == 60 and nodes[(*meta, "go:func.* (padding)")]["v"] == 40
+    assert nodes[meta]["v"] == 1500

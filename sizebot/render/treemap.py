@@ -127,8 +127,9 @@ def analysis_tree(doc: Mapping[str, Any], *, keep: Mapping[str, set[tuple[str, s
     known = 0
     for p in doc.get("packages") or []:
         name, module = str(p.get("name") or "?"), str(p.get("module") or "") or NO_MODULE
-        known += _int(p.get("size"))
-        for kind, size in _package_parts(p).items():
+        parts = _package_parts(p)
+        known += sum(parts.values())  # its size, or more when a part (debug) is reported beside it
+        for kind, size in parts.items():
             if not size:
                 continue
             node: Node = {"n": name, "k": "package", "v": size}
@@ -156,7 +157,8 @@ def analysis_tree(doc: Mapping[str, Any], *, keep: Mapping[str, set[tuple[str, s
         if size:
             section = str(u.get("section") or "?")
             unattributed.setdefault(_section_kind(section), []).append(
-                {"n": section if section.startswith("(") else f"{section} (unattributed)", "k": "unattributed",
+                {"n": section if section.startswith("(") or ":" in section else f"{section} (unattributed)",
+                 "k": "unattributed",
                  "v": size})
             known += size
     held_in: dict[str | None, list[str]] = {}
