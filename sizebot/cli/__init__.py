@@ -16,7 +16,7 @@ import traceback
 from sizebot import __version__
 from sizebot.errors import SizebotError
 
-COMMANDS = ("analyze", "diff", "image", "report", "render", "demo", "action")
+COMMANDS = ("analyze", "diff", "image", "report", "measure", "render", "demo", "action")
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

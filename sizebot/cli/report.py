@@ -64,6 +64,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="the Go release that builds base and head (e.g. 1.27.3; local: the installed Go); "
                         "default: what each commit's go.mod asks for (its toolchain line, else its go line), "
                         "a newer Go than the installed one fetched from the module proxy as the go command does")
+    p.add_argument("--baseline", metavar="FILE",
+                   help="the base measured by `sizebot measure`: used instead of building the base when it was "
+                        "measured at the base commit with the same builds, Go and sizebot (else the base is built "
+                        "and a note says why); its history gives the trend")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
@@ -76,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     if args.max_chars < 0 or 0 < args.max_chars < 2000:
         raise SizebotError("--max-chars must be 0 (no limit) or at least 2000")
     repo = Path(args.repo)
+    baseline = None
+    if args.baseline:
+        from sizebot.documents.saved import load_baseline
+
+        baseline = load_baseline(args.baseline)  # a corrupt or hostile file: one line, exit 2, nothing built
     base, base_label = args.base, None
     if base is None:
         base, base_label = default_base(repo, args.head)
@@ -84,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                              docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
                              progress=progress, top=args.top, base_label=base_label,
                              work_dir=Path(args.work_dir) if args.work_dir else None,
-                             go_version=args.go_version)
+                             go_version=args.go_version, baseline=baseline)
     write_report(report, args.format, args.output, max_chars=args.max_chars)
     if args.json_file:
         write_report(report, "json", args.json_file)

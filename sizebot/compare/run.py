@@ -38,10 +38,12 @@ from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_
 from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
+from sizebot.compare.baseline import reuse_baseline
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
 from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.documents.baseline import Baseline
 from sizebot.documents.report import Report
 from sizebot.errors import ConfigError, GitError, SizebotError
 from sizebot.units import format_size
@@ -54,7 +56,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    work_dir: Path | None = None, go: str = "go", env: Mapping[str, str] | None = None,
                    docker_host: str | None = None, progress: Progress | None = None,
                    top: int | None = DEFAULT_TOP, base_label: str | None = None,
-                   go_version: str | None = None) -> Report:
+                   go_version: str | None = None, baseline: Baseline | None = None,
+                   baseline_problem: str | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
@@ -64,7 +67,10 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     (default: the checkout at a fixed path under the temporary directory, the rest in a temporary one).
     Raises SizebotError for what the user must fix (unknown ref, bad config, a budget or target that
     names nothing); a build that fails is in the report, not raised. ``go_version``: the Go release that
-    builds both sides instead of the one each go.mod asks for (builds/toolchain.py)."""
+    builds both sides instead of the one each go.mod asks for (builds/toolchain.py). ``baseline``: the
+    base measured before (``sizebot measure``), used instead of building it when it was measured at the
+    base with the same fingerprint, else a note says why not; ``baseline_problem``: why a baseline file
+    could not be read (a note; the base is built)."""
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
@@ -106,7 +112,14 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         judged = replace(cfg, budgets=judging.budgets, override=judging.override,
                          image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
                          if cfg.image is not None else None)
-        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say)
+        reused = None
+        if baseline is not None:
+            reused, why_not = reuse_baseline(baseline, base_sha, jobs, checkout.path, go, env)
+            notes.extend([why_not] if why_not else [])
+            if reused is not None:
+                say(f"base {base_sha[:12]}: measured by the baseline, not built")
+        notes.extend([baseline_problem] if baseline_problem else [])
+        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say, reused)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
@@ -240,15 +253,17 @@ Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> t
 
 
 def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
-             env: Mapping[str, str] | None,
-             say: Progress) -> tuple[list[Side], list[Side], Graphs]:
+             env: Mapping[str, str] | None, say: Progress,
+             measured_base: list[Side] | None = None) -> tuple[list[Side], list[Side], Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
     binary is analysed as soon as it is built, in worker processes beside the builds: the base's
     analyses overlap the head's builds, and the head's overlap each other and the last builds. The
-    head's import graphs (`go list -deps`, for the chains of new packages) are listed during its builds."""
+    head's import graphs (`go list -deps`, for the chains of new packages) are listed during its builds.
+    ``measured_base``: the base's sides from a baseline; the base is then not built."""
     with _Analyses(len(jobs), say) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
-        base_sides = _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
+        base_sides = [] if measured_base is not None else \
+            _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
         graphs: Graphs = {}
@@ -260,7 +275,8 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
         for graph in graphs.values():
             graph.exception()  # listed before the checkout changes again
-        return [analyses.result(a) for a in base_sides], [analyses.result(a) for a in head_sides], graphs
+        base = measured_base if measured_base is not None else [analyses.result(a) for a in base_sides]
+        return base, [analyses.result(a) for a in head_sides], graphs
 
 
 class _Analyses:

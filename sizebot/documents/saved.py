@@ -1,6 +1,6 @@
 """A saved document, read back by the ``schema`` it names: the record that renders it.
 
-analyze, diff, image, image-diff and report documents come back through their records' ``from_json``
+analyze, diff, image, image-diff, report and baseline documents come back through their records' ``from_json``
 (a measurement file is a report plus the pull request it measured). Every fault is one DocumentError
 naming the file.
 """
@@ -51,6 +51,9 @@ def _read(obj: dict[str, Any], schema: Any, where: str) -> tuple[str, Any]:
     if schema == "sizebot/report@1":
         kind = "measurement" if "pull_request" in obj or "comment_key" in obj else "report"
         return kind, _report(obj, kind)
+    if schema == "sizebot/baseline@1":
+        from sizebot.documents.baseline import Baseline
+        return "baseline", Baseline.from_json(obj, "baseline")
     shown = json.dumps(schema)[:60] if isinstance(schema, str) else "missing" if schema is None else "not a string"
     raise DocumentError(f"schema {shown} is not one of sizebot's documents ({', '.join(KINDS)})", path=where)
 
@@ -63,3 +66,11 @@ def _report(obj: dict[str, Any], kind: str) -> Any:
         doc.pop("pull_request", None)
         doc.pop("comment_key", None)
     return Report.from_json(doc, "report")
+
+
+def load_baseline(path: str | Path) -> Any:
+    """The Baseline in ``path`` (sizebot measure's output); DocumentError naming the file otherwise."""
+    kind, record = load_saved(path)
+    if kind != "baseline":
+        raise DocumentError(f"a {kind} document, not a baseline (sizebot measure writes those)", path=str(path))
+    return record

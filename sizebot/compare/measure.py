@@ -1,0 +1,68 @@
+"""``measure_commit``: build and measure one commit (of the default branch, typically) with the builds a
+report would make there, and return its baseline document (documents/baseline.py), its history carried
+forward from the previous baseline.
+
+The builds run exactly as a report's base builds do: the same fixed checkout path, the same jobs (the
+commit's sizebot.toml, or ``config``, else the defaults with main packages found by ``go list``), the
+same Go (go.mod's, or ``go_version``) and the same analysis, so that a report whose base is this commit
+and whose fingerprint is the same gives the same document whether it builds the base or reads this.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+
+from sizebot.builds.gobuild import host_platform
+from sizebot.builds.toolchain import selected_version, toolchain_environ
+from sizebot.builds.workpath import build_path, shared_checkout
+from sizebot.builds.worktree import _git, resolve_commit
+from sizebot.compare.baseline import DEFAULT_HISTORY, baseline_builds, carried_history, fingerprint
+from sizebot.compare.run import Progress, _Analyses, _build_side, _read_side, _serialized, _strategies, repo_info
+from sizebot.config import load_config
+from sizebot.documents.baseline import Baseline, HistoryEntry
+from sizebot.errors import GitError
+
+
+def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, work_dir: Path | None = None,
+                   go: str = "go", env: Mapping[str, str] | None = None, progress: Progress | None = None,
+                   go_version: str | None = None, previous: Baseline | None = None,
+                   history: int = DEFAULT_HISTORY) -> Baseline:
+    """The baseline of ``ref`` in ``repo``; ``previous``: the last baseline, whose history is carried on."""
+    repo = Path(repo).resolve()
+    env = toolchain_environ(env, go_version)
+    say = _serialized(progress)
+    sha, subject, _message = resolve_commit(repo, ref)
+    date = _commit_date(repo, sha)
+    named = load_config(config) if config is not None else None
+    with ExitStack() as stack:
+        src = build_path(repo, work_dir)
+        if work_dir is None:
+            work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-measure-")))
+        say(f"checking out {sha[:12]} at {src}")
+        checkout = stack.enter_context(shared_checkout(repo, sha, src, waiting=say))
+        read = _read_side(checkout, named, None, go, env, say)
+        cfg = read.config
+        targets = cfg.targets or read.discovered or ()
+        host = host_platform(go, env) if any(not t.platforms for t in targets) else ""
+        jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,))
+                for s in _strategies(cfg, t)]
+        built_with = selected_version(checkout.path, go, env)
+        with _Analyses(len(jobs), say) as analyses:
+            pending = _build_side("commit", checkout.path, jobs, Path(work_dir) / "out" / "base", go, env, say,
+                                  analyses)
+            sides = [analyses.result(a) for a in pending]
+    builds = baseline_builds(jobs, sides)
+    entry = HistoryEntry(sha=sha, date=date, subject=subject, sizes=tuple((b.spec.label, b.size) for b in builds))
+    return Baseline(repo=repo_info(repo)["name"], sha=sha, date=date, subject=subject,
+                    fingerprint=fingerprint(jobs, built_with, env, str(src)), builds=builds,
+                    history=carried_history(previous, entry, history))
+
+
+def _commit_date(repo: Path, sha: str) -> str:
+    proc = _git(repo, "show", "-s", "--format=%cI", sha)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise GitError(f"{repo}: cannot read the date of {sha}")
+    return proc.stdout.strip()

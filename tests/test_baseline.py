@@ -1,0 +1,243 @@
+"""Baselines: ``sizebot measure`` writes one commit's measurements, ``sizebot report --baseline`` uses
+them instead of building the base when commit and fingerprint match (the report is the same document
+either way), refuses them with a note otherwise, and a corrupt or hostile file is one line and exit 2.
+
+The repository (real git, the real Go toolchain), on main: c1 prints a line; c2 adds encoding/json;
+c3 adds a second line of output. The pull request is c2 -> feature (c2 + net/url).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from sizebot.cli import main
+from tests.support.git import git
+from tests.support.goprograms import write_tree
+from tests.support.schemas import validate_document
+
+APP_C1 = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("one") }\n'
+APP_C2 = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n)\n\n'
+          'func main() {\n\tb, _ := json.Marshal(map[string]int{"a": 1})\n\tfmt.Println(string(b))\n}\n')
+APP_C3 = APP_C2.replace("fmt.Println(string(b))", 'fmt.Println(string(b))\n\tfmt.Println("three")')
+APP_PR = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n\t"net/url"\n)\n\n'
+          'func main() {\n\tb, _ := json.Marshal(map[string]int{"a": 1})\n\tu, _ := url.Parse("https://x.invalid/a")\n'
+          '\tfmt.Println(string(b), u.Path)\n}\n')
+CONFIG = """[[target]]
+name = "app"
+package = "./cmd/app"
+platforms = ["linux/amd64"]
+
+[strategy.release]
+flags = ["-trimpath", "-ldflags=-s -w"]
+"""
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    write_tree(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("baseline")
+    repo = root / "app"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    c1 = commit(repo, {"go.mod": "module example.com/app\n\ngo 1.21\n", "cmd/app/main.go": APP_C1,
+                       "sizebot.toml": CONFIG}, "One")
+    c2 = commit(repo, {"cmd/app/main.go": APP_C2}, "Two: JSON")
+    git(repo, "checkout", "-q", "-b", "feature")
+    pr = commit(repo, {"cmd/app/main.go": APP_PR}, "Parse a URL")
+    git(repo, "checkout", "-q", "main")
+    c3 = commit(repo, {"cmd/app/main.go": APP_C3}, "Three")
+    configs = root / "configs"
+    configs.mkdir()
+    return {"path": repo, "c1": c1, "c2": c2, "c3": c3, "pr": pr, "root": root, "configs": configs}
+
+
+@pytest.fixture(autouse=True)
+def go_environment(monkeypatch):
+    monkeypatch.setenv("GOTOOLCHAIN", "local")
+    monkeypatch.setenv("GOFLAGS", "-mod=mod")
+
+
+def sizebot(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def measure(capsys, repo, ref: str, out: Path, *extra: str) -> dict:
+    status, _, err = sizebot(capsys, "measure", "--repo", str(repo["path"]), "--ref", ref, "-o", str(out),
+                             "--quiet", *extra)
+    assert status == 0, err
+    doc = json.loads(out.read_text())
+    validate_document(doc, "baseline")
+    return doc
+
+
+def report(capsys, repo, *extra: str) -> tuple[int, dict, str]:
+    status, out, err = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
+                               "--head", str(repo["pr"]), "--quiet", "--format", "json", *extra)
+    assert out, err
+    return status, json.loads(out), err
+
+
+@pytest.fixture(scope="module")
+def measured(repo, tmp_path_factory) -> dict[str, Path]:
+    """Baselines of c2 (the pull request's base) and c1, measured once for the module."""
+    out = tmp_path_factory.mktemp("measured")
+    env = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        for name in ("c1", "c2"):
+            assert main(["measure", "--repo", str(repo["path"]), "--ref", str(repo[name]), "-q",
+                         "-o", str(out / f"{name}.json")]) == 0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"c1": out / "c1.json", "c2": out / "c2.json"}
+
+
+def test_the_baseline_document(repo, measured):
+    doc = json.loads(measured["c2"].read_text())
+    validate_document(doc, "baseline")
+    assert doc["commit"]["sha"] == repo["c2"] and doc["commit"]["subject"] == "Two: JSON"
+    assert doc["go_version"] == doc["fingerprint"]["go_version"]
+    assert [b["label"] for b in doc["builds"]] == ["app linux/amd64 default", "app linux/amd64 release"]
+    assert [s["strategy"] for s in doc["fingerprint"]["builds"]] == ["default", "release"]
+    assert doc["fingerprint"]["builds"][1]["flags"] == ["-trimpath", "-ldflags=-s -w"]
+    assert doc["fingerprint"]["env"] == {"GOFLAGS": "-mod=mod"}
+    assert all(b["status"] == "ok" and b["binary"]["file_size"] > 0 for b in doc["builds"])
+    assert [h["sha"] for h in doc["history"]] == [repo["c2"]]
+    assert doc["history"][0]["sizes"] == [{"build": b["label"], "size": b["binary"]["file_size"]}
+                                          for b in doc["builds"]]
+
+
+def test_a_matching_baseline_gives_the_same_report_without_building_the_base(capsys, repo, measured):
+    status_built, built, _ = report(capsys, repo)
+    status_used, used, err = report(capsys, repo, "--baseline", str(measured["c2"]))
+    assert status_used == status_built
+    assert used == built
+    assert not any("baseline" in n for n in used["notes"])
+    # the base was not built: progress says so
+    _, _, progress = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
+                             "--head", str(repo["pr"]), "--format", "json", "--baseline", str(measured["c2"]))
+    assert f"base {str(repo['c2'])[:12]}: measured by the baseline, not built" in progress
+    assert "building base" not in progress and "building head app linux/amd64 default" in progress
+
+
+def test_a_baseline_of_another_commit_is_not_used(capsys, repo, measured):
+    _, built, _ = report(capsys, repo)
+    _, doc, _ = report(capsys, repo, "--baseline", str(measured["c1"]))
+    note = (f"the baseline was measured at {str(repo['c1'])[:12]}, not at the base {str(repo['c2'])[:12]}: "
+            "the base was built")
+    assert note in doc["notes"]
+    assert dict(doc, notes=[n for n in doc["notes"] if n != note]) == built
+
+
+def test_a_baseline_with_another_flag_is_not_used(capsys, repo, measured):
+    other = repo["configs"] / "other-flag.toml"
+    other.write_text(CONFIG.replace('"-trimpath", ', ""))
+    _, doc, _ = report(capsys, repo, "--config", str(other), "--baseline", str(measured["c2"]))
+    assert (f"the baseline of {str(repo['c2'])[:12]} was measured with other build settings "
+            "(app linux/amd64 release): the base was built") in doc["notes"]
+    assert all(b["base"]["status"] == "ok" for b in doc["builds"])
+
+
+def test_a_baseline_with_another_go_is_not_used(capsys, repo, measured):
+    _, doc, _ = report(capsys, repo, "--go-version", "1.27.3", "--baseline", str(measured["c2"]))
+    installed = json.loads(measured["c2"].read_text())["go_version"]
+    assert (f"the baseline of {str(repo['c2'])[:12]} was measured with Go {installed} instead of go1.27.3: "
+            "the base was built") in doc["notes"]
+    assert {b["base"]["binary"]["go_version"] for b in doc["builds"]} == {"go1.27.3"}
+
+
+def test_history_is_carried_across_three_measurements(capsys, repo, tmp_path):
+    first = measure(capsys, repo, str(repo["c1"]), tmp_path / "1.json")
+    second = measure(capsys, repo, str(repo["c2"]), tmp_path / "2.json", "--previous", str(tmp_path / "1.json"))
+    third = measure(capsys, repo, str(repo["c3"]), tmp_path / "3.json", "--previous", str(tmp_path / "2.json"))
+    assert [h["sha"] for h in third["history"]] == [repo["c1"], repo["c2"], repo["c3"]]
+    assert third["history"][:2] == second["history"] and second["history"][:1] == first["history"]
+    sizes = [h["sizes"][0]["size"] for h in third["history"]]
+    assert sizes[0] < sizes[1] < sizes[2]  # JSON, then one more line
+    kept = measure(capsys, repo, str(repo["c3"]), tmp_path / "4.json", "--previous", str(tmp_path / "3.json"),
+                   "--history", "2")
+    assert [h["sha"] for h in kept["history"]] == [repo["c2"], repo["c3"]]  # c3 measured again: one entry
+
+
+def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
+    """name -> (file content, what the one error line says)."""
+    def edited(fn) -> str:
+        copy = json.loads(json.dumps(doc))
+        fn(copy)
+        return json.dumps(copy)
+
+    def grow(d):
+        d["builds"][0]["binary"]["file_size"] += 1
+
+    def rename(d):
+        d["builds"][0]["label"] = "other linux/amd64 default"
+
+    def flags(d):
+        d["fingerprint"]["builds"][1]["flags"] = []
+
+    def deep_history(d):
+        d["history"] = [d["history"][0]] * 1001
+
+    def string_size(d):
+        d["history"][0]["sizes"][0]["size"] = "12"
+
+    def bad_sha(d):
+        d["commit"]["sha"] = "--upload-pack=touch /tmp/x"
+
+    def no_binary(d):
+        d["builds"][0]["binary"] = None
+
+    return {
+        "not-json": ("{", "not JSON"),
+        "report": (json.dumps({"schema": "sizebot/report@1"}), "report"),
+        "grown": (edited(grow), "builds[0].binary"),
+        "renamed": (edited(rename), "builds[0].label"),
+        "flags": (edited(flags), "fingerprint.digest: does not match the fingerprint's inputs"),
+        "history": (edited(deep_history), "baseline.history: 1001 entries, more than 1000"),
+        "string-size": (edited(string_size), "history[0].sizes[0].size"),
+        "bad-sha": (edited(bad_sha), "commit.sha: expected a hexadecimal commit id"),
+        "no-binary": (edited(no_binary), "a build has its analysis exactly when its status is ok"),
+        "deep": ("[" * 50_000 + "]" * 50_000, "nested too deep"),
+    }
+
+
+def test_a_corrupt_or_hostile_baseline_is_one_line_and_exit_2(capsys, repo, measured, tmp_path):
+    doc = json.loads(measured["c2"].read_text())
+    for name, (content, fault) in _tampered(doc).items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(content)
+        for argv in (("report", "--repo", str(repo["path"]), "--base", str(repo["c2"]), "--head", str(repo["pr"]),
+                      "--baseline", str(path)),
+                     ("measure", "--repo", str(repo["path"]), "--previous", str(path)),
+                     ("render", str(path))):
+            status, out, err = sizebot(capsys, *argv)
+            assert (status, out) == (2, ""), (name, argv[0], err)
+            assert err.startswith(f"sizebot: error: {path}: ") and err.count("\n") == 1, (name, err)
+            assert fault in err, (name, err)
+
+
+def test_a_baseline_renders(capsys, measured, repo):
+    status, out, _ = sizebot(capsys, "render", str(measured["c2"]))
+    assert status == 0
+    assert out.startswith(f"Baseline of app at {str(repo['c2'])[:12]} (")
+    assert "app linux/amd64 release" in out
+    status, out, _ = sizebot(capsys, "render", str(measured["c2"]), "--format", "json")
+    assert status == 0 and json.loads(out) == json.loads(measured["c2"].read_text())
