@@ -92,7 +92,7 @@
     var bar = h("div", "bar");
     this.crumbs = h("nav", "crumbs"); this.crumbs.setAttribute("aria-label", "zoom path");
     var search = h("div", "search");
-    this.input = h("input"); this.input.type = "search"; this.input.placeholder = "search functions, packages, modules\u2026";
+    this.input = h("input"); this.input.type = "search"; this.input.placeholder = "search functions, packages, modules (/)\u2026";
     this.input.setAttribute("aria-label", "search");
     this.results = h("ol", "results"); this.results.hidden = true;
     search.appendChild(this.input); search.appendChild(this.results);
@@ -111,6 +111,10 @@
     this.map.addEventListener("keydown", function (ev) {
       if ((ev.key === "Escape" || ev.key === "Backspace") && self.focus.p) { self.zoom(self.focus.p); ev.preventDefault(); }
     });
+    document.addEventListener("mousedown", function (ev) {  // a click elsewhere closes the results
+      if (!search.contains(ev.target)) self.results.hidden = true;
+    });
+    this.input.addEventListener("focus", function () { if (self.results.childNodes.length) self.results.hidden = false; });
     var timer = null;
     this.input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { self.search(); }, 120); });
     this.input.addEventListener("keydown", function (ev) {
@@ -245,6 +249,12 @@
   }
   function side(s) { return s ? [s.format, s.goos && s.goos + "/" + s.goarch, s.go_version].filter(Boolean).join(" \u00b7 ") : ""; }
 
+  document.addEventListener("keydown", function (ev) {  // "/" goes to the (first) search box
+    if (ev.key === "/" && document.activeElement && document.activeElement.tagName !== "INPUT") {
+      var box = document.querySelector(".search input");
+      if (box) { ev.preventDefault(); box.focus(); }
+    }
+  });
   var S = DATA.summary || {}, single = DATA.kind !== "report";
   if (DATA.kind === "analyze") {
     head.appendChild(h("h1", "", S.path || "binary"));
