@@ -10,19 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
 from sizebot.cli import action, main
-from sizebot.github.client import RetryPolicy
-from sizebot.github.measurement import load_measurement
 from sizebot.documents.report import Report
+from sizebot.github.client import RetryPolicy
 from sizebot.github.comment import build_comment
+from sizebot.github.measurement import load_measurement, measurement_validator
 from sizebot.github.merge import merge_reports
 from tests.support import fake_github as fg
 from tests.support.git import git
-from tests.support.schemas import load_schema
 
 DATA = Path(__file__).parent / "data"
 REPO = "octo/app"
@@ -366,6 +364,116 @@ def test_comment_forged_events(env, fake, monkeypatch, tmp_path, capsys, event, 
     _nothing_happened(env, fake)
 
 
+def _hostile_text(kind: str) -> str:
+    doc = measurement()
+    if kind == "deep":
+        return json.dumps(doc)[:-1] + ', "notes": ' + "[" * 5000 + "]" * 5000 + "}"
+    if kind == "nan":
+        return json.dumps(doc).replace('"delta": ', '"delta": NaN, "x": ', 1)
+    if kind == "infinity":
+        return json.dumps(doc).replace('"delta": ', '"delta": Infinity, "x": ', 1)
+    if kind == "status-object":
+        doc["budgets"][0]["status"] = {"state": "pass"}
+    elif kind == "string-size":
+        doc["builds"][0]["head_size"] = "6540000"
+    elif kind == "long-ref":
+        doc["head"]["ref"] = "r" * 70_000
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("deep", "JSON nested more than 32 deep"), ("nan", "NaN is not a JSON number"),
+    ("infinity", "Infinity is not a JSON number"), ("status-object", "budgets/0/status"),
+    ("string-size", "builds/0/head_size"), ("long-ref", "head/ref: a string of 70000 characters")])
+def test_comment_hostile_values_one_line(env, fake, monkeypatch, tmp_path, capsys, kind, message):
+    _comment_env(env, monkeypatch, tmp_path, {})
+    (Path(env["GITHUB_WORKSPACE"]) / "m.json").write_text(_hostile_text(kind))
+    assert main(["action"]) == 2
+    err = _one_line(capsys)
+    assert "m.json: " in err and message in err
+    _nothing_happened(env, fake)
+
+
+def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, capsys):
+    _comment_env(env, monkeypatch, tmp_path, measurement())
+    os.mkfifo(Path(env["GITHUB_WORKSPACE"]) / "n.json")  # nobody ever writes to it
+    monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "*.json")
+    assert main(["action"]) == 2
+    assert "n.json: not a regular file" in _one_line(capsys)
+    _nothing_happened(env, fake)
+
+
+@pytest.mark.parametrize("name", ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"])
+def test_unwritable_outputs_checked_before_posting(env, fake, monkeypatch, tmp_path, capsys, measured, name):
+    missing = tmp_path / "no-such-dir" / "file"
+    monkeypatch.setenv(name, str(missing))
+    env = dict(env, **{name: str(missing)})
+    _comment_env(env, monkeypatch, tmp_path, measurement())
+    assert main(["action"]) == 2
+    assert f"{name}: {missing}: its directory does not exist" in _one_line(capsys)
+    _nothing_happened(env, fake)
+    monkeypatch.setenv("INPUT_MODE", "report")  # and nothing is measured either
+    _pr_event(Path(env["GITHUB_EVENT_PATH"]), BASE, HEAD)
+    assert main(["action"]) == 2
+    _one_line(capsys)
+    assert measured[0] == [] and fake.requests == []
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://example.com", "http://"])
+def test_api_url_not_a_url(env, fake, monkeypatch, measured, capsys, url):
+    monkeypatch.setenv("GITHUB_API_URL", url)
+    assert main(["action"]) == 2
+    assert f"GITHUB_API_URL: {url!r} is not an http(s) URL" in _one_line(capsys)
+    assert measured[0] == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda pr: pr.update(labels=["a"]), "pull_request.labels[0] is 'a', not a label object with a name"),
+    (lambda pr: pr.update(base="main"), "pull_request.base is 'main', not an object"),
+    (lambda pr: pr["base"].update(sha="--upload-pack=touch pwned"), "pull_request.base.sha is '--upload-pack"),
+])
+def test_event_fields_of_the_wrong_type(env, fake, monkeypatch, measured, capsys, change, message):
+    payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())
+    change(payload["pull_request"])
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(payload))
+    assert main(["action"]) == 2
+    assert message in _one_line(capsys)
+    assert measured[0] == [] and fake.requests == []
+
+
+def test_event_payload_fifo_and_deep(env, fake, monkeypatch, measured, capsys, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"pull_request": ' + "[" * 5000 + "]" * 5000 + "}")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(deep))
+    assert main(["action"]) == 2
+    assert "deep.json: JSON nested more than 32 deep" in _one_line(capsys)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(fifo))
+    assert main(["action"]) == 2
+    assert "fifo.json: not a regular file" in _one_line(capsys)
+    assert measured[0] == [] and fake.requests == []
+
+
+def test_unexpected_exception_is_one_line_exit_2(env, fake, monkeypatch, capsys):
+    """A crash never looks like a verdict (1): one line naming what failed, exit 2; --debug: the traceback."""
+    def crash(**_kw):
+        raise KeyError("builds")
+
+    monkeypatch.setattr(action, "MEASURE", crash)
+    assert main(["action"]) == 2
+    err = _one_line(capsys)
+    assert err.startswith("sizebot: error: action failed unexpectedly: KeyError: 'builds' at sizebot/cli/action.py:")
+    assert err.rstrip().endswith("(--debug shows the traceback)")
+    assert main(["--debug", "action"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and err.splitlines()[-1].startswith("sizebot: error: action")
+    monkeypatch.setattr(action, "MEASURE", lambda **_kw: (_ for _ in ()).throw(RecursionError("maximum recursion")))
+    assert main(["action"]) == 2
+    assert "RecursionError: input nested too deeply" in _one_line(capsys)
+    assert fake.comments == [] and fake.statuses == []
+
+
 def test_subprocess_comment_mode(env, fake, tmp_path):
     _ = env
     art = Path(env["GITHUB_WORKSPACE"]) / "m.json"
@@ -388,7 +496,6 @@ HELLO_HEAD = ('package main\n\nimport (\n\t"encoding/json"\n\t"os"\n)\n\n'
               'func main() { _ = json.NewEncoder(os.Stdout).Encode(map[string]string{"hello": "sizebot"}) }\n')
 # One target, one strategy (one build per side), one budget the head's encoding/json breaks.
 HELLO_CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n\n[[budget]]\nmax_increase = "1%"\n'
-MEASUREMENT_SCHEMA = load_schema("measurement")
 
 
 @pytest.fixture(scope="module")
@@ -494,7 +601,7 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
     path = output_file(out)
     assert out["report-json"] == "sizebot-output/sizebot-measurement-default.json"
     measurement = json.loads(path.read_text())
-    jsonschema.validate(measurement, MEASUREMENT_SCHEMA)
+    measurement_validator().validate(measurement)
     assert load_measurement(path) == measurement  # the comment job's strict reader accepts it
     assert measurement["pull_request"] == {"number": 12, "base_sha": base, "head_sha": head}
     assert measurement["comment_key"] == "default" and measurement["verdict"] == out["verdict"] == "fail"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -370,8 +371,14 @@ def open_binary(path: str | os.PathLike[str]) -> BinaryFile:
     """Open an ELF, Mach-O or PE file; BinaryFormatError (one line naming the file) otherwise."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise BinaryFormatError("not a regular file", path=path)
+        with open(fd, "rb") as f:
+            size = st.st_size
             if size == 0:
                 raise BinaryFormatError("empty file: not an ELF, Mach-O or PE executable", path=path)
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -44,19 +44,50 @@ def _command_in(argv: list[str] | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A crash never looks like a verdict: 1 is only ever a failing budget, and
+    any exception that is not a SizebotError is one line naming what failed and exit 2."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    debug = getattr(args, "debug", False)
+    debug = "--debug" in argv
+    command = _command_in(argv) or "sizebot"
     try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        debug = bool(getattr(args, "debug", False))
+        command = str(getattr(args, "command", command))
         return int(args._run(args))
     except SizebotError as err:
         if debug:
             traceback.print_exc()
-        print(f"sizebot: error: {err}", file=sys.stderr)
+        print(f"sizebot: error: {one_line(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("sizebot: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except SystemExit:  # argparse's usage errors (2), --help and --version (0)
+        raise
+    except BaseException as err:  # noqa: BLE001 - the one place that turns any crash into exit 2
+        if debug:
+            traceback.print_exc()
+        print(f"sizebot: error: {command} failed unexpectedly: {describe_crash(err)}"
+              + ("" if debug else " (--debug shows the traceback)"), file=sys.stderr)
+        return 2
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_crash(err: BaseException) -> str:
+    """``ValueError: message`` on one line, and where it was raised (file:line in sizebot)."""
+    where = ""
+    tb = err.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "sizebot" in name:
+            where = f" at sizebot/{name.rsplit('sizebot/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    message = str(err) if not isinstance(err, RecursionError) else "input nested too deeply"
+    return one_line(f"{type(err).__name__}: {message}" if message else type(err).__name__, 300) + where

@@ -23,17 +23,18 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sizebot.builds.toolchain import go_version_option
 from sizebot.documents.report import Report
 from sizebot.documents.verdict import FAIL_ON, Verdict
-from sizebot.errors import DocumentError, GitHubError, MeasurementFileError, SizebotError
+from sizebot.errors import GitHubError, SizebotError
 from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
 from sizebot.github.comment import build_comment, comment_marker, upsert_comment
 from sizebot.github.event import load_event, parse_event, parse_workflow_run
 from sizebot.github.measurement import (
     check_against_pull,
-    load_measurement,
+    load_measurement_record,
     make_measurement,
     write_measurement,
 )
@@ -69,6 +70,35 @@ def write_outputs(path: str | None, outputs: Mapping[str, str]) -> None:
             while delim in value:  # pragma: no cover - 128 random bits
                 delim = f"sizebot_{uuid.uuid4().hex}"
             fh.write(f"{name}<<{delim}\n{value}\n{delim}\n")
+
+
+REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+
+
+def check_api_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SizebotError(f"GITHUB_API_URL: {url[:80]!r} is not an http(s) URL")
+
+
+def check_writable(env: Mapping[str, str]) -> None:
+    """Every file the run will write is checked before anything is measured or posted: a report
+    posted and then lost to a missing directory is worse than a clear line first."""
+    workspace = env.get("GITHUB_WORKSPACE", ".")
+    if not os.path.isdir(workspace):
+        raise SizebotError(f"GITHUB_WORKSPACE: {workspace}: not a directory")
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        path = env.get(name)
+        if not path:
+            continue
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.lexists(path):
+            ok = os.path.isfile(path) and os.access(path, os.W_OK)
+        else:
+            ok = os.path.isdir(parent) and os.access(parent, os.W_OK)
+        if not ok:
+            why = "not a writable file" if os.path.lexists(path) else "its directory does not exist or is not writable"
+            raise SizebotError(f"{name}: {path}: {why}")
 
 
 def total_delta(report: Report) -> int:
@@ -141,7 +171,11 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     if html_artifact and not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", html_artifact):
         raise SizebotError(f"input html-artifact: {html_artifact!r} is not 1-100 letters, digits, '.', '_' or '-'")
     repo_name = env.get("GITHUB_REPOSITORY", "")
+    if mode != "measure" and not REPOSITORY.fullmatch(repo_name):
+        raise SizebotError(f"GITHUB_REPOSITORY: {repo_name[:80]!r} is not owner/name")
     api = env.get("GITHUB_API_URL", "https://api.github.com")
+    check_api_url(api)
+    check_writable(env)
     token = _input(env, "github-token") or env.get("GITHUB_TOKEN", "")
     workdir = Path(env.get("GITHUB_WORKSPACE", ".")) / _input(env, "working-directory", ".")
     event_path = env.get("GITHUB_EVENT_PATH")
@@ -221,14 +255,17 @@ def _write_page(env: Mapping[str, str], key: str, report: Report) -> str:
 
 
 def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: str, report: Report,
-             summary_url: str | None = None, artifacts: tuple[str, str] | None = None) -> str:
+             summary_url: str | None = None, artifacts: tuple[str, str] | None = None, *,
+             body: str | None = None) -> str:
     """Comment, status and check run; every API failure becomes one warning line (the report is
-    already in the summary and the outputs). Returns the comment URL or ''."""
+    already in the summary and the outputs). Returns the comment URL or ''. ``body``: the comment
+    when it was rendered before anything was written."""
     from sizebot.render.comment import COMMENT_LIMIT
     url = ""
     try:
         page_url, page_name = artifacts or (None, None)
         result = upsert_comment(client, repo, number, key,
+                                body if body is not None else
                                 build_comment(report, key, summary_url=summary_url, artifacts_url=page_url,
                                               html_artifact=page_name),
                                 shorter=lambda: build_comment(report, key, limit=COMMENT_LIMIT // 4,
@@ -257,17 +294,6 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
     return url
 
 
-MEASUREMENT_KEYS = ("pull_request", "comment_key")  # what a measurement file adds to its report
-
-
-def _report_of(path: str, measurement: dict[str, Any]) -> Report:
-    """The report a measurement file carries, read strictly: one line naming the file otherwise."""
-    try:
-        return Report.from_json({k: v for k, v in measurement.items() if k not in MEASUREMENT_KEYS})
-    except DocumentError as exc:
-        raise MeasurementFileError(str(exc), path=path) from None
-
-
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
                   key: str, fail_on: str, source: str) -> int:
     """Post what the measuring run measured, where the trusted side says.
@@ -287,7 +313,9 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     files = sorted(glob.glob(pattern if os.path.isabs(pattern) else str(base_dir / pattern), recursive=True))
     if not files:
         raise SizebotError(f"input measurement-files: {pattern!r} matches no file")
-    docs = [load_measurement(f) for f in files]  # any invalid file: one line, exit 2
+    records = [load_measurement_record(f) for f in files]  # any invalid file: one line, exit 2
+    docs = [r.to_json() for r in records]
+    reports = {f: r.report for f, r in zip(files, records, strict=True)}
     for f, d in zip(files, docs, strict=True):
         if d["comment_key"] != key:
             raise SizebotError(f"comment_key {d['comment_key']!r} is not this job's comment-key {key!r}: "
@@ -322,13 +350,21 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         print("sizebot: no measurement matches the pull request's current head: nothing posted")
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         return 0
-    report = merge_reports([_report_of(f, d) for f, d in fresh])
+    report = merge_reports([reports[f] for f, _d in fresh])
+    # Everything rendered before anything is written or posted: what cannot be rendered reaches nobody.
+    from sizebot.render import render
+    from sizebot.render.comment import build_job_summary
+    artifacts = artifacts_url(env)
+    page_url, page_name = artifacts or (None, None)
+    body = build_comment(report, key, summary_url=run_url(env), artifacts_url=page_url, html_artifact=page_name)
+    build_job_summary(report)
+    render(report, "html")
     out, rel = _output_file(env, f"sizebot-report-{key}.json")
     out.write_text(json.dumps(report.to_json(), indent=1) + "\n", encoding="utf-8")
     outputs.update({"verdict": report.verdict, "total-delta": str(total_delta(report)),
                     "report-json": rel, "report-html": _write_page(env, key, report)})
     _write_summary(env, report)
     outputs["comment-url"] = _publish(client, repo, number, run.head_sha, key, report, run_url(env),
-                                      artifacts_url(env))
+                                      artifacts, body=body)
     write_outputs(env.get("GITHUB_OUTPUT"), outputs)
     return Verdict(outputs["verdict"]).exit_code_for(fail_on)

@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_chars < 0 or 0 < args.max_chars < 2000:
         raise SizebotError("--max-chars must be 0 (no limit) or at least 2000")
     repo = Path(args.repo)
+    if args.work_dir and os.path.lexists(args.work_dir) and not os.path.isdir(args.work_dir):
+        raise SizebotError(f"--work-dir {args.work_dir}: not a directory")
     baseline = None
     if args.baseline:
         from sizebot.documents.saved import load_baseline

@@ -105,20 +105,20 @@ class _Retry(Retry):
 
     def new(self, **kw: Any) -> _Retry:
         kw.setdefault("policy", self.policy)
-        return super().new(**kw)  # type: ignore[return-value]
+        return super().new(**kw)
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
-                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> _Retry:
         policy = self.policy
         wait = None
         if response is not None and response.status in (403, 429):
             wait = rate_limit_wait(response.status, response.headers, policy)
             if wait is None or wait > policy.max_wait:  # a permission error, or too long a wait: give up now
-                raise MaxRetryError(_pool, url or "", error)  # type: ignore[arg-type]
+                raise MaxRetryError(_pool, url or "", error)
         new = super().increment(method, url, response, error, _pool, _stacktrace)
         if wait is None:  # 5xx or a connection error: exponential backoff
             wait = min(policy.max_wait, policy.backoff * 2 ** (len(new.history) - 1))
-        new.wait = wait  # type: ignore[attr-defined]
+        new.wait = wait
         return new
 
     def sleep(self, response: Any = None) -> None:

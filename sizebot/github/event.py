@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sizebot.errors import SizebotError
+from sizebot.github.jsonfile import parse_json, read_regular_file
+
+MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub's payloads are capped at 25 MB
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,11 @@ def parse_event(payload: dict[str, Any], *, source: str = "event") -> PullReques
 
 
 def load_event(path: str | Path) -> dict[str, Any]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SizebotError(f"cannot read the event payload: {exc}", path=str(path)) from None
+    """The event payload: GitHub writes it, but a forged or broken one must still be one line."""
+    where = str(path)
+    data = parse_json(read_regular_file(path, max_bytes=MAX_EVENT_BYTES), where=where)
     if not isinstance(data, dict):
-        raise SizebotError("the event payload is not a JSON object", path=str(path))
+        raise SizebotError("the event payload is not a JSON object", path=where)
     return data
 
 
