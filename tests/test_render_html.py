@@ -273,6 +273,7 @@ def test_analyze_page_areas_are_the_documents_sizes(programs: dict[str, Any], br
     doc = programs["new_json"]
     browser.open(programs["tmp"] / "analyze.html")
     assert browser.console_errors == []
+    assert browser.requests == [(programs["tmp"] / "analyze.html").as_uri()]  # one file, no network
     top = rects(browser)
     expected = expected_top_level(doc)
     assert sorted(r["name"] for r in top) == sorted(expected)
@@ -364,6 +365,7 @@ def test_hostile_names_stay_text(tmp_path: Path, browser: Browser) -> None:
         browser.open(path)
         assert browser.console_errors == []
         assert browser.evaluate("window.__pwned === undefined")
+        assert browser.requests == [path.as_uri()]  # nothing fetched: no image, no script, no favicon
         assert browser.evaluate("document.scripts.length") == 2
         assert browser.evaluate("document.images.length") == 0
         assert HOSTILE in browser.evaluate("document.querySelector('h1').textContent")

@@ -43,6 +43,7 @@ class Browser:
     def __init__(self, *, width: int = 1280, height: int = 860, timeout: float = 60.0) -> None:
         self.width, self.height, self.timeout = width, height, timeout
         self.console_errors: list[str] = []
+        self.requests: list[str] = []  # every URL the page asked for, its own included
         self._events: list[dict[str, Any]] = []
         self._next_id = 0
         self._buffer = b""
@@ -73,7 +74,7 @@ class Browser:
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
         self._session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
             "sessionId"]
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
@@ -134,6 +135,8 @@ class Browser:
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails") or {}
             self.console_errors.append(str((details.get("exception") or {}).get("description") or details.get("text")))
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(str(params.get("request", {}).get("url")))
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             self.console_errors.append(str(params["entry"].get("text")))
 
@@ -152,6 +155,7 @@ class Browser:
     # ---- page ------------------------------------------------------------------------------
     def open(self, path: str | Path) -> None:
         self._events = [e for e in self._events if e.get("method") != "Page.loadEventFired"]
+        self.requests.clear()
         self.send("Page.navigate", {"url": Path(path).resolve().as_uri()})
         self.wait_event("Page.loadEventFired")
         self.evaluate("new Promise(r => requestAnimationFrame(() => r(1)))")
