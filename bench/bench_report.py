@@ -21,7 +21,11 @@ one run the bench knows how long a go build was in flight (own time = wall time 
 go list, the analysis of the binaries that does not overlap a build, the report); and the CPU time of each
 run's whole process tree (from RUSAGE_CHILDREN).
 
-    python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--rounds 2] [--keep]
+    python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--rounds 2] [--warm-rounds 0]
+                                 [--no-analysis-cache] [--keep]
+
+sizebot keeps analyses by the binary's content in --cache-dir: the bench gives it an empty directory for
+each cold run, kept for the warm ones (as GOCACHE); --no-analysis-cache runs it with --no-cache.
 """
 
 from __future__ import annotations
@@ -299,6 +303,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "sizebot-bench-report"))
     ap.add_argument("--rounds", type=int, default=2, help="cold+warm runs of each tool, in ABBA order (default 2)")
+    ap.add_argument("--no-analysis-cache", action="store_true",
+                    help="sizebot analyses every binary (--no-cache), also when warm")
     ap.add_argument("--warm-rounds", type=int, default=0,
                     help="then this many more warm runs of each tool, alternately (default 0)")
     ap.add_argument("--keep", action="store_true", help="keep the caches and binaries")
@@ -341,6 +347,8 @@ def main() -> int:
             out = work / f"{key}.json"
             cmd = [sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", base, "--head", head,
                    "--format", "json", "--output", str(out)]
+            # the analyses kept by content follow the build cache: empty when cold, kept when warm
+            cmd += ["--no-cache"] if args.no_analysis_cache else ["--cache-dir", str(work / f"analyses-{cache_round}")]
         else:
             cmd = ["bash", str(script), str(repo), base, head, str(cache), str(work / key)]
         print(f"bench: {key} ...", file=sys.stderr, flush=True)
@@ -362,7 +370,7 @@ def main() -> int:
             fig["sizes"] = binary_sizes(work / key)
         results[key] = fig
 
-    print_table(results, packages, goos, goarch)
+    print_table(results, packages, goos, goarch, args.no_analysis_cache)
     (work / "results.json").write_text(json.dumps(results, indent=2))
     if not args.keep:
         for p in work.glob("gocache-*"):
@@ -375,9 +383,10 @@ NAMES = {"after go build -> build": "between the base and the head builds (analy
          "after go list -> exit": "after the last go command (budgets, JSON, worktree removal, exit)"}
 
 
-def print_table(r: dict, packages: list[str], goos: str, goarch: str) -> None:
+def print_table(r: dict, packages: list[str], goos: str, goarch: str, no_cache: bool = False) -> None:
     go_version = sh(["go", "version"]).strip()
     print(f"\nsizebot report vs baseline.sh on dive v0.13.1 (+cmd/checksum.go), main packages {packages}, "
+          f"analysis cache {'off' if no_cache else 'on'}, "
           f"{goos}/{goarch}, strategies default+release, {os.cpu_count()} CPUs, {go_version}\n")
     head = (f"{'run (in order)':<17}{'wall':>9}{'go build':>10}{'base':>9}{'head':>9}{'head/base':>10}"
             f"{'other go':>10}{'rest':>8}{'own %':>8}{'CPU':>9}{'load':>6}")

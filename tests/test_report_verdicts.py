@@ -100,7 +100,8 @@ def local_toolchain(monkeypatch):
 
 def report(capsys, repo: dict, *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    status = main(["report", "--repo", str(repo["path"]), "--quiet", *args])
+    status = main(["report", "--repo", str(repo["path"]), "--quiet",
+                   "--cache-dir", str(Path(repo["configs"]).parent / "analyses"), *args])
     out, err = capsys.readouterr()
     return status, out, err
 

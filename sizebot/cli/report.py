@@ -68,6 +68,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="the base measured by `sizebot measure`: used instead of building the base when it was "
                         "measured at the base commit with the same builds, Go and sizebot (else the base is built "
                         "and a note says why); its history gives the trend")
+    p.add_argument("--cache-dir", metavar="DIR", help="where analyses of binaries are kept by their content, so a "
+                   "binary built again is not analysed again (default: $XDG_CACHE_HOME/sizebot, else ~/.cache/sizebot)")
+    p.add_argument("--no-cache", action="store_true", help="analyse every binary, keep nothing")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
 
@@ -95,13 +98,21 @@ def run(args: argparse.Namespace) -> int:
                              docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
                              progress=progress, top=args.top, base_label=base_label,
                              work_dir=Path(args.work_dir) if args.work_dir else None,
-                             go_version=args.go_version, baseline=baseline)
+                             go_version=args.go_version, baseline=baseline,
+                             analysis_cache=None if args.no_cache else cache_dir(args.cache_dir))
     write_report(report, args.format, args.output, max_chars=args.max_chars)
     if args.json_file:
         write_report(report, "json", args.json_file)
     if args.markdown_file:
         write_report(report, "markdown", args.markdown_file, max_chars=args.max_chars)
     return Verdict(report.verdict).exit_code
+
+
+def cache_dir(chosen: str | None) -> Path:
+    if chosen:
+        return Path(chosen)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "sizebot"
 
 
 def render_doc(report: Report, fmt: str, *, width: int = TEXT_WIDTH, max_chars: int = 0) -> str:

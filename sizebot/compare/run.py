@@ -28,7 +28,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.diff import diff_reports
 from sizebot.budgets.changes import judging_changes
 from sizebot.budgets.checks import unknown_target, unmatched_package
@@ -38,6 +37,7 @@ from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_
 from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
+from sizebot.compare.analysis_cache import analyze_cached
 from sizebot.compare.baseline import reuse_baseline
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
@@ -57,7 +57,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    docker_host: str | None = None, progress: Progress | None = None,
                    top: int | None = DEFAULT_TOP, base_label: str | None = None,
                    go_version: str | None = None, baseline: Baseline | None = None,
-                   baseline_problem: str | None = None) -> Report:
+                   baseline_problem: str | None = None, analysis_cache: Path | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
@@ -65,6 +65,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     line per step (from worker threads, serialized). ``base_label``: how the report names the base
     (e.g. "main" for its merge-base). ``work_dir``: where the checkout, binaries and image work go
     (default: the checkout at a fixed path under the temporary directory, the rest in a temporary one).
+    ``analysis_cache``: a directory where analyses are kept by the binary's content (None: none kept).
     Raises SizebotError for what the user must fix (unknown ref, bad config, a budget or target that
     names nothing); a build that fails is in the report, not raised. ``go_version``: the Go release that
     builds both sides instead of the one each go.mod asks for (builds/toolchain.py). ``baseline``: the
@@ -119,7 +120,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             if reused is not None:
                 say(f"base {base_sha[:12]}: measured by the baseline, not built")
         notes.extend([baseline_problem] if baseline_problem else [])
-        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say, reused)
+        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say, reused,
+                                                  analysis_cache)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
@@ -254,14 +256,15 @@ Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> t
 
 def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
              env: Mapping[str, str] | None, say: Progress,
-             measured_base: list[Side] | None = None) -> tuple[list[Side], list[Side], Graphs]:
+             measured_base: list[Side] | None = None,
+             analysis_cache: Path | None = None) -> tuple[list[Side], list[Side], Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
     binary is analysed as soon as it is built, in worker processes beside the builds: the base's
     analyses overlap the head's builds, and the head's overlap each other and the last builds. The
     head's import graphs (`go list -deps`, for the chains of new packages) are listed during its builds.
     ``measured_base``: the base's sides from a baseline; the base is then not built."""
-    with _Analyses(len(jobs), say) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
+    with _Analyses(len(jobs), say, analysis_cache) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
         base_sides = [] if measured_base is not None else \
             _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
         say(f"checking out head {head_sha[:12]}")
@@ -285,8 +288,9 @@ class _Analyses:
     The workers are forked when the pool opens, before the build threads start. Where fork is not
     available, or a worker dies, the analysis runs in the calling thread instead."""
 
-    def __init__(self, jobs: int, say: Progress):
+    def __init__(self, jobs: int, say: Progress, cache: Path | None = None):
         self.say = say
+        self.cache = cache
         self.pool: ProcessPoolExecutor | None = None
         workers = max(1, min(2 * jobs, os.cpu_count() or 1))
         if "fork" in multiprocessing.get_all_start_methods():
@@ -303,10 +307,10 @@ class _Analyses:
     def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
         if self.pool is None or outcome.status != OK:
             done: Future[Side] = Future()
-            done.set_result(_analyse(outcome))
+            done.set_result(_analyse(outcome, self.cache))
             self._said(label, done)
             return outcome, label, done
-        future = self.pool.submit(_analyse, outcome)
+        future = self.pool.submit(_analyse, outcome, self.cache)
         future.add_done_callback(lambda f: self._said(label, f))
         return outcome, label, future
 
@@ -320,7 +324,7 @@ class _Analyses:
         try:
             return future.result()
         except BrokenProcessPool:  # a worker was killed (out of memory?): analyse here
-            return _analyse(outcome)
+            return _analyse(outcome, self.cache)
 
 
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
@@ -349,14 +353,14 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
     return [r for r in results if r is not None]
 
 
-def _analyse(outcome: BuildOutcome) -> Side:
+def _analyse(outcome: BuildOutcome, cache: Path | None = None) -> Side:
     if outcome.status == MISSING:
         return Side(MISSING, error=outcome.error)
     if outcome.status != OK or outcome.binary is None:
         return Side(FAILED, error=outcome.error or "the build failed")
     name = outcome.binary.name
     try:
-        report = analyze_binary(outcome.binary, functions=True)
+        report = analyze_cached(outcome.binary, cache, functions=True)
     except Exception as exc:  # noqa: BLE001 - one binary we cannot read must not sink the whole report
         message = " ".join(str(exc).split()) or type(exc).__name__
         if not isinstance(exc, SizebotError):
