@@ -56,11 +56,11 @@ from sizebot.documents.image import (
     Inefficiency,
     LayerReport,
 )
-from sizebot.errors import ImageError
 from sizebot.image import limits as image_limits
-from sizebot.image.layers import EntryBudget, LayerContents, TarEntry, printable, read_layer
+from sizebot.image.layer_pool import iter_layers
+from sizebot.image.layers import LayerContents, TarEntry
 from sizebot.image.limits import ImageLimits
-from sizebot.image.sources import LayerBlob, SourceInfo, open_source
+from sizebot.image.sources import SourceInfo, open_source
 from sizebot.image.tree import OPAQUE, WHITEOUT, DiveTree, FinalFS, go_sorted
 
 
@@ -70,49 +70,53 @@ def analyze_image(
     """Read an image archive or OCI layout once (each layer streamed once) and analyse it."""
     limits = limits or image_limits.DEFAULT_LIMITS
     with open_source(source_path, platform, limits) as src:
-        info = src.info
-        stored = sum(blob.size for blob in info.layers)
-        max_inflated = limits.inflate_cap(stored)
-        why = f"the larger of {limits.inflate_ratio}x the image's {stored} stored bytes and {limits.inflate_floor}"
-        budget = EntryBudget.of(limits)
-        contents = []
-        for blob in info.layers:
-            contents.append(_read_blob(src, info, blob, budget, max_inflated, why))
-    return build_report(info, contents, top=top)
-
-
-def _read_blob(
-    src, info: SourceInfo, blob: LayerBlob, budget: EntryBudget, max_inflated: int, why: str
-) -> LayerContents:
-    where = f"{printable(info.path)}: layer {blob.index} ({printable(blob.name)})"
-    # Blobs named by their digest (OCI layouts, Docker 25+ archives) are verified while they
-    # stream; other blobs are hashed only when no digest is known for them.
-    verify = blob.name.startswith("blobs/") and blob.digest.startswith("sha256:")
-    f = src.open_layer(blob)
-    try:
-        contents = read_layer(f, where=where, max_entry_size=blob.size, blob_digest=verify or not blob.digest,
-                              budget=budget, max_inflated=max_inflated, inflate_why=why)
-    finally:
-        f.close()
-    if verify and contents.blob_digest != blob.digest:
-        raise ImageError(f"{where}: content does not match its digest (got {contents.blob_digest})")
-    return contents
+        stacking = _Stacking(src.info)
+        for contents in iter_layers(src, limits):
+            stacking.add(contents)  # while the next layers are read, when workers read them
+    return stacking.report(top)
 
 
 def build_report(info: SourceInfo, contents: Sequence[LayerContents], top: int = 20) -> ImageReport:
     """Pure: layer contents (in order) + the source description -> ImageReport."""
-    # dive reads a layer stored as a symlink (docker save of a repeated layer) as empty.
-    dive_entries = [() if blob.linked else c.entries for blob, c in zip(info.layers, contents)]
+    stacking = _Stacking(info)
+    for c in contents:
+        stacking.add(c)
+    return stacking.report(top)
+
+
+class _Stacking:
+    """The layers in order, each taken in as soon as it is read: dive's trees and efficiency
+    visit, and the final filesystem; then the report."""
+
+    def __init__(self, info: SourceInfo):
+        self.info = info
+        self.contents: list[LayerContents] = []
+        self.efficiency = DiveEfficiency()
+        self.fs = FinalFS()
+
+    def add(self, c: LayerContents) -> None:
+        index = len(self.contents)
+        # dive reads a layer stored as a symlink (docker save of a repeated layer) as empty.
+        self.efficiency.add(DiveTree.from_entries(() if self.info.layers[index].linked else c.entries))
+        self.fs.apply_layer(index, c.entries)
+        self.contents.append(c)
+
+    def report(self, top: int) -> ImageReport:
+        return _report(self.info, self.contents, self.efficiency, self.fs, top)
+
+
+def _report(info: SourceInfo, contents: list[LayerContents], efficiency: DiveEfficiency, fs: FinalFS,
+            top: int) -> ImageReport:
+    dive_entries = [() if blob.linked else c.entries for blob, c in zip(info.layers, contents, strict=True)]
     sizes = [sum(e.size for e in entries) for entries in dive_entries]
     size = sum(sizes)
     user_size = sum(sizes[1:])
-    trees = [DiveTree.from_entries(entries) for entries in dive_entries]
-    score, matches = dive_efficiency(trees)
+    score, matches = efficiency.finish()
     wasted = sum(m.cumulative for m in matches)
     commands = layer_commands(info.config, len(contents))
 
     layers = []
-    for blob, c, s, cmd in zip(info.layers, contents, sizes, commands):
+    for blob, c, s, cmd in zip(info.layers, contents, sizes, commands, strict=True):
         names = [e.path.rsplit("/", 1)[-1] for e in c.entries]
         layers.append(LayerReport(
             index=blob.index,
@@ -129,9 +133,6 @@ def build_report(info: SourceInfo, contents: Sequence[LayerContents], top: int =
             linked=blob.linked,
         ))
 
-    fs = FinalFS()
-    for i, c in enumerate(contents):
-        fs.apply_layer(i, c.entries)
     files = tuple(_file_entry(path, fs.paths[path].entry, fs.paths[path].layer) for path in go_sorted(fs.paths))
     visible = sum(slot.entry.size for slot in fs.paths.values())
     regular = [f for f in files if f.kind == KIND_FILE]
@@ -167,7 +168,7 @@ def go_div(a: int, b: int) -> float:
 
 def layer_commands(config: dict[str, Any], count: int) -> list[str]:
     """One command per layer from the history, empty_layer entries skipped (as docker and dive do)."""
-    history = config.get("history") if isinstance(config.get("history"), list) else []
+    history: list[Any] = config["history"] if isinstance(config.get("history"), list) else []
     real = [h for h in history if isinstance(h, dict) and not h.get("empty_layer")]
     out = []
     for i in range(count):
@@ -216,49 +217,48 @@ class EfficiencyRecord:
     minimum: int = -1
 
 
-class _LayerAborted(Exception):
-    pass
-
-
 def dive_efficiency(trees: Sequence[DiveTree]) -> tuple[float, list[EfficiencyRecord]]:
     """dive's Efficiency(): the score and the inefficient records, sorted ascending as dive leaves them."""
-    records: dict[str, EfficiencyRecord] = {}
-    matches: list[EfficiencyRecord] = []
-    stacked: DiveTree | None = None  # dive's StackTreeRange(trees, 0, k-1), built lazily
-    stacked_upto = -1
+    efficiency = DiveEfficiency()
+    for tree in trees:
+        efficiency.add(tree)
+    return efficiency.finish()
 
-    def below(k: int) -> DiveTree:
+
+class DiveEfficiency:
+    """dive's Efficiency(), one layer tree at a time, in layer order."""
+
+    def __init__(self) -> None:
+        self.trees: list[DiveTree] = []
+        self.records: dict[str, EfficiencyRecord] = {}
+        self.matches: list[EfficiencyRecord] = []
+        self._stacked: DiveTree | None = None  # dive's StackTreeRange(trees, 0, k-1), built lazily
+        self._stacked_upto = -1
+
+    def _below(self, k: int) -> DiveTree:
         # dive: copy of tree 0, then tree 0 stacked on it again, then trees 1..k-1.
-        nonlocal stacked, stacked_upto
-        if stacked is None:
-            stacked = trees[0].copy()
-        while stacked_upto < k - 1:
-            stacked_upto += 1
-            stacked.stack(trees[stacked_upto])
-        return stacked
+        if self._stacked is None:
+            self._stacked = self.trees[0].copy()
+        while self._stacked_upto < k - 1:
+            self._stacked_upto += 1
+            self._stacked.stack(self.trees[self._stacked_upto])
+        return self._stacked
 
-    for k, tree in enumerate(trees):
-
-        def visit(node, k=k) -> None:
-            path = node.path()
+    def add(self, tree: DiveTree) -> None:
+        k = len(self.trees)
+        self.trees.append(tree)
+        records, matches = self.records, self.matches
+        for node, path in tree.leaves():
             rec = records.get(path)
             if rec is None:
                 rec = records[path] = EfficiencyRecord(path)
-            if node.is_whiteout():
-                prev = below(k).get_node(path)
+            if node.name.startswith(WHITEOUT):
+                prev = self._below(k).get_node(path)
                 if prev is None:
-                    raise _LayerAborted
-                weight = 0
-                if prev.is_dir:
-                    total = [0]
-
-                    def add(n, total=total) -> None:
-                        total[0] += n.size
-
-                    prev.visit_child_first(add)  # the subtree, prev itself included
-                    weight = total[0]
+                    break  # dive: "unable to propagate ref tree", the rest of this layer is not visited
+                weight = prev.subtree_size() if prev.is_dir else 0  # the subtree, prev itself included
             else:
-                weight = node.size
+                weight = node.info.size if node.info is not None else 0
             rec.cumulative += weight
             if rec.minimum < 0 or weight < rec.minimum:
                 rec.minimum = weight
@@ -266,16 +266,13 @@ def dive_efficiency(trees: Sequence[DiveTree]) -> tuple[float, list[EfficiencyRe
             if rec.count == 2:
                 matches.append(rec)
 
-        try:
-            tree.root.visit_child_first(visit, lambda n: n.is_leaf())
-        except _LayerAborted:
-            pass  # dive: "unable to propagate ref tree", the rest of this layer is not visited
-
-    minimum = sum(r.minimum for r in records.values())
-    discovered = sum(r.cumulative for r in records.values())
-    score = 1.0 if discovered == 0 else minimum / discovered
-    go_sort(matches, lambda a, b: a.cumulative < b.cumulative)
-    return score, matches
+    def finish(self) -> tuple[float, list[EfficiencyRecord]]:
+        records, matches = self.records, self.matches
+        minimum = sum(r.minimum for r in records.values())
+        discovered = sum(r.cumulative for r in records.values())
+        score = 1.0 if discovered == 0 else minimum / discovered
+        go_sort(matches, lambda a, b: a.cumulative < b.cumulative)
+        return score, matches
 
 
 # --------------------------------------------------------------------------------------------

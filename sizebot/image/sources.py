@@ -72,7 +72,12 @@ class ImageSource(ABC):
     def open_layer(self, layer: LayerBlob) -> BinaryIO:
         """A readable (binary) stream of the blob as stored; the caller closes it."""
 
-    def close(self) -> None:  # noqa: B027 (nothing to release by default; sources holding files override it)
+    def locate(self, layer: LayerBlob) -> tuple[str, int, int] | None:
+        """(file, offset, size) of the blob's bytes when they lie as they are in a file (a plain
+        tar member or a layout's blob file), so that another process can read them; else None."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 (nothing to release unless a source says so)
         pass
 
     def __enter__(self) -> ImageSource:
@@ -100,7 +105,10 @@ class _Store(ABC):
     @abstractmethod
     def open(self, name: str) -> BinaryIO: ...
 
-    def close(self) -> None:  # noqa: B027 (nothing to release by default; stores holding files override it)
+    def locate(self, name: str) -> tuple[str, int, int] | None:
+        return None
+
+    def close(self) -> None:  # noqa: B027 (a directory holds nothing open)
         pass
 
     def read_json(self, name: str, what: str) -> Any:
@@ -138,7 +146,7 @@ class _TarStore(_Store):
                 if ti is None:
                     break
                 self._members[_norm(ti.name)] = ti
-                self._tar.members = []
+                self._tar.members = []  # type: ignore[attr-defined]
         except (tarfile.TarError, EOFError, OSError) as exc:
             self._tar.close()
             raise ImageError(f"{path}: broken tar archive ({exc})") from None
@@ -193,6 +201,12 @@ class _TarStore(_Store):
         assert f is not None
         return f  # type: ignore[return-value]
 
+    def locate(self, name: str) -> tuple[str, int, int] | None:
+        ti = self._resolve(name)
+        if ti is None or not ti.isreg() or not isinstance(self._tar.fileobj, io.BufferedReader):
+            return None  # inside a compressed outer archive: only this stream can read it
+        return self.path, ti.offset_data, ti.size
+
     def close(self) -> None:
         self._tar.close()
 
@@ -224,6 +238,10 @@ class _DirStore(_Store):
             raise ImageError(f"{self.path}: {name!r} is missing from the layout")
         return open(p, "rb")
 
+    def locate(self, name: str) -> tuple[str, int, int] | None:
+        p = self._file(name)
+        return (str(p), 0, p.stat().st_size) if p is not None else None
+
 
 def _norm(name: str) -> str:
     n = posixpath.normpath(name.lstrip("/")) if name not in ("", ".") else "."
@@ -242,6 +260,9 @@ class _StoreSource(ImageSource):
         if not self._store.exists(layer.name):
             raise ImageError(f"{self._store.path}: layer {layer.index} blob {layer.name!r} is missing")
         return self._store.open(layer.name)
+
+    def locate(self, layer: LayerBlob) -> tuple[str, int, int] | None:
+        return self._store.locate(layer.name) if self._store.exists(layer.name) else None
 
     def close(self) -> None:
         self._store.close()
@@ -285,7 +306,7 @@ def _docker_archive(store: _Store, platform: str | None) -> SourceInfo:
         raise ImageError(f"{store.path}: manifest.json has no Config or Layers")
     config = _config(store, config_name)
     diff_ids = _diff_ids(config)
-    sources = entry.get("LayerSources") if isinstance(entry.get("LayerSources"), dict) else {}
+    sources: dict[str, Any] = entry["LayerSources"] if isinstance(entry.get("LayerSources"), dict) else {}
     layers = []
     for i, name in enumerate(layer_names):
         if not isinstance(name, str):

@@ -18,11 +18,12 @@ difference, the bytes shipped but never visible.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sizebot.image.layers import TarEntry
 
+DIRTYPE = b"5"
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 DOUBLE_WHITEOUT = ".wh..wh.."
@@ -30,7 +31,15 @@ DOUBLE_WHITEOUT = ".wh..wh.."
 
 def go_sorted(names) -> list[str]:
     """Go's sort.Strings order: by UTF-8 bytes (tar names may hold undecodable bytes)."""
-    return sorted(names, key=lambda s: s.encode("utf-8", "surrogateescape"))
+    names = list(names)
+    try:
+        # Code point order is UTF-8 byte order, except for the surrogates that stand for
+        # undecodable bytes: only names holding one need the key.
+        "".join(names).encode("utf-8")
+    except UnicodeEncodeError:
+        return sorted(names, key=lambda s: s.encode("utf-8", "surrogateescape"))
+    names.sort()
+    return names
 
 
 class DiveNode:
@@ -86,34 +95,57 @@ class DiveNode:
 
     def copy(self, parent: DiveNode | None) -> DiveNode:
         new = DiveNode(self.name, self.info, parent)
-        for name, child in self.children.items():
-            new.children[name] = child.copy(new)
+        todo = [(self, new)]  # iterative: layer trees can be deep
+        while todo:
+            src, dst = todo.pop()
+            for name, child in src.children.items():
+                dup = DiveNode(child.name, child.info, dst)
+                dst.children[name] = dup
+                if child.children:
+                    todo.append((child, dup))
         return new
+
+    def subtree_size(self) -> int:
+        """The sizes of this node and of everything below it."""
+        total = 0
+        todo = [self]
+        while todo:
+            node = todo.pop()
+            if node.parent is not None and node.info is not None:
+                total += node.info.size
+            todo.extend(node.children.values())
+        return total
 
 
 class DiveTree:
     def __init__(self) -> None:
         self.root = DiveNode("", None, None)
+        # A node named ".wh." whites out its own parent: stacking such a tree goes path by path.
+        self.odd = False
 
     @classmethod
     def from_entries(cls, entries: tuple[TarEntry, ...] | list[TarEntry]) -> DiveTree:
         tree = cls()
+        add = tree.add_path
         for e in entries:
-            tree.add_path(e.path, e)
+            path = e.path
+            add(path, e)
+            if WHITEOUT in path and WHITEOUT in path.split("/"):
+                tree.odd = True
         return tree
 
     def copy(self) -> DiveTree:
         new = DiveTree()
         new.root = self.root.copy(None)
+        new.odd = self.odd
         return new
 
     def add_path(self, path: str, info: TarEntry | None) -> None:
-        names = path.strip("/").split("/")
+        names = [name for name in path.split("/") if name]
+        if not names:
+            return
         node = self.root
-        last = len(names) - 1
-        for idx, name in enumerate(names):
-            if name == "":
-                continue
+        for name in names:
             child = node.children.get(name)
             if child is None:
                 if name.startswith(DOUBLE_WHITEOUT):
@@ -121,14 +153,31 @@ class DiveTree:
                 child = DiveNode(name, None, node)
                 node.children[name] = child
             node = child
-            if idx == last:
-                node.info = info
+        node.info = info
+
+    def leaves(self) -> list[tuple[DiveNode, str]]:
+        """(leaf, dive's path of it) in dive's visiting order: depth first, children in Go string order."""
+        out: list[tuple[DiveNode, str]] = []
+        todo: list[tuple[DiveNode, str]] = [(self.root, "")]
+        while todo:
+            node, path = todo.pop()
+            if node.children:
+                kids = node.children
+                for name in reversed(go_sorted(kids)):
+                    todo.append((kids[name], path + "/" + name))
+            elif node.parent is not None:
+                name = node.name
+                if name.startswith(WHITEOUT):
+                    path = path[: len(path) - len(name)] + name[len(WHITEOUT):]
+                out.append((node, path or "/"))
+        return out
 
     def get_node(self, path: str) -> DiveNode | None:
-        node = self.root
+        node: DiveNode | None = self.root
         for name in path.strip("/").split("/"):
             if name == "":
                 continue
+            assert node is not None
             node = node.children.get(name)
             if node is None:
                 return None
@@ -142,8 +191,59 @@ class DiveTree:
         node.parent.children.pop(node.name, None)
 
     def stack(self, upper: DiveTree) -> None:
-        """Lay ``upper`` on this tree, dive's way (every upper node, children first)."""
+        """Lay ``upper`` on this tree, dive's way: every upper node, children first (in Go string
+        order), a whiteout removing its target, any other node added with its payload (a node only
+        passed through carries none). Walks both trees side by side instead of from the root for
+        each node."""
+        if upper.odd:
+            self._stack_by_paths(upper)
+            return
+        # frames: [upper node, its counterpart here (None until something must be added below it),
+        # its children's names in order, the next one to visit]
+        frames: list[list] = [[upper.root, self.root, go_sorted(upper.root.children), 0]]
 
+        def counterpart(level: int) -> DiveNode:
+            frame = frames[level]
+            if frame[1] is None:
+                parent = counterpart(level - 1)
+                name = frame[0].name
+                node = parent.children.get(name)
+                if node is None:
+                    node = parent.children[name] = DiveNode(name, None, parent)
+                frame[1] = node
+            return frame[1]
+
+        def graft(node: DiveNode, level: int) -> None:  # node's parent is frames[level][0]
+            name = node.name
+            if name.startswith(WHITEOUT):
+                parent = frames[level][1]
+                if parent is not None:
+                    parent.children.pop(name[len(WHITEOUT):], None)
+                return
+            parent = counterpart(level)
+            have = parent.children.get(name)
+            if have is None:
+                parent.children[name] = DiveNode(name, node.info, parent)
+            else:
+                have.info = node.info
+
+        while frames:
+            frame = frames[-1]
+            names = frame[2]
+            if frame[3] < len(names):
+                child = frame[0].children[names[frame[3]]]
+                frame[3] += 1
+                if child.children:
+                    below = frame[1].children.get(child.name) if frame[1] is not None else None
+                    frames.append([child, below, go_sorted(child.children), 0])
+                else:
+                    graft(child, len(frames) - 1)
+            else:
+                frames.pop()
+                if frames:
+                    graft(frame[0], len(frames) - 1)
+
+    def _stack_by_paths(self, upper: DiveTree) -> None:
         def graft(node: DiveNode) -> None:
             if node.is_whiteout():
                 self.remove_path(node.path())
@@ -151,11 +251,7 @@ class DiveTree:
                 self.add_path(node.path(), node.info)
 
         upper.root.visit_child_first(graft)
-
-    def leaves(self) -> Iterator[DiveNode]:
-        out: list[DiveNode] = []
-        self.root.visit_child_first(out.append, lambda n: n.is_leaf())
-        return iter(out)
+        self.odd = self.odd or upper.odd
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,30 +277,37 @@ class FinalFS:
         return "/" + "/".join(parts)
 
     def apply_layer(self, index: int, entries: tuple[TarEntry, ...] | list[TarEntry]) -> None:
+        placed = []  # (key, parent, base name, entry)
+        for e in entries:
+            path = e.path
+            if "//" in path or path.endswith("/"):
+                key = self.key(path)
+            else:  # a cleaned name, "a/b" or "/a/b"
+                key = path if path.startswith("/") else "/" + path
+            parent, _, base = key.rpartition("/")
+            placed.append((key, parent or "/", base, e))
         # Whiteouts of a layer hide lower content only, whatever their position in the tar.
-        for e in entries:
-            key = self.key(e.path)
-            base = key.rsplit("/", 1)[1]
-            parent = key.rsplit("/", 1)[0] or "/"
-            if base == OPAQUE:
-                for child in list(self._children.get(parent, ())):
-                    self._remove(child)
-            elif base.startswith(WHITEOUT):
-                name = base[len(WHITEOUT):]
-                if name:
-                    self._remove((parent if parent != "/" else "") + "/" + name)
-        for e in entries:
-            key = self.key(e.path)
-            base = key.rsplit("/", 1)[1]
+        for _key, parent, base, _e in placed:
+            if base.startswith(WHITEOUT):
+                if base == OPAQUE:
+                    for child in list(self._children.get(parent, ())):
+                        self._remove(child)
+                else:
+                    name = base[len(WHITEOUT):]
+                    if name:
+                        self._remove((parent if parent != "/" else "") + "/" + name)
+        paths, children = self.paths, self._children
+        for key, _parent, base, e in placed:
             if key == "/" or base.startswith(WHITEOUT):
                 continue
-            old = self.paths.get(key)
-            if old is not None and old.entry.is_dir and not e.is_dir:
+            old = paths.get(key)
+            is_dir = e.type == DIRTYPE
+            if old is not None and old.entry.type == DIRTYPE and not is_dir:
                 self._remove(key)  # a file replacing a directory hides all of it
             self._ensure_parents(key)
-            self.paths[key] = _Slot(e, index)
-            if e.is_dir:
-                self._children.setdefault(key, set())
+            paths[key] = _Slot(e, index)
+            if is_dir and key not in children:
+                children[key] = set()
 
     def _ensure_parents(self, key: str) -> None:
         parent, _, _ = key.rpartition("/")
