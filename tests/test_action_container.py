@@ -56,7 +56,7 @@ def test_action_yml_inputs_outputs():
     d = yaml.safe_load((ROOT / "action.yml").read_text())
     assert d["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert list(d["inputs"]) == ["config", "github-token", "mode", "comment-key", "fail-on", "base-ref",
-                                 "head-ref", "working-directory", "measurement-files", "html-artifact"]
+                                 "head-ref", "go-version", "working-directory", "measurement-files", "html-artifact"]
     assert d["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert (d["inputs"]["mode"]["default"], d["inputs"]["fail-on"]["default"],
             d["inputs"]["comment-key"]["default"]) == ("report", "fail", "default")
