@@ -11,7 +11,7 @@ Where it is: ELF ``.go.buildinfo``, Mach-O ``__go_buildinfo``; PE has no section
 
 from __future__ import annotations
 
-from sizebot.binary.container import BinaryFile
+from sizebot.binary.binaryfile import BinaryFile
 from sizebot.documents.analyze import BuildInfo, Module
 from sizebot.errors import BinaryFormatError, UnsupportedGoVersion
 

@@ -13,7 +13,7 @@ from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
-from sizebot.binary.container import BinaryFile, check_extent
+from sizebot.binary.binaryfile import BinaryFile, check_extent
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError

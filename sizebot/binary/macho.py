@@ -17,7 +17,7 @@ from __future__ import annotations
 import mmap
 import struct
 
-from sizebot.binary.container import BinaryFile, check_extent, reader_errors, sizes_from_next_address
+from sizebot.binary.binaryfile import BinaryFile, check_extent, reader_errors, sizes_from_next_address
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError

@@ -25,7 +25,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from sizebot.binary.container import BinaryFile
+from sizebot.binary.binaryfile import BinaryFile
 from sizebot.binary.pclntab import MAGIC_GO118, Pclntab
 
 

@@ -25,7 +25,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from sizebot.binary.container import BinaryFile
+from sizebot.binary.binaryfile import BinaryFile
 from sizebot.documents.analyze import Section
 from sizebot.errors import PclntabError
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sizebot.binary.container import BinaryFile, check_extent, sizes_from_next_address
+from sizebot.binary.binaryfile import BinaryFile, check_extent, sizes_from_next_address
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
