@@ -129,7 +129,15 @@ def test_a_matching_baseline_gives_the_same_report_without_building_the_base(cap
     status_built, built, _ = report(capsys, repo)
     status_used, used, err = report(capsys, repo, "--baseline", str(measured["c2"]))
     assert status_used == status_built
+    trend = used.pop("trend")  # the baseline's history: the only addition
     assert used == built
+    validate_document(dict(used, trend=trend), "report")
+    head = next(b for b in built["builds"] if b["strategy"] == "default")
+    assert trend == {"build": "app linux/amd64 default",
+                     "points": [{"sha": repo["c2"], "date": trend["points"][0]["date"], "subject": "Two: JSON",
+                                 "size": head["base_size"]}],
+                     "head": {"sha": repo["pr"], "size": head["head_size"]}, "delta": head["delta"],
+                     "largest_step": None}
     assert not any("baseline" in n for n in used["notes"])
     # the base was not built: progress says so
     _, _, progress = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
@@ -144,6 +152,8 @@ def test_a_baseline_of_another_commit_is_not_used(capsys, repo, measured):
     note = (f"the baseline was measured at {str(repo['c1'])[:12]}, not at the base {str(repo['c2'])[:12]}: "
             "the base was built")
     assert note in doc["notes"]
+    trend = doc.pop("trend")  # the same builds: its history still charts the trend
+    assert [p["sha"] for p in trend["points"]] == [repo["c1"]]
     assert dict(doc, notes=[n for n in doc["notes"] if n != note]) == built
 
 
@@ -154,6 +164,7 @@ def test_a_baseline_with_another_flag_is_not_used(capsys, repo, measured):
     assert (f"the baseline of {str(repo['c2'])[:12]} was measured with other build settings "
             "(app linux/amd64 release): the base was built") in doc["notes"]
     assert all(b["base"]["status"] == "ok" for b in doc["builds"])
+    assert "trend" not in doc  # other builds: the history is not theirs
 
 
 def test_a_baseline_with_another_go_is_not_used(capsys, repo, measured):
@@ -175,6 +186,22 @@ def test_history_is_carried_across_three_measurements(capsys, repo, tmp_path):
     kept = measure(capsys, repo, str(repo["c3"]), tmp_path / "4.json", "--previous", str(tmp_path / "3.json"),
                    "--history", "2")
     assert [h["sha"] for h in kept["history"]] == [repo["c2"], repo["c3"]]  # c3 measured again: one entry
+
+
+def test_the_comment_shows_the_trend_over_the_history(capsys, repo, tmp_path):
+    """Two measurements of main carried forward: the report on c2 charts c1, c2, then the head."""
+    measure(capsys, repo, str(repo["c1"]), tmp_path / "1.json")
+    measure(capsys, repo, str(repo["c2"]), tmp_path / "2.json", "--previous", str(tmp_path / "1.json"))
+    status, out, err = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
+                               "--head", str(repo["pr"]), "--quiet", "--format", "markdown",
+                               "--baseline", str(tmp_path / "2.json"))
+    assert status == 0, err
+    c1, c2, pr = (str(repo[k])[:7] for k in ("c1", "c2", "pr"))
+    assert "**Size history** of <code>app linux/amd64 default</code>:" in out
+    assert f'    x-axis ["{c1}", "{c2}", "head {pr}"]' in out
+    assert "of the largest step over the 2 measured commits of the default branch (+" in out or \
+        "larger than any step over the 2 measured commits" in out
+    assert f" at {c2})." in out
 
 
 def _tampered(doc: dict) -> dict[str, tuple[str, str]]:

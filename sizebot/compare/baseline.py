@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sizebot import __version__
-from sizebot.compare.model import FAILED, MISSING, OK, Side
+from sizebot.compare.model import FAILED, MISSING, OK, Comparison, Side
 from sizebot.config import Strategy, Target
 from sizebot.documents.baseline import Baseline, BaselineBuild, BuildSpec, Fingerprint, HistoryEntry
+from sizebot.documents.report import Trend, TrendPoint
 
 DEFAULT_HISTORY = 30
 # The environment that changes what go build writes (the caches, the proxy and GOPATH do not).
@@ -56,16 +57,26 @@ def base_sides(baseline: Baseline, base_sha: str, wanted: Fingerprint) -> tuple[
     return [side_of(b) for b in baseline.builds], None
 
 
+@dataclass(frozen=True)
+class BaselineUse:
+    """What a report takes from a baseline: the base's sides (None: the base is built, ``note`` says
+    why) and the history of its trend (when the baseline measured the same builds)."""
+
+    sides: list[Side] | None
+    note: str | None
+    history: tuple[HistoryEntry, ...]
+
+
 def reuse_baseline(baseline: Baseline, base_sha: str, jobs: Sequence[Job], checkout: Path, go: str,
-                   env: Mapping[str, str] | None) -> tuple[list[Side] | None, str | None]:
+                   env: Mapping[str, str] | None) -> BaselineUse:
     """``base_sides`` for the base checked out at ``checkout`` (the fixed build path), with the Go the go
     command selects there."""
     from sizebot.builds.toolchain import selected_version
 
-    if baseline.sha != base_sha:  # said without asking go anything
-        return base_sides(baseline, base_sha, baseline.fingerprint)
     wanted = fingerprint(jobs, selected_version(checkout, go, env), env, str(checkout))
-    return base_sides(baseline, base_sha, wanted)
+    sides, note = base_sides(baseline, base_sha, wanted)
+    same_builds = baseline.fingerprint.digest == wanted.digest
+    return BaselineUse(sides, note, baseline.history if same_builds else ())
 
 
 def baseline_builds(jobs: Sequence[Job], sides: Sequence[Side]) -> tuple[BaselineBuild, ...]:
@@ -84,20 +95,18 @@ def carried_history(previous: Baseline | None, entry: HistoryEntry,
     return tuple(entries[-keep:]) if keep > 0 else ()
 
 
-def trend(history: Sequence[HistoryEntry], label: str, base_sha: str, base_size: int | None,
-          head_sha: str, head_size: int | None) -> dict[str, Any] | None:
-    """The headline build's size over the history with the head as the last point, and the largest step
-    between two successive measured commits, beside this change (head - base). None without two points."""
-    points = [(h.sha, h.date, h.subject, s) for h in history if (s := h.size_of(label)) is not None]
-    if head_size is None or not points:
+def trend(history: Sequence[HistoryEntry], headline: Comparison | None, head_sha: str) -> Trend | None:
+    """The headline build's size over the history with the head as the last point, the largest step
+    between two successive measured commits, and this change (head - base). None when the head did not
+    build or the history never measured that build."""
+    if headline is None or headline.head.size is None:
         return None
-    steps = [(b[0], b[3] - a[3]) for a, b in zip(points, points[1:], strict=False)]
+    label = headline.label
+    points = tuple(TrendPoint(h.sha, h.date, h.subject, size) for h in history
+                   if (size := h.size_of(label)) is not None)
+    if not points:
+        return None
+    steps = [(b.sha, b.size - a.size) for a, b in zip(points, points[1:], strict=False)]
     largest = max(steps, key=lambda s: (abs(s[1]), s[1]), default=None)
-    return {
-        "build": label,
-        "points": [{"sha": sha, "date": date, "subject": subject, "size": s} for sha, date, subject, s in points],
-        "head": {"sha": head_sha, "size": head_size},
-        "delta": None if base_size is None else head_size - base_size,
-        "base_sha": base_sha,
-        "largest_step": None if largest is None else {"sha": largest[0], "delta": largest[1]},
-    }
+    return Trend(build=label, points=points, head_sha=head_sha, head_size=headline.head.size, delta=headline.delta,
+                 largest_step_sha=largest[0] if largest else None, largest_step=largest[1] if largest else None)

@@ -38,7 +38,7 @@ from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.analysis_cache import analyze_cached
-from sizebot.compare.baseline import reuse_baseline
+from sizebot.compare.baseline import reuse_baseline, trend
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
@@ -113,12 +113,11 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         judged = replace(cfg, budgets=judging.budgets, override=judging.override,
                          image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
                          if cfg.image is not None else None)
-        reused = None
-        if baseline is not None:
-            reused, why_not = reuse_baseline(baseline, base_sha, jobs, checkout.path, go, env)
-            notes.extend([why_not] if why_not else [])
-            if reused is not None:
-                say(f"base {base_sha[:12]}: measured by the baseline, not built")
+        use = reuse_baseline(baseline, base_sha, jobs, checkout.path, go, env) if baseline is not None else None
+        reused = use.sides if use is not None else None
+        notes.extend([use.note] if use is not None and use.note else [])
+        if reused is not None:
+            say(f"base {base_sha[:12]}: measured by the baseline, not built")
         notes.extend([baseline_problem] if baseline_problem else [])
         base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say, reused,
                                                   analysis_cache)
@@ -139,9 +138,12 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             image_doc, image_measurement = section.doc, section.measurement
         overrides = find_overrides(list(labels), head_message, judged.override)
         say("judging against the budgets")
-        return assemble(repo=repo_info(repo), base=base_commit, head=head_commit, config=judged,
-                        comparisons=comparisons, overrides=overrides, image=image_doc,
-                        image_measurement=image_measurement, notes=notes, top=top)
+        report = assemble(repo=repo_info(repo), base=base_commit, head=head_commit, config=judged,
+                          comparisons=comparisons, overrides=overrides, image=image_doc,
+                          image_measurement=image_measurement, notes=notes, top=top)
+        if use is not None and use.history:
+            report = replace(report, trend=trend(use.history, comparisons[0] if comparisons else None, head_sha))
+        return report
 
 
 # ---- configuration and targets ------------------------------------------------------------------

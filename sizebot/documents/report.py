@@ -31,7 +31,7 @@ from sizebot.documents.diff import (
     rows_to_json,
 )
 from sizebot.documents.diff import SCHEMA as DIFF_SCHEMA
-from sizebot.documents.fields import Fields, number, one_of, size, string, strings
+from sizebot.documents.fields import Fields, integer, number, one_of, size, string, strings
 from sizebot.documents.image import ImageReport
 from sizebot.documents.image_diff import ImageDiff
 from sizebot.documents.verdict import VERDICTS, Verdict
@@ -392,6 +392,62 @@ class Override:
 
 # ---- the document -------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class TrendPoint:
+    sha: str
+    date: str
+    subject: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sha": self.sha, "date": self.date, "subject": self.subject, "size": self.size}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> TrendPoint:
+        f = Fields(obj, where, ("sha", "date", "subject", "size"))
+        sha = f.text("sha")
+        if not _SHA.fullmatch(sha):
+            raise DocumentError(f"{f.at('sha')}: expected a hexadecimal commit id")
+        return cls(sha, f.text("date"), f.text("subject"), f.size("size"))
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The headline build's size over the default branch's measured commits (from the baseline's
+    history, oldest first), the head as the last point, and the largest step between two successive
+    measured commits beside this change."""
+
+    build: str  # the build's label: target platform strategy
+    points: tuple[TrendPoint, ...]
+    head_sha: str
+    head_size: int
+    delta: int | None  # this change: head - base of the build (None when the base did not build)
+    largest_step_sha: str | None  # the commit that made the largest step (by its size), None with one point
+    largest_step: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"build": self.build, "points": [p.to_json() for p in self.points],
+                "head": {"sha": self.head_sha, "size": self.head_size}, "delta": self.delta,
+                "largest_step": None if self.largest_step_sha is None else
+                {"sha": self.largest_step_sha, "delta": self.largest_step}}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> Trend:
+        f = Fields(obj, where, ("build", "points", "head", "delta", "largest_step"))
+        raw = f.raw("points")
+        if isinstance(raw, list) and len(raw) > 1000:
+            raise DocumentError(f"{f.at('points')}: {len(raw)} points, more than 1000")
+        points = f.seq("points", TrendPoint.from_json)
+        head = Fields(f.raw("head"), f.at("head"), ("sha", "size"))
+        step = f.raw("largest_step")
+        step_sha, step_delta = None, None
+        if step is not None:
+            g = Fields(step, f.at("largest_step"), ("sha", "delta"))
+            step_sha, step_delta = g.text("sha"), g.count("delta")
+        return cls(f.text("build"), points, head.text("sha"), head.size("size"),
+                   f.nullable("delta", integer), step_sha, step_delta)
+
+
 _REQUIRED = ("schema", "verdict", "repo", "base", "head", "config", "builds", "waterfalls", "image", "budgets",
              "overrides", "notes")
 
@@ -409,8 +465,10 @@ class Report:
     budgets: tuple[BudgetResult, ...] = ()
     overrides: tuple[Override, ...] = ()
     notes: tuple[str, ...] = ()
+    trend: Trend | None = None  # with a baseline whose history matches the builds (sizebot measure)
 
     def to_json(self) -> dict[str, Any]:
+        trend = {"trend": self.trend.to_json()} if self.trend is not None else {}
         return {
             "schema": SCHEMA,
             "verdict": Verdict(self.verdict).value,
@@ -424,13 +482,14 @@ class Report:
             "budgets": [r.to_json() for r in self.budgets],
             "overrides": [o.to_json() for o in self.overrides],
             "notes": list(self.notes),
+            **trend,
         }
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "report") -> Report:
         """The record of a report document; every value's type is checked, unknown keys are refused
         (DocumentError, a SizebotError, naming the place of the first bad value)."""
-        f = Fields(obj, where, _REQUIRED)
+        f = Fields(obj, where, _REQUIRED, ("trend",))
         if f.raw("schema") != SCHEMA:
             raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
         return cls(verdict=Verdict(f.get("verdict", lambda v, w: one_of(v, w, VERDICTS))),
@@ -439,4 +498,5 @@ class Report:
                    builds=f.seq("builds", Build.from_json), waterfalls=f.seq("waterfalls", Waterfall.from_json),
                    image=f.nullable("image", ReportImage.from_json),
                    budgets=f.seq("budgets", BudgetResult.from_json),
-                   overrides=f.seq("overrides", Override.from_json), notes=f.get("notes", strings))
+                   overrides=f.seq("overrides", Override.from_json), notes=f.get("notes", strings),
+                   trend=f.nullable("trend", Trend.from_json))

@@ -42,6 +42,7 @@ from sizebot.render.report_view import (
     size_cell,
     sorted_budgets,
 )
+from sizebot.render.trend import trend_markdown
 from sizebot.units import format_delta, format_percent, format_size
 
 VERDICT_EMOJI: dict[str, str] = {Verdict.ERROR: "🛑", Verdict.FAIL: "❌", Verdict.WARN: "⚠️", Verdict.PASS: "✅",
@@ -337,6 +338,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         if level.details else [],
         "image": _image_view(report.image) if level.image else None,
         "notes": notes, "hidden_notes": hidden_notes, "overrides": report.overrides,
+        "trend": trend_markdown(report.trend) if level.chart else "",
         "trimmed": trimmed, "details_url": details_url, "rest_text": rest_text,
         "short_sha": short_sha,
     }
