@@ -134,6 +134,14 @@ class DiveTree:
                 tree.odd = True
         return tree
 
+    def release(self) -> None:
+        """Drop the nodes' links to their parents: the tree is then freed by reference counting alone."""
+        todo = [self.root]
+        while todo:
+            node = todo.pop()
+            node.parent = None
+            todo.extend(node.children.values())
+
     def copy(self) -> DiveTree:
         new = DiveTree()
         new.root = self.root.copy(None)
