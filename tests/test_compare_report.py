@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -11,12 +12,13 @@ import pytest
 from sizebot.binary.diff import diff_reports
 from sizebot.budgets import ImageMeasurement
 from sizebot.budgets.overrides import Override
+from sizebot.builds.discover import ImportGraph, chains_in
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import assemble, compared, comparison_notes, new_dependencies, waterfalls
 from sizebot.compare.report import build as build_of
 from sizebot.config import parse_config
 from sizebot.documents.analyze import BinaryReport, Function, ModuleSize, PackageSize, Section, Unattributed
-from sizebot.documents.report import Report
+from sizebot.documents.report import Dependency, Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import render
 from sizebot.render.report_markdown import render_report_markdown
@@ -179,9 +181,16 @@ def test_top_cuts_packages_functions_and_dependencies():
     assert [d["name"] for d in build["new_dependencies"]] == ["golang.org/x/net", "golang.org/x/net/http2", "golang.org/x/text"]
 
 
+def _shown(d: Dependency) -> dict:
+    """A dependency's JSON without its total cost (no import graph in these comparisons)."""
+    doc = d.to_json()
+    assert (doc.pop("total_size"), doc.pop("replaces"), doc.pop("replaced_size")) == (None, "", 0)
+    return doc
+
+
 def test_new_dependencies_with_import_chains():
     c = comparison()
-    deps = [d.to_json() for d in new_dependencies(c.diff, dict(c.chains), top=None)]
+    deps = [_shown(d) for d in new_dependencies(c.diff, dict(c.chains), top=None)]
     # every new module; new packages where new code is entered from outside: a package of another module
     # imported by one the base had (http2 under net/http), or imported by the project's own code (server).
     # Not: hpack, idna, norm (behind the new http2), crypto/tls (std imported by std)
@@ -199,7 +208,7 @@ def test_new_dependencies_with_import_chains():
         "kind": "package", "name": "example.com/app/server", "module": "example.com/app", "size": 12_000,
         "chain": ["example.com/app/server", MAIN]}
     # without chains (go list could not say), each is its own chain
-    bare = [d.to_json() for d in new_dependencies(c.diff, {}, top=3)]
+    bare = [_shown(d) for d in new_dependencies(c.diff, {}, top=3)]
     assert bare == [
         {"kind": "module", "name": "golang.org/x/net", "module": "golang.org/x/net", "size": 550_000,
          "chain": ["golang.org/x/net"]},
@@ -217,7 +226,7 @@ def test_a_package_named_as_its_new_module_is_said_once():
     head = {**BASE_PKGS, "example.com/greet": ("example.com/greet", 3_000)}
     c = comparison(head=ok(binary(head)),
                    chains={"example.com/greet": ("example.com/greet", "main", MAIN)})
-    assert [d.to_json() for d in new_dependencies(c.diff, dict(c.chains))] == [
+    assert [_shown(d) for d in new_dependencies(c.diff, dict(c.chains))] == [
         {"kind": "module", "name": "example.com/greet", "module": "example.com/greet", "size": 3_000,
          "chain": ["example.com/greet", "main", MAIN]}]
 
@@ -339,7 +348,8 @@ def test_sample_and_generated_documents_validate_and_render(comparisons):
         {**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40}, "comment_key": "default"})
     markdown = render_report_markdown(report)
     assert markdown.startswith("❌ **sizebot: fail**")
-    assert "<code>golang.org/x/net</code> ← <code>golang.org/x/net/http2</code> ← <code>net/http</code>" in markdown
+    assert ("<code>golang.org/x/net</code> through <code>golang.org/x/net/http2</code> ← <code>net/http</code>"
+            in markdown)
     assert "Add HTTP &lt;b&gt;x&lt;/b&gt;" in markdown or "Add HTTP \\<b\\>x\\</b\\>" in markdown
     plain = render_report_text(report, 120)
     assert "app linux/amd64 default" in plain
@@ -373,3 +383,72 @@ def test_a_head_that_does_not_build_never_passes(comparisons):
     assert doc["verdict"] == "error" and Verdict(doc["verdict"]).exit_code == 2
     assert doc["notes"][-1] == ("app linux/amd64 default: fails to build at the base and the head alike "
                                 "(go build: bad flag): check the target and the strategy in sizebot.toml")
+
+
+def _graph(imports: dict[str, tuple[str, ...]]) -> ImportGraph:
+    parent: dict[str, str | None] = {MAIN: None}
+    queue = [MAIN]
+    while queue:
+        current = queue.pop(0)
+        for imported in imports.get(current, ()):
+            if imported not in parent:
+                parent[imported] = current
+                queue.append(imported)
+    return ImportGraph(parent=parent, imports=imports, roots=(MAIN,))
+
+
+def test_dependencies_total_cost_upgrades_and_removals():
+    """Each new or removed dependency with what it alone brings in (from the import graph); a major
+    version move is one upgrade row with its net change, not a removal plus an addition."""
+    base = {"runtime": ("std", 500_000), "main": ("example.com/app", 2_000),
+            "github.com/alecthomas/chroma": ("github.com/alecthomas/chroma", 300_000),
+            "example.com/old": ("example.com/old", 50_000), "example.com/old/sub": ("example.com/old", 20_000)}
+    head = {"runtime": ("std", 500_000), "main": ("example.com/app", 2_500),
+            "github.com/alecthomas/chroma/v2": ("github.com/alecthomas/chroma/v2", 312_000),
+            "golang.org/x/net/http2": ("golang.org/x/net", 400_000),
+            "golang.org/x/net/idna": ("golang.org/x/net", 60_000),
+            "golang.org/x/text/unicode/norm": ("golang.org/x/text", 100_000),
+            "example.com/shared": ("example.com/shared", 10_000)}
+    head_graph = _graph({MAIN: ("runtime", "github.com/alecthomas/chroma/v2", "golang.org/x/net/http2",
+                                "example.com/shared"),
+                         "golang.org/x/net/http2": ("golang.org/x/net/idna", "example.com/shared"),
+                         "golang.org/x/net/idna": ("golang.org/x/text/unicode/norm",),
+                         "github.com/alecthomas/chroma/v2": ("runtime",)})
+    base_graph = _graph({MAIN: ("runtime", "github.com/alecthomas/chroma", "example.com/old"),
+                         "example.com/old": ("example.com/old/sub",)})
+    c = replace(comparison(base=ok(binary(base)), head=ok(binary(head)), chains={}),
+                head_graph=head_graph, base_graph=base_graph)
+    c = replace(c, chains=tuple(sorted(chains_in(head_graph, c.diff.added_packages).items())))
+    built = build_of(c, top=None)
+    shown = {(d.kind, d.name): (d.size, d.total_size) for d in built.new_dependencies}
+    assert shown == {
+        ("upgrade", "github.com/alecthomas/chroma/v2"): (312_000, None),
+        # x/net alone brings in x/text (through idna), not example.com/shared (main imports it too)
+        ("module", "golang.org/x/net"): (460_000, 560_000),
+        ("package", "golang.org/x/net/http2"): (400_000, 560_000),  # the main module imports it
+        ("module", "golang.org/x/text"): (100_000, 100_000),
+        ("module", "example.com/shared"): (10_000, 10_000),
+    }
+    [upgrade] = [d for d in built.new_dependencies if d.kind == "upgrade"]
+    assert (upgrade.replaces, upgrade.replaced_size, upgrade.net) == ("github.com/alecthomas/chroma", 300_000, 12_000)
+    assert [(d.kind, d.name, d.size, d.total_size, d.chain) for d in built.removed_dependencies] == [
+        ("module", "example.com/old", 70_000, 70_000, ("example.com/old", MAIN))]
+    assert "chroma" not in str([d.name for d in built.removed_dependencies])
+    doc = assemble(repo={"path": "/r", "name": "r"}, base=Commit("main", "a" * 40, "base"),
+                   head=Commit("head", "b" * 40, "head"), config=CONFIG, comparisons=[c]).to_json()
+    validate(doc)
+    md = render_report_markdown(Report.from_json(doc))
+    assert ("- **+12.0 KB** upgrade <code>github.com/alecthomas/chroma</code> → "
+            "<code>github.com/alecthomas/chroma/v2</code> (300 KB → 312 KB)") in md
+    assert ("- **+460 KB** module <code>golang.org/x/net</code> through <code>golang.org/x/net/http2</code> ← "
+            f"<code>{MAIN}</code> · +560 KB with what only it brings in") in md
+    assert ("- **-70.0 KB** removed module <code>example.com/old</code> ← <code>example.com/app/cmd/app</code>"
+            in md)
+    assert "<summary>🆕 Dependencies: 4 new, 1 upgraded, 1 removed</summary>" in md
+
+
+def test_the_main_modules_own_rename_is_no_dependency():
+    base = {"runtime": ("std", 500_000), "main": ("example.com/app", 2_000)}
+    head = {"runtime": ("std", 500_000), "main": ("example.com/app/v2", 2_000)}
+    built = build_of(comparison(base=ok(binary(base)), head=ok(binary(head)), chains={}), top=None)
+    assert built.new_dependencies == () and built.removed_dependencies == ()

@@ -40,7 +40,8 @@ def huge_report(builds: int = 12, packages: int = 3000) -> dict:
                                    "old_code": r["old_size"] // 2, "new_code": r["new_size"] // 2} for r in rows]
         b["diff"]["modules"] = [{**r, "name": r["name"].replace("/pkg", "/mod")} for r in rows[: packages // 3]]
         b["new_dependencies"] = [{"kind": "package", "name": r["name"], "module": "example.com/gen", "size": r["delta"],
-                                  "chain": [r["name"], "net/http", "example.com/app/server"]} for r in rows[:500]]
+                                  "chain": [r["name"], "net/http", "example.com/app/server"], "total_size": None,
+                                  "replaces": "", "replaced_size": 0} for r in rows[:500]]
         b["base_size"], b["head_size"], b["delta"] = 6_000_000, 6_000_000 + 1000 * (i + 1), 1000 * (i + 1)
         doc["builds"].append(b)
     doc["budgets"] = doc["budgets"] * 300

@@ -70,6 +70,8 @@ def test_markdown_structure_as_github_parses_it():
     assert "<summary>2 unchanged</summary>" in html
     # The new dependencies with their chains, the new thing first.
     assert ("<li><strong>+412 KB</strong> package <code>golang.org/x/net/http2</code> ← <code>net/http</code> ← "
+            "<code>example.com/app/server</code> · +691 KB with what only it brings in</li>") in html
+    assert ("<li><strong>-96.0 KB</strong> removed package <code>example.com/app/internal/legacy</code> ← "
             "<code>example.com/app/server</code></li>") in html
 
 
@@ -93,7 +95,7 @@ def test_multiple_builds_with_diffs_get_labelled_tables():
     assert html.count("<strong>app linux/amd64 release, app linux/arm64 release</strong>: 10 changed (+691 KB) + "
                       "unattributed (+505 KB) = +1.20 MB") == 1
     assert html.count("<table>") == 14  # module versions: one table per build
-    assert "<summary>🆕 New dependencies: 4</summary>" in html  # each once, though both builds reached them
+    assert "<summary>🆕 Dependencies: 4 new, 1 removed</summary>" in html  # each once, though both builds had them
     assert page.tags.count("details") == 11
 
 
@@ -278,7 +280,7 @@ def test_sparse_documents_render(report):
      "report.base.sha: expected a string, got null"),
     ({**minimal().to_json(), "builds": [{"target": "a"}]},
      "report.builds[0]: missing package, platform, strategy, base, head, diff, base_size, head_size, delta, "
-     "new_dependencies"),
+     "new_dependencies, removed_dependencies"),
     ({**minimal().to_json(), "budgets": [{"status": "pass"}]},
      "report.budgets[0]: missing rule, level, subject, actual, limit, unit, message, override_reason"),
 ])

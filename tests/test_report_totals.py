@@ -168,7 +168,7 @@ def test_go_version_of_each_side_is_said(outputs):
 
 def test_new_dependencies_once_and_open(outputs):
     markdown = outputs["markdown"]
-    deps = markdown.split("<details open><summary>🆕 New dependencies: ", 1)[1].split("</details>", 1)[0]
+    deps = markdown.split("<details open><summary>🆕 Dependencies: ", 1)[1].split("</details>", 1)[0]
     lines = [line for line in deps.splitlines() if line.startswith("- ")]
     names = [re.search(r"<code>(.+?)</code>", line).group(1) for line in lines]
     assert len(names) == len(set(names)) and "example.com/greet" in names

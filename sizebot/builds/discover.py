@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sizebot.builds.gobuild import go_environ, one_line, run_go, split_platform
@@ -109,13 +110,32 @@ def import_chains(root: Path, package: str, platform: str, wanted: Iterable[str]
     return chains_in(import_graph(root, package, platform, tags=tags, go=go, env=env), wanted)
 
 
-ImportGraph = dict[str, str | None]  # package -> the importer that reaches it first from the main package
+@dataclass(frozen=True)
+class ImportGraph:
+    """The packages linked into a main package, as ``go list -deps`` sees them for one platform."""
+
+    parent: dict[str, str | None]  # package -> the importer that reaches it first from the main package
+    imports: dict[str, tuple[str, ...]]  # package -> the packages it imports
+    roots: tuple[str, ...]  # the main package(s)
+
+    def only_through(self, removed: Collection[str]) -> set[str]:
+        """The packages reachable from the roots only through ``removed`` (``removed`` included): what
+        would leave the binary with them."""
+        cut = set(removed)
+        seen = {r for r in self.roots if r not in cut}
+        queue = deque(seen)
+        while queue:
+            for imported in self.imports.get(queue.popleft(), ()):
+                if imported not in seen and imported not in cut:
+                    seen.add(imported)
+                    queue.append(imported)
+        return set(self.parent) - seen
 
 
 def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str] = (), go: str = "go",
                  env: Mapping[str, str] | None = None) -> ImportGraph:
-    """Every package linked into ``package`` with its importer on a shortest path from the main package
-    (``go list -deps`` for the platform and tags); the main package's importer is None."""
+    """Every package linked into ``package`` with what it imports and its importer on a shortest path
+    from the main package (``go list -deps`` for the platform and tags); the main package's importer is None."""
     goos, goarch = split_platform(platform)
     args = ["list", "-e", "-deps", "-json=ImportPath,Imports,DepOnly"]
     tag_list = [t for t in tags if t]
@@ -130,10 +150,10 @@ def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str]
     except ValueError as exc:
         raise BuildError(f"go list -deps {package}: unreadable output: {exc}") from None
 
-    imports = {p["ImportPath"]: p.get("Imports") or [] for p in packages if "ImportPath" in p}
-    roots = [p["ImportPath"] for p in packages if "ImportPath" in p and not p.get("DepOnly")]
+    imports = {p["ImportPath"]: tuple(p.get("Imports") or ()) for p in packages if "ImportPath" in p}
+    roots = tuple(p["ImportPath"] for p in packages if "ImportPath" in p and not p.get("DepOnly"))
     # Breadth-first from the main package: the first time a package is reached is over a shortest path.
-    parent: ImportGraph = {r: None for r in roots}
+    parent: dict[str, str | None] = {r: None for r in roots}
     queue = deque(roots)
     while queue:
         current = queue.popleft()
@@ -141,11 +161,12 @@ def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str]
             if imported not in parent:
                 parent[imported] = current
                 queue.append(imported)
-    return parent
+    return ImportGraph(parent=parent, imports=imports, roots=roots)
 
 
-def chains_in(parent: ImportGraph, wanted: Iterable[str]) -> dict[str, tuple[str, ...]]:
+def chains_in(graph: ImportGraph, wanted: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The chain (package, importer, ..., main package) of each wanted package in the graph."""
+    parent = graph.parent
     chains: dict[str, tuple[str, ...]] = {}
     for path in dict.fromkeys(wanted):
         if path not in parent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sizebot.builds.discover import ImportGraph
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.documents.report import FAILED, MISSING, OK, Commit
@@ -38,6 +39,9 @@ class Comparison:
     diff: BinaryDiff | None = None  # when both sides are "ok"
     # import chains at the head, package -> (package, importer, ..., main package): for new dependencies
     chains: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the import graphs at the head and the base (go list -deps): what each dependency alone brings in
+    head_graph: ImportGraph | None = None
+    base_graph: ImportGraph | None = None
 
     @property
     def label(self) -> str:

@@ -13,12 +13,15 @@ and the changed ones must all be there for the totals), and the ``top`` changed 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from sizebot.budgets import BuildMeasurement, ImageMeasurement, evaluate, verdict
+from sizebot.builds.discover import ImportGraph, chains_in
 from sizebot.compare.model import Comparison, Side
 from sizebot.config import Config
+from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.documents.report import (
     FAILED,
@@ -58,24 +61,44 @@ def build_side(side: Side, *, top: int | None = DEFAULT_TOP) -> BuildSide:
     return BuildSide(status=side.status, error=side.error, binary=binary)
 
 
-def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
-                     top: int | None = DEFAULT_TOP) -> tuple[Dependency, ...]:
-    """What the head links in that the base did not, largest first (``top`` of them), each with the
-    import chain that pulls it in: [package, importer, ..., main package].
+def _main_module(report: BinaryReport) -> str:
+    info = report.build_info
+    if info is not None and info.main is not None:
+        return info.main.path
+    return next((p.module for p in report.packages if p.name == "main"), "")
 
-    Every new module is listed (its chain: that of its package nearest to the main package). New
-    packages are listed where new code is entered from outside: imported by the project's own code
-    (the main module), or a package of another module imported by a package the base already had
-    (golang.org/x/net/http2 under net/http). Not listed: packages pulled in by new packages of other
-    modules (crypto/tls under a new net/http: net/http is the news), and standard-library packages
-    imported by the standard library (os now linking internal/filepathlite). Without any chain
-    (go list failed), every new package is listed with the chain [itself]."""
-    head = diff.new
-    package_module = {p.name: p.module for p in head.packages}
-    package_size = {p.name: p.size for p in head.packages}
-    module_size = {m.path: m.size for m in head.modules}
-    main_module = (head.build_info.main.path if head.build_info is not None and head.build_info.main is not None
-                   else package_module.get("main", ""))
+
+_MAJOR = re.compile(r"(/v[0-9]+|\.v[0-9]+)$")
+
+
+def _unversioned(module: str) -> str:
+    """The module path without its major-version suffix (chroma/v2 -> chroma, yaml.v3 -> yaml)."""
+    return _MAJOR.sub("", module)
+
+
+def upgrades(diff: BinaryDiff) -> tuple[tuple[str, str], ...]:
+    """(removed, added) module pairs that are one module at another major version (chroma -> chroma/v2);
+    not the main module's own (its rename is no dependency)."""
+    removed = {_unversioned(m): m for m in diff.removed_modules if m != _main_module(diff.old)}
+    pairs = []
+    for module in diff.added_modules:
+        if module == _main_module(diff.new):
+            continue
+        old = removed.pop(_unversioned(module), None)
+        if old is not None:
+            pairs.append((old, module))
+    return tuple(pairs)
+
+
+def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str],
+            chains: Mapping[str, Sequence[str]], graph: ImportGraph | None,
+            upgraded: Collection[str]) -> list[Dependency]:
+    """The dependencies one side has that the other lacks (see new_dependencies), each with its own
+    bytes and, with the side's import graph, the bytes of every package only it brings in."""
+    package_module = {p.name: p.module for p in report.packages}
+    package_size = {p.name: p.size for p in report.packages}
+    module_size = {m.path: m.size for m in report.modules}
+    main_module = _main_module(report)
 
     def module_of(path: str) -> str:
         if path in package_module:
@@ -84,35 +107,96 @@ def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
             return main_module  # the main package: "main" in the binary, its import path in chains
         return ""
 
-    added = set(diff.added_packages)
+    def total(removed: Iterable[str]) -> int | None:
+        if graph is None:
+            return None
+        return sum(package_size.get(p, 0) for p in graph.only_through(set(removed)))
+
+    changed = set(packages)
     out: list[Dependency] = []
-    for module in diff.added_modules:
-        reached = sorted((len(chains[p]), p) for p, m in package_module.items() if m == module and p in chains)
+    for module in modules:
+        if module == main_module:
+            continue  # the module's own rename: not a dependency
+        mine = [p for p, m in package_module.items() if m == module]
+        reached = sorted((len(chains[p]), p) for p in mine if p in chains)
         chain = tuple(chains[reached[0][1]]) if reached else (module,)
-        out.append(Dependency("module", module, module, module_size.get(module, 0), chain))
-    for package in diff.added_packages:
+        out.append(Dependency("module", module, module, module_size.get(module, 0), chain,
+                              total_size=total(p for p in graph.parent if module_of(p) == module)
+                              if graph is not None else None))
+    for package in packages:
         chain = tuple(chains.get(package) or (package,))
-        if package in diff.added_modules:
-            continue  # the module's own line says it
+        if package in modules or module_of(package) in upgraded:
+            continue  # the module's own line (or its upgrade's) says it
         if chains:
             if len(chain) < 2:
                 continue  # no import reaches it: nothing to say why it is there
             importer = module_of(chain[1])
-            if importer != main_module and (chain[1] in added or module_of(package) == importer == "std"):
+            if importer != main_module and (chain[1] in changed or module_of(package) == importer == "std"):
                 continue
         out.append(Dependency("package", package, package_module.get(package, ""), package_size.get(package, 0),
-                              chain))
+                              chain, total_size=total([package])))
+    return out
+
+
+def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
+                     top: int | None = DEFAULT_TOP, graph: ImportGraph | None = None) -> tuple[Dependency, ...]:
+    """What the head links in that the base did not, largest first (``top`` of them), each with the
+    import chain that pulls it in: [package, importer, ..., main package], and with the head's import
+    ``graph`` its total cost: the bytes of every package reachable from the main package only through it.
+
+    Every new module is listed (its chain: that of its package nearest to the main package), but one
+    that replaces a module at another major version is an upgrade (see module_upgrades) and the main
+    module's own rename is none. New packages are listed where new code is entered from outside:
+    imported by the project's own code (the main module), or a package of another module imported by
+    a package the base already had (golang.org/x/net/http2 under net/http). Not listed: packages pulled
+    in by new packages of other modules (crypto/tls under a new net/http: net/http is the news), and
+    standard-library packages imported by the standard library (os now linking internal/filepathlite).
+    Without any chain (go list failed), every new package is listed with the chain [itself]."""
+    upgraded = {new for _, new in upgrades(diff)}
+    modules = [m for m in diff.added_modules if m not in upgraded]
+    out = _listed(diff.new, modules, diff.added_packages, chains, graph, upgraded)
     out.sort(key=lambda d: (-d.size, d.kind != "module", d.name))
     return tuple(out if top is None else out[:top])
 
 
+def removed_dependencies(diff: BinaryDiff, graph: ImportGraph | None, *,
+                         top: int | None = DEFAULT_TOP) -> tuple[Dependency, ...]:
+    """What the base linked in that the head does not, as new_dependencies lists the head's, from the
+    base's import ``graph`` (chains and total cost); sizes are the base's bytes."""
+    upgraded = {old for old, _ in upgrades(diff)}
+    modules = [m for m in diff.removed_modules if m not in upgraded]
+    chains = chains_in(graph, diff.removed_packages) if graph is not None else {}
+    out = _listed(diff.old, modules, diff.removed_packages, chains, graph, upgraded)
+    out.sort(key=lambda d: (-d.size, d.kind != "module", d.name))
+    return tuple(out if top is None else out[:top])
+
+
+def module_upgrades(diff: BinaryDiff, chains: Mapping[str, Sequence[str]]) -> tuple[Dependency, ...]:
+    """A module replaced by itself at another major version (chroma -> chroma/v2): one row, its size
+    at the head beside the replaced module's at the base (their difference is the net change)."""
+    old_sizes = {m.path: m.size for m in diff.old.modules}
+    new_sizes = {m.path: m.size for m in diff.new.modules}
+    package_module = {p.name: p.module for p in diff.new.packages}
+    out = []
+    for old, new in upgrades(diff):
+        reached = sorted((len(chain), p) for p, chain in chains.items() if package_module.get(p) == new)
+        chain = tuple(chains[reached[0][1]]) if reached else (new,)
+        out.append(Dependency("upgrade", new, new, new_sizes.get(new, 0), chain, replaces=old,
+                              replaced_size=old_sizes.get(old, 0)))
+    return tuple(out)
+
+
 def build(c: Comparison, *, top: int | None = DEFAULT_TOP) -> Build:
+    diff = c.diff
     return Build(
         target=c.target, package=c.package, platform=c.platform, strategy=c.strategy,
         base=build_side(c.base, top=top), head=build_side(c.head, top=top),
-        diff=BuildDiff.of(c.diff, top=top) if c.diff is not None else None,
+        diff=BuildDiff.of(diff, top=top) if diff is not None else None,
         base_size=c.base.size, head_size=c.head.size,
-        new_dependencies=new_dependencies(c.diff, dict(c.chains), top=top) if c.diff is not None else (),
+        new_dependencies=(module_upgrades(diff, dict(c.chains))
+                          + new_dependencies(diff, dict(c.chains), top=top, graph=c.head_graph))
+        if diff is not None else (),
+        removed_dependencies=removed_dependencies(diff, c.base_graph, top=top) if diff is not None else (),
     )
 
 

@@ -119,13 +119,13 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if reused is not None:
             say(f"base {base_sha[:12]}: measured by the baseline, not built")
         notes.extend([baseline_problem] if baseline_problem else [])
-        base_sides, head_sides, graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go, env, say, reused,
-                                                  analysis_cache)
+        base_sides, head_sides, graphs, base_graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go,
+                                                               env, say, reused, analysis_cache)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
             raise error
-        comparisons = _with_chains(comparisons, graphs, notes)
+        comparisons = _with_chains(comparisons, graphs, base_graphs, notes)
         notes.extend(toolchain_notes(comparisons, installed_version(go, env), go_version))
         image_doc, image_measurement = None, None
         if cfg.image is not None:
@@ -253,35 +253,43 @@ def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
 Job = tuple[Target, str, Strategy]
 
 
-Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> the head's import graph
+Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> a side's import graph
 
 
 def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
              env: Mapping[str, str] | None, say: Progress,
              measured_base: list[Side] | None = None,
-             analysis_cache: Path | None = None) -> tuple[list[Side], list[Side], Graphs]:
+             analysis_cache: Path | None = None) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
     binary is analysed as soon as it is built, in worker processes beside the builds: the base's
     analyses overlap the head's builds, and the head's overlap each other and the last builds. The
-    head's import graphs (`go list -deps`, for the chains of new packages) are listed during its builds.
-    ``measured_base``: the base's sides from a baseline; the base is then not built."""
-    with _Analyses(len(jobs), say, analysis_cache) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
-        base_sides = [] if measured_base is not None else \
-            _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
-        say(f"checking out head {head_sha[:12]}")
-        checkout.switch(head_sha)
+    import graphs of each side (`go list -deps`: the chains of new packages, what each dependency alone
+    brings in) are listed during its builds. ``measured_base``: the base's sides from a baseline; the
+    base is then not built (its graphs are still listed)."""
+    def list_graphs() -> Graphs:
         graphs: Graphs = {}
         for target, platform, _strategy in jobs:
             if (target.name, platform) not in graphs and package_present(checkout.path, target.package):
                 graphs[(target.name, platform)] = lister.submit(
                     import_graph, checkout.path, target.package, platform, tags=target.tags, go=go,
                     env=go_environ(env, target.env))
+        return graphs
+
+    with _Analyses(len(jobs), say, analysis_cache) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
+        base_graphs = list_graphs()
+        base_sides = [] if measured_base is not None else \
+            _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
+        for graph in base_graphs.values():
+            graph.exception()  # listed before the checkout changes
+        say(f"checking out head {head_sha[:12]}")
+        checkout.switch(head_sha)
+        graphs = list_graphs()
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
         for graph in graphs.values():
             graph.exception()  # listed before the checkout changes again
         base = measured_base if measured_base is not None else [analyses.result(a) for a in base_sides]
-        return base, [analyses.result(a) for a in head_sides], graphs
+        return base, [analyses.result(a) for a in head_sides], graphs, base_graphs
 
 
 class _Analyses:
@@ -382,19 +390,27 @@ def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], to
     return out
 
 
-def _with_chains(comparisons: list[Comparison], graphs: Graphs, notes: list[str]) -> list[Comparison]:
-    """Import chains at the head for every package a build added (from the graph of its target x platform)."""
+def _with_chains(comparisons: list[Comparison], graphs: Graphs, base_graphs: Graphs,
+                 notes: list[str]) -> list[Comparison]:
+    """Import chains at the head for every package a build added, and both sides' import graphs (of
+    its target x platform), when both sides built."""
     out = []
+    said: set[tuple[str, str]] = set()
     for c in comparisons:
-        graph = graphs.get((c.target, c.platform))
-        if graph is not None and c.diff is not None and c.diff.added_packages:
+        if c.diff is not None:
+            head, base = graphs.get((c.target, c.platform)), base_graphs.get((c.target, c.platform))
             try:
-                found = chains_in(graph.result(), c.diff.added_packages)
+                head_graph = head.result() if head is not None else None
+                base_graph = base.result() if base is not None else None
             except SizebotError as exc:
-                notes.append(f"{c.target} {c.platform}: import chains unavailable ({exc})")
-                found = {}
+                if (c.target, c.platform) not in said:
+                    notes.append(f"{c.target} {c.platform}: import chains unavailable ({exc})")
+                    said.add((c.target, c.platform))
+                head_graph = base_graph = None
+            found = chains_in(head_graph, c.diff.added_packages) if head_graph is not None else {}
             added = set(c.diff.added_packages)
-            c = replace(c, chains=tuple(sorted((p, tuple(chain)) for p, chain in found.items() if p in added)))
+            c = replace(c, chains=tuple(sorted((p, tuple(chain)) for p, chain in found.items() if p in added)),
+                        head_graph=head_graph, base_graph=base_graph)
         out.append(c)
     return out
 

@@ -180,28 +180,45 @@ class BuildDiff:
                    new_go_version=new_go, **rows_from_json(f))
 
 
+DEPENDENCY_KINDS = ("module", "package", "upgrade")
+
+
 @dataclass(frozen=True)
 class Dependency:
-    """A module or package the head links in that the base did not, with the import chain that pulls it in."""
+    """A module or package one side links in and the other does not (new: the head's; removed: the
+    base's), with the import chain that pulls it in; or a module's move to another major version."""
 
-    kind: str  # "module" or "package"
+    kind: str  # "module", "package", or "upgrade" (a module replacing itself at another major version)
     name: str  # module path or package import path
     module: str  # the module it belongs to ("std" for the standard library)
-    size: int  # its bytes in the head binary
-    chain: tuple[str, ...]  # the new package, its importer, ..., the main package
+    size: int  # its own bytes in that side's binary
+    chain: tuple[str, ...]  # the package, its importer, ..., the main package
+    # the bytes of every package reachable from the main package only through it (itself included):
+    # what leaves the binary with it; None without the import graph, and for upgrades
+    total_size: int | None = None
+    replaces: str = ""  # upgrade: the module path it replaces (chroma for chroma/v2)
+    replaced_size: int = 0  # upgrade: that module's bytes in the base binary
+
+    @property
+    def net(self) -> int:
+        """An upgrade's net change (its bytes minus the replaced module's)."""
+        return self.size - self.replaced_size
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "module": self.module, "size": self.size,
-                "chain": list(self.chain)}
+                "chain": list(self.chain), "total_size": self.total_size, "replaces": self.replaces,
+                "replaced_size": self.replaced_size}
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> Dependency:
-        f = Fields(obj, where, ("kind", "name", "module", "size", "chain"))
+        f = Fields(obj, where, ("kind", "name", "module", "size", "chain", "total_size", "replaces",
+                                "replaced_size"))
         chain = f.get("chain", strings)
         if not chain:
             raise DocumentError(f"{f.at('chain')}: expected at least one package")
-        return cls(f.get("kind", lambda v, w: one_of(v, w, ("module", "package"))), f.text("name"),
-                   f.text("module"), f.size("size"), chain)
+        return cls(f.get("kind", lambda v, w: one_of(v, w, DEPENDENCY_KINDS)), f.text("name"),
+                   f.text("module"), f.size("size"), chain, f.nullable("total_size", size), f.text("replaces"),
+                   f.size("replaced_size"))
 
 
 @dataclass(frozen=True)
@@ -217,7 +234,8 @@ class Build:
     diff: BuildDiff | None = None  # when both sides are "ok"
     base_size: int | None = None  # bytes of the base binary; None when missing or failed
     head_size: int | None = None
-    new_dependencies: tuple[Dependency, ...] = ()  # largest first, top N
+    new_dependencies: tuple[Dependency, ...] = ()  # upgrades, then largest first, top N
+    removed_dependencies: tuple[Dependency, ...] = ()  # largest first, top N
 
     @property
     def label(self) -> str:
@@ -242,12 +260,13 @@ class Build:
             "head_size": self.head_size,
             "delta": self.delta,
             "new_dependencies": [d.to_json() for d in self.new_dependencies],
+            "removed_dependencies": [d.to_json() for d in self.removed_dependencies],
         }
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> Build:
         f = Fields(obj, where, ("target", "package", "platform", "strategy", "base", "head", "diff", "base_size",
-                                "head_size", "delta", "new_dependencies"))
+                                "head_size", "delta", "new_dependencies", "removed_dependencies"))
         platform = f.text("platform")
         if not _PLATFORM.fullmatch(platform):
             raise DocumentError(f"{f.at('platform')}: expected goos/goarch")
@@ -255,7 +274,8 @@ class Build:
                     strategy=f.text("strategy"), base=f.get("base", BuildSide.from_json),
                     head=f.get("head", BuildSide.from_json), diff=f.nullable("diff", BuildDiff.from_json),
                     base_size=f.nullable("base_size", size), head_size=f.nullable("head_size", size),
-                    new_dependencies=f.seq("new_dependencies", Dependency.from_json))
+                    new_dependencies=f.seq("new_dependencies", Dependency.from_json),
+                    removed_dependencies=f.seq("removed_dependencies", Dependency.from_json))
         if f.raw("delta") != build.delta or isinstance(f.raw("delta"), bool):
             raise DocumentError(f"{f.at('delta')}: is not head_size - base_size")
         return build

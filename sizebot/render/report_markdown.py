@@ -23,14 +23,15 @@ from sizebot.documents.image_diff import FileChange
 from sizebot.documents.report import Build, BuildDiff, Commit, Report, ReportImage, Waterfall
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import escape_md, render_template
+from sizebot.render.common import code_md, escape_md, render_template
 from sizebot.render.mermaid import bar_chart
 from sizebot.render.report_view import (
     ATTENTION,
     build_state,
     changes,
     delta_cell,
-    dependency_line_parts,
+    dependency_line,
+    dependency_title,
     exact_bytes,
     go_change_note,
     go_line,
@@ -254,23 +255,27 @@ def _grouped(details: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[dict[str, Any]], int]:
-    """Every new dependency once, across builds, with the builds it reached (all of them unsaid),
-    largest first; cut to ``limit``. Returns (items, how many were cut)."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    """Every new, upgraded and removed dependency once across builds, with the builds it reached
+    (all of them unsaid); new ones first, largest first; cut to ``limit``. Returns (items, how many
+    were cut)."""
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
     for b in builds:
-        for d in b.new_dependencies:
-            entry = seen.setdefault((d.kind, d.name), {"dep": d, "labels": [], "sizes": []})
-            entry["labels"].append(b.label)
-            entry["sizes"].append(d.size)
+        for change, deps in (("new", b.new_dependencies), ("removed", b.removed_dependencies)):
+            for d in deps:
+                entry = seen.setdefault((change, d.kind, d.name), {"change": change, "dep": d, "labels": []})
+                entry["labels"].append(b.label)
     reached = {label for e in seen.values() for label in e["labels"]}
-    entries = sorted(seen.values(), key=lambda e: (-max(e["sizes"]), e["dep"].kind != "module", e["dep"].name))
+    order = {"upgrade": 0, "new": 1, "removed": 2}
+    entries = sorted(seen.values(), key=lambda e: (order["upgrade" if e["dep"].kind == "upgrade" else e["change"]],
+                                                    -abs(e["dep"].size), e["dep"].name))
     cut = entries if limit is None else entries[:limit]
     items = []
     for e in cut:
-        low, high = min(e["sizes"]), max(e["sizes"])
-        size = format_delta(high) if low == high else f"{format_delta(low)} to {format_delta(high)}"
-        items.append({"kind": e["dep"].kind, "size": size, "chain": dependency_line_parts(e["dep"]),
-                      "builds": "" if len(reached) < 2 or set(e["labels"]) == reached else ", ".join(e["labels"])})
+        size, rest = dependency_line(e["dep"], e["change"], code_md)
+        line = f"**{size}** {rest}"
+        if len(reached) > 1 and set(e["labels"]) != reached:
+            line += f" (in {escape_md(', '.join(e['labels']))})"
+        items.append({"line": line, "change": e["change"], "kind": e["dep"].kind})
     return items, len(entries) - len(cut)
 
 
@@ -333,7 +338,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         "builds": shown, "unchanged": unchanged, "hidden_builds": hidden_builds, "multi": len(with_diff) > 1,
         "attention": attention, "passed": passed, "hidden_budgets": hidden_budgets, "budget_emoji": BUDGET_EMOJI,
         "details": details, "categories": categories, "deps": deps, "chart": chart,
-        "dep_count": len(deps), "dep_more": dep_more,
+        "dep_count": len(deps), "dep_more": dep_more, "dep_title": dependency_title(deps, dep_more),
         "waterfalls": [_waterfall_view(w, level.chart) for w in report.waterfalls if w.steps]
         if level.details else [],
         "image": _image_view(report.image) if level.image else None,

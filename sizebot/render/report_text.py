@@ -22,7 +22,7 @@ from sizebot.render.report_view import (
     build_state,
     changes,
     delta_cell,
-    dependency_line_parts,
+    dependency_line,
     exact_bytes,
     go_change_note,
     go_line,
@@ -150,23 +150,27 @@ def _changes_table(report: Report, kind: str, top: int | None) -> Group | None:
 
 
 def _dependencies(report: Report) -> list[Group]:
-    """Every new dependency once across builds, with the builds it reached unless it reached all."""
-    seen: dict[tuple[str, str], tuple[Dependency, list[str], list[int]]] = {}
+    """Every new, upgraded and removed dependency once across builds, with the builds it reached
+    unless it reached all; its largest change."""
+    seen: dict[tuple[str, str, str], tuple[Dependency, str, list[str]]] = {}
     for b in report.builds:
-        for d in b.new_dependencies:
-            _, labels, sizes = seen.setdefault((d.kind, d.name), (d, [], []))
-            labels.append(b.label)
-            sizes.append(d.size)
+        for change, deps in (("new", b.new_dependencies), ("removed", b.removed_dependencies)):
+            for d in deps:
+                _, _, labels = seen.setdefault((change, d.kind, d.name), (d, change, []))
+                labels.append(b.label)
     if not seen:
         return []
-    reached = {label for _, labels, _ in seen.values() for label in labels}
-    grid = _grid("right", "left", "left")
-    for d, labels, sizes in sorted(seen.values(), key=lambda e: (-max(e[2]), e[0].kind != "module", e[0].name)):
-        chain = _plain(" ← ".join(dependency_line_parts(d)))
+    reached = {label for _, _, labels in seen.values() for label in labels}
+    order = {"upgrade": 0, "new": 1, "removed": 2}
+    grid = _grid("right", "left")
+    for d, change, labels in sorted(seen.values(), key=lambda e: (order["upgrade" if e[0].kind == "upgrade"
+                                                                        else e[1]], -abs(e[0].size), e[0].name)):
+        size, rest = dependency_line(d, change)
+        line = _plain(rest)
         if len(reached) > 1 and set(labels) != reached:
-            chain.append_text(_plain(f" (in {', '.join(labels)})"))
-        grid.add_row(Text(format_delta(max(sizes)), style="red"), _plain(d.kind), chain)  # its largest
-    return [_titled("New dependencies", grid)]
+            line.append_text(_plain(f" (in {', '.join(labels)})"))
+        grid.add_row(Text(size, style="green" if size.startswith("-") else "red"), line)
+    return [_titled("Dependencies", grid)]
 
 
 def _waterfalls(report: Report) -> list[Group]:

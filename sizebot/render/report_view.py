@@ -139,6 +139,39 @@ def changes(rows: Iterable[SizeDelta], top: int | None) -> tuple[list[SizeDelta]
     return (changed if top is None else changed[:top]), len(changed), total
 
 
+def dependency_line(dep: Dependency, change: str, name: Callable[[str], str] = str) -> tuple[str, str]:
+    """One dependency in words, as (its change, the rest): ("+412 KB", "package x ← net/http ← main ·
+    +691 KB with what only it brings in"); an upgrade ("+12.0 KB", "upgrade chroma → chroma/v2 (300 KB
+    → 312 KB)"); a removed one with its base bytes as a shrinkage. A module reached through one of its
+    packages says "through" (never "module ← its own package", which reads like a cycle). ``name``
+    escapes the untrusted names (code_md for markdown)."""
+    if dep.kind == "upgrade":
+        return (format_delta(dep.net), f"upgrade {name(dep.replaces)} → {name(dep.name)} "
+                                       f"({format_size(dep.replaced_size)} → {format_size(dep.size)})")
+    sign = -1 if change == "removed" else 1
+    chain = list(dep.chain)
+    if dep.kind == "module" and chain and chain[0] != dep.name:
+        where = f"{name(dep.name)} through {' ← '.join(name(p) for p in chain)}"
+    else:
+        where = " ← ".join(name(part) for part in dependency_line_parts(dep))
+    rest = f"{'removed ' if change == 'removed' else ''}{dep.kind} {where}"
+    if dep.total_size is not None and dep.total_size != dep.size:
+        verb = "brought" if change == "removed" else "brings"
+        rest += f" · {format_delta(sign * dep.total_size)} with what only it {verb} in"
+    return format_delta(sign * dep.size), rest
+
+
+def dependency_title(items: Sequence[dict[str, str]], more: int) -> str:
+    """"4 new, 1 upgraded, 1 removed" (the cut ones counted as "more")."""
+    counts = {"new": 0, "upgraded": 0, "removed": 0}
+    for item in items:
+        counts["upgraded" if item["kind"] == "upgrade" else item["change"]] += 1
+    words = [f"{n} {word}" for word, n in counts.items() if n]
+    if more:
+        words.append(f"{more} more")
+    return ", ".join(words)
+
+
 def dependency_line_parts(dep: Dependency) -> list[str]:
     """The import chain, the new thing first: [name, importer, ..., main package]."""
     chain = list(dep.chain)
