@@ -23,7 +23,7 @@ from sizebot.documents.verdict import Verdict
 from sizebot.render import render
 from sizebot.render.report_markdown import render_report_markdown
 from sizebot.render.report_text import render_report_text
-from tests.support.schemas import load_schema
+from tests.support.schemas import load_schema, validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = load_schema("report")
@@ -343,9 +343,8 @@ def test_sample_and_generated_documents_validate_and_render(comparisons):
     text = render(report, "json")
     assert json.loads(text) == doc and text.endswith("}\n")
     assert Report.from_json(json.loads(text)).to_json() == doc
-    measurement_schema = load_schema("measurement")
-    jsonschema.Draft202012Validator(measurement_schema).validate(
-        {**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40}, "comment_key": "default"})
+    validate_document({**doc, "pull_request": {"number": 1, "base_sha": "a" * 40, "head_sha": "b" * 40},
+                       "comment_key": "default"}, "measurement")
     markdown = render_report_markdown(report)
     assert markdown.startswith("❌ **sizebot: fail**")
     assert ("<code>golang.org/x/net</code> through <code>golang.org/x/net/http2</code> ← <code>net/http</code>"

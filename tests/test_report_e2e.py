@@ -249,7 +249,9 @@ def test_new_module_and_packages_with_import_chains(full):
     main_pkg = f"{MOD}/cmd/app"
     assert deps[("module", "example.com/greet")] == {
         "kind": "module", "name": "example.com/greet", "module": "example.com/greet",
-        "size": modules["example.com/greet"], "chain": ["example.com/greet", f"{MOD}/internal/format", main_pkg]}
+        "size": modules["example.com/greet"], "chain": ["example.com/greet", f"{MOD}/internal/format", main_pkg],
+        # only the module's own package is reached only through it
+        "total_size": modules["example.com/greet"], "replaces": "", "replaced_size": 0}
     assert deps[("package", "encoding/json")]["chain"] == ["encoding/json", f"{MOD}/internal/format", main_pkg]
     assert deps[("package", f"{MOD}/internal/format")]["chain"] == [f"{MOD}/internal/format", main_pkg]
     for d in b["new_dependencies"]:
