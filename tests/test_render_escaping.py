@@ -88,6 +88,26 @@ def test_escape_md_exact_output():
     assert escape_md("#12") == "\\#\u200b12"
     assert escape_md("a\nb\tc") == "a b c"
     assert escape_md("&lt;") == "&amp;lt;"
+
+
+@pytest.mark.parametrize("text, escaped", [
+    ("see GH-123 at WWW.evil.example", "see GH\u200b-123 at WWW\u200b.evil.example"),
+    ("WWW.evil.example", "WWW\u200b.evil.example"),
+    ("Www.x", "Www\u200b.x"),
+    ("fixes GH-123", "fixes GH\u200b-123"),
+    ("gh-7 and Gh-8", "gh\u200b-7 and Gh\u200b-8"),
+    ("GH-x and high-5", "GH-x and high-5"),
+    ("abc\u202edcba", "abc&lt;U\\+202E&gt;dcba"),
+    ("\u202a\u202b\u202c\u202d\u202e", "".join(f"&lt;U\\+{c}&gt;" for c in ("202A", "202B", "202C", "202D", "202E"))),
+    ("\u2066\u2067\u2068\u2069", "".join(f"&lt;U\\+{c}&gt;" for c in ("2066", "2067", "2068", "2069"))),
+    ("a\u200fb\u200ec\u061cd", "a&lt;U\\+200F&gt;b&lt;U\\+200E&gt;c&lt;U\\+061C&gt;d"),
+])
+def test_escape_md_bidi_gh_references_and_case(text, escaped):
+    assert escape_md(text) == escaped
+    html = gfm_to_html(f"| a |\n|---|\n| {escape_md(text)} |\n")
+    cell = Html(re.findall(r"<td>(.*?)</td>", html, re.DOTALL)[0])
+    assert cell.visible == visible(text)
+    assert not re.search(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", html)
     assert code_md("net/http") == "<code>net/http</code>"
     assert code_md("x|y") == "<code>x\\|y</code>"
 

@@ -239,13 +239,20 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
     out.unlink(missing_ok=True)  # a failed build must not leave the previous binary behind
 
     if strategy.command is not None:
-        produced = checkout / rel_output
-        if produced.is_relative_to(checkout) and produced.is_file():
+        produced = inside_checkout(checkout, rel_output)
+        if produced is None:
+            return outcome(FAILED, error=f"strategy {strategy.name!r}: output {rel_output!r} is outside the checkout")
+        if produced.is_file():
             # left by the build of another platform or target: make would call it up to date
             produced.unlink()
         proc = _run_shell(shell_cmd, checkout, build_env)
         if proc.returncode != 0:
             return outcome(FAILED, error=_shell_failure(shell_cmd, proc, build_env, "build command"))
+        # again after the build: it may have made the path (or a directory on it) a symlink out
+        produced = inside_checkout(checkout, rel_output)
+        if produced is None:
+            return outcome(FAILED, error=f"build command `{shell_cmd}`: output {rel_output!r} resolves outside "
+                                         "the checkout")
         if not produced.is_file():
             return outcome(FAILED, error=f"build command `{shell_cmd}` succeeded but left no file at {rel_output}")
         shutil.copy2(produced, out)  # the worktree goes away; the binary must not
@@ -266,6 +273,16 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
         if not out.is_file():
             return outcome(FAILED, error=f"post-step `{step_cmd}` removed the binary")
     return outcome(OK, binary=out)
+
+
+def inside_checkout(checkout: Path, rel_output: str) -> Path | None:
+    """The real path of ``rel_output`` when it is inside ``checkout`` (a resolved path), else None:
+    symlinks are followed, `..` is resolved, an absolute path is outside. A lexical check is not
+    enough: `dist/../../victim` and a symlinked `dist` both look inside."""
+    if not rel_output or os.path.isabs(rel_output):
+        return None
+    real = Path(os.path.realpath(checkout / rel_output))
+    return real if real != checkout and real.is_relative_to(checkout) else None
 
 
 def _is_archive(path: Path) -> bool:

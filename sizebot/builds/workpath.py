@@ -23,7 +23,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sizebot.builds.worktree import _force_rmtree, _git, _last_line
+from sizebot.builds.git import checked_sha
+from sizebot.builds.git import last_line as _last_line
+from sizebot.builds.git import run_git as _git
+from sizebot.builds.worktree import _force_rmtree
 from sizebot.errors import GitError
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -50,7 +53,8 @@ class SharedCheckout:
         """Check out ``sha`` in place; files a build left behind (untracked or ignored) are removed."""
         if sha == self.sha:
             return
-        proc = _git(self.path, "checkout", "--quiet", "--force", "--detach", sha)
+        # `sha --`: the commit, then no paths (checkout --detach takes no --end-of-options)
+        proc = _git(self.path, "checkout", "--quiet", "--force", "--detach", checked_sha(sha), "--")
         if proc.returncode != 0:
             raise GitError(f"git checkout {sha[:12]} in {self.path} failed: {_last_line(proc.stderr)}")
         self.sha = sha
@@ -78,7 +82,7 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
             fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             _remove(repo, path)  # left by a run that was killed
-            proc = _git(repo, "worktree", "add", "--detach", str(path), sha)
+            proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
             if proc.returncode != 0:
                 raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
             yield SharedCheckout(repo, path.resolve(), sha)
@@ -88,7 +92,7 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
 
 def _remove(repo: Path, path: Path) -> None:
     if path.exists():
-        proc = _git(repo, "worktree", "remove", "--force", "--force", str(path))
+        proc = _git(repo, "worktree", "remove", "--force", "--force", "--", str(path))
         if proc.returncode != 0:
             _force_rmtree(path)  # a worktree of another clone with the same name, or a plain directory
     _git(repo, "worktree", "prune")

@@ -19,11 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sizebot.builds.git import checked_sha, last_line, run_git
 from sizebot.errors import GitError
 
-# Variables that would point git at another repository than the one we name with -C.
-_GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX",
-                      "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -36,26 +34,11 @@ class Checkout:
     path: Path  # the worktree's root
 
 
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARS}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("LC_ALL", "C")  # stable messages
-    return env
-
-
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # hooksPath=/dev/null: `worktree add` would run the user's post-checkout hook (husky, lefthook...).
-    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-C", str(repo), *args]
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=_git_env(),
-                              stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise GitError("git: not installed (sizebot needs git on PATH)") from None
+    return run_git(repo, *args)
 
 
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
+_last_line = last_line
 
 
 def _check_repo(repo: Path) -> None:
@@ -83,7 +66,7 @@ def resolve_commit(repo: Path, ref: str) -> tuple[str, str, str]:
         raise GitError(f"{repo}: unknown ref {ref!r}: no such commit{hint}")
     sha = proc.stdout.strip()
     # %x00 separates subject from the raw message; both come from one process.
-    proc = _git(repo, "show", "-s", "--format=%s%x00%B", sha)
+    proc = _git(repo, "show", "-s", "--format=%s%x00%B", "--end-of-options", checked_sha(sha))
     if proc.returncode != 0:
         raise GitError(f"{repo}: cannot read commit {sha}: {_last_line(proc.stderr)}")
     subject, _, message = proc.stdout.partition("\0")
@@ -118,7 +101,7 @@ def checkouts(repo: Path, refs: Sequence[str], work_dir: Path) -> Iterator[tuple
             holders.append(holder)
             path = holder / "src"
             added.append(path)  # before the add: an interrupted add still gets cleaned up
-            proc = _git(repo, "worktree", "add", "--detach", str(path), sha)
+            proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
             if proc.returncode != 0:
                 raise GitError(f"git worktree add {ref} ({sha[:12]}) failed: {_last_line(proc.stderr)}")
             result.append(Checkout(ref=ref, sha=sha, subject=subject, message=message, path=path.resolve()))
@@ -127,7 +110,7 @@ def checkouts(repo: Path, refs: Sequence[str], work_dir: Path) -> Iterator[tuple
         for path in reversed(added):
             if path.exists():
                 # twice --force: also removes a worktree that got locked
-                proc = _git(repo, "worktree", "remove", "--force", "--force", str(path))
+                proc = _git(repo, "worktree", "remove", "--force", "--force", "--", str(path))
                 if proc.returncode != 0:
                     _force_rmtree(path)
         if added:

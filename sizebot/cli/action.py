@@ -18,13 +18,13 @@ import glob
 import json
 import os
 import re
-import subprocess
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sizebot.builds.git import checked_sha, run_git
 from sizebot.builds.toolchain import go_version_option
 from sizebot.documents.report import Report
 from sizebot.documents.verdict import FAIL_ON, Verdict
@@ -143,12 +143,11 @@ def _output_file(env: Mapping[str, str], name: str) -> tuple[Path, str]:
 
 def _ensure_commit(repo: Path, sha: str) -> None:
     """The checkout of actions/checkout is shallow (one commit, on a pull_request GitHub's merge
-    commit): fetch a commit that is missing, the base and the PR head alike."""
-    have = subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{sha}^{{commit}}"],
-                          capture_output=True, check=False).returncode == 0
-    if not have:
-        subprocess.run(["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
-                       capture_output=True, check=False)
+    commit): fetch a commit that is missing, the base and the PR head alike. ``sha`` comes from the
+    event: checked hex, and after ``--`` (a forged ``--upload-pack=...`` must never be an option)."""
+    sha = checked_sha(sha, what="the event's commit")
+    if run_git(repo, "cat-file", "-e", "--end-of-options", f"{sha}^{{commit}}").returncode != 0:
+        run_git(repo, "fetch", "--no-tags", "--depth=1", "--", "origin", sha)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
+from sizebot.builds.git import checked_sha, run_git
 from sizebot.builds.gobuild import host_platform
 from sizebot.builds.toolchain import selected_version, toolchain_environ
 from sizebot.builds.workpath import build_path, shared_checkout
-from sizebot.builds.worktree import _git, resolve_commit
+from sizebot.builds.worktree import resolve_commit
 from sizebot.compare.baseline import DEFAULT_HISTORY, baseline_builds, carried_history, fingerprint
 from sizebot.compare.run import Progress, _Analyses, _build_side, _read_side, _serialized, _strategies, repo_info
 from sizebot.config import load_config
@@ -62,7 +63,7 @@ def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, 
 
 
 def _commit_date(repo: Path, sha: str) -> str:
-    proc = _git(repo, "show", "-s", "--format=%cI", sha)
+    proc = run_git(repo, "show", "-s", "--format=%cI", "--end-of-options", checked_sha(sha))
     if proc.returncode != 0 or not proc.stdout.strip():
         raise GitError(f"{repo}: cannot read the date of {sha}")
     return proc.stdout.strip()

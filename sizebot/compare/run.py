@@ -18,7 +18,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +32,7 @@ from sizebot.budgets.changes import judging_changes
 from sizebot.budgets.checks import unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
 from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, import_graph
+from sizebot.builds.git import run_git as _git
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
 from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
@@ -431,15 +431,6 @@ def _serialized(progress: Progress | None) -> Progress:
 _REMOTE = re.compile(r"(?:github\.com|gitlab\.com|bitbucket\.org)[:/]+([^/\s]+/[^/\s]+?)(?:\.git)?/?$")
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k == "GIT_CONFIG_NOSYSTEM"}
-    try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, errors="replace",
-                              env=env, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise GitError("git: not installed (sizebot needs git on PATH)") from None
-
-
 def repo_info(repo: Path) -> dict[str, str]:
     """{"path", "name"}: name is owner/name from the origin remote when it is a forge URL, else the directory's name."""
     proc = _git(repo, "remote", "get-url", "origin")
@@ -452,9 +443,10 @@ def default_base(repo: Path, head: str = "HEAD") -> tuple[str, str]:
     repo = Path(repo)
     resolve_commit(repo, head)  # a clear error for a bad head or a non-repository first
     for candidate in BASE_CANDIDATES:
-        if _git(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}").returncode != 0:
+        if _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options",
+                f"{candidate}^{{commit}}").returncode != 0:
             continue
-        proc = _git(repo, "merge-base", head, candidate)
+        proc = _git(repo, "merge-base", "--end-of-options", head, candidate)
         if proc.returncode == 0 and proc.stdout.strip():
             return proc.stdout.strip(), candidate
         raise GitError(f"{repo}: {head} and {candidate} have no common ancestor: name the base with --base REF")

@@ -15,6 +15,7 @@ import re
 import shlex
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePosixPath
 from typing import Any
 
 from sizebot.config.dive_rules import DiveRules, rules_from_mapping
@@ -364,6 +365,11 @@ class ConfigBuilder:
                 raise self.error(key + ("flags",), "flags are for go build; a custom command takes none")
         if output is not None:
             check_placeholders(self.walker, output, key + ("output",), OUTPUT_PLACEHOLDERS)
+            # only a lexical check can be made here; the build resolves symlinks against its worktree
+            parts = PurePosixPath(output.replace("\\", "/")).parts
+            if not parts or output.startswith(("/", "~")) or ".." in parts:
+                raise self.error(key + ("output",), f"must be a path inside the repository (relative, no '..'), "
+                                                    f"got {output!r}")
         return Strategy(name=name, flags=flags, env=tuple(body.get("env", {}).items()),
                         post=tuple(body.get("post", ())), command=command, output=output)
 

@@ -9,12 +9,11 @@ Commits have fixed authors and dates, so the same Go toolchain gives the same re
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from importlib import resources
 from pathlib import Path
 
+from sizebot.builds.git import last_line, run_git
 from sizebot.errors import GitError
 
 BASE_BRANCH = "main"
@@ -43,22 +42,15 @@ def sample_files(commit: str) -> dict[str, bytes]:
 
 
 def _git(repo: Path, *args: str, date: str | None = None) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_AUTHOR_NAME": "sizebot demo", "GIT_AUTHOR_EMAIL": "demo@sizebot.invalid",
-                "GIT_COMMITTER_NAME": "sizebot demo", "GIT_COMMITTER_EMAIL": "demo@sizebot.invalid",
-                "GIT_CONFIG_NOSYSTEM": "1"})
+    # A fixed identity and no system config, signing or templates: the demo runs the same everywhere.
+    env = {"GIT_AUTHOR_NAME": "sizebot demo", "GIT_AUTHOR_EMAIL": "demo@sizebot.invalid",
+           "GIT_COMMITTER_NAME": "sizebot demo", "GIT_COMMITTER_EMAIL": "demo@sizebot.invalid",
+           "GIT_CONFIG_NOSYSTEM": "1"}
     if date:
         env.update({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
-    # No user hooks, signing or templates: the demo must run the same everywhere.
-    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "init.templateDir=",
-           "-C", str(repo), *args]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
-    except FileNotFoundError:
-        raise GitError("git: not installed (the demo makes a git repository)") from None
+    proc = run_git(repo, *args, config=("commit.gpgsign=false", "init.templateDir="), env=env)
     if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise GitError(f"git {' '.join(args)} failed in {repo}: {lines[-1] if lines else proc.returncode}")
+        raise GitError(f"git {' '.join(args)} failed in {repo}: {last_line(proc.stderr) or proc.returncode}")
 
 
 def _replace_tree(repo: Path, files: dict[str, bytes]) -> None:

@@ -22,22 +22,28 @@ ZWSP = "\u200b"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 # C0/C1 controls (newlines included) and Unicode line/paragraph separators: one line, no surprises.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bidirectional controls (embeddings, overrides, isolates, marks) reorder what a reviewer sees
+# ("Trojan Source"): each is shown by name, e.g. <U+202E>, instead of acting.
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_md(text: Any) -> str:
     """Make an untrusted string (package, file path, commit text, layer command) inert in a
-    GitHub comment: no table break, no tag, no link, no mention, no issue reference, no
-    emphasis, one line. The visible text is the original with control characters (newlines,
-    tabs) shown as spaces; the zero-width spaces that break links/mentions are invisible."""
+    GitHub comment: no table break, no tag, no link, no mention, no issue reference (#12,
+    GH-12), no emphasis, no bidirectional reordering, one line. The visible text is the original
+    with control characters (newlines, tabs) shown as spaces and bidirectional controls by name
+    (<U+202E>); the zero-width spaces that break links/mentions are invisible."""
     s = _CONTROLS.sub(" ", str(text))
+    s = _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
     # Break autolinks, @mentions and #123 references (GitHub links those after rendering,
     # backslashes do not stop it) with a zero-width space GitHub leaves alone.
     s = s.replace("@", "@" + ZWSP)
     s = re.sub(r"(\\#)(?=\w)", r"\1" + ZWSP, s)
+    s = re.sub(r"(?i)\b(gh)(-)(?=\d)", r"\1" + ZWSP + r"\2", s)  # GH-123 is an issue reference too
     s = re.sub(r"(?i)(https?|ftp|javascript|data|vbscript|mailto|file)(:)", r"\1" + ZWSP + r"\2", s)
-    s = re.sub(r"(?i)\bwww\.", "www" + ZWSP + ".", s)
+    s = re.sub(r"(?i)\b(www)\.", r"\1" + ZWSP + ".", s)  # the case as written: WWW. stays WWW.
     return s
 
 

@@ -53,8 +53,10 @@ class Html(HTMLParser):
 
 
 def visible(original: str) -> str:
-    """What the reader must see: the original with control characters as spaces."""
-    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", original)
+    """What the reader must see: the original with control characters as spaces and bidirectional
+    controls by name (<U+202E>)."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", original)
+    return re.sub(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]", lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def assert_well_formed(html: str) -> Html:
