@@ -56,11 +56,13 @@ def test_action_yml_inputs_outputs():
     d = yaml.safe_load((ROOT / "action.yml").read_text())
     assert d["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert list(d["inputs"]) == ["config", "github-token", "mode", "comment-key", "fail-on", "base-ref",
-                                 "head-ref", "go-version", "working-directory", "measurement-files", "html-artifact"]
+                                 "head-ref", "go-version", "working-directory", "measurement-files", "baseline",
+                                 "history", "html-artifact"]
     assert d["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert (d["inputs"]["mode"]["default"], d["inputs"]["fail-on"]["default"],
             d["inputs"]["comment-key"]["default"]) == ("report", "fail", "default")
-    assert set(d["outputs"]) == {"verdict", "total-delta", "report-json", "report-html", "comment-url"}
+    assert set(d["outputs"]) == {"verdict", "total-delta", "report-json", "report-html", "comment-url",
+                                 "baseline-json"}
     comment_wf = yaml.safe_load((ROOT / ".github/workflows/sizebot-pr-comment.yml").read_text())
     assert comment_wf["permissions"]["pull-requests"] == "write"
     steps = comment_wf["jobs"]["comment"]["steps"]

@@ -4,7 +4,8 @@ Reads INPUT_* and GITHUB_* from the environment, the event payload at GITHUB_EVE
 GITHUB_OUTPUT (verdict, total-delta, report-json, report-html, comment-url) and GITHUB_STEP_SUMMARY.
 Modes: ``measure`` (a pull request's job, read-only token: write a measurement file),
 ``comment`` (workflow_run with a write token: validate measurement files, merge, comment; never
-runs PR code), ``report`` (measure, then comment when the event is a pull request; for pushes).
+runs PR code), ``report`` (measure, then comment when the event is a pull request; for pushes),
+``baseline`` (a push to the default branch: measure it and write its baseline; cli/action_baseline.py).
 
 Exit status: by ``fail-on`` and the verdict (fail: 1 on fail; warn: 1 on warn or fail; never: 0).
 A failed API call (comment, status) is a ``::warning::`` line, not a lost report: the summary and
@@ -26,6 +27,8 @@ from urllib.parse import urlsplit
 
 from sizebot.builds.git import checked_sha, run_git
 from sizebot.builds.toolchain import go_version_option
+from sizebot.cli.action_baseline import baseline_mode, read_baseline_input
+from sizebot.documents.baseline import Baseline
 from sizebot.documents.report import Report
 from sizebot.documents.verdict import FAIL_ON, Verdict
 from sizebot.errors import GitHubError, SizebotError
@@ -41,7 +44,7 @@ from sizebot.github.measurement import (
 from sizebot.github.pulls import get_pull, pulls_of_run
 from sizebot.github.status import create_check_run, set_status
 
-MODES = ("report", "measure", "comment")
+MODES = ("report", "measure", "comment", "baseline")
 # Tests inject a retry policy that never sleeps; None: the real one.
 RETRY_POLICY: RetryPolicy | None = None
 
@@ -110,7 +113,8 @@ def _warn(message: str) -> None:
 
 
 def measure_report(*, repo: Path, base: str, head: str, config: str | None,
-                   labels: tuple[str, ...], go_version: str | None = None) -> Report:
+                   labels: tuple[str, ...], go_version: str | None = None, baseline: Baseline | None = None,
+                   baseline_problem: str | None = None) -> Report:
     """The report document of base vs head: the same library call as ``sizebot report``."""
     try:
         from sizebot.compare.run import run_report_doc  # heavy: only in the modes that build
@@ -118,6 +122,7 @@ def measure_report(*, repo: Path, base: str, head: str, config: str | None,
         raise SizebotError(f"mode report/measure needs sizebot.compare.run ({exc})") from None
     # One log line per step: a measuring job is otherwise silent for minutes.
     return run_report_doc(repo=repo, base=base, head=head, config=config, labels=labels, go_version=go_version,
+                          baseline=baseline, baseline_problem=baseline_problem,
                           progress=lambda line: print(f"sizebot: {line}", flush=True))
 
 
@@ -185,6 +190,11 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     if mode == "comment":
         return _comment_mode(env, client, repo_name, payload, key, fail_on, event_path or "event")
 
+    if mode == "baseline":
+        return baseline_mode(env, payload, workdir=workdir, key=key, input_=lambda name: _input(env, name),
+                             output_file=lambda name: _output_file(env, name),
+                             write_outputs=lambda outputs: write_outputs(env.get("GITHUB_OUTPUT"), outputs))
+
     if pr is None and not (_input(env, "base-ref") and _input(env, "head-ref")):
         raise SizebotError("no pull_request in the event payload: set inputs base-ref and head-ref")
     base = _input(env, "base-ref") or (pr.base_sha if pr else "")
@@ -196,8 +206,12 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     go_version = _input(env, "go-version") or None
     if go_version is not None:
         go_version_option(go_version)  # a bad input fails before anything is fetched
+    baseline, baseline_problem = read_baseline_input(_input(env, "baseline"), Path(env.get("GITHUB_WORKSPACE", ".")))
+    if baseline_problem:
+        print(f"::notice::{baseline_problem}", flush=True)
     report = MEASURE(repo=workdir, base=base, head=head, config=_input(env, "config") or None,
-                     labels=pr.labels if pr else (), go_version=go_version)
+                     labels=pr.labels if pr else (), go_version=go_version, baseline=baseline,
+                     baseline_problem=baseline_problem)
     outputs = {"verdict": report.verdict, "total-delta": str(total_delta(report))}
     if mode == "measure":
         if pr is None:
