@@ -16,10 +16,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Literal
 
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
+
+ByteOrder = Literal["little", "big"]
 
 # pclntab header magics (runtime/symtab.go): Go 1.20+, 1.18-1.19, 1.16-1.17, 1.2-1.15.
 PCLNTAB_MAGICS = {0xFFFFFFF1: "go1.20", 0xFFFFFFF0: "go1.18", 0xFFFFFFFA: "go1.16", 0xFFFFFFFB: "go1.2"}
@@ -37,7 +40,7 @@ class BinaryFile(ABC):
     goos: str  # from the format ("linux", "darwin", "windows", ...); build info may refine it
     goarch: str  # "amd64", "arm64", "386", "arm", ...
     ptr_size: int  # 4 or 8
-    byte_order: str  # "little" | "big"
+    byte_order: ByteOrder
     file_size: int
     data: memoryview
     sections: tuple[Section, ...]
@@ -101,7 +104,8 @@ class BinaryFile(ABC):
     def read_uint(self, offset: int, size: int) -> int:
         """An unsigned integer of ``size`` bytes at a file offset, in the binary's byte order."""
         if offset < 0 or offset + size > self.file_size:
-            raise BinaryFormatError(f"read of {size} bytes at offset {offset:#x} is past the end of the file", path=self.path)
+            raise BinaryFormatError(f"read of {size} bytes at offset {offset:#x} is past the end of the file",
+                                    path=self.path)
         return int.from_bytes(self.data[offset : offset + size], self.byte_order)
 
     def find_bytes(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
@@ -299,7 +303,8 @@ def check_extent(path: str, file_size: int, what: str, offset: int, size: int) -
     """BinaryFormatError when [offset, offset+size) is not inside the file."""
     if offset < 0 or size < 0 or offset + size > file_size:
         raise BinaryFormatError(
-            f"{what} (offset {offset:#x}, {size} bytes) extends past the end of the file ({file_size} bytes): truncated or corrupt",
+            f"{what} (offset {offset:#x}, {size} bytes) extends past the end of the file ({file_size} bytes): "
+            "truncated or corrupt",
             path=path,
         )
 

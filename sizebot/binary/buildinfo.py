@@ -11,7 +11,7 @@ Where it is: ELF ``.go.buildinfo``, Mach-O ``__go_buildinfo``; PE has no section
 
 from __future__ import annotations
 
-from sizebot.binary.binaryfile import BinaryFile
+from sizebot.binary.binaryfile import BinaryFile, ByteOrder
 from sizebot.documents.analyze import BuildInfo, Module
 from sizebot.errors import BinaryFormatError, UnsupportedGoVersion
 
@@ -49,7 +49,7 @@ def read_buildinfo_strings(binary: BinaryFile) -> tuple[str, str] | None:
     else:
         if ptr_size not in (4, 8):
             raise BinaryFormatError(f"build info has a bad pointer size {ptr_size}", path=binary.path)
-        order = "big" if flags & _FLAG_BIG_ENDIAN else "little"
+        order: ByteOrder = "big" if flags & _FLAG_BIG_ENDIAN else "little"
         try:
             vers = _pointer_string(binary, pos + 16, ptr_size, order)
             mod = _pointer_string(binary, pos + 16 + ptr_size, ptr_size, order)
@@ -207,7 +207,7 @@ def _varint_string(binary: BinaryFile, pos: int) -> tuple[str, int]:
     return bytes(binary.data[pos : pos + length]).decode("utf-8", "replace"), pos + length
 
 
-def _pointer_string(binary: BinaryFile, field: int, ptr_size: int, order: str) -> str:
+def _pointer_string(binary: BinaryFile, field: int, ptr_size: int, order: ByteOrder) -> str:
     header_addr = int.from_bytes(binary.data[field : field + ptr_size], order)
     header = binary.read_vaddr(header_addr, 2 * ptr_size)
     data_addr = int.from_bytes(header[:ptr_size], order)

@@ -8,6 +8,7 @@ a memoryview: an order of magnitude faster than pyelftools' per-symbol construct
 from __future__ import annotations
 
 import struct
+from typing import IO, cast
 
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct.core import ConstructError
@@ -36,12 +37,13 @@ class ElfFile(BinaryFile):
 
     _what = "ELF file"
     _symbols_what = "ELF symbol table"
+    _elf: ELFFile | None = None
     _parse_errors = _PYELFTOOLS_ERRORS
 
     def _parse(self) -> None:
         check_extent(self.path, self.file_size, "ELF header", 0, 52)
         self._precheck()
-        elf = ELFFile(self._mm)
+        elf = ELFFile(cast(IO[bytes], self._mm))  # an mmap reads like a file
         self._elf = elf
         is64 = elf.elfclass == 64
         self.ptr_size = 8 if is64 else 4
@@ -81,7 +83,8 @@ class ElfFile(BinaryFile):
             if sh["sh_type"] == "SHT_SYMTAB" and self._symtab is None:
                 link = sh["sh_link"]
                 if not 0 < link < len(raw_sections):
-                    raise BinaryFormatError(f"symbol table links to missing string table section {link}", path=self.path)
+                    raise BinaryFormatError(f"symbol table links to missing string table section {link}",
+                                            path=self.path)
                 strtab = raw_sections[link].header
                 check_extent(self.path, self.file_size, "string table", strtab["sh_offset"], strtab["sh_size"])
                 self._symtab = (sh["sh_offset"], sh["sh_size"], strtab["sh_offset"], strtab["sh_size"])

@@ -134,13 +134,16 @@ class MachOFile(BinaryFile):
         d = self.data
         segname = _cstr(d[off + 8 : off + 24])
         if is64:
-            vmaddr, vmsize, fileoff, filesize, _maxprot, initprot, nsects, seg_flags = struct.unpack_from("<QQQQiiII", d, off + 24)
+            fields = struct.unpack_from("<QQQQiiII", d, off + 24)
+            vmaddr, vmsize, fileoff, filesize, _maxprot, initprot, nsects, seg_flags = fields
             sec_fmt, sec_size, first = "<16s16sQQIIIIIIII", 80, off + 72
         else:
-            vmaddr, vmsize, fileoff, filesize, _maxprot, initprot, nsects, seg_flags = struct.unpack_from("<IIIIiiII", d, off + 24)
+            fields = struct.unpack_from("<IIIIiiII", d, off + 24)
+            vmaddr, vmsize, fileoff, filesize, _maxprot, initprot, nsects, seg_flags = fields
             sec_fmt, sec_size, first = "<16s16sIIIIIIIII", 68, off + 56
         if first + nsects * sec_size > off + cmdsize:
-            raise BinaryFormatError(f"segment {segname} lists more sections than its load command holds", path=self.path)
+            raise BinaryFormatError(f"segment {segname} lists more sections than its load command holds",
+                                    path=self.path)
         if filesize:
             check_extent(self.path, self.file_size, f"segment {segname}", fileoff, filesize)
         loaded = vmsize > 0 and segname != "__DWARF"
@@ -206,7 +209,8 @@ class MachOFile(BinaryFile):
         return tuple(s for s in super().rodata_sections() if self._segment_of.get(s.name) != s.name)  # no __LINKEDIT
 
     def data_sections(self) -> tuple[Section, ...]:
-        return tuple(s for s in self.sections if s.name in ("__noptrdata", "__data", "__DATA,__noptrdata", "__DATA,__data") and s.file_size)
+        names = ("__noptrdata", "__data", "__DATA,__noptrdata", "__DATA,__data")
+        return tuple(s for s in self.sections if s.name in names and s.file_size)
 
     def _read_symbols(self) -> tuple[Symbol, ...]:
         """nlist symbols defined in a section. nlist has no sizes: a symbol's size is the distance to the
@@ -223,7 +227,8 @@ class MachOFile(BinaryFile):
         strtab = bytes(self.data[stroff : stroff + strsize])
         by_sect: dict[int, list[tuple[int, int, str]]] = {}
         where: dict[int, tuple[int, int]] = {}  # table index -> (file offset, bytes) of its name
-        for i, (strx, ntype, nsect, _desc, value) in enumerate(struct.iter_unpack(fmt, self.data[symoff : symoff + nsyms * entsize])):
+        nlists = struct.iter_unpack(fmt, self.data[symoff : symoff + nsyms * entsize])
+        for i, (strx, ntype, nsect, _desc, value) in enumerate(nlists):
             if ntype & N_STAB or (ntype & N_TYPE) != N_SECT or not 0 < nsect <= len(self._raw):
                 continue
             end = strtab.find(b"\0", strx)

@@ -22,6 +22,7 @@ the shape still reads.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from dataclasses import dataclass
 
@@ -95,7 +96,8 @@ def _parse(binary: BinaryFile, pcln: Pclntab, off: int, word: str, ptr: int) -> 
             tl, il = ts + 3, ts + 6
             if il + 3 > n_words:
                 continue
-            if not (_slice_ok(binary, w[tl], w[tl + 1], w[tl + 2], 4) and _slice_ok(binary, w[il], w[il + 1], w[il + 2], ptr)):
+            if not (_slice_ok(binary, w[tl], w[tl + 1], w[tl + 2], 4)
+                    and _slice_ok(binary, w[il], w[il + 1], w[il + 2], ptr)):
                 continue
             if not _slice_ok(binary, w[ts], w[ts + 1], w[ts + 2], 3 * ptr):
                 continue
@@ -189,6 +191,7 @@ class TypeWalker:
 
     # low-level reads by virtual address; None when unmapped
     def _off(self, addr: int, size: int) -> int | None:
+        off: int | None
         if self._types_off is not None and self.md.types <= addr and addr + size <= self.md.etypes:
             off = self._types_off + (addr - self.md.types)
         else:
@@ -274,7 +277,7 @@ class TypeWalker:
         ptr_to_this = self.i32.unpack_from(d, off + 4 * ptr + 12)[0]
         types = self.md.types
         names = [types + str_off]
-        refs: list[int] = []
+        refs: list[int | None] = []  # None (an unreadable word) is dropped at the end
         if ptr_to_this > 0:
             refs.append(types + ptr_to_this)
         pkgpath = None
@@ -308,6 +311,7 @@ class TypeWalker:
             # the array inside the type region (the usual case): one unpack for all its entries
             bulk = self._types_off is not None and types <= arr and arr + n * esize <= self.md.etypes
             if bulk:
+                assert self._types_off is not None  # bulk says so
                 ao = self._types_off + (arr - types)
                 if ao + n * esize > self.b.file_size:
                     bulk = False
@@ -339,6 +343,8 @@ class TypeWalker:
         arrays.insert(0, (addr, self.common + extra))  # the fixed part first
         if kind == K_FUNC:
             fo = self._off(base, 4)
+            if fo is None:
+                return None
             inc, outc = struct.unpack_from(self.bo + "HH", d, fo)
             nparams = inc + (outc & 0x7FFF)
             if nparams > 1 << 12:
@@ -364,7 +370,7 @@ class TypeWalker:
                 if mo is None or moff > 1 << 20:
                     return None
                 arrays.append((end + moff, 16 * mcount))
-                for i, (mname, mtyp, _ifn, _tfn) in enumerate(struct.iter_unpack(self.bo + "iiii", d[mo : mo + 16 * mcount])):
+                for mname, mtyp, _ifn, _tfn in struct.iter_unpack(self.bo + "iiii", d[mo : mo + 16 * mcount]):
                     names.append(types + mname)
                     if mtyp > 0:
                         refs.append(types + mtyp)
@@ -415,7 +421,10 @@ class TypeWalker:
     def _descriptor_spans(self, a: int) -> list[tuple[int, int]]:
         """(start, end) addresses of a descriptor's parts and names inside the type region."""
         types, etypes = self.md.types, self.md.etypes
-        _kind, _refs, _pp, arrays, names = self._info[a]
+        info = self._info[a]
+        if info is None:  # only parsed descriptors are listed
+            return []
+        _kind, _refs, _pp, arrays, names = info
         out = [(start, start + size) for start, size in arrays if types <= start < etypes]
         cache, name_at = self._names, self.name_at
         for n in names:
@@ -502,7 +511,7 @@ class TypeWalker:
             roots += self._packed_descriptors()
         if md.itabs[1]:
             itabs += self._packed_itabs()
-        itab_info = []
+        itab_info: list[tuple[int, int, int] | None] = []
         fun_off = 2 * ptr + (8 if ptr == 8 or self.go_minor < 22 else 4)  # Inter, Type, Hash (+pad)
         for it in itabs:
             inter, typ = self._word(it), self._word(it + ptr)
@@ -545,7 +554,10 @@ class TypeWalker:
             pkg = self.package(a)
             if not pkg:
                 continue
-            _kind, _refs, _pp, arrays, names = self._info[a]
+            info = self._info[a]
+            if info is None:  # order holds parsed descriptors only
+                continue
+            _kind, _refs, _pp, arrays, names = info
             for start, size in arrays:
                 off = start + delta if lo <= start and start + size <= hi else off_of(start, size)
                 if off is not None:
@@ -560,7 +572,7 @@ class TypeWalker:
                     off = n + delta if lo <= n and n + size <= hi else off_of(n, size)
                     if off is not None:
                         add((off, off + size, pkg))
-        for tl, a in zip(range(tl_n), typelinks):
+        for tl, a in zip(range(tl_n), typelinks, strict=False):  # typelinks may be cut short
             pkg = self.package(a)
             if pkg and tl_off is not None:
                 claims.append((tl_off + 4 * tl, tl_off + 4 * tl + 4, pkg))
@@ -587,7 +599,7 @@ class TypeWalker:
         lo, hi = self._types_off, self._types_off + (self.md.etypes - self.md.types)
         inside = sorted(c for c in claims if lo <= c[0] < hi)
         out, d = [], self.b.data
-        for (_s1, e1, pkg), (s2, _e2, _p2) in zip(inside, inside[1:]):
+        for (_s1, e1, pkg), (s2, _e2, _p2) in itertools.pairwise(inside):
             if 0 < s2 - e1 < 32 and not any(d[e1:s2]):
                 out.append((e1, s2, pkg))
         return out

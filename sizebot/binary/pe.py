@@ -41,8 +41,10 @@ class PEFile(BinaryFile):
         pe_off = struct.unpack_from("<I", d, 0x3C)[0]
         check_extent(self.path, self.file_size, "PE header", pe_off, 24)
         if bytes(d[pe_off : pe_off + 4]) != b"PE\0\0":
-            raise BinaryFormatError("not an ELF, Mach-O or PE executable (MZ header without a PE signature)", path=self.path)
-        machine, nsections, _ts, self._symoff, self._nsyms, opt_size, _chars = struct.unpack_from("<HHIIIHH", d, pe_off + 4)
+            raise BinaryFormatError("not an ELF, Mach-O or PE executable (MZ header without a PE signature)",
+                                    path=self.path)
+        fields = struct.unpack_from("<HHIIIHH", d, pe_off + 4)
+        machine, nsections, _ts, self._symoff, self._nsyms, opt_size, _chars = fields
         self.goarch = _MACHINES.get(machine, f"pe-machine-{machine:#x}")
         opt = pe_off + 24
         check_extent(self.path, self.file_size, "optional header", opt, opt_size)
@@ -106,8 +108,9 @@ class PEFile(BinaryFile):
     def _string_at(self, off: int) -> str:
         start, size = self._strtab
         if not size or off >= size:
-            raise BinaryFormatError(f"name at string table offset {off} is outside the COFF string table", path=self.path)
-        end = self._mm.find(b"\0", start + off, start + size)
+            raise BinaryFormatError(f"name at string table offset {off} is outside the COFF string table",
+                                    path=self.path)
+        end = self.find_bytes(b"\0", start + off, start + size)
         return bytes(self.data[start + off : end if end >= 0 else start + size]).decode("utf-8", "replace")
 
     def _section_name(self, raw: bytes) -> str:
