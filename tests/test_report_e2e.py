@@ -328,6 +328,12 @@ def test_removed_module(repo):
     assert b["diff"]["module_changes"][0]["path"] == "example.com/greet"
     assert b["diff"]["module_changes"][0]["new_version"] == ""
     assert b["delta"] < 0 and b["new_dependencies"] == []
+    # The removed module, from the base's import graph: its bytes and what only it brought in.
+    greet = {d["name"]: d for d in b["removed_dependencies"]}["example.com/greet"]
+    assert (greet["kind"], greet["chain"]) == ("module", ["example.com/greet", f"{MOD}/internal/format",
+                                                          f"{MOD}/cmd/app"])
+    base_modules = {m["path"]: m["size"] for m in b["base"]["binary"]["modules"]}
+    assert greet["size"] == greet["total_size"] == base_modules["example.com/greet"] > 0
     assert doc["verdict"] == "pass"
 
 

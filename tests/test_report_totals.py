@@ -183,3 +183,37 @@ def test_markdown_shortened_like_the_comment(outputs, tmp_path):
     assert github_length(short) <= 2500 < github_length(full)
     assert short.endswith("every figure is in the JSON report (--format json).\n")
     assert main(["report", "--repo", str(tmp_path), "--max-chars", "100"]) == 2  # refused before any build
+
+
+GREET_V2 = GREET.replace("package greet", "package greet").replace('b.WriteString("hello ")', 'b.WriteString("hi ")')
+
+
+def test_major_version_move_is_one_upgrade_row(tmp_path):
+    """example.com/greet -> example.com/greet/v2 (both local modules): one upgrade row with its net
+    change, neither a removal nor an addition."""
+    repo = tmp_path / "repo"
+    app = APP_HEAD.replace('"example.com/greet"', 'greet "example.com/greet"')
+    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": app, "greet/go.mod":
+                      "module example.com/greet\n\ngo 1.21\n", "greet/greet.go": GREET})
+    git(repo, "init", "-q", "-b", "main")
+    base = _commit(repo, "Greet with v1")
+    write_tree(repo, {
+        "go.mod": GO_MOD + "\nrequire example.com/greet/v2 v2.0.0\n\nreplace example.com/greet/v2 => ./greet2\n",
+        "cmd/app/main.go": app.replace('"example.com/greet"', '"example.com/greet/v2"'),
+        "greet2/go.mod": "module example.com/greet/v2\n\ngo 1.21\n", "greet2/greet.go": GREET_V2})
+    (repo / "greet" / "greet.go").unlink()
+    (repo / "greet" / "go.mod").unlink()
+    head = _commit(repo, "Greet with v2")
+    config = write_tree(tmp_path, {"sizebot.toml": CONFIG.split("[strategy.release]")[0]}) / "sizebot.toml"
+    out = tmp_path / "report.json"
+    assert main(["report", "--repo", str(repo), "--base", base, "--head", head, "--config", str(config), "-q",
+                 "--format", "json", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    for b in doc["builds"]:
+        [upgrade] = [d for d in b["new_dependencies"] if d["kind"] == "upgrade"]
+        assert (upgrade["name"], upgrade["replaces"]) == ("example.com/greet/v2", "example.com/greet")
+        assert upgrade["size"] > 0 and upgrade["replaced_size"] > 0
+        assert [d["name"] for d in b["new_dependencies"]] == ["example.com/greet/v2"]
+        assert b["removed_dependencies"] == []
+    md = render_doc(Report.from_json(doc), "markdown")
+    assert "upgrade <code>example.com/greet</code> → <code>example.com/greet/v2</code>" in md
