@@ -36,13 +36,15 @@ def _listed() -> dict[str, set[str]]:
     return listed
 
 
-def test_every_package_is_described_and_every_module_named_exists():
+def test_every_package_and_module_is_described_and_nothing_else():
     listed = _listed()
     packages = {p.name for p in (ROOT / "sizebot").iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert packages == set(listed) - {""}
     for package, modules in listed.items():
-        for module in modules:
-            assert (ROOT / "sizebot" / package / module).is_file(), f"docs/architecture.md names {package}/{module}"
+        here = ROOT / "sizebot" / package
+        actual = {m.name for m in here.glob("*.py") if m.name not in ("__init__.py", "__main__.py")}
+        assert sorted(actual - modules) == [], f"not in docs/architecture.md's tree under {package or 'sizebot'}/"
+        assert sorted(modules - actual) == [], f"docs/architecture.md names modules {package or 'sizebot'}/ lacks"
 
 
 def test_the_layers_are_the_import_contracts():
