@@ -23,6 +23,7 @@ run's whole process tree (from RUSAGE_CHILDREN).
 
     python bench/bench_report.py [--dir /tmp/sizebot-bench-report] [--rounds 2] [--warm-rounds 0]
                                  [--no-analysis-cache] [--keep]
+    python bench/bench_report.py --baseline-rounds 2   # a PR run with and without a baseline instead
 
 sizebot keeps analyses by the binary's content in --cache-dir: the bench gives it an empty directory for
 each cold run, kept for the warm ones (as GOCACHE); --no-analysis-cache runs it with --no-cache.
@@ -308,6 +309,9 @@ def main() -> int:
     ap.add_argument("--warm-rounds", type=int, default=0,
                     help="then this many more warm runs of each tool, alternately (default 0)")
     ap.add_argument("--keep", action="store_true", help="keep the caches and binaries")
+    ap.add_argument("--baseline-rounds", type=int, default=0, metavar="N",
+                    help="instead: a pull request's run with and without a baseline, N rounds each "
+                         "(report_with_baseline.py)")
     args = ap.parse_args()
     work = Path(args.dir).resolve()
     if work.exists():
@@ -318,6 +322,13 @@ def main() -> int:
     if real_go is None:
         sys.exit("bench: go is not on PATH")
     repo, base, head = make_repo(work)
+    if args.baseline_rounds:
+        import report_with_baseline
+
+        sh(["go", "mod", "download"], cwd=repo)
+        report_with_baseline.print_comparison(report_with_baseline.compare(work, repo, base, head,
+                                                                           args.baseline_rounds))
+        return 0
     packages = main_packages(repo)
     goos, goarch = sh(["go", "env", "GOOS", "GOARCH"]).split()
     # Modules into the module cache and sources into the page cache before anything is timed.
