@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -260,14 +261,41 @@ SHAPES = {"blobs": ("bench-image.tar", make_archive), "rootfs": ("bench-rootfs.t
 # --------------------------------------------------------------------------------------------
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MiB, exit status) of one child process."""
+def _tree_pss_kib(pid: int) -> int:
+    """Proportional set size of a process and all its descendants (shared pages counted once)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass  # gone meanwhile
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int, int]:
+    """(wall seconds, peak RSS of the largest process in MiB, peak PSS of the whole process tree
+    in MiB (sampled every 20 ms: sizebot's worker processes count), exit status) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _tree_pss_kib(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss // 1024, proc.returncode
+    return wall, usage.ru_maxrss // 1024, peak[0] // 1024, proc.returncode
 
 
 def bench_one(shape: str, archive: Path, base: Path, runs: int, dive: str) -> bool:
@@ -280,20 +308,22 @@ def bench_one(shape: str, archive: Path, base: Path, runs: int, dive: str) -> bo
     }
     walls: dict[str, list[float]] = {t: [] for t in tools}
     rsss: dict[str, list[int]] = {t: [] for t in tools}
-    print(f"{'shape':<7} {'tool':<8} {'run':>3} {'wall s':>8} {'peak RSS MiB':>13} {'exit':>4}")
+    psss: dict[str, list[int]] = {t: [] for t in tools}
+    print(f"{'shape':<7} {'tool':<8} {'run':>3} {'wall s':>8} {'peak RSS MiB':>13} {'tree PSS MiB':>13} {'exit':>4}")
     for run in range(runs):
         order = list(tools) if run % 2 == 0 else list(reversed(tools))
         for name in order:
             cmd, env = tools[name]
-            wall, rss, rc = measure(cmd, env)
+            wall, rss, pss, rc = measure(cmd, env)
             walls[name].append(wall)
             rsss[name].append(rss)
-            print(f"{shape:<7} {name:<8} {run:>3} {wall:>8.2f} {rss:>13} {rc:>4}", flush=True)
-    med = {t: (statistics.median(walls[t]), statistics.median(rsss[t])) for t in tools}
-    for t, (w, r) in med.items():
-        print(f"{shape:<7} {t:<8} median wall {w:.2f} s, median peak RSS {r:.0f} MiB")
+            psss[name].append(pss)
+            print(f"{shape:<7} {name:<8} {run:>3} {wall:>8.2f} {rss:>13} {pss:>13} {rc:>4}", flush=True)
+    med = {t: (statistics.median(walls[t]), statistics.median(rsss[t]), statistics.median(psss[t])) for t in tools}
+    for t, (w, r, p) in med.items():
+        print(f"{shape:<7} {t:<8} median wall {w:.2f} s, peak RSS {r:.0f} MiB, process tree peak PSS {p:.0f} MiB")
     print(f"{shape:<7} ratio sizebot/dive: wall {med['sizebot'][0] / med['dive'][0]:.2f}x, "
-          f"peak RSS {med['sizebot'][1] / med['dive'][1]:.2f}x")
+          f"peak RSS {med['sizebot'][1] / med['dive'][1]:.2f}x, tree PSS {med['sizebot'][2] / med['dive'][2]:.2f}x")
     ours = json.loads(out_s.read_text())
     theirs = json.loads(out_d.read_text())["image"]
     same = (ours["size"], ours["wasted_bytes"], ours["efficiency"]) == (

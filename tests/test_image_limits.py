@@ -158,7 +158,7 @@ def test_memory_per_entry_is_bounded(tmp_path):
         tracemalloc.stop()
     assert report.file_count == entries
     print(f"{peak / entries:.0f} bytes per entry")
-    assert peak / entries < 2048, peak / entries  # bytes per entry, everything the analysis keeps included
+    assert peak / entries < 1024, peak / entries  # bytes per entry, everything the analysis keeps included
 
 
 def test_long_names_past_the_name_budget(tmp_path, capsys, monkeypatch):

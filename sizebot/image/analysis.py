@@ -126,20 +126,21 @@ class _Stacking:
         self.contents.append(c)
 
     def report(self, top: int) -> ImageReport:
-        return _report(self.info, self.contents, self.efficiency, self.fs, top)
+        score, matches = self.efficiency.finish()
+        self.efficiency.release()  # before the final filesystem's records are made
+        return _report(self.info, self.contents, score, matches, self.fs, top)
 
     def release(self) -> None:
         """Free the trees now, by reference counting (their nodes point at their parents)."""
         self.efficiency.release()
 
 
-def _report(info: SourceInfo, contents: list[LayerContents], efficiency: DiveEfficiency, fs: FinalFS,
-            top: int) -> ImageReport:
+def _report(info: SourceInfo, contents: list[LayerContents], score: float, matches: list[EfficiencyRecord],
+            fs: FinalFS, top: int) -> ImageReport:
     dive_entries = [() if blob.linked else c.entries for blob, c in zip(info.layers, contents, strict=True)]
     sizes = [sum(e.size for e in entries) for entries in dive_entries]
     size = sum(sizes)
     user_size = sum(sizes[1:])
-    score, matches = efficiency.finish()
     wasted = sum(m.cumulative for m in matches)
     commands = layer_commands(info.config, len(contents))
 
@@ -237,7 +238,7 @@ def _file_entry(path: str, e: TarEntry, layer: int) -> FileEntry:
 # dive's efficiency
 
 
-@dataclass
+@dataclass(slots=True)  # one per path dive visits
 class EfficiencyRecord:
     path: str
     count: int = 0
@@ -298,6 +299,7 @@ class DiveEfficiency:
         for tree in [*self.trees, self._stacked]:
             if tree is not None:
                 tree.release()
+        self.trees, self._stacked, self.records = [], None, {}
 
     def finish(self) -> tuple[float, list[EfficiencyRecord]]:
         records, matches = self.records, self.matches

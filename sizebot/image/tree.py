@@ -285,28 +285,28 @@ class FinalFS:
         return "/" + "/".join(parts)
 
     def apply_layer(self, index: int, entries: tuple[TarEntry, ...] | list[TarEntry]) -> None:
-        placed = []  # (key, parent, base name, entry)
+        keys = []  # the absolute path of each entry
         for e in entries:
             path = e.path
             if "//" in path or path.endswith("/"):
-                key = self.key(path)
+                keys.append(self.key(path))
             else:  # a cleaned name, "a/b" or "/a/b"
-                key = path if path.startswith("/") else "/" + path
-            parent, _, base = key.rpartition("/")
-            placed.append((key, parent or "/", base, e))
+                keys.append(path if path.startswith("/") else "/" + path)
         # Whiteouts of a layer hide lower content only, whatever their position in the tar.
-        for _key, parent, base, _e in placed:
-            if base.startswith(WHITEOUT):
+        for key in keys:
+            if WHITEOUT in key:
+                parent, _, base = key.rpartition("/")
+                parent = parent or "/"
                 if base == OPAQUE:
                     for child in list(self._children.get(parent, ())):
                         self._remove(child)
-                else:
+                elif base.startswith(WHITEOUT):
                     name = base[len(WHITEOUT):]
                     if name:
                         self._remove((parent if parent != "/" else "") + "/" + name)
         paths, children = self.paths, self._children
-        for key, _parent, base, e in placed:
-            if key == "/" or base.startswith(WHITEOUT):
+        for key, e in zip(keys, entries, strict=True):
+            if key == "/" or key[key.rfind("/") + 1 :].startswith(WHITEOUT):
                 continue
             old = paths.get(key)
             is_dir = e.type == DIRTYPE
