@@ -125,14 +125,45 @@ class DiveTree:
 
     @classmethod
     def from_entries(cls, entries: tuple[TarEntry, ...] | list[TarEntry]) -> DiveTree:
+        """add_path() of every entry in order; the directory a name is in is looked up once."""
         tree = cls()
-        add = tree.add_path
+        dirs: dict[str, DiveNode] = {"": tree.root}  # directory part of a name -> its node (nodes stay put)
         for e in entries:
             path = e.path
-            add(path, e)
             if WHITEOUT in path and WHITEOUT in path.split("/"):
                 tree.odd = True
+            head, _, name = path.rpartition("/")
+            if not name:
+                tree.add_path(path, e)  # "/" and other names without a last part
+                continue
+            parent = dirs.get(head)
+            if parent is None:
+                parent = tree._directory(head)
+                if parent is None:
+                    continue  # below an opaque-whiteout name: never added
+                dirs[head] = parent
+            child = parent.children.get(name)
+            if child is None:
+                if name.startswith(DOUBLE_WHITEOUT):
+                    continue
+                parent.children[name] = DiveNode(name, e, parent)
+            else:
+                child.info = e
         return tree
+
+    def _directory(self, path: str) -> DiveNode | None:
+        """The node of ``path``, made on the way as add_path() makes it; None under an opaque-whiteout name."""
+        node = self.root
+        for name in path.split("/"):
+            if not name:
+                continue
+            child = node.children.get(name)
+            if child is None:
+                if name.startswith(DOUBLE_WHITEOUT):
+                    return None
+                child = node.children[name] = DiveNode(name, None, node)
+            node = child
+        return node
 
     def release(self) -> None:
         """Drop the nodes' links to their parents: the tree is then freed by reference counting alone."""
