@@ -233,7 +233,7 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
         d["builds"][0]["binary"] = None
 
     return {
-        "not-json": ("{", "not JSON"),
+        "not-json": ("{", "not valid JSON"),
         "report": (json.dumps({"schema": "sizebot/report@1"}), "report"),
         "grown": (edited(grow), "builds[0].binary"),
         "renamed": (edited(rename), "builds[0].label"),
@@ -242,7 +242,7 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
         "string-size": (edited(string_size), "history[0].sizes[0].size"),
         "bad-sha": (edited(bad_sha), "commit.sha: expected a hexadecimal commit id"),
         "no-binary": (edited(no_binary), "a build has its analysis exactly when its status is ok"),
-        "deep": ("[" * 50_000 + "]" * 50_000, "nested too deep"),
+        "deep": ("[" * 50_000 + "]" * 50_000, "JSON nested more than 32 deep"),
     }
 
 

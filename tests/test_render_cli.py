@@ -103,12 +103,12 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[str | bytes | None, str]]:
     hostile = json.loads(json.dumps(sample))
     hostile["builds"][0]["delta"] = "12"
     return {
-        "not-json.json": (b"{\"schema\": ", "not JSON"),
+        "not-json.json": (b"{\"schema\": ", "not valid JSON"),
         "array.json": ("[1, 2]", "not a sizebot document"),
         "no-schema.json": ('{"a": 1}', "schema missing"),
         "other.json": ('{"schema": "acme/thing@9"}', "is not one of sizebot's documents"),
-        "deep.json": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
-        "nan.json": ('{"schema": "sizebot/analyze@1", "file_size": NaN}', "not JSON"),
+        "deep.json": ("[" * 100_000 + "]" * 100_000, "JSON nested more than 32 deep"),
+        "nan.json": ('{"schema": "sizebot/analyze@1", "file_size": NaN}', "NaN is not a JSON number"),
         "latin1.json": (b'{"schema": "\xe9"}', "not UTF-8"),
         "hostile-report.json": (json.dumps(hostile), "builds[0].delta"),
         "bad-analyze.json": ('{"schema": "sizebot/analyze@1", "file_size": "12"}', "analyze"),

@@ -1,47 +1,120 @@
-"""Reading one saved JSON document from disk, safely: a regular file (never a FIFO or a device, which
-would block), a size cap, UTF-8, no NaN/Infinity, nesting that the parser can take. Every fault is one DocumentError
-naming the file; what the document means is its record's ``from_json``'s business."""
+"""JSON files from outside (saved documents, baselines, measurement files, event payloads): read and
+parsed so that no value in them can hang, exhaust or crash the reader. A regular file only (a FIFO
+would block forever), of bounded size; JSON without NaN/Infinity and of bounded nesting (checked by
+a linear scan before the recursive parser runs); ``check_values``: every number finite and in range,
+every string bounded. Each fault is one line naming the file; what the document means is its
+record's ``from_json``'s business."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from pathlib import Path
 from typing import Any
 
-from sizebot.errors import DocumentError
+from sizebot.errors import DocumentError, SizebotError
 
-MAX_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 32  # the report document nests 8 deep; what is far deeper is no report
+MAX_STRING = 65_536  # no string of a report is this long (refs, subjects, names, error lines)
+MAX_INTEGER = 2**53  # sizes and deltas are bytes: beyond this, not a measurement (and not a float)
+MAX_BYTES = 256 * 1024 * 1024  # a saved document (a gopls-sized analysis is a few MB)
+
+
+def read_regular_file(path: str | Path, *, max_bytes: int, error: type[SizebotError] = SizebotError) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``. Opened without blocking (a FIFO
+    would wait for a writer forever) and checked on the open descriptor (no swap after a stat)."""
+    where = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror or exc}", path=where) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise error("not a regular file", path=where)
+    with open(fd, "rb") as fh:
+        if st.st_size > max_bytes:
+            raise error(f"{st.st_size} bytes exceeds the {max_bytes}-byte limit", path=where)
+        try:
+            raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise error(f"cannot read: {exc.strerror or exc}", path=where) from None
+    if len(raw) > max_bytes:  # it grew while we read
+        raise error(f"more than the {max_bytes}-byte limit", path=where)
+    return raw
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise ValueError(f"{name} is not a JSON number")
 
 
-def read_json_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
-    where = str(path)
-    try:
-        fd = os.open(where, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise DocumentError(f"cannot read: {exc.strerror or exc}", path=where) from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise DocumentError("not a regular file", path=where)
-        if info.st_size > max_bytes:
-            raise DocumentError(f"{info.st_size} bytes exceeds the {max_bytes}-byte limit", path=where)
-        raw = fh.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise DocumentError(f"more than {max_bytes} bytes", path=where)
+def parse_json(raw: bytes, *, where: str, error: type[SizebotError] = SizebotError) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, nesting at most MAX_DEPTH (checked before parsing, so
+    the parser's recursion never meets a hostile depth)."""
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"not UTF-8 (byte {exc.start})", path=where) from None
+    except UnicodeDecodeError:
+        raise error("not UTF-8 text", path=where) from None
+    if _max_depth(text) > MAX_DEPTH:
+        raise error(f"JSON nested more than {MAX_DEPTH} deep", path=where)
     try:
         return json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise DocumentError("JSON nested too deep", path=where) from None
-    except ValueError as exc:
-        message = " ".join(str(exc).split())[:120]
-        raise DocumentError(f"not JSON ({message})", path=where) from None
+    except (ValueError, RecursionError) as exc:
+        raise error(f"not valid JSON ({' '.join(str(exc).split())[:100]})", path=where) from None
+
+
+def _max_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings (a linear scan, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def check_values(data: Any, *, where: str, error: type[SizebotError] = SizebotError) -> None:
+    """Every number finite and within MAX_INTEGER, every string and key at most MAX_STRING long."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if len(k) > MAX_STRING:
+                    raise error(f"{at or '(top)'}: a key of {len(k)} characters", path=where)
+                stack.append((v, f"{at}/{k}" if at else k))
+        elif isinstance(value, list):
+            stack.extend((v, f"{at}/{i}") for i, v in enumerate(value))
+        elif isinstance(value, str):
+            if len(value) > MAX_STRING:
+                raise error(f"{at}: a string of {len(value)} characters, more than {MAX_STRING}", path=where)
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) > MAX_INTEGER:
+                raise error(f"{at}: an integer of {len(str(abs(value)))} digits is out of range", path=where)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise error(f"{at}: {value} is not a finite number", path=where)
+
+
+def read_json_file(path: str | Path, *, max_bytes: int = MAX_BYTES,
+                   error: type[SizebotError] = DocumentError) -> Any:
+    """A saved JSON document: ``read_regular_file`` then ``parse_json``."""
+    return parse_json(read_regular_file(path, max_bytes=max_bytes, error=error), where=str(path), error=error)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sizebot.documents.jsonfile import parse_json, read_regular_file
 from sizebot.errors import SizebotError
-from sizebot.github.jsonfile import parse_json, read_regular_file
 
 MAX_EVENT_BYTES = 25 * 1024 * 1024  # GitHub's payloads are capped at 25 MB
 

@@ -14,9 +14,9 @@ import jsonschema
 import referencing
 from referencing.jsonschema import DRAFT202012
 
+from sizebot.documents.jsonfile import check_values, parse_json, read_regular_file
 from sizebot.documents.measurement import SCHEMA, Measurement
 from sizebot.errors import DocumentError, MeasurementFileError
-from sizebot.github.jsonfile import check_values, parse_json, read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 _SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
