@@ -24,9 +24,10 @@ import pytest
 from sizebot.builds.workpath import build_path
 from sizebot.cli import main
 from tests.support.git import git
+from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = json.loads((ROOT / "sizebot/schemas/report.schema.json").read_text())
+SCHEMA = load_schema("report")
 
 GO_MOD = "module example.com/verdicts\n\ngo 1.21\n\nrequire github.com/google/uuid v1.6.0\n"
 APP_C1 = ('package main\n\nimport (\n\t"fmt"\n\n\t"github.com/google/uuid"\n)\n\n'
