@@ -54,3 +54,11 @@ def test_the_layers_are_the_import_contracts():
     documented = [" | ".join(name.removeprefix("sizebot.") for name in re.findall(r"`(sizebot\.\w+)`", row))
                   for row in rows]
     assert documented == layers
+
+
+def test_test_helpers_live_in_tests_support():
+    """No test module imports another (helpers are in tests/support/), and schemas load through it."""
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from tests\.test_\w+ import|import tests\.test_)", text, re.MULTILINE), path.name
+        assert not re.search(r"schemas[\"/' ]+.*\.schema\.json\"\)\.read_text", text), path.name
