@@ -596,3 +596,16 @@ def test_budgets_from_chooses_whose_budgets_judge():
     assert parse_config('[[budget]]\nmax_size = 1\n').budgets_from == "base"
     assert parse_config('budgets_from = "head"\n\n[[budget]]\nmax_size = 1\n').budgets_from == "head"
     assert error_of('budgets_from = "pr"\n').startswith("sizebot.toml:1: budgets_from: ")
+
+
+def test_every_example_in_the_docs_is_a_valid_config():
+    import re
+
+    from tests.support.paths import ROOT
+
+    docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```toml\n(.*?)```", docs, re.DOTALL)
+    assert len(examples) >= 3
+    for text in examples:
+        parse_config(text, "docs/configuration.md")
+        jsonschema.Draft202012Validator(SCHEMA).validate(tomllib.loads(text))
