@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sizebot.builds.processes import run_group
 from sizebot.config import Strategy, Target, expand_placeholders
 from sizebot.errors import BuildError
 
@@ -80,8 +81,7 @@ def one_line(command: str, output: str, *, prefix: str | None = None) -> str:
 def run_go(go: str, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the go command; BuildError when the toolchain itself is missing (a setup error, not a build failure)."""
     try:
-        return subprocess.run([go, *args], cwd=cwd, env=dict(env), capture_output=True, text=True,
-                              errors="replace", stdin=subprocess.DEVNULL)
+        return run_group([go, *args], cwd=cwd, env=env)
     except FileNotFoundError:
         raise BuildError(f"{go}: not installed (sizebot needs the Go toolchain on PATH)") from None
     except NotADirectoryError:
@@ -177,8 +177,7 @@ def go_build_command(go: str, target: Target, strategy: Strategy, output: Path) 
 
 
 def _run_shell(command: str, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["/bin/sh", "-c", command], cwd=cwd, env=dict(env), capture_output=True, text=True,
-                          errors="replace", stdin=subprocess.DEVNULL)
+    return run_group(["/bin/sh", "-c", command], cwd=cwd, env=env)
 
 
 def _program(command: str) -> str | None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sizebot import __version__
 from sizebot.errors import SizebotError
@@ -54,15 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         debug = bool(getattr(args, "debug", False))
         command = str(getattr(args, "command", command))
-        return int(args._run(args))
+        with _interruptible():
+            return int(args._run(args))
     except SizebotError as err:
         if debug:
             traceback.print_exc()
         print(f"sizebot: error: {one_line(str(err))}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("sizebot: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        # 128 + the signal, as a shell reports it: a cancelled run is neither a verdict nor an error
+        signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
+        print(f"sizebot: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         return 0
     except SystemExit:  # argparse's usage errors (2), --help and --version (0)
@@ -73,6 +80,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sizebot: error: {command} failed unexpectedly: {describe_crash(err)}"
               + ("" if debug else " (--debug shows the traceback)"), file=sys.stderr)
         return 2
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM (what a CI runner sends on cancel) arrived; cleanup runs as it unwinds."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM handled like SIGINT: the builds' process groups are killed at once (a build step is
+    not waited for) and the command unwinds, so worktrees and temporary directories are removed.
+    A second signal during that cleanup is ignored rather than cutting it short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from sizebot.builds import processes
+
+    processes.reset()
+    fired: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        processes.end_all()
+        if not fired:
+            fired.append(signum)
+            raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def one_line(text: str, limit: int = 400) -> str:

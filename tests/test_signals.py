@@ -1,0 +1,69 @@
+"""SIGTERM (what a CI runner sends on cancel) and SIGINT during a real `sizebot report`: the build's
+whole process group is ended at once (the step is not waited for), the worktrees are removed from
+the user's repository, and the temporary directory is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.git import git
+from tests.support.goprograms import write_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = 'package main\n\nfunc main() { println("app") }\n'
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state  # a zombie has ended; only its parent has not reaped it yet
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_build_leaves_nothing_behind(tmp_path, signum):
+    pids = tmp_path / "pids"
+    repo = tmp_path / "repo"
+    # The build step starts a grandchild that would outlive a plain kill of the shell by ten minutes.
+    config = ('[[target]]\nname = "app"\npackage = "./cmd/app"\n\n[strategy.slow]\n'
+              f'command = "echo $$ >> {pids}; sleep 600 & echo $! >> {pids}; wait"\noutput = "dist/app"\n')
+    write_tree(repo, {"go.mod": "module example.com/app\n\ngo 1.21\n", "cmd/app/main.go": APP,
+                      "sizebot.toml": config})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "head")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", "HEAD~1",
+                             "--head", "HEAD"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120  # a bound on the test, not a timing assertion
+        while not (pids.exists() and len(pids.read_text().split()) >= 2):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the build never started"
+            time.sleep(0.05)
+        assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2  # mid-build
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signum, err
+    assert err.splitlines()[-1] == f"sizebot: interrupted ({signal.Signals(signum).name})"
+    assert not [int(p) for p in pids.read_text().split() if _alive(int(p))]
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert not (repo / ".git" / "worktrees").exists() or not list((repo / ".git" / "worktrees").iterdir())
+    left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if not p.name.endswith(".lock"))
+    assert all(not p.startswith("sizebot-report-") for p in left), left
+    assert not [p for p in left if p.endswith("/src") or "/src/" in p], left
