@@ -187,7 +187,7 @@ def test_422_retried_smaller(env, fake, measured):
 
 def test_fork_flow_measure_then_comment(env, fake, measured, monkeypatch, tmp_path):
     monkeypatch.setenv("INPUT_MODE", "measure")
-    assert main(["action"]) == 1
+    assert main(["action"]) == 0  # a fail verdict: the measure stage still exits 0
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     measurement = output_file(out)
     assert json.loads(measurement.read_text())["pull_request"] == {"number": 12, "base_sha": BASE, "head_sha": HEAD}
@@ -596,7 +596,7 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
     monkeypatch.setenv("GITHUB_WORKSPACE", str(checkout))
     monkeypatch.setenv("INPUT_MODE", "measure")
     monkeypatch.setenv("INPUT_GITHUB-TOKEN", "read-only")
-    assert main(["action"]) == 1
+    assert main(["action"]) == 0  # verdict fail: exit 0, the file is written for the upload
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     path = output_file(out)
     assert out["report-json"] == "sizebot-output/sizebot-measurement-default.json"
@@ -658,3 +658,51 @@ def test_workflows_never_run_pr_code_with_a_write_token():
                 for step in job["steps"]:
                     ref = str((step.get("with") or {}).get("ref", ""))
                     assert "head" not in ref and "pull" not in ref, f"{f.name}: {name} checks out {ref}"
+
+
+@pytest.mark.parametrize("verdict", ["fail", "warn", "pass"])
+@pytest.mark.parametrize("fail_on", ["fail", "warn", "never"])
+def test_measure_stage_exits_0_for_any_verdict(env, fake, measured, monkeypatch, verdict, fail_on):
+    """In the README's workflow a failing measure step would skip the upload, and a PR that fails its
+    budget would get no comment: the measure stage exits 0 and writes the file whatever the verdict;
+    the comment stage's status (and exit status, by fail-on) is the failing check."""
+    measured[1]["verdict"] = verdict
+    monkeypatch.setenv("INPUT_MODE", "measure")
+    monkeypatch.setenv("INPUT_FAIL-ON", fail_on)
+    assert main(["action"]) == 0
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    assert out["verdict"] == verdict and load_measurement(output_file(out))["verdict"] == verdict
+    assert _writes(fake) == []
+    # stage 2 on the uploaded file: the commit status carries the verdict
+    (Path(env["GITHUB_WORKSPACE"]) / "m.json").write_bytes(output_file(out).read_bytes())
+    _comment_env(env, monkeypatch, None, json.loads(output_file(out).read_text()))
+    code = main(["action"])
+    assert code == {("fail", "fail"): 1, ("fail", "warn"): 1, ("warn", "warn"): 1}.get((verdict, fail_on), 0)
+    assert [(s["sha"], s["context"], s["state"]) for s in fake.statuses] == [
+        (HEAD, "sizebot/default", "failure" if verdict == "fail" else "success")]
+
+
+def test_measure_stage_still_exits_2_on_errors(env, fake, monkeypatch, capsys):
+    def broken(**_kw):
+        raise action.SizebotError("sizebot.toml:3: strategy.x.flags: nope")
+
+    monkeypatch.setattr(action, "MEASURE", broken)
+    monkeypatch.setenv("INPUT_MODE", "measure")
+    assert main(["action"]) == 2
+    assert capsys.readouterr().err == "sizebot: error: sizebot.toml:3: strategy.x.flags: nope\n"
+
+
+def test_readme_workflows_are_the_files():
+    """Every workflow the README shows is the file in .github/workflows/, byte for byte, and the README
+    shows both stages of the pull request flow."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    shown = {}
+    for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL):
+        first = block.splitlines()[0]
+        m = re.match(r"# (\.github/workflows/[\w.-]+\.yml)", first)
+        assert m, f"a workflow snippet in the README names its file on its first line: {first!r}"
+        shown[m.group(1)] = block
+    assert {".github/workflows/sizebot-pr-measure.yml", ".github/workflows/sizebot-pr-comment.yml"} <= set(shown)
+    for path, block in shown.items():
+        assert block == (root / path).read_text(), f"README's {path} differs from the file"
