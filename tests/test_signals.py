@@ -20,6 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = 'package main\n\nfunc main() { println("app") }\n'
 
 
+def _descendants(root: int) -> set[int]:
+    """Every process below ``root`` now (build shells, their children, analysis workers)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/status").read_text()
@@ -53,6 +69,8 @@ def test_signal_mid_build_leaves_nothing_behind(tmp_path, signum):
             assert time.monotonic() < deadline, "the build never started"
             time.sleep(0.05)
         assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 2  # mid-build
+        below = _descendants(proc.pid)
+        assert {int(p) for p in pids.read_text().split()} <= below
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -62,6 +80,7 @@ def test_signal_mid_build_leaves_nothing_behind(tmp_path, signum):
     assert proc.returncode == 128 + signum, err
     assert err.splitlines()[-1] == f"sizebot: interrupted ({signal.Signals(signum).name})"
     assert not [int(p) for p in pids.read_text().split() if _alive(int(p))]
+    assert not [pid for pid in below if _alive(pid)]  # analysis workers too
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert not (repo / ".git" / "worktrees").exists() or not list((repo / ".git" / "worktrees").iterdir())
     left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if not p.name.endswith(".lock"))
