@@ -310,8 +310,12 @@ class _Analyses:
     def __enter__(self) -> _Analyses:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if self.pool is not None:
+            if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+                # interrupted (SIGINT/SIGTERM): end the workers now rather than wait for an analysis
+                for worker in list((getattr(self.pool, "_processes", None) or {}).values()):
+                    worker.kill()
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
