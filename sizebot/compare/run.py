@@ -85,6 +85,11 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         notes.append(f"base and head are the same commit ({head_sha[:12]}): nothing changed between them, "
                      "so every size is measured twice (name an earlier base with --base REF)")
     with ExitStack() as stack:
+        # the installed Go and the host's platform do not depend on the checkout: asked beside it
+        early = ThreadPoolExecutor(max_workers=2)
+        stack.callback(early.shutdown)
+        host_platform_f = early.submit(host_platform, go, env)
+        installed_f = early.submit(installed_version, go, env)
         src = build_path(repo, work_dir)
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
@@ -103,7 +108,10 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         error = unknown_target(cfg, judging.budgets, built_names, known)
         if error is not None:
             raise error
-        host = host_platform(go, env) if any(not t.platforms for t in targets) else ""
+        host = host_platform_f.result() if any(not t.platforms for t in targets) else ""
+        for asked in (host_platform_f, installed_f):
+            asked.exception()  # both done before the analysis workers are forked
+        early.shutdown()
         jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,))
                 for s in _strategies(cfg, t)]
         if cfg.defaulted:
@@ -126,7 +134,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if error is not None:
             raise error
         comparisons = _with_chains(comparisons, graphs, base_graphs, notes)
-        notes.extend(toolchain_notes(comparisons, installed_version(go, env), go_version))
+        notes.extend(toolchain_notes(comparisons, installed_f.result(), go_version))
         image_doc, image_measurement = None, None
         if cfg.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured
