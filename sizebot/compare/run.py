@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -312,7 +313,8 @@ class _Analyses:
         self.pool: ProcessPoolExecutor | None = None
         workers = max(1, min(2 * jobs, os.cpu_count() or 1))
         if "fork" in multiprocessing.get_all_start_methods():
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_worker_signals)
             self.pool.submit(int)  # forks every worker now, while this is the only thread that builds
 
     def __enter__(self) -> _Analyses:
@@ -347,6 +349,13 @@ class _Analyses:
             return future.result()
         except BrokenProcessPool:  # a worker was killed (out of memory?): analyse here
             return _analyse(outcome, self.cache)
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to the parent (which ends the workers as it unwinds) and dies on SIGTERM,
+    instead of running the parent's handlers it was forked with."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
