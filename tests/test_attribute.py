@@ -23,7 +23,7 @@ STRIP = ("-ldflags=-s -w",)
 
 def assert_sums(r: BinaryReport) -> None:
     assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size
-    assert all(p.size == p.code + p.meta + p.data and p.size > 0 for p in r.packages)
+    assert all(p.size == p.code + p.meta + p.data + p.debug and p.size > 0 for p in r.packages)
     assert all(u.size > 0 for u in r.unattributed)
     assert r.coverage == pytest.approx(sum(p.size for p in r.packages) / r.file_size)
     names = {u.section for u in r.unattributed}

@@ -77,9 +77,9 @@ def test_report_json_exact_and_valid() -> None:
             {"name": ".bss", "file_size": 0, "mem_size": 512, "offset": 0, "addr": 0x404000, "flags": "r,w,alloc"},
         ],
         "packages": [
-            {"name": "runtime", "module": "std", "size": 4500, "code": 3000, "meta": 1000, "data": 500},
-            {"name": "example.com/app/evil|<b>x</b>", "module": "example.com/app", "size": 1500, "code": 1200, "meta": 300, "data": 0},
-            {"name": "main", "module": "example.com/app", "size": 330, "code": 260, "meta": 60, "data": 10},
+            {"name": "runtime", "module": "std", "size": 4500, "code": 3000, "meta": 1000, "data": 500, "debug": 0},
+            {"name": "example.com/app/evil|<b>x</b>", "module": "example.com/app", "size": 1500, "code": 1200, "meta": 300, "data": 0, "debug": 0},
+            {"name": "main", "module": "example.com/app", "size": 330, "code": 260, "meta": 60, "data": 10, "debug": 0},
         ],
         "modules": [
             {"path": "std", "version": "", "size": 4500, "replace": ""},

@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
+from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
 from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
 from sizebot.errors import PclntabError, UnsupportedGoVersion
 
-CODE, META, DATA, ROW = 0, 1, 2, 3  # ROW: a named unattributed row ("go:func.* (padding)"), not a package
+CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
 _TYPES_PRIO, _SYMBOL_PRIO = 2, 3
 
 NOT_GO = "not a Go binary: sections only"
@@ -56,7 +57,7 @@ _MARKERS = re.compile(
 class Claims:
     """Byte ranges claimed for (package, kind), each packed into one int (a tuple per claim would
     cost about three times the memory on large binaries): sorting the ints orders the claims by
-    start, then priority. Layout, low bits first: kind 2, package index 20, end 40, priority 2, start."""
+    start, then priority. Layout, low bits first: kind 3, package index 20, end 40, priority 2, start."""
 
     _END_MASK = (1 << 40) - 1
 
@@ -70,7 +71,7 @@ class Claims:
 
     def add(self, start: int, end: int, prio: int, pid: int, kind: int) -> None:
         if end > start:
-            self._items.append((((start << 2 | prio) << 40 | end) << 20 | pid) << 2 | kind)
+            self._items.append((((start << 2 | prio) << 40 | end) << 20 | pid) << 3 | kind)
 
     def sorted_items(self) -> list[int]:
         """The packed claims by start, then priority."""
@@ -240,13 +241,13 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
     append = claims.items.append
     pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
     for i, f in enumerate(funcs):
-        pk = ids[i] << 2 | META
+        pk = ids[i] << 3 | META
         func_off, func_len, name_off, name_len = f.func_off, f.func_len, f.name_off, f.name_len
         m = 8 + func_len + name_len
         o = ft + 8 * i
-        append(((o << 2 | 1) << 40 | o + 8) << 22 | pk)
-        append(((func_off << 2 | 1) << 40 | func_off + func_len) << 22 | pk)
-        append(((name_off << 2 | 1) << 40 | name_off + name_len) << 22 | pk)
+        append(((o << 2 | 1) << 40 | o + 8) << 23 | pk)
+        append(((func_off << 2 | 1) << 40 | func_off + func_len) << 23 | pk)
+        append(((name_off << 2 | 1) << 40 | name_off + name_len) << 23 | pk)
         for k, rel in enumerate(f.pc_tables):
             if rel and rel not in seen_tables:
                 seen_tables.add(rel)
@@ -254,7 +255,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
                 if k < 3:
                     spans[rel] = span
                 o = pctab + rel
-                append(((o << 2 | 1) << 40 | o + n) << 22 | pk)
+                append(((o << 2 | 1) << 40 | o + n) << 23 | pk)
                 m += n
         if f.cu_offset not in cu_owner:
             cu_owner[f.cu_offset] = i
@@ -290,7 +291,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
             end = min(t_off + t_end, start + size)
             code_sizes.append(end - start)
             if end > start:
-                append((start << 42 | end) << 22 | ids[i] << 2 | CODE)
+                append((start << 42 | end) << 23 | ids[i] << 3 | CODE)
         else:
             code_sizes.append(0)
 
@@ -339,8 +340,29 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
         add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
+    _dwarf_claims(binary, funcs, ids, acc)
+
     if meta_by_func is not None:
         acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
+
+
+def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+    """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes."""
+    entries = [f.entry for f in funcs]
+    ends = [f.end for f in funcs]
+    names = acc.pkg_names
+
+    def package_at(pc: int) -> str | None:
+        i = bisect.bisect_right(entries, pc) - 1
+        return names[ids[i]] if i >= 0 and pc < ends[i] else None
+
+    split = split_dwarf(binary, package_at)
+    acc.notes.extend(split.notes)
+    secs = debug_sections(binary)
+    for name, pieces in split.pieces.items():
+        sec = secs[name]
+        for start, end, pkg in file_spans(sec, split.sizes[name], pieces):
+            acc.claims.add(start, end, 1, acc.pkg_id(pkg), DEBUG)
 
 
 def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
@@ -438,7 +460,7 @@ def _funcdata_claims(
     for rel, (n, i) in sizes.items():
         start = base + rel
         spans[rel] = (start, start + n)
-        add(((start << 2 | 1) << 40 | start + n) << 22 | ids[i] << 2 | META)
+        add(((start << 2 | 1) << 40 | start + n) << 23 | ids[i] << 3 | META)
         if meta_by_func is not None:
             meta_by_func[i] += n
     if failed:
@@ -618,7 +640,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     claimed = [0] * len(secs)
     # resolve: each byte to the first claim covering it (sorted by start, then priority); only
     # bytes inside a section count, so a claim can never reach headers or padding
-    totals = [0] * (4 * max(len(pkg_names), len(acc.row_names)))  # package (or row) index * 4 + kind
+    totals = [0] * (8 * max(len(pkg_names), len(acc.row_names)))  # package (or row) index * 8 + kind
     # named regions: the unclaimed bytes inside them (gaps between claims) go to their row
     regions = _clip_regions(acc.regions, secs, starts)
     reg_lo = regions[0][0] if regions else size
@@ -626,12 +648,12 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     gaps: list[tuple[int, int]] = []
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
-    end_mask, low_mask = Claims._END_MASK, (1 << 22) - 1
+    end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
     for c in acc.claims.sorted_items():
-        end = (c >> 22) & end_mask
+        end = (c >> 23) & end_mask
         if end <= pos:
             continue  # covered by earlier claims
-        start = c >> 64
+        start = c >> 65
         if start < pos:
             start = pos
         elif start > pos and start > reg_lo and pos < reg_hi:
@@ -660,8 +682,8 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         if s_end - s_start - c:
             unattr[name] += s_end - s_start - c
     for rid, name in enumerate(acc.row_names):
-        if totals[4 * rid + ROW]:
-            unattr[name] += totals[4 * rid + ROW]
+        if totals[8 * rid + ROW]:
+            unattr[name] += totals[8 * rid + ROW]
     for name, section, n in _named_gaps(gaps, regions):
         unattr[section] -= n
         unattr[name] += n
@@ -673,8 +695,8 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     mod_sizes: dict[str, int] = defaultdict(int)
     pkg_module: dict[str, str] = {}
     for pid, name in enumerate(pkg_names):
-        code, meta, data = totals[4 * pid : 4 * pid + 3]
-        if code + meta + data == 0:
+        code, meta, data, _row, debug = totals[8 * pid : 8 * pid + 5]
+        if code + meta + data + debug == 0:
             continue
         if name.startswith("("):
             mod = ""
@@ -683,8 +705,9 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         else:
             mod = module_for_package(name, deps, main_mod)
         pkg_module[name] = mod
-        packages.append(PackageSize(name=name, module=mod, size=code + meta + data, code=code, meta=meta, data=data))
-        mod_sizes[mod] += code + meta + data
+        total = code + meta + data + debug
+        packages.append(PackageSize(name=name, module=mod, size=total, code=code, meta=meta, data=data, debug=debug))
+        mod_sizes[mod] += total
     packages.sort(key=lambda p: (-p.size, p.name))
     versions = {}
     if info:

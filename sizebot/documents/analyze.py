@@ -41,10 +41,11 @@ class Function:
 class PackageSize:
     name: str
     module: str  # module path; "std" for the standard library, "" when unknown
-    size: int  # code + meta + data
+    size: int  # code + meta + data + debug
     code: int
     meta: int
     data: int
+    debug: int = 0  # its DWARF compile unit's bytes in the debug sections
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
             for s in report.sections
         ],
         "packages": [
-            {"name": p.name, "module": p.module, "size": p.size, "code": p.code, "meta": p.meta, "data": p.data}
+            {"name": p.name, "module": p.module, "size": p.size, "code": p.code, "meta": p.meta, "data": p.data,
+             "debug": p.debug}
             for p in report.packages
         ],
         "modules": [
@@ -182,9 +184,9 @@ def _section(obj: Any, where: str) -> Section:
 
 
 def _package(obj: Any, where: str) -> PackageSize:
-    f = Fields(obj, where, ("name", "module", "size", "code", "meta", "data"))
+    f = Fields(obj, where, ("name", "module", "size", "code", "meta", "data"), ("debug",))
     return PackageSize(f.text("name"), f.text("module"), f.size("size"), f.size("code"), f.size("meta"),
-                       f.size("data"))
+                       f.size("data"), f.size("debug", 0))
 
 
 def _module_size(obj: Any, where: str) -> ModuleSize:

@@ -1,0 +1,438 @@
+"""DWARF of a Go binary split per package (Go emits one compile unit per package).
+
+For every debug section this yields pieces (start, end, owner) in the section's uncompressed bytes,
+owner a package path (the unit's DW_AT_name) or, for .debug_frame and location lists, a code
+address whose function's package owns it:
+
+- .debug_info: each unit from its header's unit_length
+- .debug_line: each unit's line program (DW_AT_stmt_list) from its unit_length
+- .debug_frame: each FDE from its length, owned by the function at its initial location
+- .debug_ranges / .debug_rnglists: each unit's range lists from its DW_AT_ranges offset (the
+  linker writes a unit's lists together, its own list first, in unit order) up to the next unit's
+- .debug_addr (DWARF 5): each unit's slots from its DW_AT_addr_base up to the next unit's
+- .debug_loc (DWARF 4): each location list, decoded entry by entry; on ELF and PE Go starts every
+  list with a base address selection naming its function (Mach-O's lists, relative to their unit's
+  base, stay unattributed)
+- .debug_loclists (DWARF 5): each list decoded; its DW_LLE_base_addressx index is resolved in the
+  address table of the unit the list belongs to (units' lists follow in unit order, indices
+  ascending within one)
+
+Abbreviation tables, section headers and CIEs belong to no unit. Compressed sections (ELF
+SHF_COMPRESSED, .zdebug_*/__zdebug_*) are inflated to be read; the caller maps pieces back to file
+bytes in proportion. Anything malformed ends that section's split (its bytes stay unattributed) and
+adds a note; nothing raises.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sizebot.binary.container import BinaryFile
+from sizebot.documents.analyze import Section
+
+DW_AT_NAME, DW_AT_STMT_LIST, DW_AT_LOW_PC, DW_AT_RANGES, DW_AT_ADDR_BASE = 0x03, 0x10, 0x11, 0x55, 0x73
+_MAX_INFLATED = 1 << 31
+
+# fixed sizes of attribute forms (DWARF 4/5) that a unit's top DIE may use; None: variable
+_FORM_SIZE: dict[int, int | None] = {
+    0x01: -1, 0x05: 2, 0x06: 4, 0x07: 8, 0x0B: 1, 0x0C: 1, 0x0E: 4, 0x10: 4, 0x11: 1, 0x12: 2, 0x13: 4, 0x14: 8,
+    0x17: 4, 0x19: 0, 0x1F: 4, 0x20: 8, 0x21: 0, 0x25: 1, 0x26: 2, 0x27: 3, 0x28: 4, 0x29: 1, 0x2A: 2,
+    0x2B: 3, 0x2C: 4, 0x1C: 4, 0x1D: 8, 0x1E: 16,
+    0x08: None, 0x0F: None, 0x0D: None, 0x1A: None, 0x1B: None, 0x22: None, 0x23: None, 0x18: None,
+    0x0A: None, 0x03: None, 0x04: None, 0x09: None, 0x15: None,
+}
+
+
+@dataclass
+class Unit:
+    offset: int
+    end: int
+    name: str = ""
+    stmt_list: int | None = None
+    ranges: int | None = None
+    addr_base: int | None = None
+
+
+@dataclass
+class DwarfSplit:
+    """Pieces per debug section: (start, end, package) in uncompressed bytes, plus the size of each
+    section uncompressed."""
+
+    pieces: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def debug_sections(binary: BinaryFile) -> dict[str, Section]:
+    """The DWARF sections by their DWARF name (".debug_info"), whatever the container calls them."""
+    out: dict[str, Section] = {}
+    for s in binary.sections:
+        name = s.name.split(",")[-1]
+        for prefix in ("__zdebug_", ".zdebug_", "__debug_", ".debug_"):
+            if name.startswith(prefix) and s.file_size:
+                out[".debug_" + name[len(prefix) :]] = s
+                break
+    return out
+
+
+def section_bytes(binary: BinaryFile, sec: Section) -> bytes | None:
+    """The section's bytes, inflated when compressed; None when they cannot be read."""
+    raw = binary.data[sec.offset : sec.offset + sec.file_size]
+    try:
+        if bytes(raw[:4]) == b"ZLIB" and "zdebug_" in sec.name:  # "ZLIB", big-endian u64 size, zlib stream
+            return _inflate(1, raw[12:], struct.unpack_from(">Q", raw, 4)[0])
+        if binary.format == "elf" and "compressed" in sec.flags.split(","):  # SHF_COMPRESSED: Elf_Chdr first
+            bo = "<" if binary.byte_order == "little" else ">"
+            if binary.ptr_size == 8:
+                ch_type, _res, size, _align = struct.unpack_from(bo + "IIQQ", raw, 0)
+                body = raw[24:]
+            else:
+                ch_type, size, _align = struct.unpack_from(bo + "III", raw, 0)
+                body = raw[12:]
+            return _inflate(ch_type, body, size)
+    except (struct.error, zlib.error, ValueError):
+        return None
+    size = sec.mem_size if 0 < sec.mem_size < sec.file_size else sec.file_size  # PE: file alignment padding
+    return bytes(raw[:size])
+
+
+def _inflate(ch_type: int, body: memoryview, size: int) -> bytes | None:
+    if size > _MAX_INFLATED:
+        return None
+    if ch_type == 1:
+        d = zlib.decompressobj()
+        out = d.decompress(body, size)
+    elif ch_type == 2:
+        import zstandard
+
+        try:
+            out = zstandard.ZstdDecompressor().decompress(bytes(body), max_output_size=size)
+        except zstandard.ZstdError:
+            return None
+    else:
+        return None
+    return out if len(out) == size else None
+
+
+def _uleb(d: bytes, pos: int) -> tuple[int, int]:
+    v, shift = 0, 0
+    while True:
+        c = d[pos]
+        pos += 1
+        v |= (c & 0x7F) << shift
+        if c < 0x80:
+            return v, pos
+        shift += 7
+
+
+def _abbrevs(d: bytes, off: int) -> dict[int, list[tuple[int, int, int]]]:
+    """code -> [(attribute, form, implicit const)] of the abbreviation table at ``off``."""
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    pos = off
+    while pos < len(d):
+        code, pos = _uleb(d, pos)
+        if code == 0:
+            break
+        _tag, pos = _uleb(d, pos)
+        pos += 1  # children
+        attrs = []
+        while True:
+            attr, pos = _uleb(d, pos)
+            form, pos = _uleb(d, pos)
+            const = 0
+            if form == 0x21:
+                const, pos = _uleb(d, pos)
+            if attr == 0 and form == 0:
+                break
+            attrs.append((attr, form, const))
+        out[code] = attrs
+    return out
+
+
+def read_units(info: bytes, abbrev: bytes, little: bool) -> list[Unit]:
+    """Each compile unit of .debug_info with the attributes of its top DIE this split needs."""
+    bo = "<" if little else ">"
+    units: list[Unit] = []
+    tables: dict[int, dict[int, list[tuple[int, int, int]]]] = {}
+    pos = 0
+    while pos + 11 <= len(info):
+        (length,) = struct.unpack_from(bo + "I", info, pos)
+        if length >= 0xFFFFFFF0 or pos + 4 + length > len(info):
+            raise ValueError(f"unit at {pos:#x} runs past .debug_info")
+        end = pos + 4 + length
+        (version,) = struct.unpack_from(bo + "H", info, pos + 4)
+        if version >= 5:
+            _utype, addr_size, abbrev_off = struct.unpack_from(bo + "BBI", info, pos + 6)
+            die = pos + 12
+        else:
+            abbrev_off, addr_size = struct.unpack_from(bo + "IB", info, pos + 6)
+            die = pos + 11
+        unit = Unit(pos, end)
+        if abbrev_off not in tables:
+            tables[abbrev_off] = _abbrevs(abbrev, abbrev_off)
+        code, p = _uleb(info, die)
+        for attr, form, _const in tables[abbrev_off].get(code, ()):
+            value, p = _form_value(info, p, form, addr_size, bo)
+            if value is None:
+                break
+            if attr == DW_AT_NAME and isinstance(value, bytes):
+                unit.name = value.decode("utf-8", "replace")
+            elif attr == DW_AT_STMT_LIST and isinstance(value, int):
+                unit.stmt_list = value
+            elif attr == DW_AT_RANGES and isinstance(value, int) and form in (0x17, 0x06):
+                unit.ranges = value
+            elif attr == DW_AT_ADDR_BASE and isinstance(value, int):
+                unit.addr_base = value
+        units.append(unit)
+        pos = end
+    return units
+
+
+def _form_value(d: bytes, p: int, form: int, addr_size: int, bo: str) -> tuple[int | bytes | None, int]:
+    size = _FORM_SIZE.get(form, -2)
+    if size == -2:
+        return None, p
+    if size == -1:
+        size = addr_size
+    if size is not None:
+        if size in (1, 2, 4, 8):
+            return int.from_bytes(d[p : p + size], "little" if bo == "<" else "big"), p + size
+        return 0, p + size
+    if form == 0x08:  # inline string
+        nul = d.index(b"\0", p)
+        return d[p:nul], nul + 1
+    if form in (0x0F, 0x1A, 0x1B, 0x22, 0x23):  # udata, strx, addrx, loclistx, rnglistx
+        return _uleb(d, p)
+    if form == 0x0D:
+        _v, q = _uleb(d, p)
+        return 0, q
+    if form in (0x18, 0x09):  # exprloc, block
+        n, q = _uleb(d, p)
+        return 0, q + n
+    if form == 0x0A:
+        return 0, p + 1 + d[p]
+    if form == 0x03:
+        return 0, p + 2 + int.from_bytes(d[p : p + 2], "little" if bo == "<" else "big")
+    if form == 0x04:
+        return 0, p + 4 + int.from_bytes(d[p : p + 4], "little" if bo == "<" else "big")
+    return None, p
+
+
+def split_dwarf(binary: BinaryFile, package_at: Callable[[int], str | None]) -> DwarfSplit:
+    """Pieces of each debug section per package. ``package_at(pc)`` names the package of the
+    function containing ``pc`` (None outside Go code)."""
+    out = DwarfSplit()
+    secs = debug_sections(binary)
+    if ".debug_info" not in secs or ".debug_abbrev" not in secs:
+        return out
+    little = binary.byte_order == "little"
+    info = section_bytes(binary, secs[".debug_info"])
+    abbrev = section_bytes(binary, secs[".debug_abbrev"])
+    if info is None or abbrev is None:
+        out.notes.append("DWARF sections could not be inflated: left unattributed")
+        return out
+    try:
+        units = read_units(info, abbrev, little)
+    except (ValueError, IndexError, struct.error) as e:
+        out.notes.append(f"DWARF .debug_info: {e}: left unattributed")
+        return out
+    out.sizes[".debug_info"] = len(info)
+    out.pieces[".debug_info"] = [(u.offset, u.end, u.name) for u in units if u.name]
+    del info
+    for name, sec in secs.items():
+        if name in (".debug_info", ".debug_abbrev"):
+            continue
+        data = section_bytes(binary, sec)
+        if data is None:
+            out.notes.append(f"DWARF {name} could not be inflated: left unattributed")
+            continue
+        out.sizes[name] = len(data)
+        try:
+            pieces = list(_split_section(name, data, units, little, binary.ptr_size, package_at, secs, binary))
+        except (ValueError, IndexError, struct.error) as e:
+            out.notes.append(f"DWARF {name}: {e}: left unattributed")
+            continue
+        out.pieces[name] = pieces
+    return out
+
+
+def _split_section(
+    name: str, data: bytes, units: list[Unit], little: bool, ptr: int,
+    package_at: Callable[[int], str | None], secs: dict[str, Section], binary: BinaryFile,
+) -> Iterator[tuple[int, int, str]]:
+    bo = "<" if little else ">"
+    if name == ".debug_line":
+        for u in units:
+            if u.stmt_list is None or not u.name:
+                continue
+            (length,) = struct.unpack_from(bo + "I", data, u.stmt_list)
+            if length >= 0xFFFFFFF0 or u.stmt_list + 4 + length > len(data):
+                raise ValueError(f"line program at {u.stmt_list:#x} runs past the section")
+            yield u.stmt_list, u.stmt_list + 4 + length, u.name
+    elif name == ".debug_frame":
+        yield from _frame_pieces(data, bo, ptr, package_at)
+    elif name in (".debug_ranges", ".debug_rnglists"):
+        yield from _partition(len(data), [(u.ranges, u.name) for u in units if u.ranges is not None and u.name])
+    elif name == ".debug_addr":
+        yield from _partition(len(data), [(u.addr_base, u.name) for u in units if u.addr_base is not None and u.name])
+    elif name == ".debug_loc":
+        yield from _loc_pieces(data, bo, ptr, package_at)
+    elif name == ".debug_loclists":
+        addr = secs.get(".debug_addr")
+        table = section_bytes(binary, addr) if addr is not None else None
+        if table is not None:
+            yield from _loclists_pieces(data, table, units, bo, ptr, package_at)
+
+
+def _partition(size: int, starts: list[tuple[int, str]]) -> Iterator[tuple[int, int, str]]:
+    """Contributions laid out back to back in unit order: each from its start to the next one's."""
+    starts = sorted(s for s in starts if 0 <= s[0] < size)
+    for (start, pkg), nxt in zip(starts, [*starts[1:], (size, "")], strict=True):
+        if nxt[0] > start:
+            yield start, nxt[0], pkg
+
+
+PackageAt = Callable[[int], str | None]
+Pieces = Iterator[tuple[int, int, str]]
+
+
+def _frame_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces:
+    pos = 0
+    word = bo + ("Q" if ptr == 8 else "I")
+    while pos + 8 <= len(data):
+        length, cie_id = struct.unpack_from(bo + "II", data, pos)
+        end = pos + 4 + length
+        if length == 0 or length >= 0xFFFFFFF0 or end > len(data):
+            raise ValueError(f"frame entry at {pos:#x} runs past the section")
+        if cie_id != 0xFFFFFFFF:  # an FDE: CIE pointer, then its function's address
+            (pc,) = struct.unpack_from(word, data, pos + 8)
+            pkg = package_at(pc)
+            if pkg:
+                yield pos, end, pkg
+        pos = end
+
+
+def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces:
+    """DWARF 4 location lists: (begin, end) address pairs, each followed by a 2-byte expression
+    length and the expression, ended by (0, 0); a begin of all ones selects a base address."""
+    pair = struct.Struct(bo + ("QQ" if ptr == 8 else "II"))
+    u16 = struct.Struct(bo + "H")
+    ones = (1 << (8 * ptr)) - 1
+    pos, n = 0, len(data)
+    while pos < n:
+        start, owner = pos, None
+        while True:
+            begin, end = pair.unpack_from(data, pos)
+            pos += 2 * ptr
+            if begin == 0 and end == 0:
+                break
+            if begin == ones:
+                if owner is None:
+                    owner = end
+                continue
+            (elen,) = u16.unpack_from(data, pos)
+            pos += 2 + elen
+            if owner is None:
+                owner = begin
+        if pos > n:
+            raise ValueError("location list runs past the section")
+        pkg = package_at(owner) if owner is not None else None
+        if pkg:
+            yield start, pos, pkg
+
+
+def _loclists_pieces(
+    data: bytes, addr: bytes, units: list[Unit], bo: str, ptr: int, package_at: Callable[[int], str | None]
+) -> Iterator[tuple[int, int, str]]:
+    """DWARF 5 location lists after the section header; each list's first entry (Go writes
+    DW_LLE_base_addressx) names its function by an index into its unit's .debug_addr slots."""
+    word = struct.Struct(bo + ("Q" if ptr == 8 else "I"))
+    bases = sorted(u.addr_base for u in units if u.addr_base is not None)
+    tables = [(b, nxt) for b, nxt in zip(bases, [*bases[1:], len(addr)], strict=True)]
+    if not tables:
+        return
+
+    def slot(t: int, i: int) -> int | None:
+        b, e = tables[t]
+        o = b + i * ptr
+        return word.unpack_from(addr, o)[0] if o + ptr <= e else None
+
+    (length,) = struct.unpack_from(bo + "I", data, 0)
+    pos, n = 12, min(len(data), 4 + length)
+    t, last_i = 0, -1
+    while pos < n:
+        start, owner = pos, None
+        while True:
+            op = data[pos]
+            pos += 1
+            if op == 0:  # end_of_list
+                break
+            if op == 1:  # base_addressx
+                i, pos = _uleb(data, pos)
+                if owner is None:
+                    # a unit's lists name its functions in slot order: a smaller index, or one past
+                    # the unit's slots, starts the next unit (that has the slot)
+                    cand = slot(t, i) if i >= last_i else None
+                    if cand is None:
+                        for t2 in range(t + 1, len(tables)):
+                            cand = slot(t2, i)
+                            if cand is not None:
+                                t = t2
+                                break
+                    if cand is not None:
+                        owner, last_i = cand, i
+            elif op in (2, 3, 4):  # startx_endx, startx_length, offset_pair: two ulebs, a counted expression
+                for _ in (0, 1):
+                    while data[pos] & 0x80:
+                        pos += 1
+                    pos += 1
+                elen = data[pos]
+                if elen < 0x80:
+                    pos += 1 + elen
+                else:
+                    elen, pos = _uleb(data, pos)
+                    pos += elen
+            elif op == 5:  # default_location
+                elen, pos = _uleb(data, pos)
+                pos += elen
+            elif op == 6:  # base_address
+                if owner is None:
+                    owner = word.unpack_from(data, pos)[0]
+                pos += ptr
+            elif op in (7, 8):  # start_end, start_length
+                pos += ptr
+                if op == 7:
+                    pos += ptr
+                else:
+                    _b, pos = _uleb(data, pos)
+                elen, pos = _uleb(data, pos)
+                pos += elen
+            else:
+                raise ValueError(f"unknown location list entry {op:#x} at {pos - 1:#x}")
+        pkg = package_at(owner) if owner is not None else None
+        if pkg:
+            yield start, pos, pkg
+
+
+def file_spans(sec: Section, usize: int, pieces: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, str]]:
+    """File spans of pieces of a section whose contents are ``usize`` bytes read (inflated, or not):
+    identical offsets when uncompressed, else in proportion, so that the spans never overlap and
+    the sum of all shares is the section's file size."""
+    fsize = sec.file_size
+    if usize <= 0:
+        return
+    if usize <= fsize and "compressed" not in sec.flags.split(",") and "zdebug_" not in sec.name:
+        for start, end, pkg in pieces:
+            yield sec.offset + start, sec.offset + min(end, usize), pkg
+        return
+    for start, end, pkg in pieces:
+        a = sec.offset + start * fsize // usize
+        b = sec.offset + min(end, usize) * fsize // usize
+        if b > a:
+            yield a, b, pkg
+
+
+

@@ -1,0 +1,83 @@
+"""DWARF per package: each compile unit's bytes in every debug section go to its package's debug
+bytes, on ELF (compressed or not), Mach-O and PE; the sum stays the file size."""
+
+from __future__ import annotations
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from sizebot.binary.attribute import analyze_binary
+from sizebot.binary.container import open_binary
+from sizebot.binary.dwarf import debug_sections, read_units, section_bytes
+from sizebot.documents.analyze import BinaryReport
+from tests.support.goprograms import HTTPJSON, build, go_bin
+
+UNCOMPRESSED = ("-ldflags=-compressdwarf=false",)
+
+
+def _sums(r: BinaryReport) -> None:
+    assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size
+    assert all(p.size == p.code + p.meta + p.data + p.debug for p in r.packages)
+
+
+@pytest.mark.parametrize("version", ["local", "1.24.11", "1.27.3"])
+def test_unstripped_coverage(version):
+    r = analyze_binary(build(HTTPJSON, go="go" if version == "local" else go_bin(version)))
+    _sums(r)
+    assert r.coverage >= 0.95, r.unattributed[:5]
+    debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
+    assert sum(debug_rows.values()) < 2000, debug_rows  # abbreviations, headers, CIEs, gdb scripts
+    by_name = {p.name: p for p in r.packages}
+    assert by_name["net/http"].debug > 50_000 and by_name["main"].debug > 100
+
+
+def test_units_match_pyelftools():
+    """The units (offset, length, name) read from .debug_info are the ones pyelftools reads."""
+    path = build(HTTPJSON, flags=UNCOMPRESSED)
+    with open(path, "rb") as f:
+        dw = ELFFile(f).get_dwarf_info()
+        want = [(cu.cu_offset, cu.cu_offset + cu["unit_length"] + 4,
+                 cu.get_top_DIE().attributes["DW_AT_name"].value.decode()) for cu in dw.iter_CUs()]
+    with open_binary(path) as b:
+        secs = debug_sections(b)
+        units = read_units(section_bytes(b, secs[".debug_info"]), section_bytes(b, secs[".debug_abbrev"]), True)
+    assert [(u.offset, u.end, u.name) for u in units] == want
+
+
+def test_compressed_and_uncompressed_split_alike():
+    """Compressed sections are split in proportion to each unit's inflated bytes: each package's
+    share of the debug bytes matches the uncompressed build's within a percent point."""
+    plain = analyze_binary(build(HTTPJSON, flags=UNCOMPRESSED))
+    packed = analyze_binary(build(HTTPJSON))
+    _sums(plain)
+    _sums(packed)
+    total_plain = sum(p.debug for p in plain.packages)
+    total_packed = sum(p.debug for p in packed.packages)
+    for p in plain.packages:
+        if p.debug > total_plain // 50:
+            q = next(x for x in packed.packages if x.name == p.name)
+            assert abs(p.debug / total_plain - q.debug / total_packed) < 0.01, p.name
+
+
+@pytest.mark.parametrize("goos, goarch", [("darwin", "arm64"), ("windows", "amd64"), ("linux", "arm64")])
+def test_other_formats(goos, goarch):
+    r = analyze_binary(build(HTTPJSON, goos=goos, goarch=goarch))
+    _sums(r)
+    by_name = {p.name: p for p in r.packages}
+    assert by_name["net/http"].debug > 50_000 and by_name["runtime"].debug > 50_000
+    assert r.coverage >= (0.85 if goos == "darwin" else 0.94)  # Mach-O: location lists relative to units
+
+
+def test_unit_past_its_section_is_a_note(tmp_path):
+    src = build(HTTPJSON, flags=UNCOMPRESSED)
+    with open_binary(src) as b:
+        info = debug_sections(b)[".debug_info"]
+        off = info.offset
+    data = bytearray(src.read_bytes())
+    data[off : off + 4] = (0x7FFFFFF0).to_bytes(4, "little")
+    path = tmp_path / "corrupt"
+    path.write_bytes(bytes(data))
+    r = analyze_binary(path)
+    assert any(n.startswith("DWARF .debug_info: unit at 0x0 runs past .debug_info") for n in r.notes), r.notes
+    _sums(r)
+    assert sum(p.debug for p in r.packages) == 0
