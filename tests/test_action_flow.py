@@ -706,3 +706,15 @@ def test_readme_workflows_are_the_files():
     assert {".github/workflows/sizebot-pr-measure.yml", ".github/workflows/sizebot-pr-comment.yml"} <= set(shown)
     for path, block in shown.items():
         assert block == (root / path).read_text(), f"README's {path} differs from the file"
+
+
+def test_comment_ignores_pull_requests_of_other_repositories(env, fake, monkeypatch, tmp_path, capsys):
+    """GitHub also lists, in workflow_run.pull_requests, pull requests of other repositories whose head
+    is the same branch (the fork's own #13): only this repository's count, else the API is asked."""
+    fake.add_pull(12, BASE, HEAD, head_ref="feat", head_repo="mallory/app")
+    event = workflow_run(HEAD, owner="mallory", branch="feat", prs=(13,))
+    event["workflow_run"]["pull_requests"][0]["base"]["repo"]["url"] = "https://api.github.com/repos/mallory/app"
+    _comment_env(env, monkeypatch, tmp_path, measurement(number=13), event)
+    assert main(["action"]) == 2
+    assert "names pull request #13, the workflow run measured #12: nothing posted" in _one_line(capsys)
+    _nothing_happened(env, fake)

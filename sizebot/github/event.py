@@ -135,7 +135,7 @@ def parse_workflow_run(payload: dict[str, Any], *, repo: str, source: str = "eve
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise SizebotError(f"{where}.number is {_shown(number)}, not a pull request number", path=source)
         base_url = _get(entry, "base", "repo", "url")
-        if isinstance(base_url, str) and not base_url.rstrip("/").endswith(f"/repos/{repo}"):
+        if isinstance(base_url, str) and not base_url.rstrip("/").lower().endswith(f"/repos/{repo}".lower()):
             continue  # a pull request of another repository
         entry_head = _get(entry, "head", "sha")
         if entry_head is not None and entry_head != head_sha:
