@@ -276,9 +276,10 @@ def _tree_pss_kib(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int, int]:
-    """(wall seconds, peak RSS of the largest process in MiB, peak PSS of the whole process tree
-    in MiB (sampled every 20 ms: sizebot's worker processes count), exit status) of one command."""
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int, int, int]:
+    """(wall seconds, CPU seconds (user + system, all threads and reaped child processes), peak RSS
+    of the largest process in MiB, peak PSS of the whole process tree in MiB (sampled every 20 ms:
+    sizebot's worker processes count), exit status) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     peak = [0]
@@ -295,7 +296,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, i
     done.set()
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss // 1024, peak[0] // 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, peak[0] // 1024, proc.returncode
 
 
 def bench_one(shape: str, archive: Path, base: Path, runs: int, dive: str) -> bool:
@@ -307,23 +308,28 @@ def bench_one(shape: str, archive: Path, base: Path, runs: int, dive: str) -> bo
                  {**os.environ, "CI": "true"}),
     }
     walls: dict[str, list[float]] = {t: [] for t in tools}
+    cpus: dict[str, list[float]] = {t: [] for t in tools}
     rsss: dict[str, list[int]] = {t: [] for t in tools}
     psss: dict[str, list[int]] = {t: [] for t in tools}
-    print(f"{'shape':<7} {'tool':<8} {'run':>3} {'wall s':>8} {'peak RSS MiB':>13} {'tree PSS MiB':>13} {'exit':>4}")
+    print(f"{'shape':<7} {'tool':<8} {'run':>3} {'wall s':>8} {'cpu s':>7} {'peak RSS MiB':>13} {'tree PSS MiB':>13}"
+          f" {'exit':>4}")
     for run in range(runs):
         order = list(tools) if run % 2 == 0 else list(reversed(tools))
         for name in order:
             cmd, env = tools[name]
-            wall, rss, pss, rc = measure(cmd, env)
+            wall, cpu, rss, pss, rc = measure(cmd, env)
             walls[name].append(wall)
+            cpus[name].append(cpu)
             rsss[name].append(rss)
             psss[name].append(pss)
-            print(f"{shape:<7} {name:<8} {run:>3} {wall:>8.2f} {rss:>13} {pss:>13} {rc:>4}", flush=True)
-    med = {t: (statistics.median(walls[t]), statistics.median(rsss[t]), statistics.median(psss[t])) for t in tools}
-    for t, (w, r, p) in med.items():
-        print(f"{shape:<7} {t:<8} median wall {w:.2f} s, peak RSS {r:.0f} MiB, process tree peak PSS {p:.0f} MiB")
-    print(f"{shape:<7} ratio sizebot/dive: wall {med['sizebot'][0] / med['dive'][0]:.2f}x, "
-          f"peak RSS {med['sizebot'][1] / med['dive'][1]:.2f}x, tree PSS {med['sizebot'][2] / med['dive'][2]:.2f}x")
+            print(f"{shape:<7} {name:<8} {run:>3} {wall:>8.2f} {cpu:>7.2f} {rss:>13} {pss:>13} {rc:>4}", flush=True)
+    med = {t: [statistics.median(m[t]) for m in (walls, cpus, rsss, psss)] for t in tools}
+    for t, (w, c, r, p) in med.items():
+        print(f"{shape:<7} {t:<8} median wall {w:.2f} s, CPU {c:.2f} s, peak RSS {r:.0f} MiB,"
+              f" process tree peak PSS {p:.0f} MiB")
+    ratio = [s / d for s, d in zip(med["sizebot"], med["dive"], strict=True)]
+    print(f"{shape:<7} ratio sizebot/dive: wall {ratio[0]:.2f}x, CPU {ratio[1]:.2f}x, peak RSS {ratio[2]:.2f}x,"
+          f" tree PSS {ratio[3]:.2f}x")
     ours = json.loads(out_s.read_text())
     theirs = json.loads(out_d.read_text())["image"]
     same = (ours["size"], ours["wasted_bytes"], ours["efficiency"]) == (
