@@ -10,6 +10,9 @@ import pytest
 
 from tests.support.paths import ROOT
 
+# what the demo writes: the comment, the JSON report, the comment as GitHub shows it, the treemap page
+DEMO_FILES = ["sizebot-report.html", "sizebot-report.json", "sizebot-report.md", "sizebot-treemap.html"]
+
 
 @pytest.mark.slow
 def test_scripts_demo_in_a_fresh_clone_with_a_fresh_virtualenv(tmp_path):
@@ -28,9 +31,8 @@ def test_scripts_demo_in_a_fresh_clone_with_a_fresh_virtualenv(tmp_path):
     assert "installing sizebot and its dependencies" in proc.stderr  # the check found what was missing
     assert proc.stdout.startswith("sizebot: fail — app ")  # the verdict shown, and still exit 0
     out = clone / "sizebot-demo-out"
-    assert sorted(p.name for p in out.iterdir()) == ["sizebot-report.html", "sizebot-report.json",
-                                                     "sizebot-report.md"]
-    assert all((out / name).stat().st_size > 0 for name in ("sizebot-report.html", "sizebot-report.json"))
+    assert sorted(p.name for p in out.iterdir()) == DEMO_FILES
+    assert all((out / name).stat().st_size > 0 for name in DEMO_FILES)
     assert sorted(p.name for p in alone.iterdir()) == ["sizebot"]  # nothing written beside the clone
     # installed now: a second run installs nothing
     again = subprocess.run(["./scripts/demo", "--quiet", "--exit-code"], cwd=clone, env=env, capture_output=True,
@@ -47,5 +49,4 @@ def test_scripts_demo_in_a_fresh_clone_with_a_fresh_virtualenv(tmp_path):
     installed = subprocess.run([str(venv / "bin" / "sizebot"), "demo", "--quiet", "--out", "out"], cwd=elsewhere,
                                env=env, capture_output=True, text=True, timeout=900)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    assert sorted(p.name for p in (elsewhere / "out").iterdir()) == ["sizebot-report.html", "sizebot-report.json",
-                                                                     "sizebot-report.md"]
+    assert sorted(p.name for p in (elsewhere / "out").iterdir()) == DEMO_FILES
