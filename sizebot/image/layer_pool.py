@@ -25,7 +25,7 @@ from typing import Any
 
 from sizebot.errors import ImageError
 from sizebot.image.layers import EntryBudget, LayerContents, TarEntry, printable, read_layer
-from sizebot.image.limits import ImageLimits
+from sizebot.image.limits import ImageLimits, names_too_long, too_many_entries
 from sizebot.image.sources import ImageSource, LayerBlob, SourceInfo
 
 # Below this many stored bytes, starting workers costs more than it saves.
@@ -78,7 +78,7 @@ _Columns = tuple[list[str], list[bytes], list[int], list[int], list[int], list[i
 
 def _read_task(task: _Task) -> _Columns:
     with open(task.path, "rb", buffering=0) as f:
-        budget = EntryBudget(task.entries, task.name_bytes, task.special_header)
+        budget = EntryBudget(task.entries, task.name_bytes, task.special_header, task.entries, task.name_bytes)
         c = read_layer(_Slice(f, task.offset, task.size), where=task.where, max_entry_size=task.max_entry_size,  # type: ignore[arg-type]
                        blob_digest=task.blob_digest, budget=budget, max_inflated=task.max_inflated,
                        inflate_why=task.inflate_why)
@@ -167,11 +167,9 @@ def _read_in_workers(
                 entries -= used_entries
                 name_bytes -= used_names
                 if entries < 0:
-                    raise ImageError(f"{_where(info, blob)}: the image holds more tar entries than the limit"
-                                     " (see docs/image.md, Limits)")
+                    raise ImageError(f"{_where(info, blob)}: {too_many_entries(limits.max_entries)}")
                 if name_bytes < 0:
-                    raise ImageError(f"{_where(info, blob)}: the image's tar entry names are longer in all than the"
-                                     " limit (see docs/image.md, Limits)")
+                    raise ImageError(f"{_where(info, blob)}: {names_too_long(limits.max_name_bytes)}")
                 yield _check(info, blob, contents)
         finally:
             for future in futures:

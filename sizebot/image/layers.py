@@ -29,7 +29,7 @@ from typing import BinaryIO, NamedTuple
 import zstandard
 
 from sizebot.errors import ImageError
-from sizebot.image.limits import DEFAULT_LIMITS, ImageLimits
+from sizebot.image.limits import DEFAULT_LIMITS, ImageLimits, names_too_long, too_many_entries
 
 CHUNK = 1 << 20
 WINDOW = 1 << 20  # bytes of decompressed tar stream buffered at a time
@@ -377,10 +377,13 @@ class EntryBudget:
     entries: int
     name_bytes: int
     special_header: int = DEFAULT_LIMITS.max_special_header
+    max_entries: int = DEFAULT_LIMITS.max_entries  # the whole allowances, for the messages
+    max_name_bytes: int = DEFAULT_LIMITS.max_name_bytes
 
     @classmethod
     def of(cls, limits: ImageLimits) -> EntryBudget:
-        return cls(limits.max_entries, limits.max_name_bytes, limits.max_special_header)
+        return cls(limits.max_entries, limits.max_name_bytes, limits.max_special_header, limits.max_entries,
+                   limits.max_name_bytes)
 
 
 def read_layer(
@@ -464,11 +467,9 @@ def _walk_tar(
         budget.entries -= 1
         budget.name_bytes -= len(name) + len(link)
         if budget.entries < 0:
-            raise ImageError(f"{where}: the image holds more tar entries than the limit (see docs/image.md, Limits)")
+            raise ImageError(f"{where}: {too_many_entries(budget.max_entries)}")
         if budget.name_bytes < 0:
-            raise ImageError(
-                f"{where}: the image's tar entry names are longer in all than the limit (see docs/image.md, Limits)"
-            )
+            raise ImageError(f"{where}: {names_too_long(budget.max_name_bytes)}")
         path = _clean_fast(name)
         if path != ".":  # dive drops "." (and "./") entries before counting anything
             digest = ""

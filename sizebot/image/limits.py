@@ -35,3 +35,11 @@ class ImageLimits:
 
 
 DEFAULT_LIMITS = ImageLimits()
+
+
+def too_many_entries(limit: int) -> str:
+    return f"the image holds more than {limit:,} tar entries (the limit; see docs/image.md, Limits)"
+
+
+def names_too_long(limit: int) -> str:
+    return f"the image's tar entry names add up to more than {limit:,} bytes (the limit; see docs/image.md, Limits)"
