@@ -319,6 +319,14 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
             "module_changes": b.diff.module_changes,
         })
     categories = {key: _grouped(details, key) for key in ("packages", "modules", "sections", "functions")}
+    version_groups: list[dict[str, Any]] = []
+    for d in details:  # the same version changes in several builds: one table, their builds named
+        if d["module_changes"]:
+            same = [g for g in version_groups if g["changes"] == d["module_changes"]]
+            if same:
+                same[0]["labels"].append(d["label"])
+            else:
+                version_groups.append({"labels": [d["label"]], "changes": d["module_changes"]})
     deps, dep_more = _dependencies(builds, level.dependencies)
     charted = primary_build([b for b in builds if b.diff is not None], report.budgets)
     chart = ""
@@ -337,7 +345,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         "head": _side(report.head), "go": go_line(report), "go_note": go_change_note(report),
         "builds": shown, "unchanged": unchanged, "hidden_builds": hidden_builds, "multi": len(with_diff) > 1,
         "attention": attention, "passed": passed, "hidden_budgets": hidden_budgets, "budget_emoji": BUDGET_EMOJI,
-        "details": details, "categories": categories, "deps": deps, "chart": chart,
+        "details": details, "categories": categories, "version_groups": version_groups, "deps": deps, "chart": chart,
         "dep_count": len(deps), "dep_more": dep_more, "dep_title": dependency_title(deps, dep_more),
         "waterfalls": [_waterfall_view(w, level.chart) for w in report.waterfalls if w.steps]
         if level.details else [],
