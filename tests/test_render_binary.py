@@ -86,6 +86,7 @@ def test_report_json_exact_and_valid() -> None:
             {"path": "example.com/app", "version": "", "size": 1830, "replace": ""},
         ],
         "unattributed": [{"section": "(headers)", "size": 64}, {"section": ".rodata", "size": 90}],
+        "embeds": [],
         "functions": [
             {"name": "example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "package": "example.com/app/evil|<b>x</b>", "code": 1200, "meta": 300},
             {"name": "runtime.main", "package": "runtime", "code": 900, "meta": 100},
@@ -157,7 +158,7 @@ def test_diff_json_exact_and_valid() -> None:
             {"path": "github.com/acme/log", "old_version": "v1.3.2", "new_version": "v1.4.0"},
         ],
         "added_packages": ["example.com/app/evil|<b>x</b>"], "removed_packages": [],
-        "added_modules": [], "removed_modules": [],
+        "added_modules": [], "removed_modules": [], "embeds": [],
     }
     assert sum(p["delta"] for p in doc["packages"]) + sum(u["delta"] for u in doc["unattributed"]) == doc["delta"]
     full = d.to_json(top=1)

@@ -31,10 +31,19 @@ from dataclasses import dataclass, field
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
+from sizebot.binary.embeds import find_fs_tables, fs_package
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
-from sizebot.documents.analyze import BinaryReport, BuildInfo, Function, ModuleSize, PackageSize, Unattributed
+from sizebot.documents.analyze import (
+    BinaryReport,
+    BuildInfo,
+    EmbeddedFile,
+    Function,
+    ModuleSize,
+    PackageSize,
+    Unattributed,
+)
 from sizebot.errors import PclntabError, UnsupportedGoVersion
 
 CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
@@ -149,6 +158,7 @@ class Attribution:
     row_index: dict[str, int] = field(default_factory=dict)
     regions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, row) file offsets
     functions: list[tuple[str, int, int, int]] = field(default_factory=list)  # (name, package index, code, meta)
+    embeds: list[tuple[str, str, int]] = field(default_factory=list)  # (package, file name, bytes)
     notes: list[str] = field(default_factory=list)
 
     def pkg_id(self, name: str) -> int:
@@ -296,6 +306,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
             code_sizes.append(0)
 
     _pclntab_regions(pcln, acc)
+    fd_spans: dict[int, tuple[int, int]] = {}
     if md is not None and md.gofunc:
         fd_spans = _funcdata_claims(binary, pcln, md, funcs, ids, meta_by_func, acc, _go_minor(info, pcln))
         _inlined_name_claims(binary, pcln, funcs, fd_spans, pkg_id, add)
@@ -340,10 +351,63 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
         add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
+    _embed_claims(binary, pcln, funcs, ids, fd_spans, acc)
     _dwarf_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
         acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
+
+
+def _embed_claims(
+    binary: BinaryFile, pcln: Pclntab, funcs: list[FuncRecord], ids: list[int],
+    fd_spans: dict[int, tuple[int, int]], acc: Attribution,
+) -> None:
+    """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
+    package's data; the files are listed in the report."""
+    tables = find_fs_tables(binary, acc.notes)
+    if not tables:
+        return
+    by_addr = {sym.addr: sym.name for sym in binary.symbols() if sym.name.endswith(".files")}
+    entries = [f.entry for f in funcs]
+    names = acc.pkg_names
+
+    def symbol_package(addr: int) -> str | None:
+        name = by_addr.get(addr)
+        return go_package(name) if name else None
+
+    def code_package(pc: int) -> str | None:
+        """The package of the code at ``pc``: of the innermost function inlined there, if any."""
+        i = bisect.bisect_right(entries, pc) - 1
+        if i < 0 or pc >= funcs[i].end:
+            return None
+        f = funcs[i]
+        tree = fd_spans.get(f.funcdata[FUNCDATA_INLTREE]) if len(f.funcdata) > FUNCDATA_INLTREE else None
+        table = f.pc_tables[5] if len(f.pc_tables) > 5 else 0
+        if tree is not None and table:
+            index = pcln.pcvalue_at(table, f.entry, pc)
+            esize, name_at = (16, 4) if pcln.func_size == 44 else (20, 12)
+            at = tree[0] + (index or 0) * esize + name_at
+            if index is not None and index >= 0 and at + 4 <= tree[1]:
+                name_off = pcln.funcname_off + int.from_bytes(binary.data[at : at + 4], binary.byte_order)
+                nul = binary.find_bytes(b"\0", name_off, pcln.cutab_off)
+                if nul > name_off:
+                    inlined = go_package(bytes(binary.data[name_off:nul]).decode("utf-8", "replace"))
+                    if inlined:
+                        return inlined
+        return names[ids[i]]
+
+    for table in tables:
+        pkg = fs_package(binary, table, symbol_package, code_package)
+        for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
+            acc.embeds.append((pkg or "", name, size))
+            if pkg:
+                pid = acc.pkg_id(pkg)
+                acc.claims.add(data_off, data_off + size, 2, pid, DATA)
+                acc.claims.add(name_off, name_off + name_len, 2, pid, DATA)
+        if pkg:
+            acc.claims.add(table.offset, table.offset + table.size, 2, acc.pkg_id(pkg), DATA)
+        else:
+            acc.notes.append(f"embed.FS table at {table.addr:#x}: embedding package unknown, files left unattributed")
 
 
 def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
@@ -757,4 +821,5 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         stripped=binary.stripped,
         packed=packed,
         notes=tuple(notes),
+        embeds=tuple(sorted(EmbeddedFile(package=p, name=n, size=z) for p, n, z in acc.embeds)),
     )

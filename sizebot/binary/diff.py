@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sizebot.documents.analyze import BinaryReport, BuildInfo, Module
-from sizebot.documents.diff import BinaryDiff, FunctionDelta, ModuleChange, SizeDelta
+from sizebot.documents.diff import BinaryDiff, EmbedDelta, FunctionDelta, ModuleChange, SizeDelta
 
 
 def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) -> BinaryDiff:
@@ -37,7 +37,23 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
         removed_packages=tuple(sorted(old_pkgs.keys() - new_pkgs.keys())),
         added_modules=tuple(sorted(new_mods.keys() - old_mods.keys())),
         removed_modules=tuple(sorted(old_mods.keys() - new_mods.keys())),
+        embeds=embed_changes(old, new),
     )
+
+
+def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...]:
+    """Embedded files added, removed or resized, by package then name."""
+    before = {(e.package, e.name): e.size for e in old.embeds}
+    after = {(e.package, e.name): e.size for e in new.embeds}
+    out = []
+    for key in sorted(before.keys() | after.keys()):
+        if key not in before:
+            out.append(EmbedDelta(*key, "added", 0, after[key]))
+        elif key not in after:
+            out.append(EmbedDelta(*key, "removed", before[key], 0))
+        elif before[key] != after[key]:
+            out.append(EmbedDelta(*key, "changed", before[key], after[key]))
+    return tuple(out)
 
 
 def module_version(module: Module) -> str:

@@ -227,6 +227,38 @@ class Pclntab:
                 even = True
         return top, even
 
+    def pcvalue_at(self, rel: int, entry: int, pc: int) -> int | None:
+        """The value the pcvalue stream at ``rel`` (of the function at ``entry``) gives ``pc``."""
+        buf = self.pctab_bytes()
+        pos, value, at, first = rel, -1, entry, True
+        try:
+            while True:
+                u, shift = 0, 0
+                while True:
+                    c = buf[pos]
+                    pos += 1
+                    u |= (c & 0x7F) << shift
+                    shift += 7
+                    if c < 0x80:
+                        break
+                if u == 0 and not first:
+                    return None
+                first = False
+                value += (u >> 1) ^ -(u & 1)
+                d, shift = 0, 0
+                while True:
+                    c = buf[pos]
+                    pos += 1
+                    d |= (c & 0x7F) << shift
+                    shift += 7
+                    if c < 0x80:
+                        break
+                at += d * self.min_lc
+                if pc < at:
+                    return value
+        except IndexError:
+            return None
+
     def pcvalue_first(self, rel: int) -> int:
         """The first value of the pcvalue stream at ``rel`` (a zig-zag delta from -1)."""
         m = _VARINT.match(self.pctab_bytes(), rel)

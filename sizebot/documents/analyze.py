@@ -64,6 +64,15 @@ class ModuleSize:
     replace: str = ""  # "path version" of the replacement, "" when not replaced
 
 
+@dataclass(frozen=True, order=True)
+class EmbeddedFile:
+    """One file a package embeds (//go:embed into an embed.FS); directories are listed with size 0."""
+
+    package: str  # "" when the embedding package could not be told
+    name: str  # path inside the embed.FS ("static/app.css")
+    size: int
+
+
 @dataclass(frozen=True)
 class Unattributed:
     # section name, "(headers)"/"(padding)" outside sections, or a named table in one ("pclntab: file table")
@@ -104,6 +113,7 @@ class BinaryReport:
     stripped: bool  # no symbol table
     packed: str = ""  # "upx" when packed: the per-package breakdown needs the unpacked binary
     notes: tuple[str, ...] = ()  # "not a Go binary: sections only", ...
+    embeds: tuple[EmbeddedFile, ...] = ()  # files embedded with //go:embed, by package then name
 
     def to_json(self, *, top: int | None = None) -> dict[str, Any]:
         """The analyze document. ``top`` keeps only the N largest functions (None: all of them);
@@ -172,6 +182,7 @@ def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
             {"path": m.path, "version": m.version, "size": m.size, "replace": m.replace} for m in report.modules
         ],
         "unattributed": [{"section": u.section, "size": u.size} for u in report.unattributed],
+        "embeds": [{"package": e.package, "name": e.name, "size": e.size} for e in report.embeds],
         "functions": [{"name": f.name, "package": f.package, "code": f.code, "meta": f.meta} for f in functions],
         "build_info": build_info_to_json(report.build_info),
     }
@@ -209,7 +220,7 @@ _REQUIRED = ("schema", "path", "file_size", "format", "goos", "goarch", "go_vers
 
 
 def _report_from_json(obj: Any, where: str) -> BinaryReport:
-    f = Fields(obj, where, _REQUIRED)
+    f = Fields(obj, where, _REQUIRED, ("embeds",))
     if f.raw("schema") != SCHEMA:
         raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
     return BinaryReport(
@@ -218,4 +229,10 @@ def _report_from_json(obj: Any, where: str) -> BinaryReport:
         sections=f.seq("sections", _section), packages=f.seq("packages", _package),
         modules=f.seq("modules", _module_size), functions=f.seq("functions", _function),
         unattributed=f.seq("unattributed", _unattributed), build_info=f.nullable("build_info", _build_info_from_json),
-        stripped=f.flag("stripped"), packed=f.text("packed"), notes=f.get("notes", strings))
+        stripped=f.flag("stripped"), packed=f.text("packed"), notes=f.get("notes", strings),
+        embeds=f.seq("embeds", _embedded_file, optional=True))
+
+
+def _embedded_file(obj: Any, where: str) -> EmbeddedFile:
+    f = Fields(obj, where, ("package", "name", "size"))
+    return EmbeddedFile(f.text("package"), f.text("name"), f.size("size"))

@@ -41,6 +41,21 @@ class FunctionDelta(SizeDelta):
 
 
 @dataclass(frozen=True)
+class EmbedDelta:
+    """An embedded file added, removed or changed (sizes 0 where it is absent)."""
+
+    package: str
+    name: str
+    status: str  # "added", "removed", "changed"
+    old_size: int
+    new_size: int
+
+    @property
+    def delta(self) -> int:
+        return self.new_size - self.old_size
+
+
+@dataclass(frozen=True)
 class ModuleChange:
     path: str
     old_version: str  # "" when added
@@ -61,6 +76,7 @@ class BinaryDiff:
     removed_packages: tuple[str, ...] = field(default=())
     added_modules: tuple[str, ...] = field(default=())
     removed_modules: tuple[str, ...] = field(default=())
+    embeds: tuple[EmbedDelta, ...] = field(default=())  # embedded files added, removed, changed
 
     @property
     def delta(self) -> int:
@@ -82,6 +98,8 @@ class BinaryDiff:
             "removed_packages": list(self.removed_packages),
             "added_modules": list(self.added_modules),
             "removed_modules": list(self.removed_modules),
+            "embeds": [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
+                        "new_size": e.new_size, "delta": e.delta} for e in self.embeds],
         }
         if include_reports:
             doc["old"] = self.old.to_json(top=top)
@@ -91,13 +109,13 @@ class BinaryDiff:
     @classmethod
     def from_json(cls, obj: Any, where: str = "diff") -> BinaryDiff:
         """The record of a diff document written with its reports (``old`` and ``new``)."""
-        f = Fields(obj, where, (*DIFF_REQUIRED, "old", "new"))
+        f = Fields(obj, where, (*DIFF_REQUIRED, "old", "new"), ("embeds",))
         check_header(f)
         old = BinaryReport.from_json(f.raw("old"), f.at("old"))
         new = BinaryReport.from_json(f.raw("new"), f.at("new"))
         if (f.size("old_size"), f.size("new_size")) != (old.file_size, new.file_size):
             raise DocumentError(f"{where}: old_size and new_size differ from the reports' file sizes")
-        return cls(old=old, new=new, **rows_from_json(f))
+        return cls(old=old, new=new, **rows_from_json(f), embeds=f.seq("embeds", _embed_delta, optional=True))
 
 
 # ---- JSON (sizebot/schemas/diff.schema.json); the report's builds[].diff shares the rows --------------
@@ -105,6 +123,14 @@ class BinaryDiff:
 DIFF_REQUIRED = ("schema", "old_size", "new_size", "delta", "go_version", "sections", "packages", "modules",
                  "functions", "unattributed", "module_changes", "added_packages", "removed_packages",
                  "added_modules", "removed_modules")
+
+
+def _embed_delta(obj: Any, where: str) -> EmbedDelta:
+    f = Fields(obj, where, ("package", "name", "status", "old_size", "new_size", "delta"))
+    status = f.text("status")
+    if status not in ("added", "removed", "changed"):
+        raise DocumentError(f"{f.at('status')}: expected added, removed or changed")
+    return EmbedDelta(f.text("package"), f.text("name"), status, f.size("old_size"), f.size("new_size"))
 
 
 def delta_to_json(d: SizeDelta) -> dict[str, Any]:
