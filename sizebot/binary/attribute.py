@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
-from sizebot.binary.embeds import find_fs_tables, fs_package
+from sizebot.binary.embeds import find_fs_tables, fs_package, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
@@ -566,10 +566,10 @@ def _funcdesc_claims(binary: BinaryFile, entry_pkg: dict[int, int], start: int, 
     count = (end - start) // ptr
     if count <= 0:
         return
-    fmt = ("<" if binary.byte_order == "little" else ">") + ("Q" if ptr == 8 else "I") * count
-    add = acc.claims.add
-    for j, value in enumerate(struct.unpack_from(fmt, binary.data, start)):
-        pid = entry_pkg.get(value)
+    words = word_view(binary, start, count)
+    add, get = acc.claims.add, entry_pkg.get
+    for j in range(count):
+        pid = get(words[j])
         if pid is not None:
             off = start + j * ptr
             add(off, off + ptr, 2, pid, DATA)

@@ -35,6 +35,8 @@ from sizebot.documents.analyze import Section
 
 DW_AT_NAME, DW_AT_STMT_LIST, DW_AT_LOW_PC, DW_AT_RANGES, DW_AT_ADDR_BASE = 0x03, 0x10, 0x11, 0x55, 0x73
 _MAX_INFLATED = 1 << 31
+PackageAt = Callable[[int], str | None]
+Pieces = Iterator[tuple[int, int, str]]
 
 # fixed sizes of attribute forms (DWARF 4/5) that a unit's top DIE may use; None: variable
 _FORM_SIZE: dict[int, int | None] = {
@@ -251,11 +253,23 @@ def split_dwarf(binary: BinaryFile, package_at: Callable[[int], str | None]) -> 
             continue
         out.sizes[name] = len(data)
         try:
-            pieces = list(_split_section(name, data, units, little, binary.ptr_size, package_at, secs, binary))
+            pieces = _runs(_split_section(name, data, units, little, binary.ptr_size, package_at, secs, binary))
         except (ValueError, IndexError, struct.error) as e:
             out.notes.append(f"DWARF {name}: {e}: left unattributed")
             continue
         out.pieces[name] = pieces
+    return out
+
+
+def _runs(pieces: Pieces) -> list[tuple[int, int, str]]:
+    """Adjacent pieces of one package merged (a unit's location lists, a package's FDEs): far
+    fewer records to hold and claim."""
+    out: list[tuple[int, int, str]] = []
+    for start, end, pkg in pieces:
+        if out and out[-1][1] == start and out[-1][2] == pkg:
+            out[-1] = (out[-1][0], end, pkg)
+        else:
+            out.append((start, end, pkg))
     return out
 
 
@@ -293,10 +307,6 @@ def _partition(size: int, starts: list[tuple[int, str]]) -> Iterator[tuple[int, 
     for (start, pkg), nxt in zip(starts, [*starts[1:], (size, "")], strict=True):
         if nxt[0] > start:
             yield start, nxt[0], pkg
-
-
-PackageAt = Callable[[int], str | None]
-Pieces = Iterator[tuple[int, int, str]]
 
 
 def _frame_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sizebot.binary.container import BinaryFile
@@ -37,8 +38,6 @@ class FsTable:
 
 def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
     ptr = binary.ptr_size
-    bo = "<" if binary.byte_order == "little" else ">"
-    wchar = "Q" if ptr == 8 else "I"
     out: list[FsTable] = []
     for sec in binary.rodata_sections():
         n = sec.file_size // ptr
@@ -46,9 +45,9 @@ def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
             continue
         first = (-sec.addr) % ptr
         n = (sec.file_size - first) // ptr
-        words = struct.unpack_from(f"{bo}{n}{wchar}", binary.data, sec.offset + first)
+        words = word_view(binary, sec.offset + first, n)
         base = sec.addr + first + 3 * ptr
-        hits = [i for i, w in enumerate(words) if w == base + i * ptr]
+        hits = [i for i in range(n) if words[i] == base + i * ptr]
         for i in hits:
             if i + 2 >= n or words[i + 1] != words[i + 2] or words[i + 1] == 0:
                 continue
@@ -58,8 +57,17 @@ def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
     return out
 
 
+def word_view(binary: BinaryFile, offset: int, count: int) -> Sequence[int]:
+    """``count`` pointer-sized words at ``offset``, read in place (no list of them all)."""
+    raw = binary.data[offset : offset + count * binary.ptr_size]
+    if (binary.byte_order == "little") == (sys.byteorder == "little"):
+        return raw.cast("Q" if binary.ptr_size == 8 else "I")
+    bo = "<" if binary.byte_order == "little" else ">"
+    return struct.unpack_from(f"{bo}{count}{'Q' if binary.ptr_size == 8 else 'I'}", raw)
+
+
 def _read_table(
-    binary: BinaryFile, sec: Section, first: int, words: tuple[int, ...], i: int, ptr: int, notes: list[str]
+    binary: BinaryFile, sec: Section, first: int, words: Sequence[int], i: int, ptr: int, notes: list[str]
 ) -> FsTable | None:
     count = words[i + 1]
     rec_words = 4 + 16 // ptr
@@ -70,7 +78,8 @@ def _read_table(
     files = []
     name_sizes = []
     for k in range(count):
-        name_ptr, name_len, data_ptr, data_len = words[i + 3 + k * rec_words : i + 3 + k * rec_words + 4]
+        at = i + 3 + k * rec_words
+        name_ptr, name_len, data_ptr, data_len = words[at], words[at + 1], words[at + 2], words[at + 3]
         name_off = binary.vaddr_to_offset(name_ptr) if name_len else None
         if name_off is None or name_len > 4096 or name_off + name_len > binary.file_size:
             return None
