@@ -476,3 +476,40 @@ def test_named_tables_sit_with_the_bytes_they_describe() -> None:
     meta = ("app", "function metadata (pclntab, funcdata)")
     assert nodes[(*meta, "pclntab: file table")]["v"] == 60 and nodes[(*meta, "go:func.* (padding)")]["v"] == 40
     assert nodes[meta]["v"] == 1500
+
+
+EMBEDS = {
+    "go.mod": "module example.com/em\n\ngo 1.21\n",
+    "assets/assets.go": 'package assets\n\nimport "embed"\n\n//go:embed static\nvar Files embed.FS\n',
+    "assets/static/a.txt": "A" * 3000,
+    "assets/static/b.json": "{" + "B" * 5000 + "}",
+    "main.go": 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/em/assets"\n)\n\nfunc main() {\n'
+               '\tb, _ := assets.Files.ReadFile("static/a.txt")\n\tfmt.Println(len(b))\n}\n',
+}
+
+
+def test_embedded_files_and_dwarf_under_their_package(tmp_path: Path, browser: Browser) -> None:
+    exe = goprograms.build(EMBEDS)
+    doc = analyze_json(exe, tmp_path)
+    tree = analysis_tree(doc)
+    nodes = {path[1:]: node for path, node in iter_nodes(tree)}
+    assets = nodes[("data", "example.com/em", "example.com/em/assets")]
+    package = next(p for p in doc["packages"] if p["name"] == "example.com/em/assets")
+    assert assets["v"] == package["data"]
+    assert [(c["n"], c["k"], c["v"]) for c in assets["c"]] == [
+        ("static/b.json", "embed", 5002), ("static/a.txt", "embed", 3000),
+        ("(other data)", "other", package["data"] - 8002)]
+    if package.get("debug"):  # DWARF per package: beside the unattributed debug rows
+        assert nodes[("DWARF debug info", "example.com/em", "example.com/em/assets")]["v"] == package["debug"]
+    page = tmp_path / "embeds.html"
+    assert main(["analyze", str(exe), "--format", "html", "-o", str(page)]) == 0
+    browser.open(page)
+    browser.evaluate("document.querySelector('.search input').focus()")
+    browser.insert_text("b.json")
+    browser.settle()
+    browser.evaluate("document.querySelector('.result').click()")
+    hit = rects(browser, ".r.hit")
+    assert [r["name"] for r in hit] == ["static/b.json"]
+    browser.hover(hit[0]["x"] + hit[0]["w"] / 2, hit[0]["y"] + hit[0]["h"] / 2)
+    assert "5,002 B (5.00 KB)" in browser.evaluate("document.getElementById('tip').textContent")
+    assert browser.console_errors == []
