@@ -13,6 +13,7 @@ from sizebot.binary.diff import diff_reports
 from sizebot.binary.embeds import find_fs_tables
 from sizebot.documents.analyze import BinaryReport, EmbeddedFile
 from sizebot.documents.diff import BinaryDiff
+from sizebot.render import render
 from tests.support.goprograms import build
 
 CSS = "".join(f".c{i} {{ color: #{i:06x}; }}\n" for i in range(200))
@@ -73,6 +74,14 @@ def test_diff_lists_added_removed_changed():
                     ("static/new.js", "added", 15)}
     doc = d.to_json()
     assert BinaryDiff.from_json(doc).embeds == d.embeds
+    text = render(d, "text", width=200)
+    assert "Embedded files" in text and "static/new.js" in text and "added" in text
+
+
+def test_text_lists_files():
+    text = render(analyze_binary(build(PROGRAM)), "text", width=200)
+    table = text[text.index("Embedded files"):]
+    assert "static/app.css" in table and WEB in table
 
 
 def test_absurd_table_length_is_a_note(tmp_path):

@@ -93,6 +93,12 @@ def render_report_text(report: BinaryReport, *, top: int | None = 20, width: int
             packages.add_row(Text(f"... {more} more"), format_size(rest), "", "", "", share(rest, whole))
         parts.append(packages)
 
+    if report.embeds:
+        embeds = _table("Embedded files", (("package", "left"), ("file", "left"), ("size", "right")))
+        for e in report.embeds:
+            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(e.name, 60), format_size(e.size))
+        parts.append(embeds)
+
     unattributed = _table("Unattributed", (("section", "left"), ("size", "right"), ("share", "right")))
     for u in report.unattributed:
         unattributed.add_row(one_line(u.section), format_size(u.size), share(u.size, whole))
@@ -150,6 +156,13 @@ def render_diff_text(diff: BinaryDiff, *, top: int | None = 20, width: int = 100
         _delta_table("Functions", "function", diff.functions, top) if top != 0 else None,
     ]
     parts.extend(t for t in tables if t is not None)
+    if diff.embeds:
+        embeds = _table("Embedded files", (("package", "left"), ("file", "left"), ("change", "left"),
+                                           ("old", "right"), ("new", "right"), ("delta", "right")))
+        for e in diff.embeds:
+            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(e.name, 60), e.status,
+                           format_size(e.old_size), format_size(e.new_size), format_delta(e.delta))
+        parts.append(embeds)
     if diff.module_changes:
         changes = _table("Module versions", (("module", "left"), ("old", "left"), ("new", "left")))
         for c in diff.module_changes:
