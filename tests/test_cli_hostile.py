@@ -28,12 +28,12 @@ def test_fifo_refused_without_blocking(tmp_path, argv):
     os.mkfifo(fifo)  # nobody ever writes to it: opening it for reading in blocking mode never returns
     proc = _sizebot(*[a.format(fifo=fifo) for a in argv], cwd=tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr == f"sizebot: error: {fifo}: not a regular file\n"
+    assert proc.stderr == f"sizebot: error: {fifo}: a FIFO, not a regular file\n"
 
 
 def test_directory_refused(tmp_path, capsys):
     assert main(["analyze", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"sizebot: error: {tmp_path}: not a regular file\n"
+    assert capsys.readouterr().err == f"sizebot: error: {tmp_path}: a directory, not a regular file\n"
 
 
 def test_work_dir_naming_a_file(tmp_path, capsys):

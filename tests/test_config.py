@@ -531,7 +531,7 @@ def test_a_fifo_is_not_read(tmp_path):
     os.mkfifo(tmp_path / "sizebot.toml")
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "sizebot.toml", repo_root=tmp_path)
-    assert str(info.value) == "sizebot.toml: not a regular file"
+    assert str(info.value) == "sizebot.toml: a FIFO, not a regular file"
 
 
 # -- go build flags that cannot work are caught when the config is checked --------------------------

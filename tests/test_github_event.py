@@ -184,7 +184,7 @@ def test_deep_nesting_refused_without_recursion(tmp_path, depth):
 def test_fifo_and_directory_refused_without_blocking(tmp_path):
     fifo = tmp_path / "m.json"
     os.mkfifo(fifo)
-    with pytest.raises(MeasurementFileError, match="m.json: not a regular file"):
+    with pytest.raises(MeasurementFileError, match="m.json: a FIFO, not a regular file"):
         load_measurement(fifo)
     with pytest.raises(MeasurementFileError, match="not a regular file"):
         load_measurement(tmp_path)

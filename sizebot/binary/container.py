@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import mmap
 import os
-import stat
 
 from sizebot.binary.binaryfile import BinaryFile
 from sizebot.errors import BinaryFormatError
+from sizebot.files import open_regular
 
 __all__ = ["BinaryFile", "open_binary"]
 
@@ -17,15 +17,9 @@ __all__ = ["BinaryFile", "open_binary"]
 def open_binary(path: str | os.PathLike[str]) -> BinaryFile:
     """Open an ELF, Mach-O or PE file; BinaryFormatError (one line naming the file) otherwise."""
     path = os.fspath(path)
+    fd, size = open_regular(path, BinaryFormatError)
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            raise BinaryFormatError("not a regular file", path=path)
         with open(fd, "rb") as f:
-            size = st.st_size
             if size == 0:
                 raise BinaryFormatError("empty file: not an ELF, Mach-O or PE executable", path=path)
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)

@@ -14,6 +14,7 @@ from sizebot.config.lines import MAX_NESTING, key_lines, nesting_error
 from sizebot.config.model import Config
 from sizebot.config.validation import validate
 from sizebot.errors import ConfigError
+from sizebot.files import file_kind
 
 CONFIG_NAMES = ("sizebot.toml", ".github/sizebot.toml")
 
@@ -37,7 +38,8 @@ def load_config(path: str | Path, *, repo_root: str | Path | None = None) -> Con
         except ValueError:
             pass
     if path.exists() and not path.is_file():
-        raise ConfigError("not a regular file", path=display)  # a FIFO would block the read forever
+        # a FIFO would block the read forever
+        raise ConfigError(f"{file_kind(path.stat().st_mode)}, not a regular file", path=display)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

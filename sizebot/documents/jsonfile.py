@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from sizebot.errors import DocumentError, SizebotError
+from sizebot.files import open_regular
 
 MAX_DEPTH = 32  # the report document nests 8 deep; what is far deeper is no report
 MAX_STRING = 65_536  # no string of a report is this long (refs, subjects, names, error lines)
@@ -26,17 +25,10 @@ def read_regular_file(path: str | Path, *, max_bytes: int, error: type[SizebotEr
     """The bytes of a regular file of at most ``max_bytes``. Opened without blocking (a FIFO
     would wait for a writer forever) and checked on the open descriptor (no swap after a stat)."""
     where = str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise error(f"cannot read: {exc.strerror or exc}", path=where) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        raise error("not a regular file", path=where)
+    fd, size = open_regular(path, error)
     with open(fd, "rb") as fh:
-        if st.st_size > max_bytes:
-            raise error(f"{st.st_size} bytes exceeds the {max_bytes}-byte limit", path=where)
+        if size > max_bytes:
+            raise error(f"{size} bytes exceeds the {max_bytes}-byte limit", path=where)
         try:
             raw = fh.read(max_bytes + 1)
         except OSError as exc:
