@@ -70,7 +70,7 @@ def assert_buckets(doc: dict, path: Path) -> None:
     assert doc["file_size"] == path.stat().st_size
     assert sum(p["size"] for p in doc["packages"]) + sum(u["size"] for u in doc["unattributed"]) == doc["file_size"]
     for p in doc["packages"]:
-        assert p["size"] == p["code"] + p["meta"] + p["data"] + p["debug"]
+        assert p["size"] == p["code"] + p["meta"] + p["data"] + p.get("debug", 0)
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str], path: str) -> str:

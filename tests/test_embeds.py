@@ -76,12 +76,17 @@ def test_diff_lists_added_removed_changed():
     assert BinaryDiff.from_json(doc).embeds == d.embeds
     text = render(d, "text", width=200)
     assert "Embedded files" in text and "static/new.js" in text and "added" in text
+    md = render(d, "markdown")
+    assert "#### Embedded files" in md and "| <code>static/new.js</code> | added | 0 B | 15 B | +15 B |" in md
 
 
 def test_text_lists_files():
     text = render(analyze_binary(build(PROGRAM)), "text", width=200)
     table = text[text.index("Embedded files"):]
     assert "static/app.css" in table and WEB in table
+    md = render(analyze_binary(build(PROGRAM)), "markdown")
+    assert "<summary>Embedded files (4)</summary>" in md
+    assert f"| <code>{WEB}</code> | <code>static/a.txt</code> | 12 B |" in md
 
 
 def test_absurd_table_length_is_a_note(tmp_path):

@@ -77,16 +77,15 @@ def test_report_json_exact_and_valid() -> None:
             {"name": ".bss", "file_size": 0, "mem_size": 512, "offset": 0, "addr": 0x404000, "flags": "r,w,alloc"},
         ],
         "packages": [
-            {"name": "runtime", "module": "std", "size": 4500, "code": 3000, "meta": 1000, "data": 500, "debug": 0},
-            {"name": "example.com/app/evil|<b>x</b>", "module": "example.com/app", "size": 1500, "code": 1200, "meta": 300, "data": 0, "debug": 0},
-            {"name": "main", "module": "example.com/app", "size": 330, "code": 260, "meta": 60, "data": 10, "debug": 0},
+            {"name": "runtime", "module": "std", "size": 4500, "code": 3000, "meta": 1000, "data": 500},
+            {"name": "example.com/app/evil|<b>x</b>", "module": "example.com/app", "size": 1500, "code": 1200, "meta": 300, "data": 0},
+            {"name": "main", "module": "example.com/app", "size": 330, "code": 260, "meta": 60, "data": 10},
         ],
         "modules": [
             {"path": "std", "version": "", "size": 4500, "replace": ""},
             {"path": "example.com/app", "version": "", "size": 1830, "replace": ""},
         ],
         "unattributed": [{"section": "(headers)", "size": 64}, {"section": ".rodata", "size": 90}],
-        "embeds": [],
         "functions": [
             {"name": "example.com/app/evil|<b>x</b>.[bold]Run[/bold]", "package": "example.com/app/evil|<b>x</b>", "code": 1200, "meta": 300},
             {"name": "runtime.main", "package": "runtime", "code": 900, "meta": 100},
@@ -158,7 +157,7 @@ def test_diff_json_exact_and_valid() -> None:
             {"path": "github.com/acme/log", "old_version": "v1.3.2", "new_version": "v1.4.0"},
         ],
         "added_packages": ["example.com/app/evil|<b>x</b>"], "removed_packages": [],
-        "added_modules": [], "removed_modules": [], "embeds": [],
+        "added_modules": [], "removed_modules": [],
     }
     assert sum(p["delta"] for p in doc["packages"]) + sum(u["delta"] for u in doc["unattributed"]) == doc["delta"]
     full = d.to_json(top=1)

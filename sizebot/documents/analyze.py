@@ -175,16 +175,17 @@ def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
         ],
         "packages": [
             {"name": p.name, "module": p.module, "size": p.size, "code": p.code, "meta": p.meta, "data": p.data,
-             "debug": p.debug}
+             **({"debug": p.debug} if p.debug else {})}  # absent when 0: stripped builds' documents stay as they were
             for p in report.packages
         ],
         "modules": [
             {"path": m.path, "version": m.version, "size": m.size, "replace": m.replace} for m in report.modules
         ],
         "unattributed": [{"section": u.section, "size": u.size} for u in report.unattributed],
-        "embeds": [{"package": e.package, "name": e.name, "size": e.size} for e in report.embeds],
         "functions": [{"name": f.name, "package": f.package, "code": f.code, "meta": f.meta} for f in functions],
         "build_info": build_info_to_json(report.build_info),
+        **({"embeds": [{"package": e.package, "name": e.name, "size": e.size} for e in report.embeds]}
+           if report.embeds else {}),
     }
 
 

@@ -98,9 +98,10 @@ class BinaryDiff:
             "removed_packages": list(self.removed_packages),
             "added_modules": list(self.added_modules),
             "removed_modules": list(self.removed_modules),
-            "embeds": [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
-                        "new_size": e.new_size, "delta": e.delta} for e in self.embeds],
         }
+        if self.embeds:
+            doc["embeds"] = [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
+                              "new_size": e.new_size, "delta": e.delta} for e in self.embeds]
         if include_reports:
             doc["old"] = self.old.to_json(top=top)
             doc["new"] = self.new.to_json(top=top)
