@@ -81,3 +81,31 @@ def test_unit_past_its_section_is_a_note(tmp_path):
     assert any(n.startswith("DWARF .debug_info: unit at 0x0 runs past .debug_info") for n in r.notes), r.notes
     _sums(r)
     assert sum(p.debug for p in r.packages) == 0
+
+
+def test_mutated_debug_and_embed_bytes_never_crash(tmp_path):
+    """Random bytes changed in the debug sections, the read-only data (embed tables) and the pclntab
+    (funcdata offsets): a report whose sums hold, or one line of SizebotError; never another exception."""
+    import random
+
+    from sizebot.errors import SizebotError
+    from tests.test_embeds import PROGRAM
+
+    rng = random.Random(12)
+    src = build(PROGRAM, flags=UNCOMPRESSED)
+    data = src.read_bytes()
+    with open_binary(src) as b:
+        secs = [s for s in b.sections if s.file_size and any(k in s.name for k in ("debug", "rodata", "pclntab"))]
+    path = tmp_path / "mutated"
+    for _ in range(40):
+        mutated = bytearray(data)
+        sec = rng.choice(secs)
+        for _ in range(rng.choice((1, 4, 32))):
+            mutated[sec.offset + rng.randrange(sec.file_size)] = rng.randrange(256)
+        path.write_bytes(bytes(mutated))
+        try:
+            r = analyze_binary(path)
+        except SizebotError as e:
+            assert "\n" not in str(e)
+            continue
+        _sums(r)
