@@ -28,13 +28,15 @@ from tests.support.goprograms import write_tree
 from tests.support.images import blob
 from tests.support.schemas import load_schema
 
-DIVE = Path("/root/go/bin/dive")
+# dive v0.13.1 where `go install` puts it (scripts/install-deps does), not a machine's path
+DIVE = Path(subprocess.run(["go", "env", "GOPATH"], capture_output=True, text=True, check=True).stdout.strip(),
+            "bin", "dive")
 REPO = Path(__file__).resolve().parents[1]
 DIFF_SCHEMA = load_schema("image-diff")
 
 
 def _dive() -> str:
-    assert DIVE.is_file(), f"dive not found at {DIVE}: run `go install github.com/wagoodman/dive@v0.13.1` (.ci/run does)"
+    assert DIVE.is_file(), f"dive not found at {DIVE}: run `go install github.com/wagoodman/dive@v0.13.1` (scripts/install-deps does)"
     return str(DIVE)
 
 

@@ -1,6 +1,6 @@
 """dive parity: sizebot's dive figures equal dive v0.13.1's to the byte on every fixture.
 
-Expected values are literals produced by dive itself (/root/go/bin/dive, v0.13.1):
+Expected values are literals produced by dive itself (v0.13.1, as scripts/install-deps installs it):
 
     dive --source docker-archive FILE --json FILE.json        # layer sizes, size, efficiency,
                                                               # wasted bytes, inefficient files (order!)
