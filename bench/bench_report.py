@@ -312,6 +312,8 @@ def main() -> int:
     ap.add_argument("--baseline-rounds", type=int, default=0, metavar="N",
                     help="instead: a pull request's run with and without a baseline, N rounds each "
                          "(report_with_baseline.py)")
+    ap.add_argument("--baseline-gocache", choices=("cold", "warm", "both"), default="both",
+                    help="the Go build cache of those runs: empty, or the push job's (default both)")
     args = ap.parse_args()
     work = Path(args.dir).resolve()
     if work.exists():
@@ -326,8 +328,9 @@ def main() -> int:
         import report_with_baseline
 
         sh(["go", "mod", "download"], cwd=repo)
-        report_with_baseline.print_comparison(report_with_baseline.compare(work, repo, base, head,
-                                                                           args.baseline_rounds))
+        for gocache in ("warm", "cold") if args.baseline_gocache == "both" else (args.baseline_gocache,):
+            report_with_baseline.print_comparison(report_with_baseline.compare(work, repo, base, head,
+                                                                               args.baseline_rounds, gocache))
         return 0
     packages = main_packages(repo)
     goos, goarch = sh(["go", "env", "GOOS", "GOARCH"]).split()

@@ -3,16 +3,19 @@ real program (dive v0.13.1 and its head commit, see bench_report.py), in one run
 
 First the base is measured once, as the default branch's push job does (``sizebot measure --ref BASE``;
 timed and shown, not part of the comparison). Then, for N rounds in ABBA order, the pull request's run:
-``sizebot report --base BASE --head HEAD`` without and with ``--baseline base.json``, each on a cold Go
-build cache and an empty analysis cache (a fresh CI runner: the case a baseline is for). The figure is
-the median wall time with the baseline over the median without (goal: <= 55%); the two reports must be
-the same document but for the baseline's ``trend``.
+``sizebot report --base BASE --head HEAD`` without and with ``--baseline base.json``, each with an empty
+analysis cache and a Go build cache that is either cold (empty: a runner with no cache at all) or warm
+(a copy, made before the clock starts, of the cache the push job's measure left: a runner that restores
+the default branch's Go build cache, as actions/setup-go does). The figure is the median wall time with
+the baseline over the median without (goal: <= 55%); the two reports must be the same document but for
+the baseline's ``trend``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,26 +35,34 @@ def _run(cmd: list[str], env: dict[str, str], log: Path) -> float:
     return wall
 
 
-def compare(work: Path, repo: Path, base: str, head: str, rounds: int) -> dict:
+def compare(work: Path, repo: Path, base: str, head: str, rounds: int, gocache: str = "cold") -> dict:
     env = {**os.environ, "TMPDIR": str(work / "tmp")}
     (work / "tmp").mkdir(exist_ok=True)
     sizebot = [sys.executable, "-m", "sizebot"]
     baseline = work / "base.baseline.json"
-    measure_wall = _run([*sizebot, "measure", "--repo", str(repo), "--ref", base, "-o", str(baseline), "-q"],
-                        {**env, "GOCACHE": str(work / "gocache-measure")}, work / "measure.log")
+    measure_wall = None
+    if not baseline.exists():
+        measure_wall = _run([*sizebot, "measure", "--repo", str(repo), "--ref", base, "-o", str(baseline), "-q"],
+                            {**env, "GOCACHE": str(work / "gocache-measure")}, work / "measure.log")
     order = [("without", "with") if i % 2 == 0 else ("with", "without") for i in range(rounds)]
     walls: dict[str, list[float]] = {"with": [], "without": []}
     reports: dict[str, dict] = {}
     for i, pair in enumerate(order):
         for kind in pair:
             key = f"{kind}-{i}"
-            out = work / f"report-{key}.json"
+            out = work / f"report-{gocache}-{key}.json"
             cmd = [*sizebot, "report", "--repo", str(repo), "--base", base, "--head", head, "--format", "json",
-                   "--output", str(out), "--quiet", "--cache-dir", str(work / f"analyses-{key}")]
+                   "--output", str(out), "--quiet", "--cache-dir", str(work / f"analyses-{gocache}-{key}")]
             if kind == "with":
                 cmd += ["--baseline", str(baseline)]
-            print(f"bench: report {key} ...", file=sys.stderr, flush=True)
-            walls[kind].append(_run(cmd, {**env, "GOCACHE": str(work / f"gocache-{key}")}, work / f"{key}.log"))
+            cache = work / f"gocache-{gocache}-{key}"
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(work / f"analyses-{gocache}-{key}", ignore_errors=True)  # empty: analysed anew
+            if gocache == "warm":  # copied before the clock starts
+                shutil.copytree(work / "gocache-measure", cache, symlinks=True)
+            print(f"bench: report {gocache} {key} ...", file=sys.stderr, flush=True)
+            walls[kind].append(_run(cmd, {**env, "GOCACHE": str(cache)}, work / f"{gocache}-{key}.log"))
+            shutil.rmtree(cache, ignore_errors=True)
             reports[kind] = json.loads(out.read_text())
     used = dict(reports["with"])
     trend = used.pop("trend", None)
@@ -60,16 +71,18 @@ def compare(work: Path, repo: Path, base: str, head: str, rounds: int) -> dict:
     if trend is None:
         sys.exit("bench: the report with the baseline has no trend: the baseline was not used")
     median = {k: statistics.median(v) for k, v in walls.items()}
-    return {"measure": measure_wall, "walls": walls, "median": median, "ratio": median["with"] / median["without"],
-            "builds": len(reports["without"]["builds"]), "baseline_bytes": baseline.stat().st_size}
+    return {"gocache": gocache, "measure": measure_wall, "walls": walls, "median": median,
+            "ratio": median["with"] / median["without"], "builds": len(reports["without"]["builds"]),
+            "baseline_bytes": baseline.stat().st_size}
 
 
 def print_comparison(r: dict) -> None:
     print()
-    print(f"A pull request's run with and without a baseline ({r['builds']} builds, cold Go build cache, "
+    print(f"A pull request's run with and without a baseline ({r['builds']} builds, {r['gocache']} Go build cache, "
           "empty analysis cache):")
-    print(f"  sizebot measure of the base (the push job, once): {r['measure']:.1f} s, "
-          f"baseline file {r['baseline_bytes'] / 1e6:.1f} MB")
+    if r["measure"] is not None:
+        print(f"  sizebot measure of the base (the push job, once): {r['measure']:.1f} s")
+    print(f"  baseline file {r['baseline_bytes'] / 1e6:.1f} MB")
     for kind in ("without", "with"):
         runs = ", ".join(f"{w:.1f}" for w in r["walls"][kind])
         print(f"  report {kind + ' baseline':17} median {r['median'][kind]:6.1f} s   (runs: {runs})")

@@ -8,6 +8,7 @@ c3 adds a second line of output. The pull request is c2 -> feature (c2 + net/url
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -173,6 +174,24 @@ def test_a_baseline_with_another_go_is_not_used(capsys, repo, measured):
     assert (f"the baseline of {str(repo['c2'])[:12]} was measured with Go {installed} instead of go1.27.3: "
             "the base was built") in doc["notes"]
     assert {b["base"]["binary"]["go_version"] for b in doc["builds"]} == {"go1.27.3"}
+
+
+def test_a_baseline_of_another_analysis_is_not_used(capsys, repo, measured, tmp_path):
+    """Measured by another sizebot (its analyser's sources differ): its figures are not this one's."""
+    from sizebot.documents.baseline import Fingerprint
+
+    doc = json.loads(measured["c2"].read_text())
+    doc["fingerprint"]["sizebot"] = "0.0.9+0123456789abcdef"
+    inputs = {k: v for k, v in doc["fingerprint"].items() if k != "digest"}
+    doc["fingerprint"]["digest"] = hashlib.sha256(json.dumps(inputs, sort_keys=True, separators=(",", ":"),
+                                                             ensure_ascii=True).encode()).hexdigest()
+    old = tmp_path / "old-analysis.json"
+    old.write_text(json.dumps(doc))
+    Fingerprint.from_json(doc["fingerprint"], "fingerprint")  # a well-formed baseline
+    _, report_doc, _ = report(capsys, repo, "--baseline", str(old))
+    assert any(n.startswith(f"the baseline of {str(repo['c2'])[:12]} was measured with another sizebot analysis "
+                            "(0.0.9+0123456789abcdef instead of ") for n in report_doc["notes"]), report_doc["notes"]
+    assert "trend" not in report_doc
 
 
 def test_history_is_carried_across_three_measurements(capsys, repo, tmp_path):

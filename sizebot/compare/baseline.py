@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sizebot import __version__
+from sizebot.compare.analysis_cache import analyser_fingerprint
 from sizebot.compare.model import FAILED, MISSING, OK, Comparison, Side
 from sizebot.config import Strategy, Target
 from sizebot.documents.baseline import Baseline, BaselineBuild, BuildSpec, Fingerprint, HistoryEntry
@@ -34,9 +35,10 @@ def build_spec(target: Target, platform: str, strategy: Strategy) -> BuildSpec:
 
 def fingerprint(jobs: Sequence[Job], go_version: str, env: Mapping[str, str] | None, path: str) -> Fingerprint:
     source = os.environ if env is None else env
+    # the analyser's own fingerprint beside the version: an analysis that changed must not be reused
     return Fingerprint(builds=tuple(build_spec(*job) for job in jobs), go_version=go_version,
                        env=tuple(sorted((k, source[k]) for k in BUILD_ENV if source.get(k))), path=path,
-                       sizebot=__version__)
+                       sizebot=f"{__version__}+{analyser_fingerprint()}")
 
 
 def side_of(build: BaselineBuild) -> Side:

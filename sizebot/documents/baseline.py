@@ -93,7 +93,7 @@ class Fingerprint:
     go_version: str
     env: tuple[tuple[str, str], ...]  # the build-relevant variables of the environment (GOFLAGS, CGO_ENABLED, ...)
     path: str  # where the builds ran: a build without -trimpath embeds it
-    sizebot: str  # the analysis that measured it
+    sizebot: str  # the analysis that measured it: sizebot's version + the analyser's sources' digest
 
     def inputs(self) -> dict[str, Any]:
         return {"builds": [b.to_json() for b in self.builds], "go_version": self.go_version, "env": dict(self.env),
@@ -110,7 +110,7 @@ class Fingerprint:
         if self.go_version != other.go_version:
             out.append(f"Go {other.go_version} instead of {self.go_version}")
         if self.sizebot != other.sizebot:
-            out.append(f"sizebot {other.sizebot} instead of {self.sizebot}")
+            out.append(f"another sizebot analysis ({other.sizebot} instead of {self.sizebot})")
         if self.path != other.path:
             out.append("another build path")
         if self.env != other.env:
