@@ -89,7 +89,7 @@ def test_mutated_debug_and_embed_bytes_never_crash(tmp_path):
     import random
 
     from sizebot.errors import SizebotError
-    from tests.test_embeds import PROGRAM
+    from tests.support.goprograms import EMBEDS as PROGRAM
 
     rng = random.Random(12)
     src = build(PROGRAM, flags=UNCOMPRESSED)

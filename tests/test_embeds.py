@@ -14,22 +14,9 @@ from sizebot.binary.embeds import find_fs_tables
 from sizebot.documents.analyze import BinaryReport, EmbeddedFile
 from sizebot.documents.diff import BinaryDiff
 from sizebot.render import render
-from tests.support.goprograms import build
+from tests.support.goprograms import EMBEDS, EMBEDS_CSS, build
 
-CSS = "".join(f".c{i} {{ color: #{i:06x}; }}\n" for i in range(200))
-PROGRAM = {
-    "go.mod": "module example.com/embedded\n\ngo 1.21\n",
-    "web/index.html": "<html><body>hello</body></html>\n",
-    "web/static/a.txt": "hello world\n",
-    "web/static/app.css": CSS,
-    "web/web.go": 'package web\n\nimport "embed"\n\n//go:embed index.html static\nvar Files embed.FS\n\n'
-                  "// Read returns one embedded file.\n"
-                  "func Read(name string) ([]byte, error) { return Files.ReadFile(name) }\n",
-    "blob.txt": "x" * 3000,
-    "main.go": 'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n\n\t"example.com/embedded/web"\n)\n\n'
-               "//go:embed blob.txt\nvar blob []byte\n\n"
-               'func main() {\n\tb, _ := web.Read("static/a.txt")\n\tfmt.Println(len(b), len(blob))\n}\n',
-}
+CSS, PROGRAM = EMBEDS_CSS, EMBEDS
 WEB = "example.com/embedded/web"
 EXPECTED = (
     EmbeddedFile(WEB, "index.html", len(PROGRAM["web/index.html"])),

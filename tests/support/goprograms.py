@@ -55,6 +55,22 @@ WITHDEP = {
 }
 
 # cgo on: a tiny C function.
+# //go:embed: an embed.FS of a directory tree (a file, a subdirectory, a larger stylesheet) and a []byte.
+EMBEDS_CSS = "".join(f".c{i} {{ color: #{i:06x}; }}\n" for i in range(200))
+EMBEDS = {
+    "go.mod": "module example.com/embedded\n\ngo 1.21\n",
+    "web/index.html": "<html><body>hello</body></html>\n",
+    "web/static/a.txt": "hello world\n",
+    "web/static/app.css": EMBEDS_CSS,
+    "web/web.go": 'package web\n\nimport "embed"\n\n//go:embed index.html static\nvar Files embed.FS\n\n'
+                  "// Read returns one embedded file.\n"
+                  "func Read(name string) ([]byte, error) { return Files.ReadFile(name) }\n",
+    "blob.txt": "x" * 3000,
+    "main.go": 'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n\n\t"example.com/embedded/web"\n)\n\n'
+               "//go:embed blob.txt\nvar blob []byte\n\n"
+               'func main() {\n\tb, _ := web.Read("static/a.txt")\n\tfmt.Println(len(b), len(blob))\n}\n',
+}
+
 CGO = {
     "go.mod": "module example.com/cgoprog\n\ngo 1.21\n",
     "main.go": 'package main\n\n/*\nint twice(int x) { return 2 * x; }\n*/\nimport "C"\nimport "fmt"\n\nfunc main() { fmt.Println(C.twice(21)) }\n',
