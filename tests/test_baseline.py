@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sizebot.cli import main
-from tests.support.git import git
+from tests.support.git import commit_all, git
 from tests.support.goprograms import write_tree
 from tests.support.schemas import validate_document
 
@@ -39,9 +39,7 @@ flags = ["-trimpath", "-ldflags=-s -w"]
 
 def commit(repo: Path, files: dict[str, str], message: str) -> str:
     write_tree(repo, files)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
+    return commit_all(repo, message)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import pytest
 
 from sizebot.cli import main
 from sizebot.compare.run import default_base, run_report_doc
-from tests.support.git import git
+from tests.support.git import commit_all, git
+from tests.support.goprograms import write_tree
 from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,44 +128,31 @@ def validate(doc: dict) -> None:
             jsonschema.Draft202012Validator(DIFF_SCHEMA).validate(b["diff"])
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("e2e")
     repo = root / "app"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    write(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1})
-    c1 = commit(repo, "Print hello")
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1})
+    c1 = commit_all(repo, "Print hello")
     git(repo, "checkout", "-q", "-b", "feature")
-    write(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_C2, "internal/format/format.go": FORMAT_GREET,
+    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_C2, "internal/format/format.go": FORMAT_GREET,
                  "cmd/tool/main.go": TOOL, **GREET})
-    c2 = commit(repo, "Reply in JSON")
-    write(repo, {"cmd/tool/main.go": "// Command tool exits with the number of its arguments.\n" + TOOL})
-    c3 = commit(repo, "Document the tool\n\nSize-Budget-Override: JSON output is worth it")
+    c2 = commit_all(repo, "Reply in JSON")
+    write_tree(repo, {"cmd/tool/main.go": "// Command tool exits with the number of its arguments.\n" + TOOL})
+    c3 = commit_all(repo, "Document the tool\n\nSize-Budget-Override: JSON output is worth it")
     git(repo, "checkout", "-q", c2)
     (repo / "greet" / "greet.go").unlink()
     (repo / "greet" / "go.mod").unlink()
-    write(repo, {"go.mod": GO_MOD, "internal/format/format.go": FORMAT_PLAIN})
-    c4 = commit(repo, "Drop example.com/greet")
+    write_tree(repo, {"go.mod": GO_MOD, "internal/format/format.go": FORMAT_PLAIN})
+    c4 = commit_all(repo, "Drop example.com/greet")
     git(repo, "checkout", "-q", c1)
-    write(repo, {"cmd/app/main.go": APP_C1.replace("func main()", "func main(")})
-    broken = commit(repo, "Break the build")
+    write_tree(repo, {"cmd/app/main.go": APP_C1.replace("func main()", "func main(")})
+    broken = commit_all(repo, "Break the build")
     git(repo, "checkout", "-q", "feature")
     configs = root / "configs"
-    write(configs, {"full.toml": FULL, "one.toml": ONE, "warn.toml": WARN_ONLY, "bad.toml": BAD})
+    write_tree(configs, {"full.toml": FULL, "one.toml": ONE, "warn.toml": WARN_ONLY, "bad.toml": BAD})
     return {"path": repo, "c1": c1, "c2": c2, "c3": c3, "c4": c4, "broken": broken, "configs": configs,
             "root": root}
 
@@ -413,12 +401,12 @@ def test_image_section_and_image_budget(tmp_path, docker_engine):
     repo = tmp_path / "imaged"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    write(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1, "sizebot.toml": IMAGE_CONFIG,
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1, "sizebot.toml": IMAGE_CONFIG,
                  "Dockerfile": "FROM scratch\nCOPY blob.bin /blob.bin\n"})
     (repo / "blob.bin").write_bytes(b"a" * 10_000)
-    base = commit(repo, "An image")
+    base = commit_all(repo, "An image")
     (repo / "blob.bin").write_bytes(b"b" * 30_000)
-    head = commit(repo, "A bigger image")
+    head = commit_all(repo, "A bigger image")
     doc = run_report_doc(repo=repo, base=base, head=head, docker_host=docker_engine.host,
                          env={**os.environ, "GOTOOLCHAIN": "local"}).to_json()
     validate(doc)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from sizebot.cli import main
 from sizebot.cli.report import render_doc
 from sizebot.documents.report import Report
 from sizebot.render.comment import github_length
-from tests.support.git import git
+from tests.support.git import commit_all, git
 from tests.support.goprograms import write_tree
 
 GO_MOD = "module example.com/totals\n\ngo 1.21\n"
@@ -62,12 +61,6 @@ flags = ["-trimpath", "-ldflags=-s -w"]
 """
 
 
-def _commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory) -> dict[str, object]:
     """One `sizebot report` run (default and release strategies), written as text, JSON and markdown."""
@@ -75,10 +68,10 @@ def outputs(tmp_path_factory) -> dict[str, object]:
     repo = root / "repo"
     write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_BASE})
     git(repo, "init", "-q", "-b", "main")
-    base = _commit(repo, "Print hello")
+    base = commit_all(repo, "Print hello")
     write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_HEAD, "greet/go.mod":
                       "module example.com/greet\n\ngo 1.21\n", "greet/greet.go": GREET})
-    head = _commit(repo, "Greet in JSON")
+    head = commit_all(repo, "Greet in JSON")
     config = write_tree(root, {"sizebot.toml": CONFIG}) / "sizebot.toml"
     out = root / "out"
     out.mkdir()
@@ -196,14 +189,14 @@ def test_major_version_move_is_one_upgrade_row(tmp_path):
     write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": app, "greet/go.mod":
                       "module example.com/greet\n\ngo 1.21\n", "greet/greet.go": GREET})
     git(repo, "init", "-q", "-b", "main")
-    base = _commit(repo, "Greet with v1")
+    base = commit_all(repo, "Greet with v1")
     write_tree(repo, {
         "go.mod": GO_MOD + "\nrequire example.com/greet/v2 v2.0.0\n\nreplace example.com/greet/v2 => ./greet2\n",
         "cmd/app/main.go": app.replace('"example.com/greet"', '"example.com/greet/v2"'),
         "greet2/go.mod": "module example.com/greet/v2\n\ngo 1.21\n", "greet2/greet.go": GREET_V2})
     (repo / "greet" / "greet.go").unlink()
     (repo / "greet" / "go.mod").unlink()
-    head = _commit(repo, "Greet with v2")
+    head = commit_all(repo, "Greet with v2")
     config = write_tree(tmp_path, {"sizebot.toml": CONFIG.split("[strategy.release]")[0]}) / "sizebot.toml"
     out = tmp_path / "report.json"
     assert main(["report", "--repo", str(repo), "--base", base, "--head", head, "--config", str(config), "-q",

@@ -23,7 +23,8 @@ import pytest
 
 from sizebot.builds.workpath import build_path
 from sizebot.cli import main
-from tests.support.git import git
+from tests.support.git import commit_all, git
+from tests.support.goprograms import write_tree
 from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,42 +51,29 @@ LOOSE = CONFIG.replace('max_increase = "1%"', 'max_increase = "1000%"')
 HEAD_BUDGETS = 'budgets_from = "head"\n\n'
 
 
-def write(repo: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = repo / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
-def commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("verdicts")
     repo = root / "verdicts"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    write(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1, "sizebot.toml": CONFIG})
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_C1, "sizebot.toml": CONFIG})
     env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
     subprocess.run(["go", "mod", "tidy"], cwd=repo, env=env, check=True, capture_output=True)
-    c1 = commit(repo, "Print a UUID")
+    c1 = commit_all(repo, "Print a UUID")
     git(repo, "checkout", "-q", "-b", "feature")
-    write(repo, {"cmd/app/main.go": APP_C2})
-    c2 = commit(repo, "Print JSON")
-    write(repo, {"sizebot.toml": LOOSE})
-    c3 = commit(repo, "Loosen the budget")
+    write_tree(repo, {"cmd/app/main.go": APP_C2})
+    c2 = commit_all(repo, "Print JSON")
+    write_tree(repo, {"sizebot.toml": LOOSE})
+    c3 = commit_all(repo, "Loosen the budget")
     git(repo, "checkout", "-q", c2)
-    write(repo, {"cmd/app/main.go": APP_C2.replace("func main() {", "func main() {{")})
-    broken = commit(repo, "Break the build")
+    write_tree(repo, {"cmd/app/main.go": APP_C2.replace("func main() {", "func main() {{")})
+    broken = commit_all(repo, "Break the build")
     git(repo, "checkout", "-q", c1)
-    write(repo, {"sizebot.toml": HEAD_BUDGETS + CONFIG})
-    h1 = commit(repo, "Budgets from the head")
-    write(repo, {"cmd/app/main.go": APP_C2, "sizebot.toml": HEAD_BUDGETS + LOOSE})
-    h2 = commit(repo, "Print JSON, loosen the budget")
+    write_tree(repo, {"sizebot.toml": HEAD_BUDGETS + CONFIG})
+    h1 = commit_all(repo, "Budgets from the head")
+    write_tree(repo, {"cmd/app/main.go": APP_C2, "sizebot.toml": HEAD_BUDGETS + LOOSE})
+    h2 = commit_all(repo, "Print JSON, loosen the budget")
     git(repo, "checkout", "-q", "main")  # the default branch is checked out
     configs = root / "configs"
     configs.mkdir()

@@ -10,7 +10,7 @@ import pytest
 
 from sizebot.builds.worktree import Checkout, checkouts, resolve_commit
 from sizebot.errors import GitError
-from tests.support.git import git
+from tests.support.git import commit_all, git
 
 HEAD_MESSAGE = (
     "Add the tool command\n\n"
@@ -18,12 +18,6 @@ HEAD_MESSAGE = (
     "Size-Budget-Override: the tool is worth it\n"
     "Signed-off-by: A Developer <dev@example.invalid>"
 )
-
-
-def _commit(repo: Path, message: str) -> str:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +29,10 @@ def repo(tmp_path_factory) -> tuple[Path, str, str]:
     (root / "go.mod").write_text("module example.com/wt\n\ngo 1.21\n")
     (root / "cmd" / "app").mkdir(parents=True)
     (root / "cmd" / "app" / "main.go").write_text("package main\n\nfunc main() {}\n")
-    base = _commit(root, "Start the app")
+    base = commit_all(root, "Start the app")
     (root / "cmd" / "tool").mkdir(parents=True)
     (root / "cmd" / "tool" / "main.go").write_text("package main\n\nfunc main() { println(1) }\n")
-    head = _commit(root, HEAD_MESSAGE)
+    head = commit_all(root, HEAD_MESSAGE)
     return root, base, head
 
 

@@ -16,3 +16,10 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full = {**os.environ, **base, **(env or {})}
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
                           env=full).stdout.strip()
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stage everything in ``repo``, commit it, and return the new commit's SHA."""
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
