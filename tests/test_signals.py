@@ -1,6 +1,8 @@
 """SIGTERM (what a CI runner sends on cancel) and SIGINT during a real `sizebot report`: the build's
 whole process group is ended at once (the step is not waited for), the worktrees are removed from
-the user's repository, and the temporary directory is gone."""
+the user's repository, and the temporary directory is gone. The same during the `docker build` of
+the [image] section, on the real engine: the docker client's group is ended, and the engine ends
+the build (its RUN container is killed and removed, no image is left tagged)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.docker_engine import DockerEngine
 from tests.support.git import git
 from tests.support.goprograms import write_tree
 
@@ -86,3 +89,61 @@ def test_signal_mid_build_leaves_nothing_behind(tmp_path, signum):
     left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if not p.name.endswith(".lock"))
     assert all(not p.startswith("sizebot-report-") for p in left), left
     assert not [p for p in left if p.endswith("/src") or "/src/" in p], left
+
+
+def _report(repo: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(env, PYTHONPATH=str(ROOT), TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    return subprocess.Popen([sys.executable, "-m", "sizebot", "report", "--repo", str(repo), "--base", "HEAD~1",
+                             "--head", "HEAD"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _running_containers(engine: DockerEngine) -> list[str]:
+    return engine.docker("ps", "-aq").stdout.decode().split()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_docker_build_ends_the_build(tmp_path, docker_engine, signum):
+    repo = tmp_path / "repo"
+    # One small Go build, then the image, whose RUN step would take ten minutes.
+    config = ('[[target]]\nname = "app"\npackage = "./cmd/app"\n\n[strategy.plain]\n'
+              'command = "go build -o {output} ./cmd/app"\noutput = "dist/app"\n\n[image]\n')
+    write_tree(repo, {"go.mod": "module example.com/app\n\ngo 1.21\n", "cmd/app/main.go": APP,
+                      "sizebot.toml": config,
+                      "Dockerfile": f"FROM {docker_engine.busybox_image()}\nRUN busybox sleep 600\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "head")
+    assert _running_containers(docker_engine) == []
+    gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    proc = _report(repo, tmp_path, dict(docker_engine.env, GOCACHE=gocache))  # the warm build cache
+    try:
+        deadline = time.monotonic() + 300  # a bound on the test, not a timing assertion
+        while not _running_containers(docker_engine):  # the RUN step's container: mid-build
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the image build never started"
+            time.sleep(0.2)
+        below = _descendants(proc.pid)
+        clients = [pid for pid in below if Path(f"/proc/{pid}/comm").read_text().strip() == "docker"]
+        assert clients and all(os.getpgid(pid) == pid != os.getpgid(proc.pid) for pid in clients)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 128 + signum, err
+    assert err.splitlines()[-1] == f"sizebot: interrupted ({signal.Signals(signum).name})"
+    assert not [pid for pid in below if _alive(pid)]
+    deadline = time.monotonic() + 60  # the engine ends the build once its client is gone
+    while _running_containers(docker_engine) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _running_containers(docker_engine) == []
+    tags = docker_engine.docker("images", "--format", "{{.Repository}}").stdout.decode().split()
+    assert not [t for t in tags if t.startswith("sizebot-measure-")], tags
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    left = [str(p) for p in (tmp_path / "tmp").rglob("*") if not p.name.endswith(".lock")]
+    assert all("sizebot-report-" not in p for p in left), left

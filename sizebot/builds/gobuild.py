@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sizebot.builds.processes import run_group
 from sizebot.config import Strategy, Target, expand_placeholders
 from sizebot.errors import BuildError
+from sizebot.processes import run_group
 
 OK = "ok"
 FAILED = "failed"

@@ -98,7 +98,7 @@ def _interruptible() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    from sizebot.builds import processes
+    from sizebot import processes
 
     processes.reset()
     fired: list[int] = []

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sizebot.errors import DockerError
+from sizebot.processes import run_group
 
 _TAIL_LINES = 15
 
@@ -41,8 +42,13 @@ def _tail(text: str, n: int = _TAIL_LINES) -> str:
 
 
 def _run(args: Sequence[str], docker_host: str | None, *, buildkit: bool | None = None,
-         timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+         timeout: float = 3600, group: bool = False) -> subprocess.CompletedProcess[str]:
+    """``docker ARGS``. ``group``: a long step (build, save) in its own process group, ended at once
+    with the builds on SIGINT/SIGTERM (sizebot.processes); the short queries and the cleanup (rmi)
+    run plainly, so that an interrupted run still removes its tag."""
     try:
+        if group:
+            return run_group([_docker(), *args], env=_env(docker_host, buildkit), timeout=timeout)
         return subprocess.run([_docker(), *args], env=_env(docker_host, buildkit), capture_output=True,
                               text=True, errors="replace", timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -80,7 +86,7 @@ def save_image(ref: str, dest_dir: str | Path, docker_host: str | None = None) -
     whichever the engine writes: both are read by sizebot.image.sources)."""
     dest = Path(dest_dir) / f"{_safe_name(ref)}.tar"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    proc = _run(["save", "-o", str(dest), ref], docker_host)
+    proc = _run(["save", "-o", str(dest), ref], docker_host, group=True)
     if proc.returncode != 0:
         raise _engine_error(proc, docker_host) or DockerError(f"docker save {ref} failed: {_tail(proc.stderr, 3)}")
     return dest
@@ -102,7 +108,7 @@ def build_image(context: str | Path, dockerfile: str | Path, tag: str, target: s
     if network:
         args += ["--network", network]
     args.append(str(context))
-    proc = _run(args, docker_host, buildkit=buildkit)
+    proc = _run(args, docker_host, buildkit=buildkit, group=True)
     if proc.returncode != 0:
         raise _engine_error(proc, docker_host) or DockerError(
             f"docker build of {dockerfile} failed (exit {proc.returncode}): {_tail(proc.stdout + proc.stderr)}")

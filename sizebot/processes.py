@@ -1,6 +1,8 @@
-"""The processes a build starts (go, a custom command, post-steps), each in its own process group,
-so that an interrupted run ends all of them at once, grandchildren included (go's compile and
-link, make's recipes), instead of waiting for a build step to finish.
+"""The processes a build starts (go, a custom command, post-steps, ``docker build`` and ``docker
+save``), each in its own process group, so that an interrupted run ends all of them at once,
+grandchildren included (go's compile and link, make's recipes, the buildx plugin that ``docker
+build`` runs when BuildKit is on), instead of waiting for a build step to finish. The engine ends
+a classic build whose client went away: its RUN container is killed and removed.
 
 :func:`run_group` runs one command in a new process group and records the group while it runs;
 :func:`end_all` (called from the signal handler) kills every recorded group and makes any later
@@ -25,9 +27,11 @@ class Stopped(KeyboardInterrupt):
     """Raised in a build thread once the run is being interrupted (SIGINT or SIGTERM)."""
 
 
-def run_group(cmd: Sequence[str], *, cwd: Path | str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+def run_group(cmd: Sequence[str], *, cwd: Path | str | None = None, env: Mapping[str, str],
+              timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(cmd, capture_output=True, text=True)`` in a new process group that
-    :func:`end_all` can kill. FileNotFoundError/NotADirectoryError propagate as with subprocess."""
+    :func:`end_all` can kill. FileNotFoundError/NotADirectoryError propagate as with subprocess;
+    past ``timeout`` seconds the whole group is killed and subprocess.TimeoutExpired raised."""
     if _stopping.is_set():
         raise Stopped()
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -37,7 +41,7 @@ def run_group(cmd: Sequence[str], *, cwd: Path | str, env: Mapping[str, str]) ->
     try:
         if _stopping.is_set():  # end_all ran between the check above and the registration
             _kill(proc.pid)
-        out, err = proc.communicate()
+        out, err = proc.communicate(timeout=timeout)
     except BaseException:
         _kill(proc.pid)
         proc.wait()
