@@ -403,6 +403,50 @@ def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, 
     _nothing_happened(env, fake)
 
 
+@pytest.mark.parametrize("where", ["file", "directory"])
+def test_comment_measurement_file_through_a_symlink_refused(env, fake, monkeypatch, tmp_path, capsys, where):
+    """An artifact is the pull request's: a symbolic link in it (to a file the runner can read, here a
+    valid measurement outside the download directory) is refused, not followed."""
+    _comment_env(env, monkeypatch, tmp_path, measurement())
+    ws = Path(env["GITHUB_WORKSPACE"])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / "m.json").rename(outside / "m.json")
+    (ws / "artifacts").mkdir()
+    if where == "file":
+        (ws / "artifacts" / "m.json").symlink_to(outside / "m.json")
+        monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/*.json")
+        fault = f"{ws}/artifacts/m.json: a symbolic link, not followed (an untrusted path)"
+    else:
+        (ws / "artifacts" / "sizebot-12").symlink_to(outside, target_is_directory=True)
+        monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/**/*.json")
+        fault = (f"{ws}/artifacts/sizebot-12/m.json: {ws}/artifacts/sizebot-12 is a symbolic link, "
+                 "not followed (an untrusted path)")
+    assert main(["action"]) == 2
+    assert _one_line(capsys) == f"sizebot: error: {fault}\n"
+    _nothing_happened(env, fake)
+
+
+def test_comment_workspace_behind_a_symlink_is_the_workflow_s_own(env, fake, monkeypatch, tmp_path, capsys):
+    """The directories the workflow names (the workspace, the glob's literal part) are trusted: a
+    runner whose workspace is a symbolic link still reads the artifacts below it."""
+    _comment_env(env, monkeypatch, tmp_path, measurement())
+    link = tmp_path / "ws-link"
+    link.symlink_to(env["GITHUB_WORKSPACE"], target_is_directory=True)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(link))
+    assert main(["action"]) == 1, capsys.readouterr().err  # the measured verdict: fail
+    assert len(fake.comments_on(12)) == 1
+
+
+def test_event_payload_through_a_symlink_refused(env, fake, monkeypatch, measured, capsys, tmp_path):
+    link = tmp_path / "event-link.json"
+    link.symlink_to(env["GITHUB_EVENT_PATH"])
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(link))
+    assert main(["action"]) == 2
+    assert _one_line(capsys) == f"sizebot: error: {link}: a symbolic link, not followed (an untrusted path)\n"
+    assert measured[0] == [] and fake.requests == []
+
+
 @pytest.mark.parametrize("name", ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"])
 def test_unwritable_outputs_checked_before_posting(env, fake, monkeypatch, tmp_path, capsys, measured, name):
     missing = tmp_path / "no-such-dir" / "file"

@@ -311,6 +311,14 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
     return url
 
 
+def _literal_root(pattern: str) -> str:
+    """The directory a glob names before its first wildcard (the workflow's, trusted); what the glob
+    matches below it was downloaded from the pull request's job."""
+    parts = Path(pattern).parts
+    literal = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts) - 1)
+    return str(Path(*parts[:literal])) if literal else "."
+
+
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
                   key: str, fail_on: str, source: str) -> int:
     """Post what the measuring run measured, where the trusted side says.
@@ -327,10 +335,14 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     if not pattern:
         raise SizebotError("mode comment needs input measurement-files (a glob of downloaded artifacts)")
     base_dir = Path(env.get("GITHUB_WORKSPACE", "."))
-    files = sorted(glob.glob(pattern if os.path.isabs(pattern) else str(base_dir / pattern), recursive=True))
+    full = pattern if os.path.isabs(pattern) else str(base_dir / pattern)
+    files = sorted(glob.glob(full, recursive=True))
     if not files:
         raise SizebotError(f"input measurement-files: {pattern!r} matches no file")
-    records = [load_measurement_record(f) for f in files]  # any invalid file: one line, exit 2
+    # Below the glob's literal directory, everything came from the pull request's job: any invalid
+    # file, or a symbolic link on the way to it, is one line and exit 2
+    below = _literal_root(full)
+    records = [load_measurement_record(f, untrusted_below=below) for f in files]
     docs = [r.to_json() for r in records]
     reports = {f: r.report for f, r in zip(files, records, strict=True)}
     for f, d in zip(files, docs, strict=True):

@@ -27,10 +27,11 @@ def read_baseline_input(path_text: str, workspace: Path) -> tuple[Baseline | Non
     if not path_text:
         return None, None
     path = Path(path_text) if Path(path_text).is_absolute() else workspace / path_text
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None, f"no baseline at {path_text} (no cache entry for this base): the base was built"
-    try:
-        return load_baseline(path), None
+    below = path.parent if Path(path_text).is_absolute() else workspace
+    try:  # restored from a cache (a tar of what some job wrote): no symbolic link followed to it
+        return load_baseline(path, untrusted_below=below), None
     except SizebotError as exc:
         return None, f"the baseline {path_text} was ignored ({_one_line(str(exc))}): the base was built"
 

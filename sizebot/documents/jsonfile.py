@@ -21,11 +21,13 @@ MAX_INTEGER = 2**53  # sizes and deltas are bytes: beyond this, not a measuremen
 MAX_BYTES = 256 * 1024 * 1024  # a saved document (a gopls-sized analysis is a few MB)
 
 
-def read_regular_file(path: str | Path, *, max_bytes: int, error: type[SizebotError] = SizebotError) -> bytes:
+def read_regular_file(path: str | Path, *, max_bytes: int, error: type[SizebotError] = SizebotError,
+                      untrusted_below: str | Path | None = None) -> bytes:
     """The bytes of a regular file of at most ``max_bytes``. Opened without blocking (a FIFO
-    would wait for a writer forever) and checked on the open descriptor (no swap after a stat)."""
+    would wait for a writer forever) and checked on the open descriptor (no swap after a stat);
+    ``untrusted_below``: no symbolic link followed below that directory (sizebot.files)."""
     where = str(path)
-    fd, size = open_regular(path, error)
+    fd, size = open_regular(path, error, untrusted_below=untrusted_below)
     with open(fd, "rb") as fh:
         if size > max_bytes:
             raise error(f"{size} bytes exceeds the {max_bytes}-byte limit", path=where)
@@ -106,7 +108,8 @@ def check_values(data: Any, *, where: str, error: type[SizebotError] = SizebotEr
             raise error(f"{at}: {value} is not a finite number", path=where)
 
 
-def read_json_file(path: str | Path, *, max_bytes: int = MAX_BYTES,
-                   error: type[SizebotError] = DocumentError) -> Any:
+def read_json_file(path: str | Path, *, max_bytes: int = MAX_BYTES, error: type[SizebotError] = DocumentError,
+                   untrusted_below: str | Path | None = None) -> Any:
     """A saved JSON document: ``read_regular_file`` then ``parse_json``."""
-    return parse_json(read_regular_file(path, max_bytes=max_bytes, error=error), where=str(path), error=error)
+    raw = read_regular_file(path, max_bytes=max_bytes, error=error, untrusted_below=untrusted_below)
+    return parse_json(raw, where=str(path), error=error)

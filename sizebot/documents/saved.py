@@ -17,10 +17,11 @@ from sizebot.errors import DocumentError, SizebotError
 KINDS = ("analyze", "diff", "image", "image-diff", "report", "measurement", "baseline")
 
 
-def load_saved(path: str | Path) -> tuple[str, Any]:
-    """(kind, record) of the document in ``path``; the record is what ``render`` takes."""
+def load_saved(path: str | Path, *, untrusted_below: str | Path | None = None) -> tuple[str, Any]:
+    """(kind, record) of the document in ``path``; the record is what ``render`` takes.
+    ``untrusted_below``: no symbolic link followed below that directory (sizebot.files)."""
     where = str(path)
-    obj = read_json_file(path)
+    obj = read_json_file(path, untrusted_below=untrusted_below)
     if not isinstance(obj, dict):
         raise DocumentError("not a sizebot document (a JSON object with a \"schema\")", path=where)
     schema = obj.get("schema")
@@ -68,9 +69,9 @@ def _report(obj: dict[str, Any], kind: str) -> Any:
     return Report.from_json(doc, "report")
 
 
-def load_baseline(path: str | Path) -> Any:
+def load_baseline(path: str | Path, *, untrusted_below: str | Path | None = None) -> Any:
     """The Baseline in ``path`` (sizebot measure's output); DocumentError naming the file otherwise."""
-    kind, record = load_saved(path)
+    kind, record = load_saved(path, untrusted_below=untrusted_below)
     if kind != "baseline":
         raise DocumentError(f"a {kind} document, not a baseline (sizebot measure writes those)", path=str(path))
     return record

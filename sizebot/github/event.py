@@ -75,9 +75,11 @@ def parse_event(payload: dict[str, Any], *, source: str = "event") -> PullReques
 
 
 def load_event(path: str | Path) -> dict[str, Any]:
-    """The event payload: GitHub writes it, but a forged or broken one must still be one line."""
+    """The event payload: GitHub writes it, but a forged or broken one must still be one line; the
+    runner writes a regular file, so a symbolic link in its place is refused, not followed."""
     where = str(path)
-    data = parse_json(read_regular_file(path, max_bytes=MAX_EVENT_BYTES), where=where)
+    data = parse_json(read_regular_file(path, max_bytes=MAX_EVENT_BYTES,
+                                        untrusted_below=Path(path).absolute().parent), where=where)
     if not isinstance(data, dict):
         raise SizebotError("the event payload is not a JSON object", path=where)
     return data

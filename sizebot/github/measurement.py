@@ -62,21 +62,24 @@ def write_measurement(path: str | Path, measurement: dict[str, Any]) -> Path:
     return path
 
 
-def load_measurement(path: str | Path, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+def load_measurement(path: str | Path, *, max_bytes: int = MAX_BYTES,
+                     untrusted_below: str | Path | None = None) -> dict[str, Any]:
     """The validated measurement document as it is in the file; MeasurementFileError (one line
-    naming the file and the fault) otherwise."""
-    return _load(path, max_bytes)[0]
+    naming the file and the fault) otherwise. ``untrusted_below``: the directory the artifacts were
+    downloaded to, below which no symbolic link is followed (sizebot.files)."""
+    return _load(path, max_bytes, untrusted_below)[0]
 
 
-def load_measurement_record(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Measurement:
+def load_measurement_record(path: str | Path, *, max_bytes: int = MAX_BYTES,
+                            untrusted_below: str | Path | None = None) -> Measurement:
     """The typed record of a validated measurement file (its report read by Report.from_json)."""
-    return _load(path, max_bytes)[1]
+    return _load(path, max_bytes, untrusted_below)[1]
 
 
-def _load(path: str | Path, max_bytes: int) -> tuple[dict[str, Any], Measurement]:
+def _load(path: str | Path, max_bytes: int, untrusted_below: str | Path | None) -> tuple[dict[str, Any], Measurement]:
     where = str(path)
-    data = parse_json(read_regular_file(path, max_bytes=max_bytes, error=MeasurementFileError), where=where,
-                      error=MeasurementFileError)
+    raw = read_regular_file(path, max_bytes=max_bytes, error=MeasurementFileError, untrusted_below=untrusted_below)
+    data = parse_json(raw, where=where, error=MeasurementFileError)
     if not isinstance(data, dict):
         raise MeasurementFileError("not a JSON object", path=where)
     if data.get("schema") != SCHEMA:
