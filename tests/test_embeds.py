@@ -1,5 +1,6 @@
-"""//go:embed into an embed.FS: every file listed with its exact size under the embedding package,
-its bytes in that package's data, on ELF, Mach-O and PE, stripped or not; diff lists the changes."""
+"""//go:embed: an embed.FS's files and string/[]byte variables, every one listed with its exact size
+under the embedding package, its bytes in that package's data, on ELF, Mach-O and PE, stripped or
+not, Go 1.21-1.27; diff lists the changes; damaged headers and tables are notes, never exceptions."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ import pytest
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.container import open_binary
 from sizebot.binary.diff import diff_reports
-from sizebot.binary.embeds import find_fs_tables
+from sizebot.binary.embeds import find_data_vars, find_fs_tables
 from sizebot.documents.analyze import BinaryReport, EmbeddedFile
 from sizebot.documents.diff import BinaryDiff
 from sizebot.render import render
-from tests.support.goprograms import EMBEDS, EMBEDS_CSS, build
+from sizebot.render.common import code_md
+from tests.support.goprograms import EMBEDS, EMBEDS_CSS, EXTRA_GO_VERSIONS, HTTPJSON, build, go_bin
 
 CSS, PROGRAM = EMBEDS_CSS, EMBEDS
 WEB = "example.com/embedded/web"
-EXPECTED = (
+STRIPPED = ("-ldflags=-s -w",)
+SCHEMA, BLOB = len(PROGRAM["web/schema.json"]), len(PROGRAM["blob.txt"])
+FILES = (
     EmbeddedFile(WEB, "index.html", len(PROGRAM["web/index.html"])),
     EmbeddedFile(WEB, "static/", 0),
     EmbeddedFile(WEB, "static/a.txt", 12),
@@ -26,66 +30,154 @@ EXPECTED = (
 )
 
 
+def expected(stripped: bool) -> tuple[EmbeddedFile, ...]:
+    """The files, and the two variables: by name from the symbol table, else by their order in the
+    package. Not listed: web's 7-byte version string (under 1 KiB) and main's []uint16 table."""
+    return tuple(sorted((
+        *FILES,
+        EmbeddedFile(WEB, "#1" if stripped else "schema", SCHEMA, "string"),
+        EmbeddedFile("main", "#1" if stripped else "blob", BLOB, "[]byte"),
+    )))
+
+
 def _sums(r: BinaryReport) -> None:
     assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size
 
 
-@pytest.mark.parametrize("flags", [(), ("-ldflags=-s -w",)], ids=["default", "stripped"])
+@pytest.mark.parametrize("flags", [(), STRIPPED], ids=["default", "stripped"])
 @pytest.mark.parametrize("goos, goarch", [("linux", "amd64"), ("linux", "arm64"), ("darwin", "arm64"),
                                           ("windows", "amd64")])
 def test_files_listed_exactly(goos, goarch, flags):
     r = analyze_binary(build(PROGRAM, goos=goos, goarch=goarch, flags=flags))
     _sums(r)
-    assert r.embeds == EXPECTED
-    web = next(p for p in r.packages if p.name == WEB)
-    assert web.data >= sum(e.size for e in EXPECTED) + sum(len(e.name) for e in EXPECTED)
+    assert r.embeds == expected(bool(flags))
+    _in_data(r)
     assert not r.notes
+
+
+@pytest.mark.parametrize("flags", [(), STRIPPED], ids=["default", "stripped"])
+@pytest.mark.parametrize("version", EXTRA_GO_VERSIONS)
+def test_go_versions(version, flags):
+    r = analyze_binary(build(PROGRAM, flags=flags, go=go_bin(version)))
+    _sums(r)
+    assert r.go_version == f"go{version}"
+    assert r.embeds == expected(bool(flags))
+    _in_data(r)
+
+
+def _in_data(r: BinaryReport) -> None:
+    """Each package's data holds its embeds' bytes (contents, plus each file's name and 3-word
+    header, each variable's header)."""
+    packages = {p.name: p for p in r.packages}
+    ptr = 8
+    web = sum(e.size + len(e.name) + 6 * ptr for e in r.embeds if e.package == WEB and e.kind == "file")
+    assert packages[WEB].data >= web + SCHEMA + 2 * ptr
+    assert packages["main"].data >= BLOB + 3 * ptr
+
+
+@pytest.mark.parametrize("flags", [(), STRIPPED], ids=["default", "stripped"])
+def test_standard_library_variables_not_listed(flags):
+    """net/http's []byte literals and idna's long string tables have an embed's shape: not listed."""
+    r = analyze_binary(build(HTTPJSON, flags=flags))
+    _sums(r)
+    assert r.embeds == ()
 
 
 def test_json_round_trip():
     r = analyze_binary(build(PROGRAM))
     doc = r.to_json()
-    assert doc["embeds"][-1] == {"package": WEB, "name": "static/app.css", "size": len(CSS)}
+    assert doc["embeds"][-1] == {"package": "main", "name": "blob", "size": BLOB, "kind": "[]byte"}
+    assert {"package": WEB, "name": "schema", "size": SCHEMA, "kind": "string"} in doc["embeds"]
     assert BinaryReport.from_json(doc).embeds == r.embeds
+    del doc["embeds"][0]["kind"]  # documents written before variables were listed
+    assert BinaryReport.from_json(doc).embeds[0].kind == "file"
 
 
-def test_diff_lists_added_removed_changed():
+def _changed() -> dict[str, str]:
+    """The program with a.txt swapped for new.js, app.css longer, blob longer, the schema string
+    gone and a new []byte embed."""
     changed = dict(PROGRAM)
     del changed["web/static/a.txt"]
     changed["web/static/app.css"] = CSS + "body { margin: 0 }\n"
     changed["web/static/new.js"] = "console.log(1)\n"
-    changed["main.go"] = PROGRAM["main.go"].replace('"static/a.txt"', '"static/new.js"')
-    d = diff_reports(analyze_binary(build(PROGRAM)), analyze_binary(build(changed)))
-    rows = {(e.name, e.status, e.delta) for e in d.embeds}
-    assert rows == {("static/a.txt", "removed", -12), ("static/app.css", "changed", 19),
-                    ("static/new.js", "added", 15)}
+    changed["blob.txt"] = "x" * 3500
+    changed["logo.png"] = "PNG" + "L" * 2045
+    changed["web/web.go"] = (PROGRAM["web/web.go"].replace("//go:embed schema.json\nvar schema string\n\n", "")
+                             .replace('strings.Count(schema, ":")', 'strings.Count(version, ":")'))
+    changed["main.go"] = (PROGRAM["main.go"].replace('"static/a.txt"', '"static/new.js"')
+                          .replace("var blob []byte\n", "var blob []byte\n\n//go:embed logo.png\nvar logo []byte\n")
+                          .replace("len(blob),", "len(blob), len(logo),"))
+    return changed
+
+
+def test_diff_lists_added_removed_changed():
+    d = diff_reports(analyze_binary(build(PROGRAM)), analyze_binary(build(_changed())))
+    rows = {(e.package, e.name, e.kind, e.status, e.delta) for e in d.embeds}
+    assert rows == {(WEB, "static/a.txt", "file", "removed", -12), (WEB, "static/app.css", "file", "changed", 19),
+                    (WEB, "static/new.js", "file", "added", 15), (WEB, "schema", "string", "removed", -SCHEMA),
+                    ("main", "blob", "[]byte", "changed", 500), ("main", "logo", "[]byte", "added", 2048)}
     doc = d.to_json()
     assert BinaryDiff.from_json(doc).embeds == d.embeds
     text = render(d, "text", width=200)
-    assert "Embedded files" in text and "static/new.js" in text and "added" in text
+    assert "Embedded files" in text and "static/new.js" in text and "var logo []byte" in text
     md = render(d, "markdown")
     assert "#### Embedded files" in md and "| <code>static/new.js</code> | added | 0 B | 15 B | +15 B |" in md
+    assert f"| <code>{WEB}</code> | <code>var schema string</code> | removed | 2.78 KB | 0 B | -2.78 KB |" in md
+
+
+def test_diff_stripped():
+    """Without symbols a variable is its package's "#N": blob stays main's first []byte."""
+    changed = _changed()
+    changed["main.go"] = changed["main.go"].replace("//go:embed logo.png\nvar logo []byte\n", "").replace(
+        "len(logo), ", "")
+    d = diff_reports(analyze_binary(build(PROGRAM, flags=STRIPPED)), analyze_binary(build(changed, flags=STRIPPED)))
+    rows = {(e.package, e.name, e.kind, e.status, e.delta) for e in d.embeds if e.kind != "file"}
+    assert rows == {(WEB, "#1", "string", "removed", -SCHEMA), ("main", "#1", "[]byte", "changed", 500)}
 
 
 def test_text_lists_files():
     text = render(analyze_binary(build(PROGRAM)), "text", width=200)
     table = text[text.index("Embedded files"):]
-    assert "static/app.css" in table and WEB in table
+    assert "static/app.css" in table and WEB in table and "var blob []byte" in table
     md = render(analyze_binary(build(PROGRAM)), "markdown")
-    assert "<summary>Embedded files (4)</summary>" in md
+    assert "<summary>Embedded files (6)</summary>" in md
     assert f"| <code>{WEB}</code> | <code>static/a.txt</code> | 12 B |" in md
+    assert "| <code>main</code> | <code>var blob \\[\\]byte</code> | 3.00 KB |" in md
+    md = render(analyze_binary(build(PROGRAM, flags=STRIPPED)), "markdown")
+    assert f"| <code>main</code> | {code_md('var #1 []byte')} | 3.00 KB |" in md
 
 
 def test_absurd_table_length_is_a_note(tmp_path):
-    src = build(PROGRAM, flags=("-ldflags=-s -w",))
+    src = build(PROGRAM, flags=STRIPPED)
     with open_binary(src) as b:
         (table,) = find_fs_tables(b, [])
-        off = table.offset
+    # len and cap of the files slice
+    r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<QQ", d, table.offset + 8, 1 << 40, 1 << 40))
+    assert [e for e in r.embeds if e.kind == "file"] == []
+    assert any("embed.FS table" in n and "left unattributed" in n for n in r.notes), r.notes
+
+
+def _corrupt(tmp_path, src, patch) -> BinaryReport:
     data = bytearray(src.read_bytes())
-    struct.pack_into("<QQ", data, off + 8, 1 << 40, 1 << 40)  # len and cap of the files slice
+    patch(data)
     path = tmp_path / "corrupt"
     path.write_bytes(bytes(data))
     r = analyze_binary(path)
     _sums(r)
-    assert r.embeds == ()
-    assert any("embed.FS table" in n and "left unattributed" in n for n in r.notes), r.notes
+    return r
+
+
+def test_absurd_variable_header_is_a_note(tmp_path):
+    """A []byte header whose length (and capacity) is absurd: its bytes stay unattributed, with a
+    note; a pointer to nowhere or a string's absurd length: not taken for a variable at all."""
+    src = build(PROGRAM, flags=STRIPPED)
+    with open_binary(src) as b:
+        found = {v.kind: v for v in find_data_vars(b, []) if v.size in (BLOB, SCHEMA)}
+    blob, schema = found["[]byte"], found["string"]
+    r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<QQ", d, blob.offset + 8, 1 << 40, 1 << 40))
+    assert [e for e in r.embeds if e.package == "main"] == []
+    assert any(n.startswith("[]byte variable at ") and "left unattributed" in n for n in r.notes), r.notes
+    r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<Q", d, blob.offset, 0xDEAD_BEEF_0000))
+    assert [e for e in r.embeds if e.package == "main"] == []
+    r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<Q", d, schema.offset + 8, 1 << 62))
+    assert [e.kind for e in r.embeds if e.package == WEB] == ["file"] * 4

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
-from sizebot.binary.embeds import find_fs_tables, fs_package, word_view
+from sizebot.binary.embeds import data_var_embeds, find_data_vars, find_fs_tables, fs_package, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
@@ -158,7 +158,7 @@ class Attribution:
     row_index: dict[str, int] = field(default_factory=dict)
     regions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, row) file offsets
     functions: list[tuple[str, int, int, int]] = field(default_factory=list)  # (name, package index, code, meta)
-    embeds: list[tuple[str, str, int]] = field(default_factory=list)  # (package, file name, bytes)
+    embeds: list[tuple[str, str, int, str]] = field(default_factory=list)  # (package, name, bytes, kind)
     notes: list[str] = field(default_factory=list)
 
     def pkg_id(self, name: str) -> int:
@@ -351,7 +351,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
         add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
-    _embed_claims(binary, pcln, funcs, ids, fd_spans, acc)
+    _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info)
     _dwarf_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
@@ -360,12 +360,14 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
 
 def _embed_claims(
     binary: BinaryFile, pcln: Pclntab, funcs: list[FuncRecord], ids: list[int],
-    fd_spans: dict[int, tuple[int, int]], acc: Attribution,
+    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None,
 ) -> None:
     """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
-    package's data; the files are listed in the report."""
+    package's data; the files are listed in the report. Likewise string/[]byte variables' contents
+    and headers (embeds.py says which are listed)."""
     tables = find_fs_tables(binary, acc.notes)
-    if not tables:
+    found = find_data_vars(binary, acc.notes)
+    if not tables and not found:
         return
     by_addr = {sym.addr: sym.name for sym in binary.symbols() if sym.name.endswith(".files")}
     entries = [f.entry for f in funcs]
@@ -399,7 +401,7 @@ def _embed_claims(
     for table in tables:
         pkg = fs_package(binary, table, symbol_package, code_package)
         for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
-            acc.embeds.append((pkg or "", name, size))
+            acc.embeds.append((pkg or "", name, size, "file"))
             if pkg:
                 pid = acc.pkg_id(pkg)
                 acc.claims.add(data_off, data_off + size, 2, pid, DATA)
@@ -408,6 +410,26 @@ def _embed_claims(
             acc.claims.add(table.offset, table.offset + table.size, 2, acc.pkg_id(pkg), DATA)
         else:
             acc.notes.append(f"embed.FS table at {table.addr:#x}: embedding package unknown, files left unattributed")
+    modules = [m.path for m in info.deps] if info is not None else []
+    main_module = info.main.path if info is not None and info.main is not None else ""
+
+    def is_std(pkg: str) -> bool:
+        return module_for_package(pkg, modules, main_module) == "std"
+
+    def var_package(pc: int) -> str | None:
+        """As code_package, but standard library code inlined there (strings.NewReader(v)) loads
+        the variable for the function it is inlined into."""
+        pkg = code_package(pc)
+        if pkg is None or not is_std(pkg):
+            return pkg
+        i = bisect.bisect_right(entries, pc) - 1
+        return names[ids[i]]
+
+    for pkg, name, var in data_var_embeds(binary, found, go_package, var_package, is_std):
+        acc.embeds.append((pkg, name, var.size, var.kind))
+        pid = acc.pkg_id(pkg)
+        acc.claims.add(var.data_offset, var.data_offset + var.size, 2, pid, DATA)
+        acc.claims.add(var.offset, var.offset + var.header, 2, pid, DATA)
 
 
 def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
@@ -821,5 +843,5 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         stripped=binary.stripped,
         packed=packed,
         notes=tuple(notes),
-        embeds=tuple(sorted(EmbeddedFile(package=p, name=n, size=z) for p, n, z in acc.embeds)),
+        embeds=tuple(sorted(EmbeddedFile(package=p, name=n, size=z, kind=k) for p, n, z, k in acc.embeds)),
     )

@@ -42,17 +42,19 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
 
 
 def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...]:
-    """Embedded files added, removed or resized, by package then name."""
-    before = {(e.package, e.name): e.size for e in old.embeds}
-    after = {(e.package, e.name): e.size for e in new.embeds}
+    """Embeds added, removed or resized, by package then name; a file and a variable of the same
+    name are two embeds."""
+    before = {(e.package, e.name, e.kind): e.size for e in old.embeds}
+    after = {(e.package, e.name, e.kind): e.size for e in new.embeds}
     out = []
     for key in sorted(before.keys() | after.keys()):
+        pkg, name, kind = key
         if key not in before:
-            out.append(EmbedDelta(*key, "added", 0, after[key]))
+            out.append(EmbedDelta(pkg, name, "added", 0, after[key], kind))
         elif key not in after:
-            out.append(EmbedDelta(*key, "removed", before[key], 0))
+            out.append(EmbedDelta(pkg, name, "removed", before[key], 0, kind))
         elif before[key] != after[key]:
-            out.append(EmbedDelta(*key, "changed", before[key], after[key]))
+            out.append(EmbedDelta(pkg, name, "changed", before[key], after[key], kind))
     return tuple(out)
 
 

@@ -1,4 +1,4 @@
-"""embed.FS file tables (//go:embed into an embed.FS), found without symbols.
+"""//go:embed payloads: embed.FS file tables, and string/[]byte variables, found without symbols.
 
 The compiler writes an embed.FS variable's files as one read-only object "<pkg>.<Var>.files": a
 slice header pointing just past itself, then the slice's elements, embed's ``file`` records::
@@ -10,21 +10,38 @@ header whose pointer is its own address + 3 words, len == cap, then well-formed 
 is searched for in the read-only data. The embedding package is the one the symbol table names
 for the object, else the package of the code that loads the variable holding its address (amd64
 RIP-relative LEA/MOV, arm64 ADRP + ADD/LDR), else unknown.
+
+A //go:embed into a ``string`` or ``[]byte`` variable (cmd/compile/internal/staticdata: WriteEmbed,
+fileStringSym) leaves the variable's header in .data (pointer, length; a []byte adds its capacity,
+equal to the length) and the file's bytes: for a string in read-only data among the go:string.*
+literals (shared with an equal literal), for a []byte in .noptrdata as its own object
+("<pkg>..gobytes.N"). The file's name is not in the binary, and a variable initialised from a
+constant (``var b = []byte("...")``) is written exactly the same way, so what is listed is the
+variable: by its name when the symbol table gives it, else by its order in the package ("#1").
+Only variables outside the standard library (which embeds no files into programs) and with at least
+``MIN_LISTED`` bytes are listed: shorter ones are, in practice, literals. Without symbols the
+variable must be loaded by code (which gives its package), and a []byte's contents must end where
+the next object that data or code points at begins (a []uint16's header has the same shape, but its
+length counts elements).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import struct
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sizebot.binary.container import BinaryFile
 from sizebot.documents.analyze import Section
 
 MAX_FILES = 1 << 20  # far more than any module embeds; past it the table is taken as damaged
+MIN_LISTED = 1024  # bytes: a string/[]byte variable this large is listed as an embed
+MAX_EMBED = 2_000_000_000  # the compiler refuses larger files (staticdata.maxFileSize)
+_NOPTR = (".noptrdata", "__noptrdata")  # sections without pointers: no variable headers there
 
 
 @dataclass(frozen=True)
@@ -120,20 +137,143 @@ def fs_package(
             if (pos - sec.offset) % ptr == 0:
                 targets.add(sec.addr + pos - sec.offset)
             pos = binary.find_bytes(needle, pos + 1, sec.offset + sec.file_size)
+    return _vote(code_package, (pc for pc, _ in code_references(binary, targets)))
+
+
+def _vote(code_package: Callable[[int], str | None], pcs: Iterable[int]) -> str | None:
     votes: Counter[str] = Counter()
-    for pc in code_references(binary, targets):
+    for pc in pcs:
         p = code_package(pc)
         if p:
             votes[p] += 1
     return votes.most_common(1)[0][0] if votes else None
 
 
+@dataclass(frozen=True)
+class DataVar:
+    """A string or []byte variable whose contents are in the binary (a //go:embed, or a constant)."""
+
+    kind: str  # "string" or "[]byte"
+    addr: int  # the variable: its header (pointer, length[, capacity])
+    offset: int  # file offset of the header
+    header: int  # header bytes
+    data_addr: int
+    data_offset: int
+    size: int  # the length: bytes of the contents
+
+
+def find_data_vars(binary: BinaryFile, notes: list[str]) -> list[DataVar]:
+    """Headers in writable data shaped like a string or []byte variable with at least MIN_LISTED
+    bytes: (pointer into read-only data, length) or (pointer into writable data, length, length).
+    An interface value (type, data pointer) never passes for a string: its second word is an
+    address, and read-only data lies above the code, so type + address runs past its end."""
+    ptr = binary.ptr_size
+    ro = _ranges(binary.rodata_sections())
+    rw = _ranges(binary.data_sections())
+    mapped = [s for s in binary.sections if s.addr and s.mem_size]
+    lo, hi = min((s.addr for s in mapped), default=0), max((s.addr + s.mem_size for s in mapped), default=0)
+    out: list[DataVar] = []
+    for sec in binary.data_sections():
+        if sec.name in _NOPTR or not sec.addr:
+            continue
+        first = (-sec.addr) % ptr
+        n = (sec.file_size - first) // ptr
+        if n < 2:
+            continue
+        words = word_view(binary, sec.offset + first, n)
+        for i in range(n - 1):
+            size = words[i + 1]
+            if size < MIN_LISTED:
+                continue
+            p, addr = words[i], sec.addr + first + i * ptr
+            if i + 2 < n and words[i + 2] == size and _inside(rw, p, 1):
+                if not _inside(rw, p, size) or p <= addr < p + size:
+                    if size > MAX_EMBED and not lo <= size < hi:  # else more likely two pointers than a length
+                        notes.append(f"[]byte variable at {addr:#x}: a length of {size} bytes, past its section: "
+                                     "left unattributed")
+                    continue
+                kind, header = "[]byte", 3 * ptr
+            elif _inside(ro, p, size):
+                kind, header = "string", 2 * ptr
+            else:
+                continue
+            data_off = binary.vaddr_to_offset(p)
+            if data_off is None or data_off + size > binary.file_size:
+                continue
+            out.append(DataVar(kind, addr, sec.offset + first + i * ptr, header, p, data_off, size))
+    return out
+
+
+def _ranges(sections: Iterable[Section]) -> list[tuple[int, int]]:
+    return sorted((s.addr, s.addr + s.file_size) for s in sections if s.addr and s.file_size)
+
+
+def _inside(ranges: list[tuple[int, int]], addr: int, size: int) -> bool:
+    i = bisect.bisect_right(ranges, (addr, 1 << 64)) - 1
+    return i >= 0 and ranges[i][0] <= addr and addr + size <= ranges[i][1]
+
+
+def data_var_embeds(
+    binary: BinaryFile, found: list[DataVar], symbol_package: Callable[[str], str | None],
+    code_package: Callable[[int], str | None], is_std: Callable[[str], bool],
+) -> list[tuple[str, str, DataVar]]:
+    """(package, name, variable) of the variables in ``found`` that are listed as embeds: named and
+    checked by the symbol table when there is one, else loaded by some package's code (see the
+    module's docstring)."""
+    if not found:
+        return []
+    named: list[tuple[str, str, DataVar]] = []
+    if binary.symbols():
+        wanted = {v.addr for v in found} | {v.data_addr for v in found}
+        at: dict[int, list[str]] = {}
+        for sym in binary.symbols():
+            if sym.kind != "func" and sym.addr in wanted and sym.size > 0:
+                at.setdefault(sym.addr, []).append(sym.name)
+        for v in found:
+            for name in at.get(v.addr, ()):
+                pkg = symbol_package(name)
+                var = name[len(pkg) + 1 :] if pkg and name.startswith(pkg + ".") else ""
+                if not var or "." in var or is_std(pkg or ""):
+                    continue
+                if v.kind == "[]byte" and not any(".gobytes." in n for n in at.get(v.data_addr, ())):
+                    continue  # a composite literal's array ([]byte{...}, []uint16{...}), not file contents
+                named.append((pkg or "", var, v))
+                break
+        return named
+    windows = {v.data_addr + v.size + k: v for v in found if v.kind == "[]byte" for k in range(32)}
+    ptr = binary.ptr_size
+    fields = {v.addr + k: v.addr for v in found for k in range(0, v.header, ptr)}  # code loads a field
+    refs = code_references(binary, set(fields) | set(windows))
+    pointed = {t for _, t in refs if t in windows}
+    for sec in binary.data_sections():
+        if sec.name in _NOPTR:
+            continue
+        first = (-sec.addr) % ptr
+        pointed.update(w for w in word_view(binary, sec.offset + first, (sec.file_size - first) // ptr) if w in windows)
+    ends = {windows[t].addr for t in pointed}
+    rw = _ranges(binary.data_sections())
+    by_var: dict[int, list[int]] = {}
+    for pc, t in refs:
+        if t in fields:
+            by_var.setdefault(fields[t], []).append(pc)
+    counters: Counter[tuple[str, str]] = Counter()
+    for v in sorted(found, key=lambda v: v.addr):
+        if v.kind == "[]byte" and v.addr not in ends and _inside(rw, v.data_addr, v.size + 32):
+            continue  # nothing begins where its contents end: not a []byte of that length
+        pkg = _vote(code_package, by_var.get(v.addr, ()))
+        if not pkg or is_std(pkg):
+            continue
+        counters[(pkg, v.kind)] += 1
+        named.append((pkg, f"#{counters[(pkg, v.kind)]}", v))
+    return named
+
+
 _AMD64_RIP = re.compile(rb"[\x48\x4c][\x8b\x8d][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]")
 
 
-def code_references(binary: BinaryFile, targets: set[int]) -> list[int]:
-    """Addresses of instructions that load one of ``targets`` (amd64 RIP-relative LEA/MOV; arm64
-    ADRP followed by ADD/LDR on the same register)."""
+def code_references(binary: BinaryFile, targets: set[int]) -> list[tuple[int, int]]:
+    """(instruction address, target) of the instructions that load one of ``targets`` (amd64
+    RIP-relative LEA/MOV; arm64 ADRP followed by ADD/LDR on the same register)."""
     text = binary.text_section()
     if text is None or not targets:
         return []
@@ -146,7 +286,7 @@ def code_references(binary: BinaryFile, targets: set[int]) -> list[int]:
                 break
             disp = int.from_bytes(data[p + 3 : p + 7], "little", signed=True)
             if text.addr + p + 7 + disp in targets:
-                out.append(text.addr + p)
+                out.append((text.addr + p, text.addr + p + 7 + disp))
     elif binary.goarch == "arm64":
         pages = {t & ~0xFFF for t in targets}
         words = struct.unpack_from(f"<{len(data) // 4}I", data)
@@ -170,5 +310,5 @@ def code_references(binary: BinaryFile, targets: set[int]) -> list[int]:
             else:
                 continue
             if page + low in targets:
-                out.append(pc)
+                out.append((pc, page + low))
     return out

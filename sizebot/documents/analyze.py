@@ -66,11 +66,13 @@ class ModuleSize:
 
 @dataclass(frozen=True, order=True)
 class EmbeddedFile:
-    """One file a package embeds (//go:embed into an embed.FS); directories are listed with size 0."""
+    """One //go:embed payload of a package: a file of an embed.FS (directories with size 0), or the
+    contents of a string or []byte variable (the file's name is not in the binary: the variable's)."""
 
     package: str  # "" when the embedding package could not be told
-    name: str  # path inside the embed.FS ("static/app.css")
+    name: str  # file: path inside the embed.FS ("static/app.css"); variable: its name ("logo"), "#1" without symbols
     size: int
+    kind: str = "file"  # "file", "string" or "[]byte"
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
         "unattributed": [{"section": u.section, "size": u.size} for u in report.unattributed],
         "functions": [{"name": f.name, "package": f.package, "code": f.code, "meta": f.meta} for f in functions],
         "build_info": build_info_to_json(report.build_info),
-        **({"embeds": [{"package": e.package, "name": e.name, "size": e.size} for e in report.embeds]}
+        **({"embeds": [{"package": e.package, "name": e.name, "size": e.size, "kind": e.kind} for e in report.embeds]}
            if report.embeds else {}),
     }
 
@@ -234,6 +236,12 @@ def _report_from_json(obj: Any, where: str) -> BinaryReport:
         embeds=f.seq("embeds", _embedded_file, optional=True))
 
 
+EMBED_KINDS = ("file", "string", "[]byte")
+
+
 def _embedded_file(obj: Any, where: str) -> EmbeddedFile:
-    f = Fields(obj, where, ("package", "name", "size"))
-    return EmbeddedFile(f.text("package"), f.text("name"), f.size("size"))
+    f = Fields(obj, where, ("package", "name", "size"), ("kind",))
+    kind = f.text("kind", "file")  # absent in documents written before variables were listed
+    if kind not in EMBED_KINDS:
+        raise DocumentError(f"{f.at('kind')}: expected one of {', '.join(EMBED_KINDS)}")
+    return EmbeddedFile(f.text("package"), f.text("name"), f.size("size"), kind)

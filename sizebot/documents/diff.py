@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.analyze import EMBED_KINDS, BinaryReport
 from sizebot.documents.fields import Fields, integer, strings
 from sizebot.errors import DocumentError
 
@@ -42,13 +42,14 @@ class FunctionDelta(SizeDelta):
 
 @dataclass(frozen=True)
 class EmbedDelta:
-    """An embedded file added, removed or changed (sizes 0 where it is absent)."""
+    """An embed (file or string/[]byte variable) added, removed or changed (sizes 0 where it is absent)."""
 
     package: str
     name: str
     status: str  # "added", "removed", "changed"
     old_size: int
     new_size: int
+    kind: str = "file"  # as EmbeddedFile.kind
 
     @property
     def delta(self) -> int:
@@ -101,7 +102,7 @@ class BinaryDiff:
         }
         if self.embeds:
             doc["embeds"] = [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
-                              "new_size": e.new_size, "delta": e.delta} for e in self.embeds]
+                              "new_size": e.new_size, "delta": e.delta, "kind": e.kind} for e in self.embeds]
         if include_reports:
             doc["old"] = self.old.to_json(top=top)
             doc["new"] = self.new.to_json(top=top)
@@ -127,11 +128,14 @@ DIFF_REQUIRED = ("schema", "old_size", "new_size", "delta", "go_version", "secti
 
 
 def _embed_delta(obj: Any, where: str) -> EmbedDelta:
-    f = Fields(obj, where, ("package", "name", "status", "old_size", "new_size", "delta"))
+    f = Fields(obj, where, ("package", "name", "status", "old_size", "new_size", "delta"), ("kind",))
     status = f.text("status")
     if status not in ("added", "removed", "changed"):
         raise DocumentError(f"{f.at('status')}: expected added, removed or changed")
-    return EmbedDelta(f.text("package"), f.text("name"), status, f.size("old_size"), f.size("new_size"))
+    kind = f.text("kind", "file")
+    if kind not in EMBED_KINDS:
+        raise DocumentError(f"{f.at('kind')}: expected one of {', '.join(EMBED_KINDS)}")
+    return EmbedDelta(f.text("package"), f.text("name"), status, f.size("old_size"), f.size("new_size"), kind)
 
 
 def delta_to_json(d: SizeDelta) -> dict[str, Any]:

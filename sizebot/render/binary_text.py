@@ -11,7 +11,7 @@ from rich.text import Text
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
-from sizebot.render.common import rich_to_text
+from sizebot.render.common import embed_label, rich_to_text
 from sizebot.units import format_delta, format_percent, format_size
 
 
@@ -94,9 +94,10 @@ def render_report_text(report: BinaryReport, *, top: int | None = 20, width: int
         parts.append(packages)
 
     if report.embeds:
-        embeds = _table("Embedded files", (("package", "left"), ("file", "left"), ("size", "right")))
+        embeds = _table("Embedded files", (("package", "left"), ("file or variable", "left"), ("size", "right")))
         for e in report.embeds:
-            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(e.name, 60), format_size(e.size))
+            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(embed_label(e.name, e.kind), 60),
+                           format_size(e.size))
         parts.append(embeds)
 
     unattributed = _table("Unattributed", (("section", "left"), ("size", "right"), ("share", "right")))
@@ -157,10 +158,10 @@ def render_diff_text(diff: BinaryDiff, *, top: int | None = 20, width: int = 100
     ]
     parts.extend(t for t in tables if t is not None)
     if diff.embeds:
-        embeds = _table("Embedded files", (("package", "left"), ("file", "left"), ("change", "left"),
+        embeds = _table("Embedded files", (("package", "left"), ("file or variable", "left"), ("change", "left"),
                                            ("old", "right"), ("new", "right"), ("delta", "right")))
         for e in diff.embeds:
-            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(e.name, 60), e.status,
+            embeds.add_row(one_line(e.package or "(unknown)", 50), one_line(embed_label(e.name, e.kind), 60), e.status,
                            format_size(e.old_size), format_size(e.new_size), format_delta(e.delta))
         parts.append(embeds)
     if diff.module_changes:

@@ -54,6 +54,12 @@ def code_md(text: Any) -> str:
     return f"<code>{escape_md(text)}</code>"
 
 
+def embed_label(name: str, kind: str = "file") -> str:
+    """How an embed is named in a table: a file by its path in the embed.FS, a string/[]byte
+    variable as ``var NAME TYPE`` (its name "#N" when the binary has no symbol table)."""
+    return name if kind == "file" else f"var {name} {kind}"
+
+
 def dump_json(payload: Any) -> str:
     return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
@@ -79,7 +85,7 @@ def jinja_env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(md=escape_md, code=code_md, size=format_size, delta=format_delta)
-    env.globals.update(percent=format_percent)
+    env.globals.update(percent=format_percent, embed_label=embed_label)
     return env
 
 

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
+from sizebot.render.common import embed_label
+
 Node = dict[str, Any]
 
 # Functions kept per kind of bytes (the largest ones, by their larger size in a diff).
@@ -78,7 +80,7 @@ def _embeds(doc: Mapping[str, Any], p: Mapping[str, Any]) -> list[tuple[str, int
     for e in rows:
         if isinstance(e, Mapping):
             name = e.get("name") or e.get("path") or e.get("file") or "?"
-            out.append((str(name), _int(e.get("size"))))
+            out.append((embed_label(str(name), str(e.get("kind") or "file")), _int(e.get("size"))))
     return out
 
 

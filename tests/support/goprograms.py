@@ -62,13 +62,23 @@ EMBEDS = {
     "web/index.html": "<html><body>hello</body></html>\n",
     "web/static/a.txt": "hello world\n",
     "web/static/app.css": EMBEDS_CSS,
-    "web/web.go": 'package web\n\nimport "embed"\n\n//go:embed index.html static\nvar Files embed.FS\n\n'
+    "web/schema.json": "{" + ",".join(f'"k{i}": {i}' for i in range(250)) + "}\n",
+    "web/version.txt": "v1.2.3\n",
+    "web/web.go": 'package web\n\nimport (\n\t"embed"\n\t"strings"\n)\n\n//go:embed index.html static\nvar Files embed.FS\n\n'
+                  "//go:embed schema.json\nvar schema string\n\n"
+                  "//go:embed version.txt\nvar version string\n\n"
                   "// Read returns one embedded file.\n"
-                  "func Read(name string) ([]byte, error) { return Files.ReadFile(name) }\n",
+                  "func Read(name string) ([]byte, error) { return Files.ReadFile(name) }\n\n"
+                  "// Version is the embedded version.\nfunc Version() string { return version }\n\n"
+                  "// SchemaKeys counts the embedded schema's keys (at init: the package's own code loads it).\n"
+                  'var SchemaKeys = strings.Count(schema, ":")\n',
     "blob.txt": "x" * 3000,
+    # a []uint16 of 1,500 elements: its header has a []byte's shape, and is not one
+    "table.go": "package main\n\nvar table = []uint16{" + ", ".join(str(i * 7 % 65536) for i in range(1500)) + "}\n",
     "main.go": 'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n\n\t"example.com/embedded/web"\n)\n\n'
                "//go:embed blob.txt\nvar blob []byte\n\n"
-               'func main() {\n\tb, _ := web.Read("static/a.txt")\n\tfmt.Println(len(b), len(blob))\n}\n',
+               'func main() {\n\tb, _ := web.Read("static/a.txt")\n'
+               "\tfmt.Println(len(b), len(blob), web.SchemaKeys, web.Version(), table[len(b)])\n}\n",
 }
 
 CGO = {
