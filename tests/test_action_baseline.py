@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import yaml
 from sizebot.cli import action, main
 from sizebot.github.client import RetryPolicy
 from tests.support import fake_github as fg
+from tests.support.action import REPO, read_outputs
 from tests.support.git import git
 from tests.support.schemas import validate_document
 
-REPO = "octo/app"
 API = "https://api.github.com/repos"
 ROOT = Path(__file__).resolve().parents[1]
 CACHED = "sizebot-output/sizebot-baseline-default.json"  # the path the workflows restore to and save from
@@ -29,13 +28,6 @@ MAIN_2 = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n
 PR = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n)\n\n'
       'func main() { b, _ := json.Marshal(map[string]string{"hello": "sizebot"}); fmt.Println(string(b)) }\n')
 CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n'
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    out, text = {}, path.read_text()
-    for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.DOTALL | re.MULTILINE):
-        out[m.group(1)] = m.group(3)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -20,25 +20,19 @@ from sizebot.github.comment import build_comment
 from sizebot.github.measurement import load_measurement, measurement_validator
 from sizebot.github.merge import merge_reports
 from tests.support import fake_github as fg
+from tests.support.action import (
+    BASE,
+    HEAD,
+    REPO,
+    action_env,
+    comment_mode,
+    fake_github,
+    measurement,
+    read_outputs,
+    sample,
+    workflow_run,
+)
 from tests.support.git import git
-
-DATA = Path(__file__).parent / "data"
-REPO = "octo/app"
-BASE, HEAD = "a" * 40, "b" * 40
-
-
-def sample(verdict: str = "fail") -> dict:
-    doc = json.loads((DATA / "report-render-sample.json").read_text())
-    doc["base"]["sha"], doc["head"]["sha"] = BASE, HEAD
-    doc["verdict"] = verdict
-    return doc
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    out, text = {}, path.read_text()
-    for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", text, re.DOTALL | re.MULTILINE):
-        out[m.group(1)] = m.group(3)
-    return out
 
 
 def output_file(outputs: dict[str, str]) -> Path:
@@ -50,10 +44,8 @@ def output_file(outputs: dict[str, str]) -> Path:
 
 @pytest.fixture
 def fake():
-    f = fg.FakeGitHub(REPO).start()
-    f.add_pull(12, BASE, HEAD)
-    yield f
-    f.stop()
+    with fake_github(12) as f:
+        yield f
 
 
 @pytest.fixture
@@ -65,24 +57,8 @@ def slept(monkeypatch):
 
 @pytest.fixture
 def env(tmp_path, fake, monkeypatch, slept):
-    for k in list(os.environ):
-        if k.startswith(("INPUT_", "GITHUB_", "RUNNER_")):
-            monkeypatch.delenv(k)
-    event = tmp_path / "event.json"
-    event.write_text(json.dumps({"number": 12, "repository": {"full_name": REPO}, "pull_request": {
-        "number": 12, "labels": [{"name": "size-ok"}],
-        "base": {"sha": BASE, "ref": "main", "repo": {"full_name": REPO}},
-        "head": {"sha": HEAD, "ref": "feat", "repo": {"full_name": REPO, "fork": False}}}}))
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    values = {"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_PATH": str(event),
-              "GITHUB_EVENT_NAME": "pull_request", "GITHUB_WORKSPACE": str(ws),
-              "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-              "RUNNER_TEMP": str(tmp_path / "runner"), "INPUT_GITHUB-TOKEN": "tok"}
     (tmp_path / "runner").mkdir()
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return values
+    return action_env(monkeypatch, tmp_path, fake.url, labels=("size-ok",), RUNNER_TEMP=str(tmp_path / "runner"))
 
 
 @pytest.fixture
@@ -216,37 +192,9 @@ def test_fork_flow_measure_then_comment(env, fake, measured, monkeypatch, tmp_pa
     assert fake.statuses[-1]["sha"] == HEAD
 
 
-def workflow_run(head_sha: str, *, prs: tuple[int, ...] = (), owner: str = "octo", branch: str = "feature") -> dict:
-    """A workflow_run payload as GitHub writes it: a fork's run lists no pull requests."""
-    api = "https://api.github.com/repos"
-    return {"action": "completed", "repository": {"full_name": REPO}, "workflow_run": {
-        "id": 7, "event": "pull_request", "head_sha": head_sha, "head_branch": branch,
-        "head_repository": {"full_name": f"{owner}/app", "owner": {"login": owner}},
-        "pull_requests": [{"url": f"{api}/{REPO}/pulls/{n}", "id": 5000 + n, "number": n,
-                           "head": {"ref": branch, "sha": head_sha, "repo": {"url": f"{api}/{owner}/app"}},
-                           "base": {"ref": "main", "sha": BASE, "repo": {"url": f"{api}/{REPO}"}}}
-                          for n in prs]}}
-
-
-def _comment_env(env, monkeypatch, tmp_path, doc: dict, event: dict | None = None) -> None:
-    art = Path(env["GITHUB_WORKSPACE"]) / "m.json"
-    art.write_text(json.dumps(doc))
-    monkeypatch.setenv("INPUT_MODE", "comment")
-    monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "m.json")
-    monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_run")
-    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps(event or workflow_run(HEAD, prs=(12,))))
-
-
-def measurement(**pr) -> dict:
-    doc = sample()
-    doc["pull_request"] = dict({"number": 12, "base_sha": BASE, "head_sha": HEAD}, **pr)
-    doc["comment_key"] = "default"
-    return doc
-
-
 def test_comment_stale_head_skipped(env, fake, monkeypatch, tmp_path, capsys):
     fake.add_pull(12, BASE, "d" * 40)  # the PR moved on after the measuring run
-    _comment_env(env, monkeypatch, tmp_path, measurement())
+    comment_mode(env, monkeypatch, measurement())
     assert main(["action"]) == 0
     assert "stale, skipped" in capsys.readouterr().out
     assert fake.comments_on(12) == [] and fake.statuses == []
@@ -255,7 +203,7 @@ def test_comment_stale_head_skipped(env, fake, monkeypatch, tmp_path, capsys):
 def test_comment_tampered_refused(env, fake, monkeypatch, tmp_path, capsys):
     doc = measurement()
     doc["head"]["sha"] = "d" * 40
-    _comment_env(env, monkeypatch, tmp_path, doc)
+    comment_mode(env, monkeypatch, doc)
     assert main(["action"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "head.sha differs from pull_request.head_sha" in err
@@ -265,7 +213,7 @@ def test_comment_tampered_refused(env, fake, monkeypatch, tmp_path, capsys):
 def test_comment_unknown_pr(env, fake, monkeypatch, tmp_path, capsys):
     """The run names PR #99 (GitHub's payload), which the API does not know: one line, nothing posted."""
     doc = measurement(number=99)
-    _comment_env(env, monkeypatch, tmp_path, doc, workflow_run(HEAD, prs=(99,)))
+    comment_mode(env, monkeypatch, doc, workflow_run(HEAD, prs=(99,)))
     assert main(["action"]) == 2
     assert "HTTP 404" in capsys.readouterr().err
     assert _writes(fake) == []
@@ -304,7 +252,7 @@ def test_comment_file_naming_another_pr_and_key_reaches_nothing(env, fake, monke
         for key in ("default", "victim"):
             forged["comment_key"] = key
             monkeypatch.setenv("INPUT_COMMENT-KEY", "default")
-            _comment_env(env, monkeypatch, tmp_path, forged, event)
+            comment_mode(env, monkeypatch, forged, event)
             assert main(["action"]) == 2
             err = _one_line(capsys)
             assert "nothing posted" in err and "m.json" in err
@@ -316,7 +264,7 @@ def test_comment_key_comes_from_the_input(env, fake, monkeypatch, tmp_path, caps
     """The file's key must be the job's own `comment-key`: the status context is never the file's."""
     doc = measurement()
     doc["comment_key"] = "victim"
-    _comment_env(env, monkeypatch, tmp_path, doc)
+    comment_mode(env, monkeypatch, doc)
     assert main(["action"]) == 2
     assert "comment_key 'victim' is not this job's comment-key 'default'" in _one_line(capsys)
     _nothing_happened(env, fake)
@@ -331,7 +279,7 @@ def test_comment_head_must_be_the_runs_head(env, fake, monkeypatch, tmp_path, ca
     fake.add_pull(12, BASE, OTHER_HEAD)  # the PR's head is E; the run measured B
     doc = measurement(head_sha=OTHER_HEAD)
     doc["head"]["sha"] = OTHER_HEAD
-    _comment_env(env, monkeypatch, tmp_path, doc, workflow_run(HEAD, prs=(12,)))
+    comment_mode(env, monkeypatch, doc, workflow_run(HEAD, prs=(12,)))
     assert main(["action"]) == 2
     assert f"the workflow run's head is {HEAD}" in _one_line(capsys)
     _nothing_happened(env, fake)
@@ -340,7 +288,7 @@ def test_comment_head_must_be_the_runs_head(env, fake, monkeypatch, tmp_path, ca
 def test_comment_fork_run_found_through_the_api(env, fake, monkeypatch, tmp_path):
     fake.add_pull(12, BASE, HEAD, head_ref="feat", head_repo="mallory/app")
     fake.add_pull(14, BASE, OTHER_HEAD, head_ref="feat", head_repo="eve/app")  # same branch name elsewhere
-    _comment_env(env, monkeypatch, tmp_path, measurement(), workflow_run(HEAD, owner="mallory", branch="feat"))
+    comment_mode(env, monkeypatch, measurement(), workflow_run(HEAD, owner="mallory", branch="feat"))
     assert main(["action"]) == 1
     assert len(fake.comments_on(12)) == 1 and fake.comments_on(14) == []
     assert [(s["sha"], s["context"]) for s in fake.statuses] == [(HEAD, "sizebot/default")]
@@ -358,7 +306,7 @@ def test_comment_fork_run_found_through_the_api(env, fake, monkeypatch, tmp_path
     ({"workflow_run": {"head_sha": HEAD}}, "no open pull request of octo/app has head"),
 ])
 def test_comment_forged_events(env, fake, monkeypatch, tmp_path, capsys, event, message):
-    _comment_env(env, monkeypatch, tmp_path, measurement(), event)
+    comment_mode(env, monkeypatch, measurement(), event)
     assert main(["action"]) == 2
     assert message in _one_line(capsys)
     _nothing_happened(env, fake)
@@ -386,7 +334,7 @@ def _hostile_text(kind: str) -> str:
     ("infinity", "Infinity is not a JSON number"), ("status-object", "budgets/0/status"),
     ("string-size", "builds/0/head_size"), ("long-ref", "head/ref: a string of 70000 characters")])
 def test_comment_hostile_values_one_line(env, fake, monkeypatch, tmp_path, capsys, kind, message):
-    _comment_env(env, monkeypatch, tmp_path, {})
+    comment_mode(env, monkeypatch, {})
     (Path(env["GITHUB_WORKSPACE"]) / "m.json").write_text(_hostile_text(kind))
     assert main(["action"]) == 2
     err = _one_line(capsys)
@@ -395,7 +343,7 @@ def test_comment_hostile_values_one_line(env, fake, monkeypatch, tmp_path, capsy
 
 
 def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, capsys):
-    _comment_env(env, monkeypatch, tmp_path, measurement())
+    comment_mode(env, monkeypatch, measurement())
     os.mkfifo(Path(env["GITHUB_WORKSPACE"]) / "n.json")  # nobody ever writes to it
     monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "*.json")
     assert main(["action"]) == 2
@@ -407,7 +355,7 @@ def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, 
 def test_comment_measurement_file_through_a_symlink_refused(env, fake, monkeypatch, tmp_path, capsys, where):
     """An artifact is the pull request's: a symbolic link in it (to a file the runner can read, here a
     valid measurement outside the download directory) is refused, not followed."""
-    _comment_env(env, monkeypatch, tmp_path, measurement())
+    comment_mode(env, monkeypatch, measurement())
     ws = Path(env["GITHUB_WORKSPACE"])
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -430,7 +378,7 @@ def test_comment_measurement_file_through_a_symlink_refused(env, fake, monkeypat
 def test_comment_workspace_behind_a_symlink_is_the_workflow_s_own(env, fake, monkeypatch, tmp_path, capsys):
     """The directories the workflow names (the workspace, the glob's literal part) are trusted: a
     runner whose workspace is a symbolic link still reads the artifacts below it."""
-    _comment_env(env, monkeypatch, tmp_path, measurement())
+    comment_mode(env, monkeypatch, measurement())
     link = tmp_path / "ws-link"
     link.symlink_to(env["GITHUB_WORKSPACE"], target_is_directory=True)
     monkeypatch.setenv("GITHUB_WORKSPACE", str(link))
@@ -452,7 +400,7 @@ def test_unwritable_outputs_checked_before_posting(env, fake, monkeypatch, tmp_p
     missing = tmp_path / "no-such-dir" / "file"
     monkeypatch.setenv(name, str(missing))
     env = dict(env, **{name: str(missing)})
-    _comment_env(env, monkeypatch, tmp_path, measurement())
+    comment_mode(env, monkeypatch, measurement())
     assert main(["action"]) == 2
     assert f"{name}: {missing}: its directory does not exist" in _one_line(capsys)
     _nothing_happened(env, fake)
@@ -719,7 +667,7 @@ def test_measure_stage_exits_0_for_any_verdict(env, fake, measured, monkeypatch,
     assert _writes(fake) == []
     # stage 2 on the uploaded file: the commit status carries the verdict
     (Path(env["GITHUB_WORKSPACE"]) / "m.json").write_bytes(output_file(out).read_bytes())
-    _comment_env(env, monkeypatch, None, json.loads(output_file(out).read_text()))
+    comment_mode(env, monkeypatch, json.loads(output_file(out).read_text()))
     code = main(["action"])
     assert code == {("fail", "fail"): 1, ("fail", "warn"): 1, ("warn", "warn"): 1}.get((verdict, fail_on), 0)
     assert [(s["sha"], s["context"], s["state"]) for s in fake.statuses] == [
@@ -758,7 +706,7 @@ def test_comment_ignores_pull_requests_of_other_repositories(env, fake, monkeypa
     fake.add_pull(12, BASE, HEAD, head_ref="feat", head_repo="mallory/app")
     event = workflow_run(HEAD, owner="mallory", branch="feat", prs=(13,))
     event["workflow_run"]["pull_requests"][0]["base"]["repo"]["url"] = "https://api.github.com/repos/mallory/app"
-    _comment_env(env, monkeypatch, tmp_path, measurement(number=13), event)
+    comment_mode(env, monkeypatch, measurement(number=13), event)
     assert main(["action"]) == 2
     assert "names pull request #13, the workflow run measured #12: nothing posted" in _one_line(capsys)
     _nothing_happened(env, fake)
