@@ -18,13 +18,14 @@ from sizebot.github.client import RetryPolicy
 from tests.support import fake_github as fg
 from tests.support.action import REPO, read_outputs
 from tests.support.git import git
+from tests.support.goprograms import PRINT_HELLO
 from tests.support.schemas import validate_document
 
 API = "https://api.github.com/repos"
 ROOT = Path(__file__).resolve().parents[1]
 CACHED = "sizebot-output/sizebot-baseline-default.json"  # the path the workflows restore to and save from
 MAIN_1 = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hello\\n") }\n'
-MAIN_2 = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'
+MAIN_2 = PRINT_HELLO
 PR = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n)\n\n'
       'func main() { b, _ := json.Marshal(map[string]string{"hello": "sizebot"}); fmt.Println(string(b)) }\n')
 CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n'

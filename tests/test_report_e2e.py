@@ -21,7 +21,7 @@ import pytest
 from sizebot.cli import main
 from sizebot.compare.run import default_base, run_report_doc
 from tests.support.git import commit_all, git
-from tests.support.goprograms import write_tree
+from tests.support.goprograms import GREET_MODULE, PRINT_HELLO, requiring_greet, write_tree
 from tests.support.schemas import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,8 @@ DIFF_SCHEMA = load_schema("diff")
 MOD = "example.com/e2e"
 
 GO_MOD = "module example.com/e2e\n\ngo 1.21\n"
-GO_MOD_GREET = GO_MOD + "\nrequire example.com/greet v1.2.3\n\nreplace example.com/greet => ./greet\n"
-APP_C1 = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'
+GO_MOD_GREET = requiring_greet(GO_MOD, "v1.2.3")
+APP_C1 = PRINT_HELLO
 APP_C2 = ('package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"example.com/e2e/internal/format"\n)\n\n'
           'func main() { fmt.Println(format.Reply(len(os.Args))) }\n')
 FORMAT_GREET = '''package format
@@ -49,23 +49,6 @@ func Reply(n int) string {
 }
 '''
 FORMAT_PLAIN = FORMAT_GREET.replace('\n\t"example.com/greet"\n', "").replace('greet.Hello("e2e", n)', '"hello"')
-GREET = {
-    "greet/go.mod": "module example.com/greet\n\ngo 1.21\n",
-    "greet/greet.go": '''package greet
-
-import "strings"
-
-// Hello repeats a greeting n times, upper-cased: enough code to be seen.
-func Hello(name string, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		b.WriteString("hello ")
-		b.WriteString(strings.ToUpper(name))
-	}
-	return b.String()
-}
-''',
-}
 TOOL = 'package main\n\nimport "os"\n\nfunc main() { os.Exit(len(os.Args) - 1) }\n'
 
 FULL = """
@@ -138,7 +121,7 @@ def repo(tmp_path_factory) -> dict[str, object]:
     c1 = commit_all(repo, "Print hello")
     git(repo, "checkout", "-q", "-b", "feature")
     write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_C2, "internal/format/format.go": FORMAT_GREET,
-                 "cmd/tool/main.go": TOOL, **GREET})
+                 "cmd/tool/main.go": TOOL, **GREET_MODULE})
     c2 = commit_all(repo, "Reply in JSON")
     write_tree(repo, {"cmd/tool/main.go": "// Command tool exits with the number of its arguments.\n" + TOOL})
     c3 = commit_all(repo, "Document the tool\n\nSize-Budget-Override: JSON output is worth it")

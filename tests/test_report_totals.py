@@ -15,11 +15,10 @@ from sizebot.cli.report import render_doc
 from sizebot.documents.report import Report
 from sizebot.render.comment import github_length
 from tests.support.git import commit_all, git
-from tests.support.goprograms import write_tree
+from tests.support.goprograms import GREET_MODULE, PRINT_HELLO, requiring_greet, write_tree
 
 GO_MOD = "module example.com/totals\n\ngo 1.21\n"
-GO_MOD_GREET = GO_MOD + "\nrequire example.com/greet v1.0.0\n\nreplace example.com/greet => ./greet\n"
-APP_BASE = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'
+GO_MOD_GREET = requiring_greet(GO_MOD, "v1.0.0")
 APP_HEAD = '''package main
 
 import (
@@ -33,20 +32,6 @@ import (
 func main() {
 	b, _ := json.Marshal(map[string]any{"greeting": greet.Hello("totals", len(os.Args))})
 	fmt.Println(string(b))
-}
-'''
-GREET = '''package greet
-
-import "strings"
-
-// Hello repeats a greeting n times, upper-cased.
-func Hello(name string, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		b.WriteString("hello ")
-		b.WriteString(strings.ToUpper(name))
-	}
-	return b.String()
 }
 '''
 CONFIG = """
@@ -66,11 +51,10 @@ def outputs(tmp_path_factory) -> dict[str, object]:
     """One `sizebot report` run (default and release strategies), written as text, JSON and markdown."""
     root = tmp_path_factory.mktemp("totals")
     repo = root / "repo"
-    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": APP_BASE})
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": PRINT_HELLO})
     git(repo, "init", "-q", "-b", "main")
     base = commit_all(repo, "Print hello")
-    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_HEAD, "greet/go.mod":
-                      "module example.com/greet\n\ngo 1.21\n", "greet/greet.go": GREET})
+    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": APP_HEAD, **GREET_MODULE})
     head = commit_all(repo, "Greet in JSON")
     config = write_tree(root, {"sizebot.toml": CONFIG}) / "sizebot.toml"
     out = root / "out"
@@ -178,7 +162,7 @@ def test_markdown_shortened_like_the_comment(outputs, tmp_path):
     assert main(["report", "--repo", str(tmp_path), "--max-chars", "100"]) == 2  # refused before any build
 
 
-GREET_V2 = GREET.replace("package greet", "package greet").replace('b.WriteString("hello ")', 'b.WriteString("hi ")')
+GREET_V2 = GREET_MODULE["greet/greet.go"].replace('b.WriteString("hello ")', 'b.WriteString("hi ")')
 
 
 def test_major_version_move_is_one_upgrade_row(tmp_path):
@@ -186,8 +170,7 @@ def test_major_version_move_is_one_upgrade_row(tmp_path):
     change, neither a removal nor an addition."""
     repo = tmp_path / "repo"
     app = APP_HEAD.replace('"example.com/greet"', 'greet "example.com/greet"')
-    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": app, "greet/go.mod":
-                      "module example.com/greet\n\ngo 1.21\n", "greet/greet.go": GREET})
+    write_tree(repo, {"go.mod": GO_MOD_GREET, "cmd/app/main.go": app, **GREET_MODULE})
     git(repo, "init", "-q", "-b", "main")
     base = commit_all(repo, "Greet with v1")
     write_tree(repo, {

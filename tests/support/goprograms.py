@@ -54,6 +54,33 @@ WITHDEP = {
     "greet/greet.go": 'package greet\n\nimport "strings"\n\n// Hello is big enough to be seen.\nfunc Hello(name string) string {\n\treturn strings.Repeat("hello ", 3) + strings.ToUpper(name)\n}\n',
 }
 
+# The report tests' repositories: a main that prints, and the local module example.com/greet their
+# head commits come to depend on (through a replace directive), with enough code to be seen.
+PRINT_HELLO = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'
+GREET_MODULE = {
+    "greet/go.mod": "module example.com/greet\n\ngo 1.21\n",
+    "greet/greet.go": """package greet
+
+import "strings"
+
+// Hello repeats a greeting n times, upper-cased: enough code to be seen.
+func Hello(name string, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		b.WriteString("hello ")
+		b.WriteString(strings.ToUpper(name))
+	}
+	return b.String()
+}
+""",
+}
+
+
+def requiring_greet(go_mod: str, version: str) -> str:
+    """``go_mod`` requiring example.com/greet at ``version``, replaced by its copy in ./greet."""
+    return go_mod + f"\nrequire example.com/greet {version}\n\nreplace example.com/greet => ./greet\n"
+
+
 # cgo on: a tiny C function.
 # //go:embed: an embed.FS of a directory tree (a file, a subdirectory, a larger stylesheet) and a []byte.
 EMBEDS_CSS = "".join(f".c{i} {{ color: #{i:06x}; }}\n" for i in range(200))
