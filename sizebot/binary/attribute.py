@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
-from sizebot.binary.embeds import data_var_embeds, find_data_vars, find_fs_tables, fs_package, word_view
+from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
@@ -398,18 +398,6 @@ def _embed_claims(
                         return inlined
         return names[ids[i]]
 
-    for table in tables:
-        pkg = fs_package(binary, table, symbol_package, code_package)
-        for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
-            acc.embeds.append((pkg or "", name, size, "file"))
-            if pkg:
-                pid = acc.pkg_id(pkg)
-                acc.claims.add(data_off, data_off + size, 2, pid, DATA)
-                acc.claims.add(name_off, name_off + name_len, 2, pid, DATA)
-        if pkg:
-            acc.claims.add(table.offset, table.offset + table.size, 2, acc.pkg_id(pkg), DATA)
-        else:
-            acc.notes.append(f"embed.FS table at {table.addr:#x}: embedding package unknown, files left unattributed")
     modules = [m.path for m in info.deps] if info is not None else []
     main_module = info.main.path if info is not None and info.main is not None else ""
 
@@ -425,7 +413,19 @@ def _embed_claims(
         i = bisect.bisect_right(entries, pc) - 1
         return names[ids[i]]
 
-    for pkg, name, var in data_var_embeds(binary, found, go_package, var_package, is_std):
+    fs_pkgs, variables = embed_packages(binary, tables, found, symbol_package, go_package, var_package, is_std)
+    for table, pkg in zip(tables, fs_pkgs, strict=True):
+        for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
+            acc.embeds.append((pkg or "", name, size, "file"))
+            if pkg:
+                pid = acc.pkg_id(pkg)
+                acc.claims.add(data_off, data_off + size, 2, pid, DATA)
+                acc.claims.add(name_off, name_off + name_len, 2, pid, DATA)
+        if pkg:
+            acc.claims.add(table.offset, table.offset + table.size, 2, acc.pkg_id(pkg), DATA)
+        else:
+            acc.notes.append(f"embed.FS table at {table.addr:#x}: embedding package unknown, files left unattributed")
+    for pkg, name, var in variables:
         acc.embeds.append((pkg, name, var.size, var.kind))
         pid = acc.pkg_id(pkg)
         acc.claims.add(var.data_offset, var.data_offset + var.size, 2, pid, DATA)

@@ -34,6 +34,8 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress, count
+from operator import eq
 
 from sizebot.binary.container import BinaryFile
 from sizebot.documents.analyze import Section
@@ -64,7 +66,7 @@ def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
         n = (sec.file_size - first) // ptr
         words = word_view(binary, sec.offset + first, n)
         base = sec.addr + first + 3 * ptr
-        hits = [i for i in range(n) if words[i] == base + i * ptr]
+        hits = list(compress(range(n), map(eq, words, count(base, ptr))))  # C-speed: words[i] == base + i*ptr
         for i in hits:
             if i + 2 >= n or words[i + 1] != words[i + 2] or words[i + 1] == 0:
                 continue
@@ -119,15 +121,27 @@ def _read_table(
     return FsTable(addr, offset, (3 + count * rec_words) * ptr, tuple(files), tuple(name_sizes))
 
 
-def fs_package(
-    binary: BinaryFile, table: FsTable, symbol_package: Callable[[int], str | None],
-    code_package: Callable[[int], str | None],
-) -> str | None:
-    """The package embedding ``table``: from the symbol table, else from the code loading the
-    variable that holds its address (or the table itself)."""
-    pkg = symbol_package(table.addr)
-    if pkg:
-        return pkg
+def embed_packages(
+    binary: BinaryFile, tables: list[FsTable], found: list[DataVar], fs_symbol_package: Callable[[int], str | None],
+    symbol_package: Callable[[str], str | None], code_package: Callable[[int], str | None],
+    is_std: Callable[[str], bool],
+) -> tuple[list[str | None], list[tuple[str, str, DataVar]]]:
+    """The package of each embed.FS table (from the symbol table, else from the code loading the
+    variable that holds its address, or the table itself), and the listed variables of ``found``
+    (``data_var_embeds``). The code is scanned once, for every address asked about."""
+    fs_pkgs = [fs_symbol_package(t.addr) for t in tables]
+    fs_targets = [set() if p else _fs_targets(binary, t) for t, p in zip(tables, fs_pkgs, strict=True)]
+    var_fields, windows = ({}, {}) if binary.symbols() else _var_targets(found, binary.ptr_size)
+    targets = set().union(*fs_targets, var_fields, windows)
+    refs = code_references(binary, targets) if targets else []
+    for i, wanted in enumerate(fs_targets):
+        if wanted:
+            fs_pkgs[i] = _vote(code_package, (pc for pc, t in refs if t in wanted))
+    return fs_pkgs, data_var_embeds(binary, found, refs, var_fields, windows, symbol_package, code_package, is_std)
+
+
+def _fs_targets(binary: BinaryFile, table: FsTable) -> set[int]:
+    """The table's address and every data word holding it (the embed.FS variable)."""
     ptr = binary.ptr_size
     needle = table.addr.to_bytes(ptr, binary.byte_order)
     targets = {table.addr}
@@ -137,7 +151,15 @@ def fs_package(
             if (pos - sec.offset) % ptr == 0:
                 targets.add(sec.addr + pos - sec.offset)
             pos = binary.find_bytes(needle, pos + 1, sec.offset + sec.file_size)
-    return _vote(code_package, (pc for pc, _ in code_references(binary, targets)))
+    return targets
+
+
+def _var_targets(found: list[DataVar], ptr: int) -> tuple[dict[int, int], dict[int, DataVar]]:
+    """What code may load of each variable (any word of its header -> the variable), and the
+    addresses just past each []byte's contents (where the next object should begin)."""
+    fields = {v.addr + k: v.addr for v in found for k in range(0, v.header, ptr)}
+    windows = {v.data_addr + v.size + k: v for v in found if v.kind == "[]byte" for k in range(32)}
+    return fields, windows
 
 
 def _vote(code_package: Callable[[int], str | None], pcs: Iterable[int]) -> str | None:
@@ -214,12 +236,14 @@ def _inside(ranges: list[tuple[int, int]], addr: int, size: int) -> bool:
 
 
 def data_var_embeds(
-    binary: BinaryFile, found: list[DataVar], symbol_package: Callable[[str], str | None],
+    binary: BinaryFile, found: list[DataVar], refs: list[tuple[int, int]], fields: dict[int, int],
+    windows: dict[int, DataVar], symbol_package: Callable[[str], str | None],
     code_package: Callable[[int], str | None], is_std: Callable[[str], bool],
 ) -> list[tuple[str, str, DataVar]]:
     """(package, name, variable) of the variables in ``found`` that are listed as embeds: named and
-    checked by the symbol table when there is one, else loaded by some package's code (see the
-    module's docstring)."""
+    checked by the symbol table when there is one, else loaded by some package's code (``refs``:
+    the code's references to ``fields`` and ``windows``, from ``_var_targets``; see the module's
+    docstring)."""
     if not found:
         return []
     named: list[tuple[str, str, DataVar]] = []
@@ -240,10 +264,7 @@ def data_var_embeds(
                 named.append((pkg or "", var, v))
                 break
         return named
-    windows = {v.data_addr + v.size + k: v for v in found if v.kind == "[]byte" for k in range(32)}
     ptr = binary.ptr_size
-    fields = {v.addr + k: v.addr for v in found for k in range(0, v.header, ptr)}  # code loads a field
-    refs = code_references(binary, set(fields) | set(windows))
     pointed = {t for _, t in refs if t in windows}
     for sec in binary.data_sections():
         if sec.name in _NOPTR:
