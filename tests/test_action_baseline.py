@@ -184,7 +184,7 @@ def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env,
 @pytest.mark.parametrize("content, note", [
     (None, "no baseline at sizebot-output/sizebot-baseline-default.json (no cache entry for this base): "
            "the base was built"),
-    ('{"schema": "sizebot/baseline@1", "builds": [', "the baseline sizebot-output/sizebot-baseline-default.json "
+    ('{"schema": "sizebot/baseline@2", "builds": [', "the baseline sizebot-output/sizebot-baseline-default.json "
                                                     "was ignored ("),
     ('{"schema": "sizebot/analyze@2"}', "is not one of sizebot's documents"),
     # a cache is a tar of what some job wrote: a symbolic link restored from it is not followed

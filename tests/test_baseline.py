@@ -3,7 +3,8 @@ them instead of building the base when commit and fingerprint match (the report 
 either way), refuses them with a note otherwise, and a corrupt or hostile file is one line and exit 2.
 
 The repository (real git, the real Go toolchain), on main: c1 prints a line; c2 adds encoding/json;
-c3 adds a second line of output. The pull request is c2 -> feature (c2 + net/url).
+c3 adds a second line of output. The pull request is c2 -> feature (c2 + net/url); another one,
+c2 -> drop, removes encoding/json again (what it removes is explained by the base's import graph).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ APP_C3 = APP_C2.replace("fmt.Println(string(b))", 'fmt.Println(string(b))\n\tfmt
 APP_PR = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n\t"net/url"\n)\n\n'
           'func main() {\n\tb, _ := json.Marshal(map[string]int{"a": 1})\n\tu, _ := url.Parse("https://x.invalid/a")\n'
           '\tfmt.Println(string(b), u.Path)\n}\n')
+APP_DROP = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("{}") }\n'
 CONFIG = """[[target]]
 name = "app"
 package = "./cmd/app"
@@ -53,11 +55,13 @@ def repo(tmp_path_factory) -> dict[str, object]:
     c2 = commit(repo, {"cmd/app/main.go": APP_C2}, "Two: JSON")
     git(repo, "checkout", "-q", "-b", "feature")
     pr = commit(repo, {"cmd/app/main.go": APP_PR}, "Parse a URL")
+    git(repo, "checkout", "-q", "-b", "drop", c2)
+    drop = commit(repo, {"cmd/app/main.go": APP_DROP}, "Drop JSON")
     git(repo, "checkout", "-q", "main")
     c3 = commit(repo, {"cmd/app/main.go": APP_C3}, "Three")
     configs = root / "configs"
     configs.mkdir()
-    return {"path": repo, "c1": c1, "c2": c2, "c3": c3, "pr": pr, "root": root, "configs": configs}
+    return {"path": repo, "c1": c1, "c2": c2, "c3": c3, "pr": pr, "drop": drop, "root": root, "configs": configs}
 
 
 @pytest.fixture(autouse=True)
@@ -82,9 +86,9 @@ def measure(capsys, repo, ref: str, out: Path, *extra: str) -> dict:
     return doc
 
 
-def report(capsys, repo, *extra: str) -> tuple[int, dict, str]:
+def report(capsys, repo, *extra: str, head: str = "pr") -> tuple[int, dict, str]:
     status, out, err = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
-                               "--head", str(repo["pr"]), "--quiet", "--format", "json", *extra)
+                               "--head", str(repo[head]), "--quiet", "--format", "json", *extra)
     assert out, err
     return status, json.loads(out), err
 
@@ -122,6 +126,13 @@ def test_the_baseline_document(repo, measured):
     assert [h["sha"] for h in doc["history"]] == [repo["c2"]]
     assert doc["history"][0]["sizes"] == [{"build": b["label"], "size": b["binary"]["file_size"]}
                                           for b in doc["builds"]]
+    # one import graph per target x platform, as go list -deps gives it
+    [graph] = doc["graphs"]
+    assert (graph["target"], graph["platform"], graph["error"]) == ("app", "linux/amd64", None)
+    assert graph["roots"] == ["example.com/app/cmd/app"]
+    assert graph["imports"]["example.com/app/cmd/app"] == ["encoding/json", "fmt"]
+    assert "reflect" in graph["imports"]["encoding/json"]
+    assert doc["image"] is None  # no [image]
 
 
 def test_a_matching_baseline_gives_the_same_report_without_building_the_base(capsys, repo, measured, tmp_path):
@@ -145,6 +156,27 @@ def test_a_matching_baseline_gives_the_same_report_without_building_the_base(cap
                              "--head", str(repo["pr"]), "--format", "json", "--baseline", str(link))
     assert f"base {str(repo['c2'])[:12]}: measured by the baseline, not built" in progress
     assert "building base" not in progress and "building head app linux/amd64 default" in progress
+
+
+def test_what_the_head_removes_is_explained_from_the_baselines_import_graph(capsys, repo, measured, tmp_path):
+    """A pull request that drops encoding/json: the chain and total cost of what it removes come from
+    the base's import graph, which the baseline carries: the same report, and no go list at the base."""
+    status_built, built, _ = report(capsys, repo, head="drop")
+    status_used, used, _ = report(capsys, repo, "--baseline", str(measured["c2"]), head="drop")
+    assert status_used == status_built
+    used.pop("trend")
+    assert used == built
+    removed = {d["name"]: d for b in built["builds"] for d in b["removed_dependencies"]}
+    assert removed["encoding/json"]["chain"] == ["encoding/json", "example.com/app/cmd/app"]
+    assert removed["encoding/json"]["total_size"] > removed["encoding/json"]["size"]  # reflect-heavy code goes too
+    # the graph read is the baseline's: one where encoding/json imports nothing gives it no more than its own bytes
+    doc = json.loads(measured["c2"].read_text())
+    doc["graphs"][0]["imports"]["encoding/json"] = []
+    edited = tmp_path / "edited-graph.json"
+    edited.write_text(json.dumps(doc))
+    _, from_edited, _ = report(capsys, repo, "--baseline", str(edited), head="drop")
+    removed = {d["name"]: d for b in from_edited["builds"] for d in b["removed_dependencies"]}
+    assert removed["encoding/json"]["total_size"] == removed["encoding/json"]["size"]
 
 
 def test_a_baseline_of_another_commit_is_not_used(capsys, repo, measured):
@@ -251,6 +283,12 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
     def no_binary(d):
         d["builds"][0]["binary"] = None
 
+    def graph_target(d):
+        d["graphs"][0]["target"] = "other"
+
+    def graph_imports(d):
+        d["graphs"][0]["imports"] = ["fmt"]
+
     return {
         "not-json": ("{", "not valid JSON"),
         "report": (json.dumps({"schema": "sizebot/report@1"}), "report"),
@@ -261,6 +299,8 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
         "string-size": (edited(string_size), "history[0].sizes[0].size"),
         "bad-sha": (edited(bad_sha), "commit.sha: expected a hexadecimal commit id"),
         "no-binary": (edited(no_binary), "a build has its analysis exactly when its status is ok"),
+        "graph-target": (edited(graph_target), "graphs[0]: no build of the fingerprint is other linux/amd64"),
+        "graph-imports": (edited(graph_imports), "graphs[0].imports: expected an object"),
         "deep": ("[" * 50_000 + "]" * 50_000, "JSON nested more than 32 deep"),
     }
 

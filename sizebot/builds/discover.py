@@ -152,6 +152,11 @@ def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str]
 
     imports = {p["ImportPath"]: tuple(p.get("Imports") or ()) for p in packages if "ImportPath" in p}
     roots = tuple(p["ImportPath"] for p in packages if "ImportPath" in p and not p.get("DepOnly"))
+    return graph_of(imports, roots)
+
+
+def graph_of(imports: Mapping[str, tuple[str, ...]], roots: tuple[str, ...]) -> ImportGraph:
+    """The graph of these packages (what each imports, in go list's order) from these main packages."""
     # Breadth-first from the main package: the first time a package is reached is over a shortest path.
     parent: dict[str, str | None] = {r: None for r in roots}
     queue = deque(roots)
@@ -161,7 +166,7 @@ def import_graph(root: Path, package: str, platform: str, *, tags: Iterable[str]
             if imported not in parent:
                 parent[imported] = current
                 queue.append(imported)
-    return ImportGraph(parent=parent, imports=imports, roots=roots)
+    return ImportGraph(parent=parent, imports=dict(imports), roots=roots)
 
 
 def chains_in(graph: ImportGraph, wanted: Iterable[str]) -> dict[str, tuple[str, ...]]:

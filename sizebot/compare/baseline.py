@@ -1,19 +1,33 @@
-"""Baselines: the fingerprint of a set of builds, whether a baseline can stand in for the base, the
-history carried from one baseline to the next, and the trend the report shows. Pure, but for
-``reuse_baseline``, which asks the go command which Go would build the base."""
+"""Baselines: the fingerprint of a set of builds, whether a baseline can stand in for the base (its
+builds, import graphs and image), the history carried from one baseline to the next, and the trend the
+report shows. Pure, but for ``reuse_baseline``, which asks the go command which Go would build the base,
+and ``image_analysis``, which reads the image analyser's sources."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sizebot import __version__
+from sizebot.builds.discover import ImportGraph, graph_of
 from sizebot.compare.analysis_cache import analyser_fingerprint
 from sizebot.compare.model import FAILED, MISSING, OK, Comparison, Side
-from sizebot.config import Strategy, Target
-from sizebot.documents.baseline import Baseline, BaselineBuild, BuildSpec, Fingerprint, HistoryEntry
+from sizebot.config import ImageConfig, Strategy, Target
+from sizebot.documents.baseline import (
+    Baseline,
+    BaselineBuild,
+    BaselineGraph,
+    BaselineImage,
+    BuildSpec,
+    Fingerprint,
+    HistoryEntry,
+    ImageSpec,
+)
 from sizebot.documents.report import Trend, TrendPoint
 
 DEFAULT_HISTORY = 30
@@ -59,14 +73,63 @@ def base_sides(baseline: Baseline, base_sha: str, wanted: Fingerprint) -> tuple[
     return [side_of(b) for b in baseline.builds], None
 
 
+Graph = ImportGraph | str  # an import graph, or why go list could not list it
+
+
+def graph_record(target: str, platform: str, graph: Graph) -> BaselineGraph:
+    if isinstance(graph, str):
+        return BaselineGraph(target, platform, (), (), error=graph)
+    return BaselineGraph(target, platform, graph.roots, tuple(graph.imports.items()))
+
+
+def graph_from(record: BaselineGraph) -> Graph:
+    return record.error if record.error is not None else graph_of(dict(record.imports), record.roots)
+
+
+@cache
+def image_analysis() -> str:
+    """The image analyser's sources' digest (and Python's version): an image analysis that changed is not reused."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).resolve().parent.parent  # sizebot/
+    sources = sorted((package / "image").glob("*.py"))
+    sources.append(package / "documents" / "image.py")
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_spec(image: ImageConfig, top: int) -> ImageSpec:
+    return ImageSpec(dockerfile=image.dockerfile, context=image.context, target=image.target,
+                     build_args=tuple(sorted(image.build_args)), platform=image.platform, top=top,
+                     analysis=image_analysis())
+
+
+def base_image(baseline: Baseline, base_sha: str, image: ImageConfig,
+               top: int) -> tuple[BaselineImage | None, str | None]:
+    """The base's image from ``baseline``, or None and why it cannot stand in (None: it was not asked for)."""
+    if baseline.sha != base_sha:
+        return None, None  # the builds' note says it
+    measured = baseline.image
+    if measured is None:
+        return None, f"the baseline of {baseline.sha[:12]} has no image measurement: the base image was built"
+    wanted = image_spec(image, top)
+    if measured.spec != wanted:
+        why = ", ".join(wanted.differences(measured.spec))
+        return None, f"the baseline's image of {baseline.sha[:12]} was measured with {why}: the base image was built"
+    return measured, None
+
+
 @dataclass(frozen=True)
 class BaselineUse:
     """What a report takes from a baseline: the base's sides (None: the base is built, ``note`` says
-    why) and the history of its trend (when the baseline measured the same builds)."""
+    why) with their import graphs by (target, platform), and the history of its trend (when the
+    baseline measured the same builds)."""
 
     sides: list[Side] | None
     note: str | None
     history: tuple[HistoryEntry, ...]
+    graphs: dict[tuple[str, str], Graph] = field(default_factory=dict)
 
 
 def reuse_baseline(baseline: Baseline, base_sha: str, jobs: Sequence[Job], checkout: Path, go: str,
@@ -78,7 +141,8 @@ def reuse_baseline(baseline: Baseline, base_sha: str, jobs: Sequence[Job], check
     wanted = fingerprint(jobs, selected_version(checkout, go, env), env, str(checkout))
     sides, note = base_sides(baseline, base_sha, wanted)
     same_builds = baseline.fingerprint.digest == wanted.digest
-    return BaselineUse(sides, note, baseline.history if same_builds else ())
+    graphs = {(g.target, g.platform): graph_from(g) for g in baseline.graphs} if sides is not None else {}
+    return BaselineUse(sides, note, baseline.history if same_builds else (), graphs)
 
 
 def baseline_builds(jobs: Sequence[Job], sides: Sequence[Side]) -> tuple[BaselineBuild, ...]:

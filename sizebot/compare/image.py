@@ -8,6 +8,9 @@ deleted. The head image is judged by dive's CI rules: ``[image.rules]`` of sizeb
 A failed build never raises: its one-line error goes in the section's ``error`` and there is no
 measurement for the image budgets. A base without the Dockerfile (the PR adds it) is not an
 error: the head is measured alone and ``error`` says why the base is missing.
+
+``measure_base_image`` measures a commit's image as a report measures its base, for the baseline
+(documents/baseline.py); a report given that measurement builds the head's image only.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sizebot.budgets import ImageMeasurement
+from sizebot.compare.baseline import image_spec
 from sizebot.config import ImageConfig
+from sizebot.documents.baseline import BaselineImage
 from sizebot.documents.image import ImageReport
 from sizebot.documents.report import ImageRule, ReportImage
 from sizebot.errors import ConfigError, SizebotError
@@ -42,8 +47,10 @@ class _SideFailed(Exception):
 
 
 def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, work_dir: Path, *,
-                   docker_host: str | None = None, top: int = 20) -> ImageSection:
-    """Build, analyse and diff the image at base (``None``: not measured) and head.
+                   docker_host: str | None = None, top: int = 20,
+                   measured_base: BaselineImage | None = None) -> ImageSection:
+    """Build, analyse and diff the image at base (``None``: not measured) and head; ``measured_base``:
+    the base's image as a baseline measured it (``measure_base_image``), used instead of building it.
 
     Raises ConfigError only for a bad ``.dive-ci`` (read before anything is built)."""
     rules = image_rules(image, head_dir)
@@ -53,12 +60,15 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
     note: str | None = None
     try:
         _inputs(head_dir, image, "head")  # a head without its Dockerfile is an error, before the engine
-        if base_dir is not None:
+        if measured_base is not None:
+            base_dir = None
+            if measured_base.status == "missing":
+                measured_base, note = None, _missing_note(image)
+        elif base_dir is not None:
             try:
                 _inputs(base_dir, image, "base")
             except _SideFailed:
-                base_dir, note = None, (f"the base commit has no {image.dockerfile}: "
-                                        "the image is measured at head only")
+                base_dir, note = None, _missing_note(image)
         if not docker_available(docker_host):
             where = docker_host or "the default socket"
             raise _SideFailed(f"image not measured: no Docker engine answers at {where} "
@@ -66,7 +76,11 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
         scratch = Path(work_dir) / f"image-{uuid.uuid4().hex[:12]}"
         try:
             head = _measure(head_dir, image, scratch, "head", docker_host, top)
-            if base_dir is not None:
+            if measured_base is not None:
+                if measured_base.report is None:
+                    raise _SideFailed(measured_base.error or "base image: the build failed")
+                base = measured_base.report
+            elif base_dir is not None:
                 base = _measure(base_dir, image, scratch, "base", docker_host, top)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -79,6 +93,30 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
     if error is not None:
         return ImageSection(doc=doc, measurement=None)
     return ImageSection(doc=doc, measurement=ImageMeasurement.from_reports(base, head))
+
+
+def measure_base_image(checkout: Path, image: ImageConfig, work_dir: Path, *, docker_host: str | None = None,
+                       top: int = 20) -> BaselineImage | None:
+    """The image of the commit at ``checkout``, built and analysed as a report's base (the same source
+    label, the same one-line errors); None when no Docker engine answers (a report builds it then)."""
+    spec = image_spec(image, top)
+    try:
+        _inputs(checkout, image, "base")
+    except _SideFailed as exc:
+        return BaselineImage(spec, "missing", str(exc), None)
+    if not docker_available(docker_host):
+        return None
+    scratch = Path(work_dir) / f"image-{uuid.uuid4().hex[:12]}"
+    try:
+        return BaselineImage(spec, "ok", None, _measure(checkout, image, scratch, "base", docker_host, top))
+    except _SideFailed as exc:
+        return BaselineImage(spec, "failed", str(exc), None)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _missing_note(image: ImageConfig) -> str:
+    return f"the base commit has no {image.dockerfile}: the image is measured at head only"
 
 
 def image_rules(image: ImageConfig, head_dir: Path) -> DiveRules:

@@ -1,5 +1,6 @@
 """``measure_commit``: build and measure one commit (of the default branch, typically) with the builds a
-report would make there, and return its baseline document (documents/baseline.py), its history carried
+report would make there, and return its baseline document (documents/baseline.py): each build's
+analysis, each target's import graph per platform, the ``[image]``'s analysis, and the history carried
 forward from the previous baseline.
 
 The builds run exactly as a report's base builds do: the same fixed checkout path, the same jobs (the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,17 +22,28 @@ from sizebot.builds.gobuild import host_platform
 from sizebot.builds.toolchain import selected_version, toolchain_environ
 from sizebot.builds.workpath import build_path, shared_checkout
 from sizebot.builds.worktree import resolve_commit
-from sizebot.compare.baseline import DEFAULT_HISTORY, baseline_builds, carried_history, fingerprint
-from sizebot.compare.run import Progress, _Analyses, _build_side, _read_side, _serialized, _strategies, repo_info
+from sizebot.compare.baseline import DEFAULT_HISTORY, baseline_builds, carried_history, fingerprint, graph_record
+from sizebot.compare.report import DEFAULT_TOP
+from sizebot.compare.run import (
+    Progress,
+    _Analyses,
+    _build_side,
+    _read_side,
+    _serialized,
+    _strategies,
+    graph_or_error,
+    list_graphs,
+    repo_info,
+)
 from sizebot.config import load_config
-from sizebot.documents.baseline import Baseline, HistoryEntry
+from sizebot.documents.baseline import Baseline, BaselineImage, HistoryEntry
 from sizebot.errors import GitError
 
 
 def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, work_dir: Path | None = None,
                    go: str = "go", env: Mapping[str, str] | None = None, progress: Progress | None = None,
                    go_version: str | None = None, previous: Baseline | None = None,
-                   history: int = DEFAULT_HISTORY) -> Baseline:
+                   history: int = DEFAULT_HISTORY, docker_host: str | None = None) -> Baseline:
     """The baseline of ``ref`` in ``repo``; ``previous``: the last baseline, whose history is carried on."""
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
@@ -51,15 +64,27 @@ def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, 
         jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,))
                 for s in _strategies(cfg, t)]
         built_with = selected_version(checkout.path, go, env)
-        with _Analyses(len(jobs), say) as analyses:
+        with _Analyses(len(jobs), say) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
+            listed = list_graphs(jobs, checkout.path, go, env, lister)
             pending = _build_side("commit", checkout.path, jobs, Path(work_dir) / "out" / "base", go, env, say,
                                   analyses)
             sides = [analyses.result(a) for a in pending]
+            graphs = tuple(graph_record(target, platform, graph_or_error(f))
+                           for (target, platform), f in listed.items())
+        image: BaselineImage | None = None
+        if cfg.image is not None:
+            from sizebot.compare.image import measure_base_image  # docker: only when an image is configured
+
+            say("building and measuring the image")
+            image = measure_base_image(checkout.path, cfg.image, Path(work_dir) / "image", docker_host=docker_host,
+                                       top=DEFAULT_TOP)
+            if image is None:
+                say("no Docker engine answers: the baseline has no image (a report builds the base's)")
     builds = baseline_builds(jobs, sides)
     entry = HistoryEntry(sha=sha, date=date, subject=subject, sizes=tuple((b.spec.label, b.size) for b in builds))
     return Baseline(repo=repo_info(repo)["name"], sha=sha, date=date, subject=subject,
                     fingerprint=fingerprint(jobs, built_with, env, str(src)), builds=builds,
-                    history=carried_history(previous, entry, history))
+                    history=carried_history(previous, entry, history), graphs=graphs, image=image)
 
 
 def _commit_date(repo: Path, sha: str) -> str:

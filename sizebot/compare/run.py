@@ -39,7 +39,7 @@ from sizebot.builds.toolchain import installed_version, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.analysis_cache import analyze_cached
-from sizebot.compare.baseline import reuse_baseline, trend
+from sizebot.compare.baseline import Graph, base_image, reuse_baseline, trend
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
@@ -128,8 +128,9 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if reused is not None:
             say(f"base {base_sha[:12]}: measured by the baseline, not built")
         notes.extend([baseline_problem] if baseline_problem else [])
-        base_sides, head_sides, graphs, base_graphs = _measure(jobs, checkout, head_sha, work_dir / "out", go,
-                                                               env, say, reused, analysis_cache)
+        base_sides, head_sides, graphs, base_graphs = _measure(
+            jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
+            use.graphs if use is not None and reused is not None else None)
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
@@ -140,10 +141,20 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if cfg.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured
 
-            say("building and measuring the image at base and head")
-            base_co, head_co = stack.enter_context(checkouts(repo, (base_sha, head_sha), work_dir / "worktrees"))
-            section = measure_images(base_co.path, head_co.path, cfg.image, work_dir / "image",
-                                     docker_host=docker_host, top=top if top is not None else DEFAULT_TOP)
+            image_top = top if top is not None else DEFAULT_TOP
+            measured_image, image_note = base_image(baseline, base_sha, cfg.image, image_top) \
+                if baseline is not None else (None, None)
+            notes.extend([image_note] if image_note else [])
+            if measured_image is not None:
+                say("building and measuring the image at head (the base's: measured by the baseline)")
+                (head_co,) = stack.enter_context(checkouts(repo, (head_sha,), work_dir / "worktrees"))
+                base_path = None
+            else:
+                say("building and measuring the image at base and head")
+                base_co, head_co = stack.enter_context(checkouts(repo, (base_sha, head_sha), work_dir / "worktrees"))
+                base_path = base_co.path
+            section = measure_images(base_path, head_co.path, cfg.image, work_dir / "image", docker_host=docker_host,
+                                     top=image_top, measured_base=measured_image)
             image_doc, image_measurement = section.doc, section.measurement
         overrides = find_overrides(list(labels), head_message, judged.override)
         say("judging against the budgets")
@@ -265,35 +276,62 @@ Job = tuple[Target, str, Strategy]
 Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> a side's import graph
 
 
+def list_graphs(jobs: Sequence[Job], path: Path, go: str, env: Mapping[str, str] | None,
+                lister: ThreadPoolExecutor) -> Graphs:
+    """Each target's import graph on each platform at ``path``, listed by ``lister`` (targets whose
+    package is there)."""
+    graphs: Graphs = {}
+    for target, platform, _strategy in jobs:
+        if (target.name, platform) not in graphs and package_present(path, target.package):
+            graphs[(target.name, platform)] = lister.submit(
+                import_graph, path, target.package, platform, tags=target.tags, go=go, env=go_environ(env, target.env))
+    return graphs
+
+
+def graph_or_error(listed: Future[ImportGraph]) -> Graph:
+    """A listed graph, or why go list could not list it."""
+    try:
+        return listed.result()
+    except SizebotError as exc:
+        return str(exc)
+
+
+def _given(graphs: Mapping[tuple[str, str], Graph]) -> Graphs:
+    """Graphs measured before (a baseline's) as the futures ``_with_chains`` reads."""
+    out: Graphs = {}
+    for key, graph in graphs.items():
+        done: Future[ImportGraph] = Future()
+        if isinstance(graph, str):
+            done.set_exception(SizebotError(graph))
+        else:
+            done.set_result(graph)
+        out[key] = done
+    return out
+
+
 def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_dir: Path, go: str,
              env: Mapping[str, str] | None, say: Progress,
              measured_base: list[Side] | None = None,
-             analysis_cache: Path | None = None) -> tuple[list[Side], list[Side], Graphs, Graphs]:
+             analysis_cache: Path | None = None,
+             measured_graphs: Mapping[tuple[str, str], Graph] | None = None,
+             ) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
     binary is analysed as soon as it is built, in worker processes beside the builds: the base's
     analyses overlap the head's builds, and the head's overlap each other and the last builds. The
     import graphs of each side (`go list -deps`: the chains of new packages, what each dependency alone
-    brings in) are listed during its builds. ``measured_base``: the base's sides from a baseline; the
-    base is then not built (its graphs are still listed)."""
-    def list_graphs() -> Graphs:
-        graphs: Graphs = {}
-        for target, platform, _strategy in jobs:
-            if (target.name, platform) not in graphs and package_present(checkout.path, target.package):
-                graphs[(target.name, platform)] = lister.submit(
-                    import_graph, checkout.path, target.package, platform, tags=target.tags, go=go,
-                    env=go_environ(env, target.env))
-        return graphs
-
+    brings in) are listed during its builds. ``measured_base``: the base's sides from a baseline, and
+    ``measured_graphs`` its import graphs; the base is then neither built nor listed."""
     with _Analyses(len(jobs), say, analysis_cache) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
-        base_graphs = list_graphs()
+        base_graphs = _given(measured_graphs) if measured_graphs is not None else \
+            list_graphs(jobs, checkout.path, go, env, lister)
         base_sides = [] if measured_base is not None else \
             _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
         for graph in base_graphs.values():
             graph.exception()  # listed before the checkout changes
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
-        graphs = list_graphs()
+        graphs = list_graphs(jobs, checkout.path, go, env, lister)
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
         for graph in graphs.values():
             graph.exception()  # listed before the checkout changes again

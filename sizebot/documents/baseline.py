@@ -1,4 +1,4 @@
-"""The baseline document (``sizebot/baseline@1``; sizebot/schemas/baseline.schema.json): one commit of the
+"""The baseline document (``sizebot/baseline@2``; sizebot/schemas/baseline.schema.json): one commit of the
 default branch, built and measured by ``sizebot measure``, so that a pull request on it need not build
 its base again, and the sizes of the last measurements of that branch (the history of the trend chart).
 
@@ -6,7 +6,10 @@ A baseline is used only when it was measured at the pull request's base commit w
 fingerprint: the same builds (targets, packages, platforms, strategies with their flags, tags, env,
 commands and post-steps), the same Go, the same build-relevant environment, the same build path and
 the same sizebot. Each build keeps its whole analysis (every package and function): the diff against
-the head needs them all, and the report must be the same as if the base had been built.
+the head needs them all, and the report must be the same as if the base had been built. For the same
+reason it keeps each target's import graph on each platform (the chains and total cost of what a pull
+request removes) and the ``[image]``'s analysis with its whole final filesystem (the image diff), used
+when the image was measured with the same settings.
 
 A baseline file comes from a cache that pull requests can also write to: it is read strictly
 (``from_json``: every value's type, a fingerprint digest that matches its inputs, bounded counts).
@@ -22,12 +25,14 @@ from typing import Any
 
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.fields import Fields, array, one_of, size, string, strings
+from sizebot.documents.image import ImageReport
 from sizebot.errors import DocumentError
 
-SCHEMA = "sizebot/baseline@1"
+SCHEMA = "sizebot/baseline@2"
 STATUSES = ("ok", "failed", "missing")
 MAX_HISTORY = 1000  # entries a file may carry (sizebot keeps 30 by default)
 MAX_BUILDS = 1000
+MAX_PACKAGES = 100_000  # packages an import graph may list (gopls links ~700)
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
@@ -200,6 +205,94 @@ class HistoryEntry:
                    f.get("sizes", lambda v, w: array(_bounded(v, w, MAX_BUILDS), w, one)))
 
 
+
+@dataclass(frozen=True)
+class BaselineGraph:
+    """One target's import graph on one platform at the commit (``go list -deps``): each linked package
+    with what it imports, in go list's order; or why it could not be listed (``error``)."""
+
+    target: str
+    platform: str
+    roots: tuple[str, ...]  # the main package(s)
+    imports: tuple[tuple[str, tuple[str, ...]], ...]
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "platform": self.platform, "error": self.error, "roots": list(self.roots),
+                "imports": {package: list(imported) for package, imported in self.imports}}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> BaselineGraph:
+        f = Fields(obj, where, ("target", "platform", "error", "roots", "imports"))
+        raw = f.raw("imports")
+        if not isinstance(raw, dict):
+            raise DocumentError(f"{f.at('imports')}: expected an object")
+        if len(raw) > MAX_PACKAGES:
+            raise DocumentError(f"{f.at('imports')}: {len(raw)} packages, more than {MAX_PACKAGES}")
+        imports = tuple((str(k), strings(_bounded(v, f"{f.at('imports')}.{k}", MAX_PACKAGES),
+                                         f"{f.at('imports')}.{k}")) for k, v in raw.items())
+        roots = f.get("roots", lambda v, w: strings(_bounded(v, w, MAX_PACKAGES), w))
+        error = f.nullable("error", string)
+        if error is not None and (roots or imports):
+            raise DocumentError(f"{f.at('error')}: a graph that could not be listed has no packages")
+        return cls(f.text("target"), f.text("platform"), roots, imports, error)
+
+
+IMAGE_STATUSES = ("ok", "failed", "missing")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The ``[image]`` settings that decide its analysis (the Dockerfile and its context are the commit's)."""
+
+    dockerfile: str
+    context: str
+    target: str | None
+    build_args: tuple[tuple[str, str], ...]
+    platform: str | None
+    top: int  # largest files kept in the analysis
+    analysis: str  # the image analyser's sources' digest
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dockerfile": self.dockerfile, "context": self.context, "target": self.target,
+                "build_args": dict(self.build_args), "platform": self.platform, "top": self.top,
+                "analysis": self.analysis}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> ImageSpec:
+        f = Fields(obj, where, ("dockerfile", "context", "target", "build_args", "platform", "top", "analysis"))
+        return cls(f.text("dockerfile"), f.text("context"), f.nullable("target", string),
+                   f.get("build_args", _text_map), f.nullable("platform", string), f.size("top"), f.text("analysis"))
+
+    def differences(self, other: ImageSpec) -> list[str]:
+        names = [k for k, v in self.to_json().items() if other.to_json()[k] != v]
+        return [f"another image {'analysis' if k == 'analysis' else k}" for k in names]
+
+
+@dataclass(frozen=True)
+class BaselineImage:
+    """The ``[image]`` built and analysed at the commit ("ok"), its build that failed ("failed": the
+    one-line error), or a commit without its Dockerfile or context ("missing")."""
+
+    spec: ImageSpec
+    status: str
+    error: str | None
+    report: ImageReport | None  # with its whole final filesystem (status ok)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spec": self.spec.to_json(), "status": self.status, "error": self.error,
+                "image": self.report.to_json(files=True) if self.report is not None else None}
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> BaselineImage:
+        f = Fields(obj, where, ("spec", "status", "error", "image"))
+        status = f.get("status", lambda v, w: one_of(v, w, IMAGE_STATUSES))
+        report = f.nullable("image", ImageReport.from_json)
+        if (report is not None) != (status == "ok"):
+            raise DocumentError(f"{f.at('image')}: the image has its analysis exactly when its status is ok")
+        return cls(f.get("spec", ImageSpec.from_json), status, f.nullable("error", string), report)
+
+
 @dataclass(frozen=True)
 class Baseline:
     repo: str
@@ -209,6 +302,11 @@ class Baseline:
     fingerprint: Fingerprint
     builds: tuple[BaselineBuild, ...]  # in the fingerprint's build order
     history: tuple[HistoryEntry, ...]  # oldest first; the last entry is this commit
+    graphs: tuple[BaselineGraph, ...] = ()  # per target x platform whose package is at the commit
+    image: BaselineImage | None = None  # None: no [image], or no Docker engine where it was measured
+
+    def graph(self, target: str, platform: str) -> BaselineGraph | None:
+        return next((g for g in self.graphs if (g.target, g.platform) == (target, platform)), None)
 
     @property
     def go_version(self) -> str:
@@ -218,11 +316,14 @@ class Baseline:
         return {"schema": SCHEMA, "repo": self.repo,
                 "commit": {"sha": self.sha, "date": self.date, "subject": self.subject},
                 "go_version": self.go_version, "fingerprint": self.fingerprint.to_json(),
-                "builds": [b.to_json() for b in self.builds], "history": [h.to_json() for h in self.history]}
+                "builds": [b.to_json() for b in self.builds], "graphs": [g.to_json() for g in self.graphs],
+                "image": self.image.to_json() if self.image is not None else None,
+                "history": [h.to_json() for h in self.history]}
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "baseline") -> Baseline:
-        f = Fields(obj, where, ("schema", "repo", "commit", "go_version", "fingerprint", "builds", "history"))
+        f = Fields(obj, where, ("schema", "repo", "commit", "go_version", "fingerprint", "builds", "graphs", "image",
+                                "history"))
         if f.raw("schema") != SCHEMA:
             raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
         commit = Fields(f.raw("commit"), f.at("commit"), ("sha", "date", "subject"))
@@ -236,5 +337,14 @@ class Baseline:
         builds = tuple(BaselineBuild.from_json(b, f"{f.at('builds')}[{i}]", spec)
                        for i, (b, spec) in enumerate(zip(raw_builds, fingerprint.builds, strict=True)))
         history = f.get("history", lambda v, w: array(_bounded(v, w, MAX_HISTORY), w, HistoryEntry.from_json))
+        graphs = f.get("graphs", lambda v, w: array(_bounded(v, w, MAX_BUILDS), w, BaselineGraph.from_json))
+        built = {(b.target, b.platform) for b in fingerprint.builds}
+        seen: set[tuple[str, str]] = set()
+        for i, g in enumerate(graphs):
+            if (g.target, g.platform) in seen:
+                raise DocumentError(f"{f.at('graphs')}[{i}]: a second graph of {g.target} {g.platform}")
+            if (g.target, g.platform) not in built:
+                raise DocumentError(f"{f.at('graphs')}[{i}]: no build of the fingerprint is {g.target} {g.platform}")
+            seen.add((g.target, g.platform))
         return cls(f.text("repo"), commit.get("sha", _sha), commit.text("date"), commit.text("subject"),
-                   fingerprint, builds, history)
+                   fingerprint, builds, history, graphs, f.nullable("image", BaselineImage.from_json))

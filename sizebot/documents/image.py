@@ -117,8 +117,8 @@ class ImageReport:
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "image") -> ImageReport:
-        """Inverse of to_json (user_wasted_percent null -> NaN; files () when absent); DocumentError
-        naming the place of the first bad value."""
+        """Inverse of to_json (user_wasted_percent null -> NaN or +inf, as dive divides; files () when
+        absent); DocumentError naming the place of the first bad value."""
         return _image_from_json(obj, where)
 
 
@@ -210,10 +210,12 @@ def _image_from_json(obj: Any, where: str) -> ImageReport:
     if f.raw("schema") != SCHEMA:
         raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
     uwp = f.nullable("user_wasted_percent", number)
+    user_size, wasted_bytes = f.size("user_size"), f.size("wasted_bytes")
+    if uwp is None:  # null is dive's 0/0 (NaN) or x/0 (+inf): which one follows from the two figures
+        uwp = math.nan if user_size == 0 and wasted_bytes == 0 else math.inf
     return ImageReport(
-        source=f.text("source"), platform=f.text("platform"), size=f.size("size"), user_size=f.size("user_size"),
-        efficiency=float(f.get("efficiency", number)), wasted_bytes=f.size("wasted_bytes"),
-        user_wasted_percent=math.nan if uwp is None else float(uwp),
+        source=f.text("source"), platform=f.text("platform"), size=f.size("size"), user_size=user_size,
+        efficiency=float(f.get("efficiency", number)), wasted_bytes=wasted_bytes, user_wasted_percent=float(uwp),
         inefficiencies=f.seq("inefficiencies", _inefficiency), layers=f.seq("layers", _layer_from_json),
         compressed_size=f.size("compressed_size"), corrected_wasted_bytes=f.size("corrected_wasted_bytes"),
         duplicates=f.seq("duplicates", _duplicates), largest_files=f.seq("largest_files", _file_from_json),

@@ -52,7 +52,7 @@ def _read(obj: dict[str, Any], schema: Any, where: str) -> tuple[str, Any]:
     if schema == "sizebot/report@1":
         kind = "measurement" if "pull_request" in obj or "comment_key" in obj else "report"
         return kind, _report(obj, kind)
-    if schema == "sizebot/baseline@1":
+    if schema == "sizebot/baseline@2":
         from sizebot.documents.baseline import Baseline
         return "baseline", Baseline.from_json(obj, "baseline")
     shown = json.dumps(schema)[:60] if isinstance(schema, str) else "missing" if schema is None else "not a string"

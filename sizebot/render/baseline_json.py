@@ -1,4 +1,4 @@
-"""The baseline document as JSON (``sizebot/baseline@1``; sizebot/schemas/baseline.schema.json)."""
+"""The baseline document as JSON (``sizebot/baseline@2``; sizebot/schemas/baseline.schema.json)."""
 
 from __future__ import annotations
 
