@@ -369,7 +369,8 @@ def _embed_claims(
     found = find_data_vars(binary, acc.notes)
     if not tables and not found:
         return
-    by_addr = {sym.addr: sym.name for sym in binary.symbols() if sym.name.endswith(".files")}
+    symtab = binary.symbols()
+    by_addr = {sym.addr: sym.name for sym in symtab if sym.name.endswith(".files")}
     entries = [f.entry for f in funcs]
     names = acc.pkg_names
 
@@ -413,7 +414,8 @@ def _embed_claims(
         i = bisect.bisect_right(entries, pc) - 1
         return names[ids[i]]
 
-    fs_pkgs, variables = embed_packages(binary, tables, found, symbol_package, go_package, var_package, is_std)
+    fs_pkgs, variables = embed_packages(binary, symtab, tables, found, symbol_package, go_package, var_package,
+                                        is_std)
     for table, pkg in zip(tables, fs_pkgs, strict=True):
         for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
             acc.embeds.append((pkg or "", name, size, "file"))

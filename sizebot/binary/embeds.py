@@ -38,6 +38,7 @@ from itertools import compress, count
 from operator import eq
 
 from sizebot.binary.container import BinaryFile
+from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import Section
 
 MAX_FILES = 1 << 20  # far more than any module embeds; past it the table is taken as damaged
@@ -122,22 +123,25 @@ def _read_table(
 
 
 def embed_packages(
-    binary: BinaryFile, tables: list[FsTable], found: list[DataVar], fs_symbol_package: Callable[[int], str | None],
+    binary: BinaryFile, symtab: Sequence[Symbol], tables: list[FsTable], found: list[DataVar],
+    fs_symbol_package: Callable[[int], str | None],
     symbol_package: Callable[[str], str | None], code_package: Callable[[int], str | None],
     is_std: Callable[[str], bool],
 ) -> tuple[list[str | None], list[tuple[str, str, DataVar]]]:
     """The package of each embed.FS table (from the symbol table, else from the code loading the
     variable that holds its address, or the table itself), and the listed variables of ``found``
-    (``data_var_embeds``). The code is scanned once, for every address asked about."""
+    (``data_var_embeds``). ``symtab``: the symbol table, or () to work as on a stripped binary. The
+    code is scanned once, for every address asked about."""
     fs_pkgs = [fs_symbol_package(t.addr) for t in tables]
     fs_targets = [set() if p else _fs_targets(binary, t) for t, p in zip(tables, fs_pkgs, strict=True)]
-    var_fields, windows = ({}, {}) if binary.symbols() else _var_targets(found, binary.ptr_size)
+    var_fields, windows = ({}, {}) if symtab else _var_targets(found, binary.ptr_size)
     targets = set().union(*fs_targets, var_fields, windows)
     refs = code_references(binary, targets) if targets else []
     for i, wanted in enumerate(fs_targets):
         if wanted:
             fs_pkgs[i] = _vote(code_package, (pc for pc, t in refs if t in wanted))
-    return fs_pkgs, data_var_embeds(binary, found, refs, var_fields, windows, symbol_package, code_package, is_std)
+    return fs_pkgs, data_var_embeds(binary, symtab, found, refs, var_fields, windows, symbol_package, code_package,
+                                    is_std)
 
 
 def _fs_targets(binary: BinaryFile, table: FsTable) -> set[int]:
@@ -236,8 +240,8 @@ def _inside(ranges: list[tuple[int, int]], addr: int, size: int) -> bool:
 
 
 def data_var_embeds(
-    binary: BinaryFile, found: list[DataVar], refs: list[tuple[int, int]], fields: dict[int, int],
-    windows: dict[int, DataVar], symbol_package: Callable[[str], str | None],
+    binary: BinaryFile, symtab: Sequence[Symbol], found: list[DataVar], refs: list[tuple[int, int]],
+    fields: dict[int, int], windows: dict[int, DataVar], symbol_package: Callable[[str], str | None],
     code_package: Callable[[int], str | None], is_std: Callable[[str], bool],
 ) -> list[tuple[str, str, DataVar]]:
     """(package, name, variable) of the variables in ``found`` that are listed as embeds: named and
@@ -247,10 +251,10 @@ def data_var_embeds(
     if not found:
         return []
     named: list[tuple[str, str, DataVar]] = []
-    if binary.symbols():
+    if symtab:
         wanted = {v.addr for v in found} | {v.data_addr for v in found}
         at: dict[int, list[str]] = {}
-        for sym in binary.symbols():
+        for sym in symtab:
             if sym.kind != "func" and sym.addr in wanted and sym.size > 0:
                 at.setdefault(sym.addr, []).append(sym.name)
         for v in found:
