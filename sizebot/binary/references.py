@@ -1,0 +1,51 @@
+"""References from machine code into data: which instructions name which data addresses.
+
+One scanner module per GOARCH (refs_amd64.py: RIP-relative operands; refs_arm64.py: ADRP+ADD/LDR
+pairs; refs_386.py: absolute addresses), each exposing
+
+    references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array.array, array.array]
+
+which returns two ``array('Q')`` of equal length: the addresses of the referencing instructions
+(ascending) and the absolute addresses they name, only those in [lo, hi). ``code`` is the bytes of
+the code at virtual address ``code_addr``. A scanner reads untrusted bytes: it never raises on
+them, it just finds nothing there. Architectures without a scanner give no references.
+"""
+
+from __future__ import annotations
+
+import importlib
+from array import array
+from collections.abc import Callable
+
+Scanner = Callable[[memoryview, int, int, int], tuple[array, array]]
+
+# GOARCH -> the module of its scanner
+SCANNERS = {
+    "amd64": "sizebot.binary.refs_amd64",
+    "arm64": "sizebot.binary.refs_arm64",
+    "386": "sizebot.binary.refs_386",
+}
+
+
+def scanner(goarch: str) -> Scanner | None:
+    """The scanner of ``goarch``, or None when there is none."""
+    name = SCANNERS.get(goarch)
+    if name is None:
+        return None
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, "references", None)
+
+
+def references(goarch: str, code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
+    """(instruction addresses ascending, target addresses in [lo, hi)) of ``code`` at ``code_addr``;
+    two empty arrays for an architecture without a scanner or when ``lo >= hi``."""
+    scan = scanner(goarch)
+    if scan is None or lo >= hi or not len(code):
+        return array("Q"), array("Q")
+    pcs, targets = scan(code, code_addr, lo, hi)
+    if len(pcs) != len(targets):  # a scanner's bug must not become a wrong attribution
+        return array("Q"), array("Q")
+    return pcs, targets
