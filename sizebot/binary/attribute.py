@@ -25,8 +25,10 @@ import bisect
 import os
 import re
 import struct
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from operator import and_, lshift, or_, rshift, sub
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
@@ -35,6 +37,8 @@ from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.binary.references import scanner
+from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import (
     BinaryReport,
     BuildInfo,
@@ -47,6 +51,7 @@ from sizebot.documents.analyze import (
 from sizebot.errors import PclntabError, UnsupportedGoVersion
 
 CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
+ESTIMATED = 5  # data attributed by the code's references to it (no symbol, no format says its extent)
 _TYPES_PRIO, _SYMBOL_PRIO = 2, 3
 
 NOT_GO = "not a Go binary: sections only"
@@ -184,10 +189,18 @@ class Attribution:
 def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True) -> BinaryReport:
     """Measure one binary. BinaryFormatError for unreadable files, PclntabError for a corrupt pclntab."""
     with open_binary(path) as binary:
-        return _analyze(binary, functions)
+        return _report(binary, *_attribution(binary, functions))
 
 
-def _analyze(binary: BinaryFile, functions: bool) -> BinaryReport:
+def attribution(binary: BinaryFile, *, symbols: bool = True) -> Attribution:
+    """The claims of one binary before they are resolved; ``symbols=False`` ignores its symbol table
+    and DWARF, as if it were stripped (to measure the methods that work without them)."""
+    return _attribution(binary, False, symbols)[2]
+
+
+def _attribution(
+    binary: BinaryFile, functions: bool, symbols: bool = True
+) -> tuple[BuildInfo | None, str, Attribution, str]:
     try:
         info = parse_buildinfo(binary)
     except UnsupportedGoVersion:
@@ -213,8 +226,8 @@ def _analyze(binary: BinaryFile, functions: bool) -> BinaryReport:
             )
         else:
             pcln = Pclntab(binary, pcln_sec)
-            _attribute_go(binary, pcln, info, acc, functions)
-    return _report(binary, info, go_version, acc, packed)
+            _attribute_go(binary, pcln, info, acc, functions, symbols)
+    return info, go_version, acc, packed
 
 
 def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
@@ -224,14 +237,17 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
     return 18 if pcln.magic == MAGIC_GO118 else 26
 
 
-def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc: Attribution, functions: bool) -> None:
+def _attribute_go(
+    binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc: Attribution, functions: bool,
+    symbols: bool = True,
+) -> None:
     claims, pkg_id, notes = acc.claims, acc.pkg_id, acc.notes
     md = find_moduledata(binary, pcln)
     text_base = pcln.text_start
     if md is not None and (not text_base or md.text):
         text_base = md.text
     if not text_base:
-        sym = binary.find_symbol("runtime.text")
+        sym = binary.find_symbol("runtime.text") if symbols else None
         text = binary.text_section()
         text_base = sym.addr if sym is not None else text.addr if text is not None else 0
     if not text_base:
@@ -330,7 +346,8 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
     else:
         notes.append("moduledata not found: type descriptors are left unattributed")
     text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
-    for sym in binary.symbols():
+    symtab = binary.symbols() if symbols else ()
+    for sym in symtab:
         if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or _MARKERS.match(sym.name):
             continue
         owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
@@ -342,7 +359,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
         start = sec.offset + sym.addr - sec.addr
         add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(owner), DATA)
     # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
-    for sym in binary.symbols():
+    for sym in symtab:
         owner = symbol_table_package(sym.name, sym_pkg)
         if owner is None:
             continue
@@ -351,8 +368,10 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
         add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
-    _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info)
-    _dwarf_claims(binary, funcs, ids, acc)
+    _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
+    _reference_claims(binary, funcs, ids, acc)
+    if symbols:
+        _dwarf_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
         acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
@@ -360,7 +379,7 @@ def _attribute_go(binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc
 
 def _embed_claims(
     binary: BinaryFile, pcln: Pclntab, funcs: list[FuncRecord], ids: list[int],
-    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None,
+    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: tuple[Symbol, ...],
 ) -> None:
     """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
     package's data; the files are listed in the report. Likewise string/[]byte variables' contents
@@ -369,7 +388,6 @@ def _embed_claims(
     found = find_data_vars(binary, acc.notes)
     if not tables and not found:
         return
-    symtab = binary.symbols()
     by_addr = {sym.addr: sym.name for sym in symtab if sym.name.endswith(".files")}
     entries = [f.entry for f in funcs]
     names = acc.pkg_names
@@ -432,6 +450,76 @@ def _embed_claims(
         pid = acc.pkg_id(pkg)
         acc.claims.add(var.data_offset, var.data_offset + var.size, 2, pid, DATA)
         acc.claims.add(var.offset, var.offset + var.header, 2, pid, DATA)
+
+
+# Sections whose objects code refers to by address: read-only data, pointer-free and pointer data
+DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", "__DATA_CONST,__rodata", "__rodata",
+                           "__noptrdata", "__data", ".rdata"})
+
+
+def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+    """Data without a symbol or a format that sizes it: each address in a data section that code
+    refers to (its referencing functions' most common package) starts an object that runs to the
+    next referenced address in that section, or to the first byte something else claims. These
+    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
+    scan = scanner(binary.goarch)
+    secs = sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
+                  key=lambda s: s.addr)
+    if scan is None or not secs or not funcs:
+        return
+    lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
+    entries = [f.entry for f in funcs]
+    counts: Counter[int] = Counter()
+    for text in binary.sections:
+        if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
+            continue
+        try:
+            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
+        except (ValueError, IndexError, struct.error, OverflowError, TypeError):
+            acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")
+            continue
+        if len(pcs) != len(targets):
+            continue
+        # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
+        owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
+        counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
+    if not counts:
+        return
+    # each target's package: the one that refers to it most often (ties: the first package index)
+    chosen: dict[int, int] = {}
+    best: dict[int, int] = {}
+    for key, n in counts.items():
+        target = key >> 20
+        if n > best.get(target, 0):
+            best[target] = n
+            chosen[target] = key & 0xFFFFF
+    # what is already claimed in the data sections (file offsets): claims and named regions
+    first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
+    items = acc.claims.sorted_items()
+    lo_i = bisect.bisect_left(items, first << 65)
+    hi_i = bisect.bisect_left(items, last << 65)
+    claimed = items[lo_i:hi_i]
+    claimed.extend((start << 42 | end) << 23 for start, end, _name in acc.regions if end > first and start < last)
+    claimed.sort()
+    starts = list(map(rshift, claimed, repeat(65)))
+    reach = list(accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
+    add = acc.claims.add
+    sec_addrs = [s.addr for s in secs]
+    targets_sorted = sorted(chosen)
+    for j, target in enumerate(targets_sorted):
+        sec = secs[bisect.bisect_right(sec_addrs, target) - 1]
+        sec_end = sec.addr + sec.file_size
+        if target >= sec_end:
+            continue
+        nxt = targets_sorted[j + 1] if j + 1 < len(targets_sorted) else sec_end
+        off = sec.offset + target - sec.addr
+        end = sec.offset + min(nxt, sec_end) - sec.addr
+        i = bisect.bisect_right(starts, off) - 1
+        if i >= 0 and reach[i] > off:
+            continue  # inside something claimed exactly
+        if i + 1 < len(starts) and starts[i + 1] < end:
+            end = starts[i + 1]
+        add(off, end, 3, chosen[target], ESTIMATED)
 
 
 def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
@@ -783,7 +871,8 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     mod_sizes: dict[str, int] = defaultdict(int)
     pkg_module: dict[str, str] = {}
     for pid, name in enumerate(pkg_names):
-        code, meta, data, _row, debug = totals[8 * pid : 8 * pid + 5]
+        code, meta, data, _row, debug, estimated = totals[8 * pid : 8 * pid + 6]
+        data += estimated
         if code + meta + data + debug == 0:
             continue
         if name.startswith("("):
@@ -794,7 +883,8 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
             mod = module_for_package(name, deps, main_mod)
         pkg_module[name] = mod
         total = code + meta + data + debug
-        packages.append(PackageSize(name=name, module=mod, size=total, code=code, meta=meta, data=data, debug=debug))
+        packages.append(PackageSize(name=name, module=mod, size=total, code=code, meta=meta, data=data, debug=debug,
+                                    data_estimated=estimated))
         mod_sizes[mod] += total
     packages.sort(key=lambda p: (-p.size, p.name))
     versions = {}

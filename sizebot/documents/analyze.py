@@ -46,6 +46,7 @@ class PackageSize:
     meta: int
     data: int
     debug: int = 0  # its DWARF compile unit's bytes in the debug sections
+    data_estimated: int = 0  # bytes of data whose extent is estimated (from the code's references, no symbol)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def _report_to_json(report: BinaryReport, top: int | None) -> dict[str, Any]:
         ],
         "packages": [
             {"name": p.name, "module": p.module, "size": p.size, "code": p.code, "meta": p.meta, "data": p.data,
-             **({"debug": p.debug} if p.debug else {})}  # absent when 0: stripped builds' documents stay as they were
+             **({"debug": p.debug} if p.debug else {}),  # absent when 0: stripped builds' documents stay as they were
+             **({"data_estimated": p.data_estimated} if p.data_estimated else {})}
             for p in report.packages
         ],
         "modules": [
@@ -198,9 +200,12 @@ def _section(obj: Any, where: str) -> Section:
 
 
 def _package(obj: Any, where: str) -> PackageSize:
-    f = Fields(obj, where, ("name", "module", "size", "code", "meta", "data"), ("debug",))
-    return PackageSize(f.text("name"), f.text("module"), f.size("size"), f.size("code"), f.size("meta"),
-                       f.size("data"), f.size("debug", 0))
+    f = Fields(obj, where, ("name", "module", "size", "code", "meta", "data"), ("debug", "data_estimated"))
+    package = PackageSize(f.text("name"), f.text("module"), f.size("size"), f.size("code"), f.size("meta"),
+                          f.size("data"), f.size("debug", 0), f.size("data_estimated", 0))
+    if package.data_estimated > package.data:
+        raise DocumentError(f"{where}: data_estimated {package.data_estimated} is more than data {package.data}")
+    return package
 
 
 def _module_size(obj: Any, where: str) -> ModuleSize:
