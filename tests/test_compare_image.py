@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from sizebot.budgets import ImageMeasurement
+from sizebot.cli import main
 from sizebot.compare.image import ImageSection, image_rule, image_rules, measure_images
 from sizebot.config import ImageConfig
 from sizebot.documents.report import Report
@@ -24,6 +25,7 @@ from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
 from sizebot.render.report_markdown import render_report_markdown
+from tests.support.git import commit_all, git
 from tests.support.goprograms import write_tree
 from tests.support.images import blob
 from tests.support.schemas import load_schema
@@ -278,3 +280,74 @@ def test_nan_rule_values_are_null_in_json():
     r = RuleResult("highestUserWastedPercent", "FAIL", math.inf, 0.1, "x")
     assert image_rule(r).to_json() == {"name": "highestUserWastedPercent", "status": "FAIL", "value": None,
                                "threshold": 0.1, "message": "x"}
+
+
+REPO_CONFIG = """[[target]]
+name = "app"
+package = "."
+platforms = ["linux/amd64"]
+
+[image]
+target = "app"
+build_args = { VARIANT = "big" }
+platform = "linux/amd64"
+"""
+
+
+def _image_identity_free(report: dict) -> dict:
+    """The report with its image's build identities left out: two builds of one Dockerfile differ
+    in the config digest and layer digests (build times), not in any figure."""
+    image = report["image"]
+    return {**report, "image": {**image, **{side: _without_identity(image[side]) for side in ("base", "head")}}}
+
+
+@pytest.mark.docker
+def test_a_baseline_carries_the_base_image(docker_engine, tmp_path, capsys, monkeypatch):
+    """``sizebot measure`` builds and analyses the base's image; a report with that baseline builds the
+    head's image only and is the same document as one that builds both."""
+    for key, value in {"DOCKER_HOST": docker_engine.host, "DOCKER_BUILDKIT": "0", "GOTOOLCHAIN": "local",
+                       "GOFLAGS": "-mod=mod"}.items():
+        monkeypatch.setenv(key, value)
+    repo = tmp_path / "repo"
+    write_tree(repo, {"go.mod": "module example.com/app\n\ngo 1.21\n", "main.go": "package main\n\nfunc main() {}\n",
+                      "sizebot.toml": REPO_CONFIG, "Dockerfile": DOCKERFILE % "", "small.bin": blob(4000, 1),
+                      "big.bin": blob(8000, 2), "data/x": blob(500, 3)})
+    git(repo, "init", "-q", "-b", "main")
+    base = commit_all(repo, "An image")
+    (repo / "data" / "x").unlink()
+    write_tree(repo, {"Dockerfile": DOCKERFILE % HEAD_EXTRA, "big.bin": blob(9000, 2), "data/y": blob(700, 4),
+                      "cfg-old": blob(100, 5), "cfg-new": blob(300, 6)})
+    head = commit_all(repo, "A larger image")
+    baseline = tmp_path / "base.json"
+    assert main(["measure", "--repo", str(repo), "--ref", base, "-q", "-o", str(baseline)]) == 0
+    measured = json.loads(baseline.read_text())
+    assert (measured["image"]["status"], measured["image"]["error"]) == ("ok", None)
+    assert measured["image"]["spec"]["build_args"] == {"VARIANT": "big"}
+    assert measured["image"]["image"]["source"] == "Dockerfile --target app (base)"
+    assert sorted(f["path"] for f in measured["image"]["image"]["files"] if f["kind"] == "file") == \
+        ["/app.bin", "/data/x"]
+
+    def report(*extra: str) -> tuple[dict, str]:
+        capsys.readouterr()
+        assert main(["report", "--repo", str(repo), "--base", base, "--head", head, "--format", "json",
+                     *extra]) in (0, 1)
+        out, err = capsys.readouterr()
+        return json.loads(out), err
+
+    built, progress = report()
+    assert "building and measuring the image at base and head" in progress
+    used, progress = report("--baseline", str(baseline))
+    assert "building and measuring the image at head (the base's: measured by the baseline)" in progress
+    assert "at base and head" not in progress
+    used.pop("trend")
+    assert _image_identity_free(used) == _image_identity_free(built)
+    assert (built["image"]["base"]["size"], built["image"]["head"]["size"]) == (8500, 10100)
+    assert built["image"]["diff"]["size"] == {"old": 8500, "new": 10100, "delta": 1600}
+    # another [image] setting: the base image is built, and a note says why
+    (tmp_path / "other.toml").write_text(REPO_CONFIG.replace('"big"', '"small"'))
+    other, _ = report("--baseline", str(baseline), "--config", str(tmp_path / "other.toml"))
+    assert (f"the baseline's image of {base[:12]} was measured with other image settings (build_args): "
+            "the base image was built") in other["notes"]
+    assert other["image"]["base"]["size"] == 4500
+    assert _images(docker_engine) == []
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="build and measure one commit; write its baseline for later reports",
         description="Build every target for every platform with every strategy at one commit, as a report "
         "builds its base, and write the baseline document (sizebot/schemas/baseline.schema.json): the commit, "
-        "the Go version, the fingerprint of the builds, each build's analysis, and the history of sizes of the "
-        "last measured commits (carried forward from --previous).",
+        "the Go version, the fingerprint of the builds, each build's analysis and import graph, the [image]'s "
+        "analysis, and the history of sizes of the last measured commits (carried forward from --previous).",
     )
     p.add_argument("--repo", metavar="DIR", default=".", help="the git repository (default: .)")
     p.add_argument("--ref", metavar="REF", default="HEAD", help="the commit to measure (default: HEAD)")
@@ -41,6 +42,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--history", type=_positive, default=30, metavar="N",
                    help="commits of history kept (default 30)")
     p.add_argument("--go-version", metavar="VERSION", help="the Go release that builds (default: go.mod's)")
+    p.add_argument("--docker-host", metavar="URL", help="the Docker engine that builds the [image] "
+                   "(default: $DOCKER_HOST, else the default socket; none answering: the baseline has no image)")
     p.add_argument("--work-dir", metavar="DIR", help="where the checkout and binaries go (default: temporary)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the baseline there instead of stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     with progress_display(quiet=args.quiet) as progress:
         baseline = measure_commit(repo=Path(args.repo), ref=args.ref, config=args.config,
                                   work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress,
-                                  go_version=args.go_version, previous=previous, history=args.history)
+                                  go_version=args.go_version, previous=previous, history=args.history,
+                                  docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None)
     emit(json.dumps(baseline.to_json(), indent=1) + "\n", args.output)
     return 0

@@ -116,7 +116,8 @@ def base_image(baseline: Baseline, base_sha: str, image: ImageConfig,
     wanted = image_spec(image, top)
     if measured.spec != wanted:
         why = ", ".join(wanted.differences(measured.spec))
-        return None, f"the baseline's image of {baseline.sha[:12]} was measured with {why}: the base image was built"
+        return None, (f"the baseline's image of {baseline.sha[:12]} was measured with other image settings ({why}): "
+                      "the base image was built")
     return measured, None
 
 

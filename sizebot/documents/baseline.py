@@ -265,8 +265,9 @@ class ImageSpec:
                    f.get("build_args", _text_map), f.nullable("platform", string), f.size("top"), f.text("analysis"))
 
     def differences(self, other: ImageSpec) -> list[str]:
-        names = [k for k, v in self.to_json().items() if other.to_json()[k] != v]
-        return [f"another image {'analysis' if k == 'analysis' else k}" for k in names]
+        """The names of the settings that differ from ``other``'s."""
+        theirs = other.to_json()
+        return [k for k, v in self.to_json().items() if theirs[k] != v]
 
 
 @dataclass(frozen=True)
