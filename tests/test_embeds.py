@@ -14,9 +14,14 @@ from sizebot.binary.diff import diff_reports
 from sizebot.binary.embeds import find_data_vars, find_fs_tables
 from sizebot.documents.analyze import BinaryReport, EmbeddedFile
 from sizebot.documents.diff import BinaryDiff
+from sizebot.documents.report import Build, BuildDiff, BuildSide, Commit, ConfigUsed, Repo, Report
+from sizebot.documents.verdict import Verdict
 from sizebot.render import render
 from sizebot.render.common import code_md
+from sizebot.render.report_markdown import render_report_markdown
+from sizebot.render.report_text import render_report_text
 from tests.support.goprograms import EMBEDS, EMBEDS_CSS, EXTRA_GO_VERSIONS, HTTPJSON, build, go_bin
+from tests.support.schemas import validate_document
 
 CSS, PROGRAM = EMBEDS_CSS, EMBEDS
 WEB = "example.com/embedded/web"
@@ -123,6 +128,34 @@ def test_diff_lists_added_removed_changed():
     md = render(d, "markdown")
     assert "#### Embedded files" in md and "| <code>static/new.js</code> | added | 0 B | 15 B | +15 B |" in md
     assert f"| <code>{WEB}</code> | <code>var schema string</code> | removed | 2.78 KB | 0 B | -2.78 KB |" in md
+
+
+def test_report_comment_lists_changed_embeds():
+    """The pull request comment has an "Embedded files" section: what changed, largest first."""
+    d = diff_reports(analyze_binary(build(PROGRAM)), analyze_binary(build(_changed())))
+    side = BuildSide("ok", None)
+    b = Build("app", ".", "linux/amd64", "default", side, side, BuildDiff.of(d, top=10),
+              d.old.file_size, d.new.file_size)
+    report = Report(verdict=Verdict.NEUTRAL, repo=Repo("", ""), base=Commit("", "0" * 40, ""),
+                    head=Commit("", "1" * 40, ""), config=ConfigUsed(None, True), builds=(b,))
+    doc = report.to_json()
+    validate_document(doc)
+    assert Report.from_json(doc).builds[0].diff.embeds == d.embeds
+    md = render_report_markdown(report)
+    table = md[md.index("<summary>📎 Embedded files</summary>"):]
+    table = table[: table.index("</details>")]
+    rows = [line for line in table.splitlines() if line.startswith("| <code>")]
+    assert rows == [
+        f"| <code>{WEB}</code> | {code_md('var schema string')} | removed | 2.78 KB | 0 B | -2.78 KB |",
+        f"| <code>main</code> | {code_md('var logo []byte')} | added | 0 B | 2.05 KB | +2.05 KB |",
+        f"| <code>main</code> | {code_md('var blob []byte')} | changed | 3.00 KB | 3.50 KB | +500 B |",
+        f"| <code>{WEB}</code> | <code>static/app.css</code> | changed | 5.09 KB | 5.11 KB | +19 B |",
+        f"| <code>{WEB}</code> | <code>static/new.js</code> | added | 0 B | 15 B | +15 B |",
+        f"| <code>{WEB}</code> | <code>static/a.txt</code> | removed | 12 B | 0 B | -12 B |",
+    ]
+    text = render_report_text(report, width=200)
+    table = text[text.index("Embedded files of app linux/amd64 default"):]
+    assert "var logo []byte" in table and "static/a.txt" in table and "-2.78 KB" in table
 
 
 def test_diff_stripped():

@@ -101,8 +101,7 @@ class BinaryDiff:
             "removed_modules": list(self.removed_modules),
         }
         if self.embeds:
-            doc["embeds"] = [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
-                              "new_size": e.new_size, "delta": e.delta, "kind": e.kind} for e in self.embeds]
+            doc["embeds"] = embeds_to_json(self.embeds)
         if include_reports:
             doc["old"] = self.old.to_json(top=top)
             doc["new"] = self.new.to_json(top=top)
@@ -117,7 +116,7 @@ class BinaryDiff:
         new = BinaryReport.from_json(f.raw("new"), f.at("new"))
         if (f.size("old_size"), f.size("new_size")) != (old.file_size, new.file_size):
             raise DocumentError(f"{where}: old_size and new_size differ from the reports' file sizes")
-        return cls(old=old, new=new, **rows_from_json(f), embeds=f.seq("embeds", _embed_delta, optional=True))
+        return cls(old=old, new=new, **rows_from_json(f), embeds=f.seq("embeds", embed_delta_from_json, optional=True))
 
 
 # ---- JSON (sizebot/schemas/diff.schema.json); the report's builds[].diff shares the rows --------------
@@ -127,7 +126,12 @@ DIFF_REQUIRED = ("schema", "old_size", "new_size", "delta", "go_version", "secti
                  "added_modules", "removed_modules")
 
 
-def _embed_delta(obj: Any, where: str) -> EmbedDelta:
+def embeds_to_json(embeds: tuple[EmbedDelta, ...]) -> list[dict[str, Any]]:
+    return [{"package": e.package, "name": e.name, "status": e.status, "old_size": e.old_size,
+             "new_size": e.new_size, "delta": e.delta, "kind": e.kind} for e in embeds]
+
+
+def embed_delta_from_json(obj: Any, where: str) -> EmbedDelta:
     f = Fields(obj, where, ("package", "name", "status", "old_size", "new_size", "delta"), ("kind",))
     status = f.text("status")
     if status not in ("added", "removed", "changed"):

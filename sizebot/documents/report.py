@@ -22,10 +22,13 @@ from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import (
     DIFF_REQUIRED,
     BinaryDiff,
+    EmbedDelta,
     FunctionDelta,
     ModuleChange,
     SizeDelta,
     check_header,
+    embed_delta_from_json,
+    embeds_to_json,
     go_versions_from_json,
     rows_from_json,
     rows_to_json,
@@ -136,6 +139,7 @@ class BuildDiff:
     removed_packages: tuple[str, ...] = ()
     added_modules: tuple[str, ...] = ()
     removed_modules: tuple[str, ...] = ()
+    embeds: tuple[EmbedDelta, ...] = ()  # embeds added, removed or changed
 
     @property
     def delta(self) -> int:
@@ -154,7 +158,7 @@ class BuildDiff:
                    functions=diff.functions if top is None else diff.functions[:top],
                    unattributed=changed(diff.unattributed), module_changes=diff.module_changes,
                    added_packages=diff.added_packages, removed_packages=diff.removed_packages,
-                   added_modules=diff.added_modules, removed_modules=diff.removed_modules)
+                   added_modules=diff.added_modules, removed_modules=diff.removed_modules, embeds=diff.embeds)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,15 +173,17 @@ class BuildDiff:
             "removed_packages": list(self.removed_packages),
             "added_modules": list(self.added_modules),
             "removed_modules": list(self.removed_modules),
+            **({"embeds": embeds_to_json(self.embeds)} if self.embeds else {}),
         }
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> BuildDiff:
-        f = Fields(obj, where, DIFF_REQUIRED)
+        f = Fields(obj, where, DIFF_REQUIRED, ("embeds",))
         check_header(f)
         old_go, new_go = go_versions_from_json(f)
         return cls(old_size=f.size("old_size"), new_size=f.size("new_size"), old_go_version=old_go,
-                   new_go_version=new_go, **rows_from_json(f))
+                   new_go_version=new_go, **rows_from_json(f),
+                   embeds=f.seq("embeds", embed_delta_from_json, optional=True))
 
 
 DEPENDENCY_KINDS = ("module", "package", "upgrade")

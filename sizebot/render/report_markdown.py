@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sizebot.documents.diff import FunctionDelta, SizeDelta
+from sizebot.documents.diff import EmbedDelta, FunctionDelta, SizeDelta
 from sizebot.documents.image import ImageReport
 from sizebot.documents.image_diff import FileChange
 from sizebot.documents.report import Build, BuildDiff, Commit, Report, ReportImage, Waterfall
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import code_md, escape_md, render_template
+from sizebot.render.common import code_md, embed_label, escape_md, render_template
 from sizebot.render.mermaid import bar_chart
 from sizebot.render.report_view import (
     ATTENTION,
@@ -279,6 +279,17 @@ def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[di
     return items, len(entries) - len(cut)
 
 
+def _embed_rows(embeds: Sequence[EmbedDelta], top: int | None) -> dict[str, Any]:
+    """The embeds that changed, largest change first (``top`` of them), and the rest's count and delta."""
+    ordered = sorted(embeds, key=lambda e: (-abs(e.delta), e.package, e.name))
+    shown = ordered if top is None else ordered[:top]
+    rest = ordered[len(shown):]
+    rows = [{"package": e.package, "name": embed_label(e.name, e.kind), "status": e.status,
+             "old": format_size(e.old_size), "new": format_size(e.new_size), "delta": format_delta(e.delta)}
+            for e in shown]
+    return {"rows": rows, "more": len(rest), "more_delta": format_delta(sum(e.delta for e in rest))}
+
+
 def _context(report: Report, level: Detail, trimmed: bool, details_url: str | None,
              rest_text: str) -> dict[str, Any]:
     builds = report.builds
@@ -307,7 +318,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
     if level.detail_builds is not None:
         with_diff = with_diff[: level.detail_builds]
     with_diff = [b for b in builds if any(b is d for d in with_diff)]  # back to report order
-    details = []
+    details: list[dict[str, Any]] = []
     for b in with_diff:
         assert b.diff is not None
         details.append({
@@ -317,6 +328,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
             "sections": _category(b.diff.sections, None, zero_is_absent=False, delta=b.diff.delta),
             "functions": _category(b.diff.functions, level.top_functions),
             "module_changes": b.diff.module_changes,
+            "embeds": _embed_rows(b.diff.embeds, level.top),
         })
     categories = {key: _grouped(details, key) for key in ("packages", "modules", "sections", "functions")}
     version_groups: list[dict[str, Any]] = []
@@ -327,6 +339,14 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
                 same[0]["labels"].append(d["label"])
             else:
                 version_groups.append({"labels": [d["label"]], "changes": d["module_changes"]})
+    embed_groups: list[dict[str, Any]] = []
+    for d in details:  # likewise the embedded files that changed
+        if d["embeds"]["rows"]:
+            same = [g for g in embed_groups if g["embeds"] == d["embeds"]]
+            if same:
+                same[0]["labels"].append(d["label"])
+            else:
+                embed_groups.append({"labels": [d["label"]], "embeds": d["embeds"]})
     deps, dep_more = _dependencies(builds, level.dependencies)
     charted = primary_build([b for b in builds if b.diff is not None], report.budgets)
     chart = ""
@@ -345,7 +365,8 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         "head": _side(report.head), "go": go_line(report), "go_note": go_change_note(report),
         "builds": shown, "unchanged": unchanged, "hidden_builds": hidden_builds, "multi": len(with_diff) > 1,
         "attention": attention, "passed": passed, "hidden_budgets": hidden_budgets, "budget_emoji": BUDGET_EMOJI,
-        "details": details, "categories": categories, "version_groups": version_groups, "deps": deps, "chart": chart,
+        "details": details, "categories": categories, "version_groups": version_groups,
+        "embed_groups": embed_groups, "deps": deps, "chart": chart,
         "dep_count": len(deps), "dep_more": dep_more, "dep_title": dependency_title(deps, dep_more),
         "waterfalls": [_waterfall_view(w, level.chart) for w in report.waterfalls if w.steps]
         if level.details else [],

@@ -17,7 +17,7 @@ from rich.text import Text
 from sizebot.documents.report import Dependency, Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import rich_to_text
+from sizebot.render.common import embed_label, rich_to_text
 from sizebot.render.report_view import (
     build_state,
     changes,
@@ -149,6 +149,26 @@ def _changes_table(report: Report, kind: str, top: int | None) -> Group | None:
     return _titled(title, table)
 
 
+def _embeds_table(report: Report, top: int | None) -> Group | None:
+    """The primary build's embedded files (and string/[]byte variables) that changed, largest first."""
+    build = primary_build([b for b in report.builds if b.diff is not None], report.budgets)
+    if build is None or build.diff is None or not build.diff.embeds:
+        return None
+    ordered = sorted(build.diff.embeds, key=lambda e: (-abs(e.delta), e.package, e.name))
+    shown = ordered if top is None else ordered[:top]
+    table = _table(("package", "left"), ("file or variable", "left"), ("change", "left"), ("base", "right"),
+                   ("head", "right"), ("bytes", "right"))
+    for e in shown:
+        table.add_row(_plain(e.package or "(unknown)"), _plain(embed_label(e.name, e.kind)), e.status,
+                      format_size(e.old_size), format_size(e.new_size),
+                      Text(format_delta(e.delta), style=_delta_style(e.delta)))
+    if len(ordered) > len(shown):
+        more = sum(e.delta for e in ordered[len(shown):])
+        table.add_row(f"… {len(ordered) - len(shown)} more", "", "", "", "",
+                      Text(format_delta(more), style=_delta_style(more)))
+    return _titled(f"Embedded files of {build.label}", table)
+
+
 def _dependencies(report: Report) -> list[Group]:
     """Every new, upgraded and removed dependency once across builds, with the builds it reached
     unless it reached all; its largest change."""
@@ -189,7 +209,7 @@ def report_renderables(report: Report, *, top: int = 10) -> list[RenderableType]
     dependencies with their import chains, strategy waterfalls, notes."""
     parts: list[RenderableType] = [_headline(report), _builds_table(report)]
     for part in (_budgets_table(report), _changes_table(report, "package", top),
-                 _changes_table(report, "section", None)):
+                 _changes_table(report, "section", None), _embeds_table(report, top)):
         if part is not None:
             parts.append(part)
     parts += _dependencies(report)
