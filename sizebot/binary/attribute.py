@@ -22,6 +22,7 @@ package: they stay unattributed in their section, also when a symbol table names
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import re
 import struct
@@ -32,11 +33,12 @@ from operator import and_, lshift, or_, rshift, sub
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
-from sizebot.binary.dwarf import debug_sections, file_spans, split_dwarf
+from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.references import scanner
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import (
@@ -347,6 +349,7 @@ def _attribute_go(
         notes.append("moduledata not found: type descriptors are left unattributed")
     text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
     symtab = binary.symbols() if symbols else ()
+    named: list[tuple[int, int, str]] = []  # (address, end, name) of the data symbols claimed below
     for sym in symtab:
         if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or _MARKERS.match(sym.name):
             continue
@@ -358,6 +361,7 @@ def _attribute_go(
             continue
         start = sec.offset + sym.addr - sec.addr
         add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(owner), DATA)
+        named.append((sym.addr, sym.addr + sym.size, sym.name))
     # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
     for sym in symtab:
         owner = symbol_table_package(sym.name, sym_pkg)
@@ -369,9 +373,9 @@ def _attribute_go(
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
+    if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
+        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg)
     _reference_claims(binary, funcs, ids, acc)
-    if symbols:
-        _dwarf_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
         acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
@@ -522,8 +526,13 @@ def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int
         add(off, end, 3, chosen[target], ESTIMATED)
 
 
-def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
-    """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes."""
+def _dwarf_claims(
+    binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution,
+    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None],
+) -> None:
+    """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes; the
+    unnamed objects that global variables point at (their DWARF types give the extents) are the
+    variable's package's data."""
     entries = [f.entry for f in funcs]
     ends = [f.end for f in funcs]
     names = acc.pkg_names
@@ -532,13 +541,69 @@ def _dwarf_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], a
         i = bisect.bisect_right(entries, pc) - 1
         return names[ids[i]] if i >= 0 and pc < ends[i] else None
 
-    split = split_dwarf(binary, package_at)
+    def pointees(info: bytes, abbrev: bytes, units: list[Unit]) -> None:
+        if named:
+            _pointee_claims(binary, info, abbrev, units, named, sym_pkg, acc)
+
+    split = split_dwarf(binary, package_at, pointees)
     acc.notes.extend(split.notes)
     secs = debug_sections(binary)
     for name, pieces in split.pieces.items():
         sec = secs[name]
         for start, end, pkg in file_spans(sec, split.sizes[name], pieces):
             acc.claims.add(start, end, 1, acc.pkg_id(pkg), DEBUG)
+
+
+def _pointee_claims(
+    binary: BinaryFile, info: bytes, abbrev: bytes, units: list[Unit], named: list[tuple[int, int, str]],
+    sym_pkg: dict[str, str | None], acc: Attribution,
+) -> None:
+    """Claims for what global variables point at (sizebot.binary.pointees): outside every sized
+    symbol (linker tables such as runtime.firstmoduledata too), in data sections only (not code,
+    not the pclntab)."""
+    covered = sorted((s.addr, s.addr + s.size) for s in binary.symbols() if s.size > 0)
+    starts = [a for a, _e in covered]
+    ends = list(itertools.accumulate((e for _a, e in covered), max))  # a symbol may lie inside another
+    pcln = binary.pclntab_section()
+    secs = sorted(
+        (s.addr, s.addr + s.file_size, s.offset) for s in binary.sections
+        if s.file_size and s.addr and "x" not in s.flags.split(",")
+    )
+    p_lo, p_hi = (pcln.addr, pcln.addr + pcln.file_size) if pcln is not None else (0, 0)
+    sec_starts = [a for a, _e, _o in secs]
+    data, ptr, order = binary.data, binary.ptr_size, binary.byte_order
+
+    def offset(addr: int) -> int | None:
+        i = bisect.bisect_right(sec_starts, addr) - 1
+        if i < 0 or addr >= secs[i][1]:
+            return None
+        return secs[i][2] + addr - secs[i][0]
+
+    def read_word(addr: int) -> int | None:
+        off = offset(addr)
+        if off is None or offset(addr + ptr - 1) != off + ptr - 1:
+            return None
+        return int.from_bytes(data[off : off + ptr], order)
+
+    def unnamed(addr: int) -> bool:
+        i = bisect.bisect_right(starts, addr) - 1
+        return offset(addr) is not None and (i < 0 or addr >= ends[i]) and not p_lo <= addr < p_hi
+
+    roots = [(a, n, sym_pkg[n] or "") for a, _e, n in named if sym_pkg.get(n)]
+    try:
+        spans = pointee_spans(
+            info, abbrev, [u.offset for u in units], little=order == "little", ptr_size=ptr, roots=roots,
+            read_word=read_word, unnamed=unnamed,
+        )
+    except (ValueError, IndexError, KeyError, struct.error) as e:
+        acc.notes.append(f"DWARF global variables could not be read ({e}): what they point at is left unattributed")
+        return
+    add = acc.claims.add
+    for start, end, pkg in spans:
+        i = bisect.bisect_right(sec_starts, start) - 1
+        off = offset(start)
+        if off is not None:
+            add(off, off + min(end, secs[i][1]) - start, _SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
 
 
 def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:

@@ -223,9 +223,14 @@ def _form_value(d: bytes, p: int, form: int, addr_size: int, bo: str) -> tuple[i
     return None, p
 
 
-def split_dwarf(binary: BinaryFile, package_at: Callable[[int], str | None]) -> DwarfSplit:
+def split_dwarf(
+    binary: BinaryFile,
+    package_at: Callable[[int], str | None],
+    on_info: Callable[[bytes, bytes, list[Unit]], None] | None = None,
+) -> DwarfSplit:
     """Pieces of each debug section per package. ``package_at(pc)`` names the package of the
-    function containing ``pc`` (None outside Go code)."""
+    function containing ``pc`` (None outside Go code). ``on_info(info, abbrev, units)`` reads the
+    inflated .debug_info while it is held (it is inflated once)."""
     out = DwarfSplit()
     secs = debug_sections(binary)
     if ".debug_info" not in secs or ".debug_abbrev" not in secs:
@@ -243,6 +248,8 @@ def split_dwarf(binary: BinaryFile, package_at: Callable[[int], str | None]) -> 
         return out
     out.sizes[".debug_info"] = len(info)
     out.pieces[".debug_info"] = [(u.offset, u.end, u.name) for u in units if u.name]
+    if on_info is not None:
+        on_info(info, abbrev, units)
     del info
     for name, sec in secs.items():
         if name in (".debug_info", ".debug_abbrev"):

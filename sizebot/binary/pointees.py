@@ -1,0 +1,277 @@
+"""What Go global variables point at: static data that has no symbol of its own.
+
+The compiler lays out the composite literals of package-level variables as static temporaries
+("pkg..stmp_N": a slice's backing array, a pointed-to struct): the linker leaves these file-local
+symbols out of the symbol table and out of DWARF, so on an unstripped build they are the largest
+unnamed data (a Unicode or terminfo table is a `[][3]int` whose backing array is one).
+
+The variable that points at one is in both, and its DWARF type says exactly where its pointers are
+and how long what they point at is: a pointer's target is one object of the pointee's byte size; a
+slice's backing array is cap x the element's size; a string's bytes are its length. Objects reached
+this way are walked in turn by their own types (a pointed-to struct of slices, a slice of structs
+of strings). Each object goes to the variable's package. Nothing is inferred from layout: an object
+whose type DWARF does not give (unsafe.Pointer, interface data, func values) is not followed, and
+objects inside a named symbol are that symbol's.
+
+A variable's DIE is found by its location expression (DW_OP_addr with the symbol's address, right
+after its name), so .debug_info is searched once, not parsed whole.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from sizebot.binary.dwarf import _form_value, _uleb
+
+DW_TAG_ARRAY, DW_TAG_MEMBER, DW_TAG_POINTER, DW_TAG_STRUCT, DW_TAG_TYPEDEF = 0x01, 0x0D, 0x0F, 0x13, 0x16
+DW_TAG_SUBRANGE, DW_TAG_VARIABLE = 0x21, 0x34
+DW_AT_NAME, DW_AT_BYTE_SIZE, DW_AT_LOCATION, DW_AT_MEMBER_LOC = 0x03, 0x0B, 0x02, 0x38
+DW_AT_TYPE, DW_AT_COUNT, DW_AT_GO_KIND, DW_AT_GO_ELEM = 0x49, 0x37, 0x2900, 0x2902
+GO_KIND_SLICE, GO_KIND_STRING = 23, 24
+PTR, SLICE, STRING, ARRAY = 0, 1, 2, 3
+_MAX_OBJECTS = 1 << 20  # objects walked per binary: a bound on hostile DWARF, far above real programs
+
+
+Slot = tuple[int, int, int, int, int]  # (offset, kind, type, count, stride); count and stride: ARRAY only
+
+
+@dataclass(frozen=True, slots=True)
+class _Type:
+    """A type's byte size and pointer slots: (offset, PTR, pointee type) / (offset, SLICE, element
+    type) / (offset, STRING, 0) / (offset, ARRAY, element type, count, stride) for arrays whose
+    elements hold pointers."""
+
+    size: int
+    slots: tuple[Slot, ...]
+
+
+class _Dwarf:
+    """On-demand reading of single DIEs of .debug_info."""
+
+    def __init__(self, info: bytes, abbrev: bytes, little: bool, unit_starts: list[int]) -> None:
+        self.info, self.abbrev, self.bo = info, abbrev, "<" if little else ">"
+        self.unit_starts = unit_starts
+        self._tables: dict[int, dict[int, tuple[int, bool, list[tuple[int, int]]]]] = {}
+        self._units: dict[int, tuple[int, int, dict[int, tuple[int, bool, list[tuple[int, int]]]]]] = {}
+        self._types: dict[int, _Type | None] = {}
+
+    def unit(self, off: int) -> tuple[int, int, dict[int, tuple[int, bool, list[tuple[int, int]]]]]:
+        """(unit offset, address size, abbreviation table) of the unit holding ``off``."""
+        start = self.unit_starts[bisect.bisect_right(self.unit_starts, off) - 1]
+        got = self._units.get(start)
+        if got is None:
+            (version,) = struct.unpack_from(self.bo + "H", self.info, start + 4)
+            if version >= 5:
+                addr_size, abbrev_off = struct.unpack_from(self.bo + "BI", self.info, start + 7)
+            else:
+                abbrev_off, addr_size = struct.unpack_from(self.bo + "IB", self.info, start + 6)
+            table = self._tables.get(abbrev_off)
+            if table is None:
+                table = self._tables[abbrev_off] = _abbrev_table(self.abbrev, abbrev_off)
+            got = self._units[start] = (start, addr_size, table)
+        return got
+
+    def die(self, off: int) -> tuple[int, dict[int, int | bytes], int, bool]:
+        """(tag, attributes, offset after the DIE's attributes, has children) of the DIE at ``off``;
+        references are made absolute."""
+        unit, addr_size, table = self.unit(off)
+        code, p = _uleb(self.info, off)
+        tag, children, attrs = table[code]
+        values: dict[int, int | bytes] = {}
+        for attr, form in attrs:
+            value, p = _form_value(self.info, p, form, addr_size, self.bo)
+            if value is None:
+                raise ValueError(f"DIE at {off:#x}: unsupported form {form:#x}")
+            if form in (0x11, 0x12, 0x13, 0x14, 0x15) and isinstance(value, int):  # ref1..ref_udata: unit-relative
+                value += unit
+            values[attr] = value
+        return tag, values, p, children
+
+    def children(self, p: int) -> list[int]:
+        """Offsets of the children starting at ``p`` (only childless children are expected)."""
+        out: list[int] = []
+        while True:
+            code, _q = _uleb(self.info, p)
+            if code == 0:
+                return out
+            out.append(p)
+            _tag, _values, p, has = self.die(p)
+            if has:
+                raise ValueError(f"DIE at {out[-1]:#x}: nested children in a type")
+
+    def type(self, off: int, depth: int = 0) -> _Type | None:
+        """Byte size and pointer slots of the type at ``off``; None when DWARF does not give its size."""
+        if off in self._types:
+            return self._types[off]
+        if depth > 64:
+            raise ValueError(f"type at {off:#x}: nested too deep")
+        self._types[off] = None  # a recursive type (a struct holding a pointer to itself) sees None
+        tag, v, p, has = self.die(off)
+        t: _Type | None = None
+        size = v.get(DW_AT_BYTE_SIZE)
+        ref = v.get(DW_AT_TYPE)
+        if tag == DW_TAG_TYPEDEF:
+            t = self.type(ref, depth + 1) if isinstance(ref, int) else None
+        elif tag == DW_TAG_POINTER:  # Go gives pointers no DW_AT_byte_size: a word
+            t = _Type(self.unit(off)[1], ((0, PTR, ref, 0, 0),) if isinstance(ref, int) else ())
+        elif tag == DW_TAG_STRUCT and isinstance(size, int):
+            kind = v.get(DW_AT_GO_KIND)
+            elem = v.get(DW_AT_GO_ELEM)
+            if kind == GO_KIND_SLICE and isinstance(elem, int):
+                t = _Type(size, ((0, SLICE, elem, 0, 0),))
+            elif kind == GO_KIND_STRING:
+                t = _Type(size, ((0, STRING, 0, 0, 0),))
+            else:
+                slots: list[Slot] = []
+                for child in self.children(p) if has else ():
+                    ctag, cv, _q, _h = self.die(child)
+                    loc, mref = cv.get(DW_AT_MEMBER_LOC), cv.get(DW_AT_TYPE)
+                    if ctag != DW_TAG_MEMBER or not isinstance(loc, int) or not isinstance(mref, int):
+                        continue
+                    member = self.type(mref, depth + 1)
+                    if member is not None:
+                        slots.extend((loc + o, k, a, c, st) for o, k, a, c, st in member.slots)
+                t = _Type(size, tuple(slots))
+        elif tag == DW_TAG_ARRAY and isinstance(size, int):
+            elem_t = self.type(ref, depth + 1) if isinstance(ref, int) else None
+            count = 0
+            for child in self.children(p) if has else ():
+                ctag, cv, _q, _h = self.die(child)
+                n = cv.get(DW_AT_COUNT)
+                if ctag == DW_TAG_SUBRANGE and isinstance(n, int):
+                    count = n
+            if elem_t is not None and elem_t.slots and count and isinstance(ref, int):
+                t = _Type(size, ((0, ARRAY, ref, count, elem_t.size),))
+            else:
+                t = _Type(size, ())
+        elif isinstance(size, int):
+            t = _Type(size, ())
+        self._types[off] = t
+        return t
+
+
+def _abbrev_table(d: bytes, off: int) -> dict[int, tuple[int, bool, list[tuple[int, int]]]]:
+    out: dict[int, tuple[int, bool, list[tuple[int, int]]]] = {}
+    pos = off
+    while pos < len(d):
+        code, pos = _uleb(d, pos)
+        if code == 0:
+            break
+        tag, pos = _uleb(d, pos)
+        children = d[pos] != 0
+        pos += 1
+        attrs = []
+        while True:
+            attr, pos = _uleb(d, pos)
+            form, pos = _uleb(d, pos)
+            if form == 0x21:  # implicit const: its value is in the table, not the DIE
+                _const, pos = _uleb(d, pos)
+            if attr == 0 and form == 0:
+                break
+            attrs.append((attr, form))
+        out[code] = (tag, children, attrs)
+    return out
+
+
+def variable_types(dw: _Dwarf, roots: list[tuple[int, str]], ptr_size: int) -> list[tuple[int, str, int]]:
+    """(address, name, type offset) of each root (a data symbol's address and name) that DWARF
+    describes as a global variable: its DIE is the variable's name, then DW_OP_addr of its address."""
+    info = dw.info
+    order: Literal["little", "big"] = "little" if dw.bo == "<" else "big"
+    at: dict[int, list[int]] = {}
+    pattern = re.compile(re.escape(bytes((1 + ptr_size, 0x03))) + b".{%d}" % ptr_size, re.S)
+    for m in pattern.finditer(info):
+        at.setdefault(int.from_bytes(m.group()[2:], order), []).append(m.start())
+    out = []
+    for addr, name in roots:
+        raw = name.encode()
+        for p in at.get(addr, ()):
+            start = p - len(raw) - 2
+            if start < 0 or info[start + 1 : p] != raw + b"\0":
+                continue
+            try:
+                tag, values, _q, _h = dw.die(start)
+            except (ValueError, IndexError, KeyError, struct.error):
+                continue
+            ref = values.get(DW_AT_TYPE)
+            if tag == DW_TAG_VARIABLE and values.get(DW_AT_NAME) == raw and isinstance(ref, int):
+                out.append((addr, name, ref))
+                break
+    return out
+
+
+def pointee_spans(
+    info: bytes,
+    abbrev: bytes,
+    unit_starts: list[int],
+    *,
+    little: bool,
+    ptr_size: int,
+    roots: list[tuple[int, str, str]],
+    read_word: Callable[[int], int | None],
+    unnamed: Callable[[int], bool],
+) -> list[tuple[int, int, str]]:
+    """(start, end, package) in virtual addresses of the unnamed objects that the global variables
+    ``roots`` ((address, symbol name, package)) point at, transitively. ``read_word(addr)`` reads a
+    pointer-sized word of file-backed data (None elsewhere); ``unnamed(addr)`` is true where no named
+    symbol lies and file bytes exist."""
+    dw = _Dwarf(info, abbrev, little, unit_starts)
+    packages = {addr: pkg for addr, _name, pkg in roots}
+    out: list[tuple[int, int, str]] = []
+    seen: set[tuple[int, int]] = set()
+    budget = _MAX_OBJECTS
+    for addr, _name, tref in variable_types(dw, [(a, n) for a, n, _p in roots], ptr_size):
+        pkg = packages[addr]
+        stack: list[tuple[int, int]] = [(addr, tref)]
+        while stack and budget > 0:
+            budget -= 1
+            base, tref = stack.pop()
+            try:
+                t = dw.type(tref)
+            except (ValueError, IndexError, KeyError, struct.error):
+                continue
+            if t is None:
+                continue
+            for off, kind, ref, count, stride in t.slots:
+                at = base + off
+                if kind == ARRAY:  # in file-backed data only (an array in .bss points nowhere yet)
+                    if read_word(at) is not None:
+                        stack.extend((at + i * stride, ref) for i in range(min(count, budget)))
+                    continue
+                ptr = read_word(at)
+                if not ptr or not unnamed(ptr):
+                    continue
+                if kind == STRING:
+                    n = read_word(at + ptr_size) or 0
+                    if n > 0:
+                        out.append((ptr, ptr + n, pkg))
+                    continue
+                try:
+                    target = dw.type(ref)
+                except (ValueError, IndexError, KeyError, struct.error):
+                    continue
+                if target is None or target.size <= 0:
+                    continue
+                if kind == PTR:
+                    out.append((ptr, ptr + target.size, pkg))
+                    if target.slots and (ptr, ref) not in seen:
+                        seen.add((ptr, ref))
+                        stack.append((ptr, ref))
+                    continue
+                # SLICE: the backing array holds cap elements, of which len are walked
+                length, cap = read_word(at + ptr_size) or 0, read_word(at + 2 * ptr_size) or 0
+                if cap <= 0 or length > cap:
+                    continue
+                out.append((ptr, ptr + cap * target.size, pkg))
+                if target.slots:
+                    for i in range(min(length, budget)):
+                        key = (ptr + i * target.size, ref)
+                        if key not in seen:
+                            seen.add(key)
+                            stack.append(key)
+    return out
