@@ -1,0 +1,124 @@
+"""Go's own disassembler as the reference for the data-reference scanners (sizebot/binary/refs_*.py).
+
+``go tool objdump`` decodes every instruction of a binary with symbols (golang.org/x/arch, an
+independent decoder); these helpers read its text and return the (instruction address, target)
+pairs whose target lies in [lo, hi), the same shape the scanners return, plus the code to scan.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sizebot.binary.container import open_binary
+
+# "  file.go:12\t\t0x11000\t\t\tf9400b90\t\tMOVD 16(R28), R16\t\t\t"
+_LINE = re.compile(r"^\s+\S+\s+0x([0-9a-f]+)\s+([0-9a-f]+)\s+(.*?)\s*$")
+_ADRP = re.compile(r"^ADRP (-?\d+)\(PC\), (R\d+)$")
+_HEX = re.compile(r"0x[0-9a-f]+")
+_DATA_TYPES = frozenset("DdBbRr")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A binary's code and data span, and objdump's decoded instructions: (address, bytes, text)."""
+
+    code: memoryview
+    code_addr: int
+    lo: int
+    hi: int
+    instructions: list[tuple[int, bytes, str]]
+    symbols: list[tuple[int, int, str, str]]  # (address, size, type, name), by address
+
+
+def listing(binary: Path, go: str = "go", *, file_backed: bool = True) -> Listing:
+    """objdump's instructions of ``binary``, its .text bytes, and [lo, hi): from the first
+    allocated non-executable section after .text to the end of the last one that has file bytes
+    (.rodata to .data: the bytes data attribution shares out), or to the end of .noptrbss."""
+    out = subprocess.run([go, "tool", "objdump", str(binary)], capture_output=True, text=True, check=True).stdout
+    ins = []
+    for line in out.splitlines():
+        m = _LINE.match(line)
+        if m:
+            ins.append((int(m.group(1), 16), bytes.fromhex(m.group(2)), m.group(3)))
+    nm = subprocess.run([go, "tool", "nm", "-size", "-sort", "address", str(binary)],
+                        capture_output=True, text=True, check=True).stdout
+    syms = []
+    for line in nm.splitlines():
+        f = line.split(None, 3)
+        if len(f) == 4 and f[2] in _DATA_TYPES:
+            syms.append((int(f[0], 16), int(f[1]), f[2], f[3]))
+    b = open_binary(binary)
+    text = b.text_section()
+    assert text is not None
+    data = [s for s in b.sections if "alloc" in s.flags and "x" not in s.flags.split(",") and s.addr > text.addr
+            and (s.file_size or not file_backed)]
+    lo = min(s.addr for s in data)
+    hi = max(s.addr + s.mem_size for s in data)
+    return Listing(b.section_bytes(text), text.addr, lo, hi, ins, syms)
+
+
+def text_bytes(binary: Path) -> bytes:
+    b = open_binary(binary)
+    text = b.text_section()
+    assert text is not None
+    return bytes(b.section_bytes(text))
+
+
+def arm64_references(lst: Listing) -> set[tuple[int, int]]:
+    """(ADRP address, target): objdump's ``ADRP n(PC), Rd`` plus the next instruction's offset on
+    Rd (``ADD $k, Rd, Rx`` or a load/store ``k(Rd)``), objdump printing the offset already scaled."""
+    out = set()
+    ins = lst.instructions
+    for (pc, _, text), (_, _, nxt) in zip(ins, ins[1:], strict=False):
+        m = _ADRP.match(text)
+        if not m:
+            continue
+        page = (pc & ~0xFFF) + int(m.group(1))
+        reg = m.group(2)
+        add = re.match(rf"^ADD \$(\d+), {reg}, R\d+$", nxt)
+        mem = re.search(rf"(?:^|[ ,])(-?\d+)?\({reg}\)", nxt)
+        if add:
+            target = page + int(add.group(1))
+        elif mem and not nxt.startswith(("ADD", "LDP", "STP")):
+            target = page + int(mem.group(1) or 0)
+        else:
+            continue
+        if lst.lo <= target < lst.hi:
+            out.add((pc, target))
+    return out
+
+
+def i386_references(lst: Listing) -> set[tuple[int, int]]:
+    """(instruction address, target): each 32-bit field of an instruction's bytes whose value lies
+    in [lo, hi) and that objdump prints as an operand: the hex number itself, or a data symbol
+    (``name+off(SB)``) whose extent holds the value. Branches and calls are not data references."""
+    addrs = [s[0] for s in lst.symbols]
+    out = set()
+    for pc, raw, text in lst.instructions:
+        if text.startswith(("CALL", "J")):
+            continue
+        shown = {int(h, 16) for h in _HEX.findall(text)}
+        for k in range(len(raw) - 3):
+            v = int.from_bytes(raw[k : k + 4], "little")
+            if not lst.lo <= v < lst.hi:
+                continue
+            if v in shown or _symbol_named(lst, addrs, v, text):
+                out.add((pc, v))
+    return out
+
+
+def _symbol_named(lst: Listing, addrs: list[int], v: int, text: str) -> bool:
+    i = bisect.bisect_right(addrs, v)
+    for a, size, _, name in lst.symbols[max(i - 8, 0) : i]:
+        if a <= v < a + max(size, 1) and (name + "(SB)" in text or name + "+" in text):
+            return True
+    return False
+
+
+def precision_recall(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
+    hit = len(found & truth)
+    return hit / max(len(found), 1), hit / max(len(truth), 1)
