@@ -214,3 +214,37 @@ def test_absurd_variable_header_is_a_note(tmp_path):
     assert [e for e in r.embeds if e.package == "main"] == []
     r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<Q", d, schema.offset + 8, 1 << 62))
     assert [e.kind for e in r.embeds if e.package == WEB] == ["file"] * 4
+
+
+def test_mutated_data_never_crashes(tmp_path):
+    """Random bytes changed in the writable data (variable headers) and the read-only data (tables,
+    contents) of a stripped build: a report whose sums hold, or one line of SizebotError."""
+    import random
+
+    from sizebot.errors import SizebotError
+
+    rng = random.Random(7)
+    src = build(PROGRAM, flags=STRIPPED)
+    data = src.read_bytes()
+    with open_binary(src) as b:
+        found = [v for v in find_data_vars(b, []) if v.size in (BLOB, SCHEMA)]
+        secs = [s for s in b.sections if s.file_size and s.name in (".data", ".noptrdata", ".rodata")]
+    path = tmp_path / "mutated"
+    for i in range(16):
+        mutated = bytearray(data)
+        if i % 2:  # a header's words
+            v = rng.choice(found)
+            for _ in range(rng.choice((1, 3))):
+                mutated[v.offset + rng.randrange(v.header)] = rng.randrange(256)
+        else:
+            sec = rng.choice(secs)
+            for _ in range(rng.choice((1, 8, 64))):
+                mutated[sec.offset + rng.randrange(sec.file_size)] = rng.randrange(256)
+        path.write_bytes(bytes(mutated))
+        try:
+            r = analyze_binary(path)
+        except SizebotError as e:
+            assert "\n" not in str(e)
+            continue
+        _sums(r)
+        assert all(e.size <= len(data) for e in r.embeds)
