@@ -26,6 +26,7 @@ import itertools
 import os
 import re
 import struct
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
@@ -48,6 +49,7 @@ from sizebot.documents.analyze import (
     Function,
     ModuleSize,
     PackageSize,
+    Section,
     Unattributed,
 )
 from sizebot.errors import PclntabError, UnsupportedGoVersion
@@ -167,6 +169,9 @@ class Attribution:
     functions: list[tuple[str, int, int, int]] = field(default_factory=list)  # (name, package index, code, meta)
     embeds: list[tuple[str, str, int, str]] = field(default_factory=list)  # (package, name, bytes, kind)
     notes: list[str] = field(default_factory=list)
+    # (instruction addresses, data addresses) of the code's references into data sections, scanned
+    # once (_data_references); None before the scan or without a scanner for the GOARCH
+    references: tuple[array, array] | None = None
 
     def pkg_id(self, name: str) -> int:
         i = self.pkg_index.get(name)
@@ -437,7 +442,7 @@ def _embed_claims(
         return names[ids[i]]
 
     fs_pkgs, variables = embed_packages(binary, symtab, tables, found, symbol_package, go_package, var_package,
-                                        is_std)
+                                        is_std, lambda: _data_references(binary, acc))
     for table, pkg in zip(tables, fs_pkgs, strict=True):
         for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
             acc.embeds.append((pkg or "", name, size, "file"))
@@ -461,19 +466,22 @@ DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", 
                            "__noptrdata", "__data", ".rdata"})
 
 
-def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
-    """Data without a symbol or a format that sizes it: each address in a data section that code
-    refers to (its referencing functions' most common package) starts an object that runs to the
-    next referenced address in that section, or to the first byte something else claims. These
-    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
-    scan = scanner(binary.goarch)
-    secs = sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
+def _data_sections(binary: BinaryFile) -> list[Section]:
+    return sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
                   key=lambda s: s.addr)
-    if scan is None or not secs or not funcs:
-        return
+
+
+def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array] | None:
+    """The code's references into the data sections (``acc.references``, scanned on first use); None
+    when the GOARCH has no scanner."""
+    if acc.references is not None:
+        return acc.references
+    scan = scanner(binary.goarch)
+    secs = _data_sections(binary)
+    if scan is None or not secs:
+        return None
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    entries = [f.entry for f in funcs]
-    counts: Counter[int] = Counter()
+    all_pcs, all_targets = array("Q"), array("Q")
     for text in binary.sections:
         if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
             continue
@@ -484,9 +492,27 @@ def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int
             continue
         if len(pcs) != len(targets):
             continue
-        # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
-        owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
-        counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
+        all_pcs.extend(pcs)
+        all_targets.extend(targets)
+    acc.references = (all_pcs, all_targets)
+    return acc.references
+
+
+def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+    """Data without a symbol or a format that sizes it: each address in a data section that code
+    refers to (its referencing functions' most common package) starts an object that runs to the
+    next referenced address in that section, or to the first byte something else claims. These
+    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
+    secs = _data_sections(binary)
+    refs = _data_references(binary, acc) if secs and funcs else None
+    if refs is None:
+        return
+    entries = [f.entry for f in funcs]
+    counts: Counter[int] = Counter()
+    pcs, targets = refs
+    # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
+    owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
+    counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
     if not counts:
         return
     # each target's package: the one that refers to it most often (ties: the first package index)

@@ -31,6 +31,7 @@ import bisect
 import re
 import struct
 import sys
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -126,17 +127,25 @@ def embed_packages(
     binary: BinaryFile, symtab: Sequence[Symbol], tables: list[FsTable], found: list[DataVar],
     fs_symbol_package: Callable[[int], str | None],
     symbol_package: Callable[[str], str | None], code_package: Callable[[int], str | None],
-    is_std: Callable[[str], bool],
+    is_std: Callable[[str], bool], scanned: Callable[[], tuple[array, array] | None] = lambda: None,
 ) -> tuple[list[str | None], list[tuple[str, str, DataVar]]]:
     """The package of each embed.FS table (from the symbol table, else from the code loading the
     variable that holds its address, or the table itself), and the listed variables of ``found``
-    (``data_var_embeds``). ``symtab``: the symbol table, or () to work as on a stripped binary. The
-    code is scanned once, for every address asked about."""
+    (``data_var_embeds``). ``symtab``: the symbol table, or () to work as on a stripped binary.
+    ``scanned()``: the code's references into data as (instruction, target) arrays, shared with the
+    rest of the analysis; None when the GOARCH has none, and then the code is scanned here, once."""
     fs_pkgs = [fs_symbol_package(t.addr) for t in tables]
     fs_targets = [set() if p else _fs_targets(binary, t) for t, p in zip(tables, fs_pkgs, strict=True)]
     var_fields, windows = ({}, {}) if symtab else _var_targets(found, binary.ptr_size)
     targets = set().union(*fs_targets, var_fields, windows)
-    refs = code_references(binary, targets) if targets else []
+    refs: list[tuple[int, int]] = []
+    if targets:
+        shared = scanned()
+        if shared is None:
+            refs = code_references(binary, targets)
+        else:
+            pcs, tgts = shared
+            refs = list(compress(zip(pcs, tgts, strict=True), map(targets.__contains__, tgts)))
     for i, wanted in enumerate(fs_targets):
         if wanted:
             fs_pkgs[i] = _vote(code_package, (pc for pc, t in refs if t in wanted))
