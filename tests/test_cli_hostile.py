@@ -1,9 +1,12 @@
-"""The CLI under hostile local input: FIFOs, a work directory that is a file, crashes. Each is one
-line on stderr and exit 2, and nothing blocks (every subprocess runs under a timeout)."""
+"""The CLI under hostile local input: FIFOs, a work directory that is a file, crashes, a binary whose
+embedded file names were forged. Each fault is one line on stderr and exit 2, nothing blocks (every
+subprocess runs under a timeout), and a forged name is shown as inert text in every format."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +15,7 @@ import pytest
 
 from sizebot.cli import main
 from tests.support.git import git
+from tests.support.goprograms import EMBEDS, build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +26,9 @@ def _sizebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, check=False)
 
 
-@pytest.mark.parametrize("argv", [["analyze", "{fifo}"], ["diff", "{fifo}", "{fifo}"]])
+@pytest.mark.parametrize("argv", [["analyze", "{fifo}"], ["diff", "{fifo}", "{fifo}"], ["render", "{fifo}"],
+                                  ["report", "--repo", ".", "--baseline", "{fifo}"],
+                                  ["measure", "--repo", ".", "--previous", "{fifo}"]])
 def test_fifo_refused_without_blocking(tmp_path, argv):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)  # nobody ever writes to it: opening it for reading in blocking mode never returns
@@ -47,3 +53,40 @@ def test_work_dir_naming_a_file(tmp_path, capsys):
     assert capsys.readouterr().err == f"sizebot: error: --work-dir {work}: not a directory\n"
     assert work.read_text() == "a file the user keeps\n"
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+# Same-length replacements for the embedded file name "static/app.css" in the binary's data: what a
+# forged binary (a pull request's build output) can name a file, kept in the table's sorted order.
+FORGED = {
+    "html": b"static/a</x><!",
+    "markdown": b"static/a`<b>|#",
+    "bidi": "static/a\u202eexe".encode(),
+    "controls": b"static/az\x1b[2J\n",
+    "not-utf8": b"static/a\xff\xfe\xc0\x80zz",
+}
+
+
+@pytest.mark.parametrize("forged", sorted(FORGED))
+def test_forged_embedded_file_names_are_inert_text(tmp_path, capsys, forged):
+    name = FORGED[forged]
+    assert len(name) == len(b"static/app.css")
+    data = build(EMBEDS).read_bytes()
+    assert data.count(b"static/app.css") == 1
+    path = tmp_path / "forged"
+    path.write_bytes(data.replace(b"static/app.css", name))
+    shown = {}
+    for fmt in ("text", "markdown", "html", "json"):
+        assert main(["analyze", str(path), "--format", fmt]) == 0
+        shown[fmt] = capsys.readouterr().out
+    listed = [e["name"] for e in json.loads(shown["json"])["embeds"]]
+    if forged == "not-utf8":  # no Go file name: not an embed.FS table, its bytes stay in the package's data
+        assert listed == ["schema", "blob"]
+    else:  # the forged one is still listed, by its name
+        assert "static/app.css" not in listed and len(listed) == 6
+    for fmt, out in shown.items():
+        assert not re.search("[\u202a-\u202e\u2066-\u2069\x00\x1b]", out), fmt  # never obeyed: named or escaped
+    assert "<b>" not in shown["markdown"] and "</x><!" not in shown["html"]
+    if forged == "bidi":
+        assert "static/a<U+202E>exe" in shown["text"]
+        assert "static/a&lt;U\\+202E&gt;exe" in shown["markdown"]
+        assert "static/a\\u003cU+202E\\u003eexe" in shown["html"]

@@ -11,13 +11,13 @@ from rich.text import Text
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
-from sizebot.render.common import embed_label, rich_to_text
+from sizebot.render.common import embed_label, plain_text, rich_to_text
 from sizebot.units import format_delta, format_percent, format_size
 
 
 def one_line(text: str, width: int = 90) -> Text:
     """Untrusted text (package, function, path) as plain rich Text: never markup, one line, cut."""
-    s = "".join(" " if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F else c for c in text)
+    s = plain_text(text)
     return Text(s if len(s) <= width else s[: width - 1] + "\u2026")
 
 

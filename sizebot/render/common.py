@@ -27,14 +27,24 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def name_bidi(text: str) -> str:
+    """Bidirectional controls shown by name (<U+202E>) instead of reordering what follows them."""
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def plain_text(text: Any) -> str:
+    """Untrusted text for a terminal or a log: one line (controls, escape sequences included, shown as
+    spaces), bidirectional controls by name."""
+    return name_bidi(_CONTROLS.sub(" ", str(text)))
+
+
 def escape_md(text: Any) -> str:
     """Make an untrusted string (package, file path, commit text, layer command) inert in a
     GitHub comment: no table break, no tag, no link, no mention, no issue reference (#12,
     GH-12), no emphasis, no bidirectional reordering, one line. The visible text is the original
     with control characters (newlines, tabs) shown as spaces and bidirectional controls by name
     (<U+202E>); the zero-width spaces that break links/mentions are invisible."""
-    s = _CONTROLS.sub(" ", str(text))
-    s = _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
+    s = plain_text(text)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     s = _MD_SPECIAL.sub(r"\\\1", s)
     # Break autolinks, @mentions and #123 references (GitHub links those after rendering,

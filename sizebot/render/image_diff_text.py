@@ -10,7 +10,7 @@ from rich.text import Text
 
 from sizebot.documents.image_diff import Figure, FileChangeSet, ImageDiff
 from sizebot.render import renderer
-from sizebot.render.common import rich_to_text
+from sizebot.render.common import plain_text, rich_to_text
 from sizebot.units import format_delta, format_percent, format_size
 
 
@@ -19,7 +19,7 @@ def _ratio(x: float) -> str:
 
 
 def _one_line(text: str, width: int = 60) -> Text:
-    s = text.replace("\r", " ").replace("\n", "\u21b5")
+    s = plain_text(text.replace("\r", " ").replace("\n", "\u21b5"))  # a newline shown, the rest one line
     return Text(s if len(s) <= width else s[: width - 1] + "\u2026")
 
 

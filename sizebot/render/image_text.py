@@ -10,7 +10,7 @@ from rich.text import Text
 
 from sizebot.documents.image import ImageReport
 from sizebot.render import renderer
-from sizebot.render.common import rich_to_text
+from sizebot.render.common import plain_text, rich_to_text
 from sizebot.units import format_size
 
 
@@ -25,7 +25,7 @@ def percent(ratio: float) -> str:
 
 def _one_line(text: str, width: int = 70) -> Text:
     """Untrusted text (paths, commands) as a plain rich Text: never parsed as markup."""
-    s = text.replace("\r", " ").replace("\n", "\u21b5")
+    s = plain_text(text.replace("\r", " ").replace("\n", "\u21b5"))  # a newline shown, the rest one line
     return Text(s if len(s) <= width else s[: width - 1] + "\u2026")
 
 

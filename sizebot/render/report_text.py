@@ -17,7 +17,7 @@ from rich.text import Text
 from sizebot.documents.report import Dependency, Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import embed_label, rich_to_text
+from sizebot.render.common import embed_label, plain_text, rich_to_text
 from sizebot.render.report_view import (
     build_state,
     changes,
@@ -42,7 +42,7 @@ _STATUS_STYLE = {"fail": "red", "warn": "yellow", "overridden": "magenta", "pass
 
 def _plain(text: Any) -> Text:
     # One line, no control characters (a newline in a package name must not fake a table row).
-    return Text("".join(" " if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F else c for c in str(text)))
+    return Text(plain_text(text))
 
 
 def _delta_style(delta: int | None) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from sizebot.render.common import embed_label
+from sizebot.render.common import embed_label, name_bidi
 
 Node = dict[str, Any]
 
@@ -341,9 +341,12 @@ _SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
 
 
 def _finite(value: Any) -> Any:
-    """NaN and infinities are not JSON: they would stop the page's JSON.parse. They become null."""
+    """NaN and infinities are not JSON: they would stop the page's JSON.parse. They become null.
+    Bidirectional controls in names are shown by name (<U+202E>), as in the comment, not obeyed."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return name_bidi(value)
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
