@@ -8,8 +8,8 @@ slice header pointing just past itself, then the slice's elements, embed's ``fil
 sorted by directory then name; directories end in "/" and have no data. That shape (a slice
 header whose pointer is its own address + 3 words, len == cap, then well-formed records) is what
 is searched for in the read-only data. The embedding package is the one the symbol table names
-for the object, else the package of the code that loads the variable holding its address (amd64
-RIP-relative LEA/MOV, arm64 ADRP + ADD/LDR), else unknown.
+for the object, else the package of the code that loads the variable holding its address (the
+code's references into data, references.py: amd64, arm64, 386), else unknown.
 
 A //go:embed into a ``string`` or ``[]byte`` variable (cmd/compile/internal/staticdata: WriteEmbed,
 fileStringSym) leaves the variable's header in .data (pointer, length; a []byte adds its capacity,
@@ -28,7 +28,6 @@ length counts elements).
 from __future__ import annotations
 
 import bisect
-import re
 import struct
 import sys
 from array import array
@@ -133,19 +132,17 @@ def embed_packages(
     variable that holds its address, or the table itself), and the listed variables of ``found``
     (``data_var_embeds``). ``symtab``: the symbol table, or () to work as on a stripped binary.
     ``scanned()``: the code's references into data as (instruction, target) arrays, shared with the
-    rest of the analysis; None when the GOARCH has none, and then the code is scanned here, once."""
+    rest of the analysis (references.py); None when the GOARCH has no scanner: then no package is
+    told from the code."""
     fs_pkgs = [fs_symbol_package(t.addr) for t in tables]
     fs_targets = [set() if p else _fs_targets(binary, t) for t, p in zip(tables, fs_pkgs, strict=True)]
     var_fields, windows = ({}, {}) if symtab else _var_targets(found, binary.ptr_size)
     targets = set().union(*fs_targets, var_fields, windows)
     refs: list[tuple[int, int]] = []
-    if targets:
-        shared = scanned()
-        if shared is None:
-            refs = code_references(binary, targets)
-        else:
-            pcs, tgts = shared
-            refs = list(compress(zip(pcs, tgts, strict=True), map(targets.__contains__, tgts)))
+    shared = scanned() if targets else None
+    if shared is not None:
+        pcs, tgts = shared
+        refs = list(compress(zip(pcs, tgts, strict=True), map(targets.__contains__, tgts)))
     for i, wanted in enumerate(fs_targets):
         if wanted:
             fs_pkgs[i] = _vote(code_package, (pc for pc, t in refs if t in wanted))
@@ -300,49 +297,3 @@ def data_var_embeds(
         counters[(pkg, v.kind)] += 1
         named.append((pkg, f"#{counters[(pkg, v.kind)]}", v))
     return named
-
-
-_AMD64_RIP = re.compile(rb"[\x48\x4c][\x8b\x8d][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]")
-
-
-def code_references(binary: BinaryFile, targets: set[int]) -> list[tuple[int, int]]:
-    """(instruction address, target) of the instructions that load one of ``targets`` (amd64
-    RIP-relative LEA/MOV; arm64 ADRP followed by ADD/LDR on the same register)."""
-    text = binary.text_section()
-    if text is None or not targets:
-        return []
-    data = bytes(binary.data[text.offset : text.offset + text.file_size])
-    out = []
-    if binary.goarch == "amd64":
-        for m in _AMD64_RIP.finditer(data):
-            p = m.start()
-            if p + 7 > len(data):
-                break
-            disp = int.from_bytes(data[p + 3 : p + 7], "little", signed=True)
-            if text.addr + p + 7 + disp in targets:
-                out.append((text.addr + p, text.addr + p + 7 + disp))
-    elif binary.goarch == "arm64":
-        pages = {t & ~0xFFF for t in targets}
-        words = struct.unpack_from(f"<{len(data) // 4}I", data)
-        for j, w in enumerate(words[:-1]):
-            if w & 0x9F000000 != 0x90000000:  # ADRP
-                continue
-            pc = text.addr + 4 * j
-            imm = ((w >> 29) & 3) | (((w >> 5) & 0x7FFFF) << 2)
-            if imm & (1 << 20):
-                imm -= 1 << 21
-            page = (pc & ~0xFFF) + (imm << 12)
-            if page not in pages:
-                continue
-            nxt, rd = words[j + 1], w & 0x1F
-            if (nxt >> 5) & 0x1F != rd:
-                continue
-            if nxt & 0xFFC00000 == 0x91000000:  # ADD Xd, Xn, #imm12
-                low = (nxt >> 10) & 0xFFF
-            elif nxt & 0xFFC00000 == 0xF9400000:  # LDR Xt, [Xn, #imm12*8]
-                low = ((nxt >> 10) & 0xFFF) * 8
-            else:
-                continue
-            if page + low in targets:
-                out.append((pc, page + low))
-    return out
