@@ -1,6 +1,7 @@
 """//go:embed: an embed.FS's files and string/[]byte variables, every one listed with its exact size
 under the embedding package, its bytes in that package's data, on ELF, Mach-O and PE, stripped or
-not, Go 1.21-1.27; diff lists the changes; damaged headers and tables are notes, never exceptions."""
+not, Go 1.21-1.27, in a test program and in fzf from the module proxy; diff and the report comment
+list the changes; damaged headers and tables are notes, never exceptions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sizebot.render.common import code_md
 from sizebot.render.report_markdown import render_report_markdown
 from sizebot.render.report_text import render_report_text
 from tests.support.goprograms import EMBEDS, EMBEDS_CSS, EXTRA_GO_VERSIONS, HTTPJSON, build, go_bin
+from tests.support.realprograms import FZF, build_real, module_dir
 from tests.support.schemas import validate_document
 
 CSS, PROGRAM = EMBEDS_CSS, EMBEDS
@@ -248,3 +250,25 @@ def test_mutated_data_never_crashes(tmp_path):
             continue
         _sums(r)
         assert all(e.size <= len(data) for e in r.embeds)
+
+
+FZF_EMBEDS = (  # fzf v0.56.0's main.go: //go:embed FILE, var NAME []byte, in this order
+    ("bashKeyBindings", "shell/key-bindings.bash"), ("bashCompletion", "shell/completion.bash"),
+    ("zshKeyBindings", "shell/key-bindings.zsh"), ("zshCompletion", "shell/completion.zsh"),
+    ("fishKeyBindings", "shell/key-bindings.fish"), ("manPage", "man/man1/fzf.1"),
+)
+
+
+@pytest.mark.parametrize("ldflags", ["", "-s -w"], ids=["default", "stripped"])
+@pytest.mark.parametrize("goarch", ["amd64", "arm64"])
+def test_real_program_fzf(goarch, ldflags):
+    """fzf, from the module proxy: its six []byte embeds listed under main with the exact sizes of
+    the files in its module (stripped: by their order, which is the declaration's), nothing else."""
+    src = module_dir(FZF)
+    r = analyze_binary(build_real(FZF, goarch=goarch, ldflags=ldflags))
+    _sums(r)
+    sizes = [(src / path).stat().st_size for _, path in FZF_EMBEDS]
+    names = [f"#{i}" for i in range(1, 7)] if ldflags else [name for name, _ in FZF_EMBEDS]
+    assert r.embeds == tuple(sorted(EmbeddedFile("main", n, s, "[]byte") for n, s in zip(names, sizes, strict=True)))
+    main = next(p for p in r.packages if p.name == "main")
+    assert main.data >= sum(sizes) + 6 * 24
