@@ -90,6 +90,18 @@ def test_standard_library_variables_not_listed(flags):
     assert r.embeds == ()
 
 
+def test_command_line_files_build():
+    """`go build main.go` (no main module in the build info): main's embed is still listed."""
+    files = {"go.mod": PROGRAM["go.mod"], "blob.txt": PROGRAM["blob.txt"],
+             "main.go": 'package main\n\nimport (\n\t_ "embed"\n\t"fmt"\n)\n\n//go:embed blob.txt\nvar blob []byte\n\n'
+                        "func main() { fmt.Println(len(blob)) }\n"}
+    for flags in ((), STRIPPED):
+        r = analyze_binary(build(files, package="main.go", flags=flags))
+        _sums(r)
+        assert r.build_info.main is None
+        assert r.embeds == (EmbeddedFile("main", "#1" if flags else "blob", BLOB, "[]byte"),)
+
+
 def test_json_round_trip():
     r = analyze_binary(build(PROGRAM))
     doc = r.to_json()
