@@ -86,9 +86,9 @@ def measure(capsys, repo, ref: str, out: Path, *extra: str) -> dict:
     return doc
 
 
-def report(capsys, repo, *extra: str, head: str = "pr") -> tuple[int, dict, str]:
+def report(capsys, repo, *extra: str, head: str = "pr", quiet: bool = True) -> tuple[int, dict, str]:
     status, out, err = sizebot(capsys, "report", "--repo", str(repo["path"]), "--base", str(repo["c2"]),
-                               "--head", str(repo[head]), "--quiet", "--format", "json", *extra)
+                               "--head", str(repo[head]), *(["--quiet"] if quiet else []), "--format", "json", *extra)
     assert out, err
     return status, json.loads(out), err
 
@@ -156,6 +156,7 @@ def test_a_matching_baseline_gives_the_same_report_without_building_the_base(cap
                              "--head", str(repo["pr"]), "--format", "json", "--baseline", str(link))
     assert f"base {str(repo['c2'])[:12]}: measured by the baseline, not built" in progress
     assert "building base" not in progress and "building head app linux/amd64 default" in progress
+    assert "checking out base" not in progress  # its sizebot.toml and go.mod read from git
 
 
 def test_what_the_head_removes_is_explained_from_the_baselines_import_graph(capsys, repo, measured, tmp_path):
@@ -177,6 +178,29 @@ def test_what_the_head_removes_is_explained_from_the_baselines_import_graph(caps
     _, from_edited, _ = report(capsys, repo, "--baseline", str(edited), head="drop")
     removed = {d["name"]: d for b in from_edited["builds"] for d in b["removed_dependencies"]}
     assert removed["encoding/json"]["total_size"] == removed["encoding/json"]["size"]
+
+
+def test_without_a_config_the_bases_main_packages_come_from_the_baseline(capsys, tmp_path):
+    """No sizebot.toml: every main package is built, the base's too (one the head removes is shown as
+    removed). The baseline lists the base's main packages, so the base is not even checked out."""
+    path = tmp_path / "tools"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    base = commit(path, {"go.mod": "module example.com/tools\n\ngo 1.21\n", "cmd/app/main.go": APP_C1,
+                         "cmd/old/main.go": APP_C2}, "Two tools")
+    (path / "cmd" / "old" / "main.go").unlink()
+    head = commit(path, {"cmd/app/main.go": APP_C2}, "One tool, with JSON")
+    tools = {"path": path, "c2": base, "head": head}
+    out = tmp_path / "base.json"
+    measured = measure(capsys, tools, base, out)
+    assert measured["discovered"] == [{"name": "app", "package": "./cmd/app"}, {"name": "old", "package": "./cmd/old"}]
+    _, built, _ = report(capsys, tools, head="head")
+    _, used, progress = report(capsys, tools, "--baseline", str(out), head="head", quiet=False)
+    used.pop("trend")
+    assert used == built
+    assert [(b["target"], b["base"]["status"], b["head"]["status"]) for b in built["builds"]] == [
+        ("app", "ok", "ok"), ("app", "ok", "ok"), ("old", "ok", "missing"), ("old", "ok", "missing")]
+    assert "checking out base" not in progress and "building base" not in progress
 
 
 def test_a_baseline_of_another_commit_is_not_used(capsys, repo, measured):
@@ -289,6 +313,9 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
     def graph_imports(d):
         d["graphs"][0]["imports"] = ["fmt"]
 
+    def discovered(d):
+        d["discovered"] = [{"name": "app"}]
+
     return {
         "not-json": ("{", "not valid JSON"),
         "report": (json.dumps({"schema": "sizebot/report@1"}), "report"),
@@ -301,6 +328,7 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
         "no-binary": (edited(no_binary), "a build has its analysis exactly when its status is ok"),
         "graph-target": (edited(graph_target), "graphs[0]: no build of the fingerprint is other linux/amd64"),
         "graph-imports": (edited(graph_imports), "graphs[0].imports: expected an object"),
+        "discovered": (edited(discovered), "discovered[0]: missing package"),
         "deep": ("[" * 50_000 + "]" * 50_000, "JSON nested more than 32 deep"),
     }
 

@@ -90,3 +90,14 @@ def selected_version(checkout: Path, go: str, env: Mapping[str, str] | None) -> 
     if proc.returncode != 0 or not version.startswith("go"):
         raise BuildError(one_line(f"{go} env GOVERSION", proc.stderr or proc.stdout))
     return version.split()[0]
+
+
+def selected_version_of(files: Mapping[str, str], go: str, env: Mapping[str, str] | None) -> str:
+    """``selected_version`` of a commit not checked out, from the files the go command reads to choose
+    (``go.mod``, ``go.work``: name -> text) written alone in a temporary directory."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sizebot-go-") as cwd:
+        for name, text in files.items():
+            (Path(cwd) / name).write_text(text, encoding="utf-8")
+        return selected_version(Path(cwd), go, env)

@@ -1,7 +1,6 @@
 """Baselines: the fingerprint of a set of builds, whether a baseline can stand in for the base (its
 builds, import graphs and image), the history carried from one baseline to the next, and the trend the
-report shows. Pure, but for ``reuse_baseline``, which asks the go command which Go would build the base,
-and ``image_analysis``, which reads the image analyser's sources."""
+report shows. Pure, but for ``image_analysis``, which reads the image analyser's sources."""
 
 from __future__ import annotations
 
@@ -133,13 +132,11 @@ class BaselineUse:
     graphs: dict[tuple[str, str], Graph] = field(default_factory=dict)
 
 
-def reuse_baseline(baseline: Baseline, base_sha: str, jobs: Sequence[Job], checkout: Path, go: str,
+def reuse_baseline(baseline: Baseline, base_sha: str, jobs: Sequence[Job], path: Path, base_go: str,
                    env: Mapping[str, str] | None) -> BaselineUse:
-    """``base_sides`` for the base checked out at ``checkout`` (the fixed build path), with the Go the go
-    command selects there."""
-    from sizebot.builds.toolchain import selected_version
-
-    wanted = fingerprint(jobs, selected_version(checkout, go, env), env, str(checkout))
+    """``base_sides`` for the base built at ``path`` (the fixed build path) with ``base_go`` (the Go the
+    go command selects at the base)."""
+    wanted = fingerprint(jobs, base_go, env, str(path))
     sides, note = base_sides(baseline, base_sha, wanted)
     same_builds = baseline.fingerprint.digest == wanted.digest
     graphs = {(g.target, g.platform): graph_from(g) for g in baseline.graphs} if sides is not None else {}

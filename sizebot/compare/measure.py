@@ -84,7 +84,9 @@ def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, 
     entry = HistoryEntry(sha=sha, date=date, subject=subject, sizes=tuple((b.spec.label, b.size) for b in builds))
     return Baseline(repo=repo_info(repo)["name"], sha=sha, date=date, subject=subject,
                     fingerprint=fingerprint(jobs, built_with, env, str(src)), builds=builds,
-                    history=carried_history(previous, entry, history), graphs=graphs, image=image)
+                    history=carried_history(previous, entry, history), graphs=graphs, image=image,
+                    discovered=tuple((t.name, t.package) for t in read.discovered)
+                    if read.discovered is not None else None)
 
 
 def _commit_date(repo: Path, sha: str) -> str:

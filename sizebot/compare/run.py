@@ -32,18 +32,20 @@ from sizebot.binary.diff import diff_reports
 from sizebot.budgets.changes import judging_changes
 from sizebot.budgets.checks import unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
+from sizebot.builds.committed import REGULAR_MODES, committed_files
 from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, import_graph
 from sizebot.builds.git import run_git as _git
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
-from sizebot.builds.toolchain import installed_version, toolchain_environ
+from sizebot.builds.toolchain import installed_version, selected_version, selected_version_of, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit
 from sizebot.compare.analysis_cache import analyze_cached
-from sizebot.compare.baseline import Graph, base_image, reuse_baseline, trend
+from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_baseline, trend
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
 from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.config.loading import CONFIG_NAMES, parse_config
 from sizebot.documents.baseline import Baseline
 from sizebot.documents.report import Report
 from sizebot.errors import ConfigError, GitError, SizebotError
@@ -51,6 +53,7 @@ from sizebot.units import format_size
 
 Progress = Callable[[str], None]
 BASE_CANDIDATES = ("origin/HEAD", "main", "master")
+GO_FILES = ("go.mod", "go.work")  # what the go command reads to choose its toolchain
 
 
 def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = None, labels: tuple[str, ...] = (),
@@ -98,31 +101,25 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         say(f"checking out head {head_sha[:12]} at {src}")
         checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
         head_side = _read_side(checkout, named, None, go, env, say)
-        say(f"checking out base {base_sha[:12]}")
-        checkout.switch(base_sha)
-        base_side = _read_side(checkout, named, head_side.config, go, env, say)
-        cfg = head_side.config
-        targets = _targets(cfg, base_side, head_side, base_sha, head_sha, notes)
-        judging = _judging_config(named, base_side, head_side, notes)
-        built_names = [t.name for t in targets]
-        known = [t.name for t in base_side.config.targets] if judging is base_side.config else []
-        error = unknown_target(cfg, judging.budgets, built_names, known)
-        if error is not None:
-            raise error
-        host = host_platform_f.result() if any(not t.platforms for t in targets) else ""
+        plan, use = None, None
+        if baseline is not None and baseline.sha == base_sha:
+            plan, use = _plan_from_baseline(repo, base_sha, baseline, named, head_side, checkout.path, head_sha,
+                                            notes, host_platform_f, go, env)
+        if plan is not None:
+            say(f"base {base_sha[:12]}: read from the baseline and its sizebot.toml, not checked out")
+        else:
+            say(f"checking out base {base_sha[:12]}")
+            checkout.switch(base_sha)
+            base_side = _read_side(checkout, named, head_side.config, go, env, say)
+            plan = _plan(named, base_side, head_side, base_sha, head_sha, notes, host_platform_f)
+            if baseline is not None:
+                use = reuse_baseline(baseline, base_sha, plan.jobs, checkout.path,
+                                     selected_version(checkout.path, go, env), env)
         for asked in (host_platform_f, installed_f):
             asked.exception()  # both done before the analysis workers are forked
         early.shutdown()
-        jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,))
-                for s in _strategies(cfg, t)]
-        if cfg.defaulted:
-            notes.insert(0, f"no sizebot.toml at the head: built every main package for {host or 'the host'} "
-                            f"with the default strategies ({', '.join(s.name for s in cfg.strategies)})"
-                            + ("; no budgets" if not judging.budgets else ""))
-        judged = replace(cfg, budgets=judging.budgets, override=judging.override,
-                         image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
-                         if cfg.image is not None else None)
-        use = reuse_baseline(baseline, base_sha, jobs, checkout.path, go, env) if baseline is not None else None
+        cfg, jobs, judged = head_side.config, plan.jobs, plan.judged
+        notes[:] = plan.notes
         reused = use.sides if use is not None else None
         notes.extend([use.note] if use is not None and use.note else [])
         if reused is not None:
@@ -213,6 +210,86 @@ def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Conf
                 discovery_error = str(exc)
     present = frozenset(t.name for t in wanted.targets if package_present(path, t.package))
     return _Read(cfg, has_file, invalid, discovered, discovery_error, present)
+
+
+
+def _read_unchecked_base(repo: Path, sha: str, baseline: Baseline, named: Config | None,
+                         head_config: Config) -> tuple[_Read | None, dict[str, str]]:
+    """``_read_side`` of the base that ``baseline`` measured, without checking it out: its sizebot.toml
+    from git, its main packages and which targets it has from the baseline; with its go.mod and go.work
+    (what decides its Go). (None, {}) when these cannot say (a file that is a link, or not UTF-8; a
+    baseline whose config named its targets when the head's names none)."""
+    files = committed_files(repo, sha, (*CONFIG_NAMES, *GO_FILES))
+    if any(mode not in REGULAR_MODES or "\ufffd" in text for mode, text in files.values()):
+        return None, {}
+    invalid = None
+    if named is not None:
+        cfg, has_file = named, False
+    else:
+        found = next((name for name in CONFIG_NAMES if name in files), None)
+        has_file = found is not None
+        try:
+            cfg = parse_config(files[found][1], found) if found is not None else default_config()
+        except ConfigError as exc:  # as _read_side: the base's file may be invalid
+            cfg, invalid = default_config(), str(exc)
+    discovered = None
+    if not head_config.targets:
+        if baseline.discovered is None:
+            return None, {}
+        discovered = tuple(Target(name=name, package=package, platforms=()) for name, package in baseline.discovered)
+    measured = {b.spec.target for b in baseline.builds if b.status != MISSING}
+    present = frozenset(t.name for t in head_config.targets if t.name in measured)
+    return _Read(cfg, has_file, invalid, discovered, None, present), \
+        {name: text for name, (_mode, text) in files.items() if name in GO_FILES}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What is built and what judges it, once both sides are read."""
+
+    jobs: list[Job]
+    judged: Config  # the head's config with the judging budgets and override policy
+    notes: list[str]  # the report's notes so far
+
+
+def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sha: str, notes: Sequence[str],
+          host_platform_f: Future[str]) -> _Plan:
+    notes = list(notes)
+    cfg = head.config
+    targets = _targets(cfg, base, head, base_sha, head_sha, notes)
+    judging = _judging_config(named, base, head, notes)
+    built_names = [t.name for t in targets]
+    known = [t.name for t in base.config.targets] if judging is base.config else []
+    error = unknown_target(cfg, judging.budgets, built_names, known)
+    if error is not None:
+        raise error
+    host = host_platform_f.result() if any(not t.platforms for t in targets) else ""
+    jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,)) for s in _strategies(cfg, t)]
+    if cfg.defaulted:
+        notes.insert(0, f"no sizebot.toml at the head: built every main package for {host or 'the host'} "
+                        f"with the default strategies ({', '.join(s.name for s in cfg.strategies)})"
+                        + ("; no budgets" if not judging.budgets else ""))
+    judged = replace(cfg, budgets=judging.budgets, override=judging.override,
+                     image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
+                     if cfg.image is not None else None)
+    return _Plan(jobs, judged, notes)
+
+
+def _plan_from_baseline(repo: Path, base_sha: str, baseline: Baseline, named: Config | None, head: _Read,
+                        path: Path, head_sha: str, notes: Sequence[str], host_platform_f: Future[str], go: str,
+                        env: Mapping[str, str] | None) -> tuple[_Plan, BaselineUse] | tuple[None, None]:
+    """The plan with the base read from ``baseline`` (``_read_unchecked_base``), when the baseline then
+    stands in for the base (the same fingerprint: the same builds, so the same main packages and
+    targets); else (None, None), and the base is checked out and read as when it is built."""
+    try:
+        base, go_files = _read_unchecked_base(repo, base_sha, baseline, named, head.config)
+        if base is None:
+            return None, None
+        plan = _plan(named, base, head, base_sha, head_sha, notes, host_platform_f)
+        use = reuse_baseline(baseline, base_sha, plan.jobs, path, selected_version_of(go_files, go, env), env)
+    except SizebotError:
+        return None, None  # said again, or not at all, by the base checked out
+    return (plan, use) if use.sides is not None else (None, None)
 
 
 def _targets(cfg: Config, base: _Read, head: _Read, base_sha: str, head_sha: str,

@@ -238,6 +238,11 @@ class BaselineGraph:
         return cls(f.text("target"), f.text("platform"), roots, imports, error)
 
 
+def _main_package(value: Any, where: str) -> tuple[str, str]:
+    f = Fields(value, where, ("name", "package"))
+    return f.text("name"), f.text("package")
+
+
 IMAGE_STATUSES = ("ok", "failed", "missing")
 
 
@@ -305,6 +310,9 @@ class Baseline:
     history: tuple[HistoryEntry, ...]  # oldest first; the last entry is this commit
     graphs: tuple[BaselineGraph, ...] = ()  # per target x platform whose package is at the commit
     image: BaselineImage | None = None  # None: no [image], or no Docker engine where it was measured
+    # the main packages go list found at the commit, (name, package) in its order: what a report that
+    # builds every main package learns from the base without checking it out (None: its config names targets)
+    discovered: tuple[tuple[str, str], ...] | None = None
 
     def graph(self, target: str, platform: str) -> BaselineGraph | None:
         return next((g for g in self.graphs if (g.target, g.platform) == (target, platform)), None)
@@ -319,12 +327,14 @@ class Baseline:
                 "go_version": self.go_version, "fingerprint": self.fingerprint.to_json(),
                 "builds": [b.to_json() for b in self.builds], "graphs": [g.to_json() for g in self.graphs],
                 "image": self.image.to_json() if self.image is not None else None,
+                "discovered": [{"name": n, "package": p} for n, p in self.discovered]
+                if self.discovered is not None else None,
                 "history": [h.to_json() for h in self.history]}
 
     @classmethod
     def from_json(cls, obj: Any, where: str = "baseline") -> Baseline:
         f = Fields(obj, where, ("schema", "repo", "commit", "go_version", "fingerprint", "builds", "graphs", "image",
-                                "history"))
+                                "discovered", "history"))
         if f.raw("schema") != SCHEMA:
             raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
         commit = Fields(f.raw("commit"), f.at("commit"), ("sha", "date", "subject"))
@@ -348,4 +358,5 @@ class Baseline:
                 raise DocumentError(f"{f.at('graphs')}[{i}]: no build of the fingerprint is {g.target} {g.platform}")
             seen.add((g.target, g.platform))
         return cls(f.text("repo"), commit.get("sha", _sha), commit.text("date"), commit.text("subject"),
-                   fingerprint, builds, history, graphs, f.nullable("image", BaselineImage.from_json))
+                   fingerprint, builds, history, graphs, f.nullable("image", BaselineImage.from_json),
+                   f.nullable("discovered", lambda v, w: array(_bounded(v, w, MAX_BUILDS), w, _main_package)))
