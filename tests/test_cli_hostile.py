@@ -90,3 +90,39 @@ def test_forged_embedded_file_names_are_inert_text(tmp_path, capsys, forged):
         assert "static/a<U+202E>exe" in shown["text"]
         assert "static/a&lt;U\\+202E&gt;exe" in shown["markdown"]
         assert "static/a\\u003cU+202E\\u003eexe" in shown["html"]
+
+
+def _hostile_json(rng, depth: int) -> object:
+    """Nested objects and arrays whose strings and keys hold brackets, quotes, backslashes and UTF-8."""
+    pieces = ['[', ']', '{', '}', '"', '\\', '\\"', '\\\\', 'é', '\u202e', ' ', 'x']
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randrange(6)))
+
+    if depth == 0 or rng.random() < 0.2:
+        return rng.choice([text(), 1, None, True, 2.5])
+    if rng.random() < 0.5:
+        return [_hostile_json(rng, depth - 1) for _ in range(rng.randrange(4))]
+    return {text(): _hostile_json(rng, depth - 1) for _ in range(rng.randrange(4))}
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def test_nesting_is_measured_exactly_with_brackets_and_quotes_in_strings():
+    """The scan that refuses deep JSON before the parser sees it counts only the brackets outside
+    strings, whatever the strings hold (it drops escapes and strings without parsing)."""
+    import random
+
+    from sizebot.documents.jsonfile import _max_depth
+
+    rng = random.Random(10)
+    for _ in range(400):
+        doc = _hostile_json(rng, rng.randrange(1, 12))
+        for text in (json.dumps(doc), json.dumps(doc, ensure_ascii=False, indent=1)):
+            assert _max_depth(text.encode()) == _depth(doc), text
