@@ -615,7 +615,7 @@ def _pointee_claims(
         i = bisect.bisect_right(starts, addr) - 1
         return offset(addr) is not None and (i < 0 or addr >= ends[i]) and not p_lo <= addr < p_hi
 
-    roots = [(a, n, sym_pkg[n] or "") for a, _e, n in named if sym_pkg.get(n)]
+    roots = [(a, n, sym_pkg[n] or "") for a, _e, n in named if sym_pkg.get(n) and offset(a) is not None]  # not .bss
     try:
         spans = pointee_spans(
             info, abbrev, [u.offset for u in units], little=order == "little", ptr_size=ptr, roots=roots,
