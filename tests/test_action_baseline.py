@@ -189,13 +189,16 @@ def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env,
     ('{"schema": "sizebot/analyze@2"}', "is not one of sizebot's documents"),
     # a cache is a tar of what some job wrote: a symbolic link restored from it is not followed
     ("symlink", "sizebot-baseline-default.json: a symbolic link, not followed (an untrusted path)): the base was built"),
+    ("fifo", "sizebot-baseline-default.json: a FIFO, not a regular file): the base was built"),  # never blocks
 ])
 def test_a_missing_or_corrupt_baseline_is_a_note_and_the_base_is_built(env, fake, repo, capsys, content, note,
                                                                         tmp_path):
     ws = Path(str(repo["path"]))
     if content is not None:
         (ws / CACHED).parent.mkdir(exist_ok=True)
-    if content == "symlink":
+    if content == "fifo":
+        os.mkfifo(ws / CACHED)
+    elif content == "symlink":
         (tmp_path / "elsewhere.json").write_text('{"schema": "sizebot/baseline@1"}')
         (ws / CACHED).symlink_to(tmp_path / "elsewhere.json")
     elif content is not None:
