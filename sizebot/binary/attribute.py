@@ -386,6 +386,37 @@ def _attribute_go(
         acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
 
 
+def _data_sections(binary: BinaryFile) -> list[Section]:
+    return sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
+                  key=lambda s: s.addr)
+
+
+def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array] | None:
+    """The code's references into the data sections (``acc.references``, scanned on first use, for
+    the embeds' packages); None when the GOARCH has no scanner."""
+    if acc.references is not None:
+        return acc.references
+    scan = scanner(binary.goarch)
+    secs = _data_sections(binary)
+    if scan is None or not secs:
+        return None
+    lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
+    all_pcs, all_targets = array("Q"), array("Q")
+    for text in binary.sections:
+        if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
+            continue
+        try:
+            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
+        except (ValueError, IndexError, struct.error, OverflowError, TypeError):
+            continue  # _reference_claims says so in a note
+        if len(pcs) != len(targets):
+            continue
+        all_pcs.extend(pcs)
+        all_targets.extend(targets)
+    acc.references = (all_pcs, all_targets)
+    return acc.references
+
+
 def _embed_claims(
     binary: BinaryFile, pcln: Pclntab, funcs: list[FuncRecord], ids: list[int],
     fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: tuple[Symbol, ...],
@@ -466,22 +497,19 @@ DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", 
                            "__noptrdata", "__data", ".rdata"})
 
 
-def _data_sections(binary: BinaryFile) -> list[Section]:
-    return sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
-                  key=lambda s: s.addr)
-
-
-def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array] | None:
-    """The code's references into the data sections (``acc.references``, scanned on first use); None
-    when the GOARCH has no scanner."""
-    if acc.references is not None:
-        return acc.references
+def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+    """Data without a symbol or a format that sizes it: each address in a data section that code
+    refers to (its referencing functions' most common package) starts an object that runs to the
+    next referenced address in that section, or to the first byte something else claims. These
+    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
     scan = scanner(binary.goarch)
-    secs = _data_sections(binary)
-    if scan is None or not secs:
-        return None
+    secs = sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
+                  key=lambda s: s.addr)
+    if scan is None or not secs or not funcs:
+        return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    all_pcs, all_targets = array("Q"), array("Q")
+    entries = [f.entry for f in funcs]
+    counts: Counter[int] = Counter()
     for text in binary.sections:
         if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
             continue
@@ -492,27 +520,9 @@ def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array
             continue
         if len(pcs) != len(targets):
             continue
-        all_pcs.extend(pcs)
-        all_targets.extend(targets)
-    acc.references = (all_pcs, all_targets)
-    return acc.references
-
-
-def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
-    """Data without a symbol or a format that sizes it: each address in a data section that code
-    refers to (its referencing functions' most common package) starts an object that runs to the
-    next referenced address in that section, or to the first byte something else claims. These
-    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
-    secs = _data_sections(binary)
-    refs = _data_references(binary, acc) if secs and funcs else None
-    if refs is None:
-        return
-    entries = [f.entry for f in funcs]
-    counts: Counter[int] = Counter()
-    pcs, targets = refs
-    # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
-    owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
-    counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
+        # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
+        owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
+        counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
     if not counts:
         return
     # each target's package: the one that refers to it most often (ties: the first package index)
