@@ -126,3 +126,19 @@ def test_nesting_is_measured_exactly_with_brackets_and_quotes_in_strings():
         doc = _hostile_json(rng, rng.randrange(1, 12))
         for text in (json.dumps(doc), json.dumps(doc, ensure_ascii=False, indent=1)):
             assert _max_depth(text.encode()) == _depth(doc), text
+
+
+def test_a_package_that_reads_as_a_flag_never_reaches_go_build(tmp_path):
+    """A target's package from a document (a baseline's main packages) or go list's output that starts
+    with '-' would be a go build flag (-toolexec runs any program): refused before anything runs."""
+    from sizebot.builds.gobuild import build_binary
+    from sizebot.config.model import Strategy, Target
+    from sizebot.errors import BuildError
+
+    marker = tmp_path / "ran"
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    with pytest.raises(BuildError, match="is not a package"):
+        build_binary(tmp_path, Target("app", f"-toolexec=touch {marker}", ()), "linux/amd64", Strategy("default"),
+                     tmp_path / "out")
+    assert not marker.exists() and not (tmp_path / "out").exists()

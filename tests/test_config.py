@@ -333,6 +333,9 @@ ERRORS = [
     ("[[target]]\nname = 'a'\npackage = '.'\ntags = 'netgo'\n",
      "sizebot.toml:4: target[0].tags: expected an array of strings, got 'netgo'"),
     ("[[target]]\nname = 'a'\npackage = 7\n", "sizebot.toml:3: target[0].package: expected a string, got 7"),
+    ("[[target]]\nname = 'a'\npackage = '-toolexec=touch /tmp/x'\n",
+     "sizebot.toml:3: target[0].package: expected a package such as ./cmd/app, got '-toolexec=touch /tmp/x' "
+     "(not empty, and not starting with '-': go build takes that for a flag)"),
     ("[[target]]\nname = 'a'\npackage = '.'\nenv = { GOAMD64 = 3 }\n",
      "sizebot.toml:4: target[0].env.GOAMD64: expected a string, got 3"),
     ("[[target]]\nname = 'a'\npackage = '.'\nenv = { GOOS = 'linux' }\n",

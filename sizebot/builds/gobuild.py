@@ -213,6 +213,8 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
         raise BuildError(f"{checkout}: no such checkout directory")
     if not target.package:
         raise BuildError(f"target {target.name!r} has no package")
+    if target.package.startswith("-"):  # from a document or go list: never a flag of go build
+        raise BuildError(f"target {target.name!r}: {target.package[:80]!r} is not a package")
     goos, goarch = split_platform(platform)
     out = Path(out_dir).resolve() / strategy.name / binary_name(target.name, goos, goarch)
     build_env = go_environ(env, target.env, strategy.env, {"GOOS": goos, "GOARCH": goarch})

@@ -43,6 +43,8 @@ SIZE_OR_PERCENT_EXPECTED = "expected a percentage such as \"1%\" or a size such 
 # What a failed pattern means, in words (the schema's patterns are for machines).
 PATTERN_MESSAGES = {
     "\\S": "must not be empty",
+    "^(?!-)\\s*\\S": ("expected a package such as ./cmd/app, got {got} (not empty, and not starting with '-': "
+                       "go build takes that for a flag)"),
     "^-(?!-?o(=|$))": "expected a go build flag starting with '-', got {got}",
     "\\{binary\\}": "needs the {{binary}} placeholder, e.g. \"strip {{binary}}\"",
     "^([A-Za-z0-9-]+)?$": "a trailer key is letters, digits and '-', got {got}",
