@@ -142,3 +142,20 @@ def test_a_package_that_reads_as_a_flag_never_reaches_go_build(tmp_path):
         build_binary(tmp_path, Target("app", f"-toolexec=touch {marker}", ()), "linux/amd64", Strategy("default"),
                      tmp_path / "out")
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "..", "a/b", "a\\b"])
+def test_a_target_name_that_is_a_path_never_places_a_binary(tmp_path, name):
+    """The target's name names its binary's file (a baseline's main packages carry names): never a path."""
+    from sizebot.builds.gobuild import build_binary
+    from sizebot.config.model import Strategy, Target
+    from sizebot.errors import BuildError
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "main.go").write_text("package main\n\nfunc main() {}\n")
+    (repo / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    with pytest.raises(BuildError, match="not a name for a file"):
+        build_binary(repo, Target(name, ".", ()), "linux/amd64", Strategy("default"), tmp_path / "out" / "dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]

@@ -215,6 +215,8 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
         raise BuildError(f"target {target.name!r} has no package")
     if target.package.startswith("-"):  # from a document or go list: never a flag of go build
         raise BuildError(f"target {target.name!r}: {target.package[:80]!r} is not a package")
+    if target.name in ("", ".", "..") or any(c in target.name for c in "/\\\0"):  # it names the binary's file
+        raise BuildError(f"target {target.name[:80]!r}: not a name for a file in {out_dir}")
     goos, goarch = split_platform(platform)
     out = Path(out_dir).resolve() / strategy.name / binary_name(target.name, goos, goarch)
     build_env = go_environ(env, target.env, strategy.env, {"GOOS": goos, "GOARCH": goarch})
