@@ -70,7 +70,9 @@ def _instruction_start(data: memoryview, p: int) -> int:
     elif x & 7 == 5 and p >= 3 and data[p - 2] & 0xC7 == 0x04:  # SIB with no base, after ModRM mod=00 rm=100
         op = p - 3
     elif 0xB8 <= x <= 0xBF:  # MOVL $imm32, reg
-        return p - 1
+        # unless the "address" reads as the start of an (SP)-relative instruction (ModRM rm=100, SIB 0x24),
+        # which Go's stack-based 386 code is full of: its disp8 then plays the address's top byte
+        return p - 1 if data[p + 1] & 7 != 4 or data[p + 2] != 0x24 else -1
     else:
         return -1
     if op < 0:

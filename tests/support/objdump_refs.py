@@ -8,6 +8,7 @@ pairs whose target lies in [lo, hi), the same shape the scanners return, plus th
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -15,23 +16,33 @@ from pathlib import Path
 
 from sizebot.binary.container import open_binary
 
-# "  file.go:12\t\t0x11000\t\t\tf9400b90\t\tMOVD 16(R28), R16\t\t\t"
-_LINE = re.compile(r"^\s+\S+\s+0x([0-9a-f]+)\s+([0-9a-f]+)\s+(.*?)\s*$")
-_ADRP = re.compile(r"^ADRP (-?\d+)\(PC\), (R\d+)$")
+# "  file.go:12\t\t0x11000\t\t\tf9400b90\t\tMOVD 16(R28), R16\t\t\t": address, bytes, instruction
+_INS = r"^[ \t]+\S+[ \t]+0x([0-9a-f]+)[ \t]+([0-9a-f]+)[ \t]+"
+# an ADRP and the instruction after it
+_ADRP_PAIR = re.compile(_INS + r"ADRP (-?\d+)\(PC\), (R\d+)[ \t]*\n" + _INS + r"([^\t\n]*)", re.M)
+# an instruction (no call or jump) with a symbol operand or a number of 7 or more hex digits
+_ABSOLUTE = re.compile(_INS + r"((?!CALL|J)[^\t\n]*(?:\(SB\)|0x[0-9a-f]{7})[^\t\n]*)", re.M)
+_ANY = re.compile(_INS + r"([^\t\n]*)", re.M)
 _HEX = re.compile(r"0x[0-9a-f]+")
 _DATA_TYPES = frozenset("DdBbRr")
 
 
 @dataclass(frozen=True)
 class Listing:
-    """A binary's code and data span, and objdump's decoded instructions: (address, bytes, text)."""
+    """A binary's code and data span, objdump's listing of it, and its data symbols."""
 
     code: memoryview
     code_addr: int
     lo: int
     hi: int
-    instructions: list[tuple[int, bytes, str]]
+    objdump: str  # go tool objdump's output
     symbols: list[tuple[int, int, str, str]]  # (address, size, type, name), by address
+
+    @functools.cached_property
+    def instructions(self) -> list[tuple[int, bytes, str]]:
+        """Every instruction objdump decoded: (address, bytes, text)."""
+        return [(int(m.group(1), 16), bytes.fromhex(m.group(2)), m.group(3).strip())
+                for m in _ANY.finditer(self.objdump)]
 
 
 def listing(binary: Path, go: str = "go", *, file_backed: bool = True) -> Listing:
@@ -39,11 +50,6 @@ def listing(binary: Path, go: str = "go", *, file_backed: bool = True) -> Listin
     allocated non-executable section after .text to the end of the last one that has file bytes
     (.rodata to .data: the bytes data attribution shares out), or to the end of .noptrbss."""
     out = subprocess.run([go, "tool", "objdump", str(binary)], capture_output=True, text=True, check=True).stdout
-    ins = []
-    for line in out.splitlines():
-        m = _LINE.match(line)
-        if m:
-            ins.append((int(m.group(1), 16), bytes.fromhex(m.group(2)), m.group(3)))
     nm = subprocess.run([go, "tool", "nm", "-size", "-sort", "address", str(binary)],
                         capture_output=True, text=True, check=True).stdout
     syms = []
@@ -58,7 +64,7 @@ def listing(binary: Path, go: str = "go", *, file_backed: bool = True) -> Listin
             and (s.file_size or not file_backed)]
     lo = min(s.addr for s in data)
     hi = max(s.addr + s.mem_size for s in data)
-    return Listing(b.section_bytes(text), text.addr, lo, hi, ins, syms)
+    return Listing(b.section_bytes(text), text.addr, lo, hi, out, syms)
 
 
 def text_bytes(binary: Path) -> bytes:
@@ -72,14 +78,10 @@ def arm64_references(lst: Listing) -> set[tuple[int, int]]:
     """(ADRP address, target): objdump's ``ADRP n(PC), Rd`` plus the next instruction's offset on
     Rd (``ADD $k, Rd, Rx`` or a load/store ``k(Rd)``), objdump printing the offset already scaled."""
     out = set()
-    ins = lst.instructions
-    for (pc, _, text), (_, _, nxt) in zip(ins, ins[1:], strict=False):
-        m = _ADRP.match(text)
-        if not m:
-            continue
-        page = (pc & ~0xFFF) + int(m.group(1))
-        reg = m.group(2)
-        add = re.match(rf"^ADD \$(\d+), {reg}, R\d+$", nxt)
+    for m in _ADRP_PAIR.finditer(lst.objdump):
+        pc, delta, reg, nxt = int(m.group(1), 16), int(m.group(3)), m.group(4), m.group(7)
+        page = (pc & ~0xFFF) + delta
+        add = re.match(rf"ADD \$(\d+), {reg}, R\d+$", nxt)
         mem = re.search(rf"(?:^|[ ,])(-?\d+)?\({reg}\)", nxt)
         if add:
             target = page + int(add.group(1))
@@ -98,9 +100,8 @@ def i386_references(lst: Listing) -> set[tuple[int, int]]:
     (``name+off(SB)``) whose extent holds the value. Branches and calls are not data references."""
     addrs = [s[0] for s in lst.symbols]
     out = set()
-    for pc, raw, text in lst.instructions:
-        if text.startswith(("CALL", "J")):
-            continue
+    for m in _ABSOLUTE.finditer(lst.objdump):
+        pc, raw, text = int(m.group(1), 16), bytes.fromhex(m.group(2)), m.group(3).strip()
         shown = {int(h, 16) for h in _HEX.findall(text)}
         for k in range(len(raw) - 3):
             v = int.from_bytes(raw[k : k + 4], "little")
