@@ -6,28 +6,43 @@ again gives the same bytes, and analysing them again would give the same figures
 the SHA-256 of the binary and a fingerprint of the analysis code (its sources and the Python version),
 so a change to the analyser never reads an old entry.
 
-Entries are pickles, read back only from the user's own cache directory (the trust of Go's build
-cache, whose objects are linked into binaries unverified); an entry that does not load is analysed
-again and replaced. The directory keeps the ``MAX_ENTRIES`` most recently written entries.
+An entry is JSON: the analyze document (``BinaryReport.to_json``) in an envelope that repeats the key
+and carries what the document leaves out (each section's raw format flags). The directory may come
+from elsewhere (a CI cache restored on another machine), so an entry is read as any saved document
+is: a regular file of bounded size, strict JSON of bounded nesting and values, the envelope's key
+equal to the one asked for, the analysis read back by ``BinaryReport.from_json``. An entry that fails
+any of that is analysed again and replaced, never an error. What validation cannot catch is an
+entry whose figures were forged in a well-formed shape: the cache is the trust of Go's build cache,
+whose objects are linked into binaries unverified (``--no-cache`` analyses every binary).
+
+An analysis whose document does not read back equal to it (a value the document cannot carry) is
+not kept. The directory keeps the ``MAX_ENTRIES`` most recently written entries.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import sys
 import tempfile
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sizebot.binary
 import sizebot.documents.analyze
 from sizebot.binary.attribute import analyze_binary
 from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.fields import Fields, size
+from sizebot.documents.jsonfile import check_values, parse_json, read_regular_file
 
+SCHEMA = "sizebot/analysis-cache@1"
 MAX_ENTRIES = 64
+MAX_ENTRY_BYTES = 64 * 1024 * 1024  # gopls's analysis with every function is ~10 MB
 _CHUNK = 1 << 20
+_SUFFIX = ".json"
 
 
 @cache
@@ -42,44 +57,84 @@ def analyser_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def _key(binary: Path, functions: bool) -> str:
+def content_hash(binary: Path) -> str:
     digest = hashlib.sha256()
     with open(binary, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
-    return f"{digest.hexdigest()}-{analyser_fingerprint()}-{'f' if functions else 'n'}"
+    return digest.hexdigest()
+
+
+def _key(binary: Path, functions: bool) -> str:
+    return f"{content_hash(binary)}-{analyser_fingerprint()}-{'f' if functions else 'n'}"
 
 
 def analyze_cached(binary: Path, cache_dir: Path | None, *, functions: bool = True) -> BinaryReport:
     """``analyze_binary``, or the analysis of the same bytes kept in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
         return analyze_binary(binary, functions=functions)
-    entry = Path(cache_dir) / "analyze" / f"{_key(binary, functions)}.pickle"
+    key = _key(binary, functions)
+    entry = Path(cache_dir) / "analyze" / f"{key}{_SUFFIX}"
     try:
-        with open(entry, "rb") as f:
-            report = pickle.load(f)
-        if isinstance(report, BinaryReport):
-            return report
-    except Exception:  # noqa: BLE001, S110 - missing, partial or stale: analyse again
+        return replace(read_entry(entry, key), path=str(binary))
+    except Exception:  # noqa: BLE001, S110 - missing, partial, stale or forged: analyse again
         pass
     report = analyze_binary(binary, functions=functions)
-    _store(entry, report)
+    _store(entry, key, report)
     return report
 
 
-def _store(entry: Path, report: BinaryReport) -> None:
+def entry_json(key: str, report: BinaryReport) -> dict[str, Any]:
+    return {"schema": SCHEMA, "key": key, "raw_flags": [s.raw_flags for s in report.sections],
+            "analysis": report.to_json()}
+
+
+def read_entry(entry: Path, key: str) -> BinaryReport:
+    """The analysis kept in ``entry`` under ``key``; a SizebotError (or another exception for what the
+    checks did not foresee) when the file is not such an entry."""
+    where = str(entry)
+    data = parse_json(read_regular_file(entry, max_bytes=MAX_ENTRY_BYTES), where=where)
+    check_values(data, where=where)
+    f = Fields(data, where, ("schema", "key", "raw_flags", "analysis"))
+    if f.raw("schema") != SCHEMA or f.text("key") != key:
+        raise ValueError(f"{where}: not the entry of {key}")
+    report = BinaryReport.from_json(f.raw("analysis"), "analysis")
+    raw_flags = f.seq("raw_flags", size)
+    if len(raw_flags) != len(report.sections):
+        raise ValueError(f"{where}: {len(raw_flags)} raw flags for {len(report.sections)} sections")
+    return replace(report, sections=tuple(replace(s, raw_flags=r) for s, r in zip(report.sections, raw_flags,
+                                                                                    strict=True)))
+
+
+def _store(entry: Path, key: str, report: BinaryReport) -> None:
+    doc = entry_json(key, report)
+    try:
+        back = BinaryReport.from_json(doc["analysis"], "analysis")
+        kept = replace(back, sections=tuple(replace(s, raw_flags=r) for s, r in zip(back.sections, doc["raw_flags"],
+                                                                                      strict=True)))
+    except Exception:  # noqa: BLE001 - a document that does not read back: nothing to keep
+        return
+    if kept != report:
+        return  # a value the document cannot carry: a hit would not be the same analysis
+    tmp = None
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(report, f, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, separators=(",", ":"), allow_nan=False)
         os.replace(tmp, entry)  # readers see a whole entry or none
+        tmp = None
         _prune(entry.parent)
-    except OSError:
+    except (OSError, ValueError):
         pass  # a cache that cannot be written only costs time
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _prune(directory: Path) -> None:
-    entries = sorted(directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    entries = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[MAX_ENTRIES:]:
         old.unlink(missing_ok=True)
+    for stale in directory.glob("*.pickle"):  # entries of an older sizebot: never read
+        stale.unlink(missing_ok=True)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sizebot.documents.fields import Fields, number, string, strings
+from sizebot.documents.fields import Fields, array, number, string, strings
 from sizebot.errors import DocumentError
 
 SCHEMA = "sizebot/analyze@1"
@@ -218,6 +218,24 @@ def _unattributed(obj: Any, where: str) -> Unattributed:
     return Unattributed(f.text("section"), f.size("size"))
 
 
+def _functions(value: Any, where: str) -> tuple[Function, ...]:
+    """The functions array (tens of thousands in a large program): records of the expected shape are
+    read in one tight loop; at the first that is not, the strict reader takes over to name the fault."""
+    if type(value) is list:
+        out = []
+        for obj in value:
+            if type(obj) is dict and len(obj) == 4:
+                name, package, code, meta = obj.get("name"), obj.get("package"), obj.get("code"), obj.get("meta")
+                if type(name) is str and type(package) is str and type(code) is int and type(meta) is int \
+                        and code >= 0 and meta >= 0:
+                    out.append(Function(name, package, code, meta))
+                    continue
+            break
+        else:
+            return tuple(out)
+    return array(value, where, _function)
+
+
 def _function(obj: Any, where: str) -> Function:
     f = Fields(obj, where, ("name", "package", "code", "meta"))
     return Function(f.text("name"), f.text("package"), f.size("code"), f.size("meta"))
@@ -235,7 +253,7 @@ def _report_from_json(obj: Any, where: str) -> BinaryReport:
         path=f.text("path"), file_size=f.size("file_size"), format=f.text("format"), goos=f.text("goos"),
         goarch=f.text("goarch"), go_version=f.text("go_version"), coverage=float(f.get("coverage", number)),
         sections=f.seq("sections", _section), packages=f.seq("packages", _package),
-        modules=f.seq("modules", _module_size), functions=f.seq("functions", _function),
+        modules=f.seq("modules", _module_size), functions=_functions(f.raw("functions"), f.at("functions")),
         unattributed=f.seq("unattributed", _unattributed), build_info=f.nullable("build_info", _build_info_from_json),
         stripped=f.flag("stripped"), packed=f.text("packed"), notes=f.get("notes", strings),
         embeds=f.seq("embeds", _embedded_file, optional=True))

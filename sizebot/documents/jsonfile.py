@@ -85,6 +85,40 @@ def _max_depth(raw: bytes) -> int:
 
 def check_values(data: Any, *, where: str, error: type[SizebotError] = SizebotError) -> None:
     """Every number finite and within MAX_INTEGER, every string and key at most MAX_STRING long."""
+    if not _values_fit(data):
+        _check_values_at(data, where=where, error=error)  # finds the fault again, with its place
+
+
+def _values_fit(data: Any) -> bool:
+    """check_values without the places: one pass over what json.loads makes (exact types), False at the
+    first doubt (a value out of bounds, or a type json.loads does not make)."""
+    stack = [data]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        value = pop()
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_STRING:
+                return False
+        elif kind is int:
+            if value > MAX_INTEGER or value < -MAX_INTEGER:
+                return False
+        elif kind is dict:
+            for key in value:
+                if type(key) is not str or len(key) > MAX_STRING:
+                    return False
+            extend(value.values())
+        elif kind is list:
+            extend(value)
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif value is not None and kind is not bool:
+            return False
+    return True
+
+
+def _check_values_at(data: Any, *, where: str, error: type[SizebotError]) -> None:
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, at = stack.pop()
