@@ -27,7 +27,7 @@ def test_a_binary_built_again_is_read_back_equal(tmp_path):
     first = analyze_cached(binary, cache)
     assert first == analyze_binary(binary, functions=True)
     [entry] = entries(cache)
-    assert entry.name == f"{analysis_cache._key(binary, True)}.json"
+    assert entry.name == f"{analysis_cache.cache_key(binary, True)}.json"
     doc = json.loads(entry.read_text())
     assert (doc["schema"], doc["key"]) == ("sizebot/analysis-cache@1", entry.name.removesuffix(".json"))
     assert doc["analysis"] == first.to_json()

@@ -403,3 +403,19 @@ def test_image_section_and_image_budget(tmp_path, docker_engine):
         ("max_increase 10 KB", "warn", 20_000, 10_000)]
     assert doc["verdict"] == "warn"
     assert doc["builds"][0]["delta"] == 0  # the program did not change
+
+
+def test_a_report_from_cached_analyses_is_the_same(repo, tmp_path):
+    """Analyses read back from the cache (JSON entries) give the report that analysing gives."""
+    def report(cache):
+        return run_report_doc(repo=repo["path"], base=repo["c1"], head=repo["c2"],
+                              config=str(repo["configs"] / "full.toml"), env={**os.environ, "GOTOOLCHAIN": "local"},
+                              analysis_cache=cache).to_json()
+
+    cache = tmp_path / "cache"
+    analysed = report(None)
+    assert report(cache) == analysed  # analysed and kept
+    kept = sorted(p.name for p in (cache / "analyze").iterdir())
+    assert 1 < len(kept) <= 2 * len(analysed["builds"]) and all(name.endswith(".json") for name in kept)
+    assert report(cache) == analysed  # every analysis read back
+    assert sorted(p.name for p in (cache / "analyze").iterdir()) == kept

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sizebot.builds.worktree import Checkout, checkouts, resolve_commit
+from sizebot.builds.worktree import Checkout, checkouts, resolve_commit, resolve_commits
 from sizebot.errors import GitError
 from tests.support.git import commit_all, git
 
@@ -176,3 +176,58 @@ def test_relative_work_dir(repo, tmp_path, monkeypatch):
         assert git(c.path, "rev-parse", "HEAD") == head
     assert _worktrees(root) == [str(root.resolve())]
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_resolve_commits_gives_what_resolve_commit_gives(repo):
+    root, base, head = repo
+    refs = ["HEAD", "main~1", base[:10], head, "HEAD"]
+    assert resolve_commits(root, refs) == [resolve_commit(root, ref) for ref in refs]
+    git(root, "tag", "-a", "-m", "a tag", "v2-wt", base)
+    try:
+        assert resolve_commits(root, ["v2-wt", "HEAD"]) == [resolve_commit(root, base), resolve_commit(root, head)]
+    finally:
+        git(root, "tag", "-d", "v2-wt")
+    for bad in (["HEAD", "no-such-branch"], ["--output=/tmp/x", "HEAD"], ["HEAD", ""], ["HEAD", "main\nHEAD"]):
+        with pytest.raises(GitError) as batch:
+            resolve_commits(root, bad)
+        with pytest.raises(GitError) as single:
+            for ref in bad:
+                resolve_commit(root, ref)
+        assert str(batch.value) == str(single.value)
+
+
+def test_resolve_commits_outside_a_repository(tmp_path):
+    for where in (tmp_path, tmp_path / "absent"):
+        with pytest.raises(GitError) as batch:
+            resolve_commits(where, ["HEAD", "HEAD~1"])
+        with pytest.raises(GitError) as single:
+            resolve_commit(where, "HEAD")
+        assert str(batch.value) == str(single.value)
+
+
+def test_shared_checkout_over_what_a_killed_run_left(repo, tmp_path):
+    """At the fixed path: a worktree or a plain directory left behind is replaced; the worktree is gone
+    when the block ends, whether removed in the background first or not."""
+    from sizebot.builds.workpath import shared_checkout
+
+    root, base, head = repo
+    path = tmp_path / "fixed" / "src"
+    git(root, "worktree", "add", "-q", "--detach", str(path), base)  # a run killed before its cleanup
+    (path / "build-output").write_text("left")
+    with shared_checkout(root, head, path) as checkout:
+        assert (path / "cmd" / "tool" / "main.go").is_file() and not (path / "build-output").exists()
+        checkout.switch(base)
+        assert not (path / "cmd" / "tool").exists()
+        checkout.remove_soon()
+    assert not path.exists() and str(path) not in _worktrees(root)
+    shutil.rmtree(tmp_path / "fixed")
+    path.mkdir(parents=True)
+    (path / "junk").write_text("not a worktree")
+    with shared_checkout(root, head, path):
+        assert (path / "cmd" / "tool" / "main.go").is_file() and not (path / "junk").exists()
+    assert not path.exists() and str(path) not in _worktrees(root)
+    git(root, "worktree", "add", "-q", "--detach", str(path), base)
+    shutil.rmtree(path)  # registered, its directory gone (a temporary directory cleaned)
+    with shared_checkout(root, head, path):
+        assert (path / "cmd" / "tool" / "main.go").is_file()
+    assert not path.exists() and _worktrees(root) == [str(root)]

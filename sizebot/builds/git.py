@@ -35,14 +35,18 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def run_git(repo: Path | str, *args: str, config: Sequence[str] = (), env: Mapping[str, str] | None = None,
-            timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+            timeout: float | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``git -C repo args`` with the environment and options above; never raises for git's own
-    failure (the caller reads ``returncode``). ``config``: more ``-c key=value`` settings."""
+    failure (the caller reads ``returncode``). ``config``: more ``-c key=value`` settings; ``input``:
+    git's standard input (else none)."""
     cmd = ["git", "-c", "core.hooksPath=/dev/null"]
     for setting in config:
         cmd += ["-c", setting]
     cmd += ["-C", str(repo), *args]
     try:
+        if input is not None:
+            return subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=git_env(env),
+                                  input=input, timeout=timeout)
         return subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=git_env(env),
                               stdin=subprocess.DEVNULL, timeout=timeout)
     except FileNotFoundError:

@@ -19,6 +19,7 @@ import fcntl
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,21 @@ class SharedCheckout:
         self.repo = repo
         self.path = path
         self.sha = sha
+        self._removal: threading.Thread | None = None
+
+    def remove_soon(self) -> None:
+        """Start removing the worktree in the background, once nothing reads it any more; the block
+        of ``shared_checkout`` still ends only when it is gone (and holds the lock until then)."""
+        if self._removal is None:
+            self._removal = threading.Thread(target=_remove, args=(self.repo, self.path), daemon=True,
+                                             name="sizebot-worktree-remove")
+            self._removal.start()
+
+    def _removed(self) -> None:
+        if self._removal is not None:
+            self._removal.join()
+        if self._removal is None or self.path.exists():
+            _remove(self.repo, self.path)
 
     def switch(self, sha: str) -> None:
         """Check out ``sha`` in place; files a build left behind (untracked or ignored) are removed."""
@@ -80,19 +96,32 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
             if waiting is not None:
                 waiting(f"waiting for another sizebot run building in {path}")
             fcntl.flock(lock, fcntl.LOCK_EX)
+        checkout = None
         try:
-            _remove(repo, path)  # left by a run that was killed
             proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
+            if proc.returncode != 0:  # left by a run that was killed: removed, and added again
+                _remove(repo, path, prune=True)
+                proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
             if proc.returncode != 0:
                 raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
-            yield SharedCheckout(repo, path.resolve(), sha)
+            checkout = SharedCheckout(repo, path.resolve(), sha)
+            yield checkout
         finally:
-            _remove(repo, path)
+            if checkout is not None:
+                checkout._removed()
+            else:
+                _remove(repo, path)
 
 
-def _remove(repo: Path, path: Path) -> None:
+def _remove(repo: Path, path: Path, *, prune: bool = False) -> None:
+    """Remove the worktree at ``path`` (and what else is there); ``prune``: also forget worktrees whose
+    directory is gone (a ``worktree remove`` that worked leaves nothing to prune)."""
     if path.exists():
         proc = _git(repo, "worktree", "remove", "--force", "--force", "--", str(path))
         if proc.returncode != 0:
             _force_rmtree(path)  # a worktree of another clone with the same name, or a plain directory
-    _git(repo, "worktree", "prune")
+            prune = True
+    else:
+        prune = True
+    if prune:
+        _git(repo, "worktree", "prune")

@@ -73,6 +73,32 @@ def resolve_commit(repo: Path, ref: str) -> tuple[str, str, str]:
     return sha, subject.strip(), message.rstrip("\n")
 
 
+def resolve_commits(repo: Path, refs: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``resolve_commit`` of each ref, in two git processes (``cat-file --batch-check`` resolves them
+    all, one ``show`` reads their messages); a ref that does not resolve there goes through
+    ``resolve_commit`` for its exact error."""
+    repo = Path(repo)
+    if not refs or any(not ref.strip() or "\n" in ref or "\r" in ref for ref in refs) or not Path(repo).is_dir():
+        return [resolve_commit(repo, ref) for ref in refs]
+    proc = run_git(repo, "cat-file", "--batch-check=%(objectname) %(objecttype)",
+                   input="".join(f"{ref}^{{commit}}\n" for ref in refs))
+    lines = proc.stdout.splitlines()
+    shas = [line.split()[0] for line in lines if line.endswith(" commit")]
+    if proc.returncode != 0 or len(lines) != len(refs) or len(shas) != len(refs):
+        return [resolve_commit(repo, ref) for ref in refs]
+    unique = list(dict.fromkeys(checked_sha(sha) for sha in shas))
+    # each commit's record starts with NUL SOH (neither can be in a subject or a message)
+    proc = run_git(repo, "show", "-s", "--format=%x00%x01%H%x00%s%x00%B", "--end-of-options", *unique)
+    records = {}
+    for record in proc.stdout.split("\0\1")[1:] if proc.returncode == 0 else ():
+        sha, _, rest = record.partition("\0")
+        subject, _, message = rest.partition("\0")
+        records[sha] = (sha, subject.strip(), message.rstrip("\n"))
+    if set(records) != set(unique):
+        return [resolve_commit(repo, ref) for ref in refs]
+    return [records[sha] for sha in shas]
+
+
 def _force_rmtree(path: Path) -> None:
     def onerror(func, p, _exc):  # read-only files (Go's module cache marks them so)
         try:

@@ -65,23 +65,37 @@ def content_hash(binary: Path) -> str:
     return digest.hexdigest()
 
 
-def _key(binary: Path, functions: bool) -> str:
-    return f"{content_hash(binary)}-{analyser_fingerprint()}-{'f' if functions else 'n'}"
-
-
 def analyze_cached(binary: Path, cache_dir: Path | None, *, functions: bool = True) -> BinaryReport:
     """``analyze_binary``, or the analysis of the same bytes kept in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
         return analyze_binary(binary, functions=functions)
-    key = _key(binary, functions)
-    entry = Path(cache_dir) / "analyze" / f"{key}{_SUFFIX}"
-    try:
-        return replace(read_entry(entry, key), path=str(binary))
-    except Exception:  # noqa: BLE001, S110 - missing, partial, stale or forged: analyse again
-        pass
+    key = cache_key(binary, functions)
+    kept = kept_analysis(binary, cache_dir, key)
+    return kept if kept is not None else analyze_and_keep(binary, cache_dir, key, functions=functions)
+
+
+def analyze_and_keep(binary: Path, cache_dir: Path, key: str, *, functions: bool = True) -> BinaryReport:
+    """``analyze_binary``, kept in ``cache_dir`` under ``key`` (the binary's ``cache_key``)."""
     report = analyze_binary(binary, functions=functions)
-    _store(entry, key, report)
+    _store(_entry(cache_dir, key), key, report)
     return report
+
+
+def cache_key(binary: Path, functions: bool = True) -> str:
+    """What an analysis of ``binary`` is kept under: its content, the analyser, whether it lists functions."""
+    return f"{content_hash(binary)}-{analyser_fingerprint()}-{'f' if functions else 'n'}"
+
+
+def kept_analysis(binary: Path, cache_dir: Path, key: str) -> BinaryReport | None:
+    """The analysis kept under ``key`` (as the analysis of ``binary``), or None: none, or a bad entry."""
+    try:
+        return replace(read_entry(_entry(cache_dir, key), key), path=str(binary))
+    except Exception:  # noqa: BLE001 - missing, partial, stale or forged: analysed again
+        return None
+
+
+def _entry(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / "analyze" / f"{key}{_SUFFIX}"
 
 
 def entry_json(key: str, report: BinaryReport) -> dict[str, Any]:

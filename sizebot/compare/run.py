@@ -38,8 +38,8 @@ from sizebot.builds.git import run_git as _git
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
 from sizebot.builds.toolchain import installed_version, selected_version, selected_version_of, toolchain_environ
 from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
-from sizebot.builds.worktree import checkouts, resolve_commit
-from sizebot.compare.analysis_cache import analyze_cached
+from sizebot.builds.worktree import checkouts, resolve_commit, resolve_commits
+from sizebot.compare.analysis_cache import analyze_and_keep, analyze_cached, cache_key, kept_analysis
 from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_baseline, trend
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
@@ -79,8 +79,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
-    base_sha, base_subject, base_message = resolve_commit(repo, base)
-    head_sha, head_subject, head_message = resolve_commit(repo, head)
+    (base_sha, base_subject, base_message), (head_sha, head_subject, head_message) = \
+        resolve_commits(repo, (base, head))
     named = load_config(config) if config is not None else None  # a bad file fails before any checkout
     base_commit = Commit(base_label or base, base_sha, base_subject, base_message)
     head_commit = Commit(head, head_sha, head_subject, head_message)
@@ -128,6 +128,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         base_sides, head_sides, graphs, base_graphs = _measure(
             jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
             use.graphs if use is not None and reused is not None else None)
+        checkout.remove_soon()  # every build done, every graph listed: removed while the rest is worked out
         comparisons = _compare(jobs, base_sides, head_sides, top)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
@@ -444,14 +445,28 @@ class _Analyses:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
+        """The analysis of one build's binary: read back here when the cache keeps it (no worker, no
+        copy of the analysis between processes), else in a worker, which keeps it."""
+        key = None
+        if self.cache is not None and outcome.status == OK and outcome.binary is not None:
+            try:
+                key = cache_key(outcome.binary)
+            except OSError:
+                key = None  # the worker says what is wrong with the binary
+            kept = kept_analysis(outcome.binary, self.cache, key) if key is not None else None
+            if kept is not None:
+                return self._done(outcome, label, Side(OK, report=kept, name=outcome.binary.name))
         if self.pool is None or outcome.status != OK:
-            done: Future[Side] = Future()
-            done.set_result(_analyse(outcome, self.cache))
-            self._said(label, done)
-            return outcome, label, done
-        future = self.pool.submit(_analyse, outcome, self.cache)
+            return self._done(outcome, label, _analyse(outcome, self.cache, key))
+        future = self.pool.submit(_analyse, outcome, self.cache, key)
         future.add_done_callback(lambda f: self._said(label, f))
         return outcome, label, future
+
+    def _done(self, outcome: BuildOutcome, label: str, side: Side) -> tuple[BuildOutcome, str, Future[Side]]:
+        done: Future[Side] = Future()
+        done.set_result(side)
+        self._said(label, done)
+        return outcome, label, done
 
     def _said(self, label: str, future: Future[Side]) -> None:
         if future.exception() is None:
@@ -499,14 +514,15 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
     return [r for r in results if r is not None]
 
 
-def _analyse(outcome: BuildOutcome, cache: Path | None = None) -> Side:
+def _analyse(outcome: BuildOutcome, cache: Path | None = None, key: str | None = None) -> Side:
     if outcome.status == MISSING:
         return Side(MISSING, error=outcome.error)
     if outcome.status != OK or outcome.binary is None:
         return Side(FAILED, error=outcome.error or "the build failed")
     name = outcome.binary.name
     try:
-        report = analyze_cached(outcome.binary, cache, functions=True)
+        report = analyze_cached(outcome.binary, cache, functions=True) if key is None or cache is None \
+            else analyze_and_keep(outcome.binary, cache, key)  # not kept: looked up before
     except Exception as exc:  # noqa: BLE001 - one binary we cannot read must not sink the whole report
         message = " ".join(str(exc).split()) or type(exc).__name__
         if not isinstance(exc, SizebotError):
