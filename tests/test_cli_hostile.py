@@ -159,3 +159,33 @@ def test_a_target_name_that_is_a_path_never_places_a_binary(tmp_path, name):
     with pytest.raises(BuildError, match="not a name for a file"):
         build_binary(repo, Target(name, ".", ()), "linux/amd64", Strategy("default"), tmp_path / "out" / "dir")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
+
+
+@pytest.mark.parametrize("goarch", ["amd64", "arm64", "386"])
+def test_mutated_code_never_breaks_the_data_by_reference(tmp_path, goarch):
+    """Stripped, data is attributed by the code's references to it (one scanner per GOARCH): random
+    bytes in the code (forged instructions, addresses anywhere) still give a report whose rows add up
+    to the file, or one line of SizebotError; never another exception."""
+    import random
+
+    from sizebot.binary.attribute import analyze_binary
+    from sizebot.binary.container import open_binary
+    from sizebot.errors import SizebotError
+
+    src = build(EMBEDS, goarch=goarch, flags=("-ldflags=-s -w",))
+    data = src.read_bytes()
+    with open_binary(src) as b:
+        text = next(s for s in b.sections if s.name == ".text")
+    rng = random.Random(goarch)
+    path = tmp_path / "mutated"
+    for flips in (64, 1024, 16384):
+        mutated = bytearray(data)
+        for _ in range(flips):
+            mutated[text.offset + rng.randrange(text.file_size)] = rng.randrange(256)
+        path.write_bytes(bytes(mutated))
+        try:
+            r = analyze_binary(path)
+        except SizebotError as e:
+            assert "\n" not in str(e)
+            continue
+        assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size
