@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         from sizebot.documents.saved import load_baseline
 
-        baseline = load_baseline(args.baseline)  # a corrupt or hostile file: one line, exit 2, nothing built
+        # read while the head is checked out; a corrupt or hostile file: one line, exit 2, nothing built
+        baseline = partial(load_baseline, args.baseline)
     base, base_label = args.base, None
     if base is None:
         base, base_label = default_base(repo, args.head)

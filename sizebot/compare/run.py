@@ -60,7 +60,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    work_dir: Path | None = None, go: str = "go", env: Mapping[str, str] | None = None,
                    docker_host: str | None = None, progress: Progress | None = None,
                    top: int | None = DEFAULT_TOP, base_label: str | None = None,
-                   go_version: str | None = None, baseline: Baseline | None = None,
+                   go_version: str | None = None, baseline: Baseline | Callable[[], Baseline] | None = None,
                    baseline_problem: str | None = None, analysis_cache: Path | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
@@ -74,7 +74,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     names nothing); a build that fails is in the report, not raised. ``go_version``: the Go release that
     builds both sides instead of the one each go.mod asks for (builds/toolchain.py). ``baseline``: the
     base measured before (``sizebot measure``), used instead of building it when it was measured at the
-    base with the same fingerprint, else a note says why not; ``baseline_problem``: why a baseline file
+    base with the same fingerprint, else a note says why not (or what reads it: read while the head is
+    checked out, its errors raised before anything is built); ``baseline_problem``: why a baseline file
     could not be read (a note; the base is built)."""
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
@@ -90,10 +91,16 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                      "so every size is measured twice (name an earlier base with --base REF)")
     with ExitStack() as stack:
         # the installed Go and the host's platform do not depend on the checkout: asked beside it
-        early = ThreadPoolExecutor(max_workers=2)
+        early = ThreadPoolExecutor(max_workers=4)
         stack.callback(early.shutdown)
         host_platform_f = early.submit(host_platform, go, env)
         installed_f = early.submit(installed_version, go, env)
+        # and, with a baseline, the baseline and what the base's Go is decided by
+        baseline_f = early.submit(baseline) if callable(baseline) else None
+        said, held = say, list[str]()  # progress held back until the baseline is read: a bad one is all that is said
+        if baseline_f is not None:
+            say = held.append
+        base_files_f = early.submit(_base_files, repo, base_sha, go, env) if baseline is not None else None
         src = build_path(repo, work_dir)
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
@@ -101,10 +108,15 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         say(f"checking out head {head_sha[:12]} at {src}")
         checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
         head_side = _read_side(checkout, named, None, go, env, say)
+        if baseline_f is not None:
+            baseline = baseline_f.result()
+            for line in held:
+                said(line)
+            say = said
         plan, use = None, None
-        if baseline is not None and baseline.sha == base_sha:
-            plan, use = _plan_from_baseline(repo, base_sha, baseline, named, head_side, checkout.path, head_sha,
-                                            notes, host_platform_f, go, env)
+        if isinstance(baseline, Baseline) and baseline.sha == base_sha and base_files_f is not None:
+            plan, use = _plan_from_baseline(base_files_f, baseline, named, head_side, checkout.path, base_sha,
+                                            head_sha, notes, host_platform_f, env)
         if plan is not None:
             say(f"base {base_sha[:12]}: read from the baseline and its sizebot.toml, not checked out")
         else:
@@ -112,7 +124,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             checkout.switch(base_sha)
             base_side = _read_side(checkout, named, head_side.config, go, env, say)
             plan = _plan(named, base_side, head_side, base_sha, head_sha, notes, host_platform_f)
-            if baseline is not None:
+            if isinstance(baseline, Baseline):
                 use = reuse_baseline(baseline, base_sha, plan.jobs, checkout.path,
                                      selected_version(checkout.path, go, env), env)
         for asked in (host_platform_f, installed_f):
@@ -141,7 +153,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
 
             image_top = top if top is not None else DEFAULT_TOP
             measured_image, image_note = base_image(baseline, base_sha, cfg.image, image_top) \
-                if baseline is not None else (None, None)
+                if isinstance(baseline, Baseline) else (None, None)
             notes.extend([image_note] if image_note else [])
             if measured_image is not None:
                 say("building and measuring the image at head (the base's: measured by the baseline)")
@@ -214,15 +226,31 @@ def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Conf
 
 
 
-def _read_unchecked_base(repo: Path, sha: str, baseline: Baseline, named: Config | None,
-                         head_config: Config) -> tuple[_Read | None, dict[str, str]]:
-    """``_read_side`` of the base that ``baseline`` measured, without checking it out: its sizebot.toml
-    from git, its main packages and which targets it has from the baseline; with its go.mod and go.work
-    (what decides its Go). (None, {}) when these cannot say (a file that is a link, or not UTF-8; a
-    baseline whose config named its targets when the head's names none)."""
+@dataclass(frozen=True)
+class _BaseFiles:
+    """What a base not checked out is read from: its sizebot.toml from git, and the Go the go command
+    selects with its go.mod and go.work (None: these files cannot say; the base is checked out)."""
+
+    files: dict[str, tuple[str, str]]  # path -> (mode, text)
+    go_version: str | None
+
+
+def _base_files(repo: Path, sha: str, go: str, env: Mapping[str, str] | None) -> _BaseFiles | None:
     files = committed_files(repo, sha, (*CONFIG_NAMES, *GO_FILES))
     if any(mode not in REGULAR_MODES or "\ufffd" in text for mode, text in files.values()):
-        return None, {}
+        return None  # a link, or not UTF-8: as _read_side reads it, from the checkout
+    go_files = {name: text for name, (_mode, text) in files.items() if name in GO_FILES}
+    try:
+        return _BaseFiles(files, selected_version_of(go_files, go, env))
+    except SizebotError:
+        return _BaseFiles(files, None)  # said again, or not at all, by the base checked out
+
+
+def _read_unchecked_base(files: dict[str, tuple[str, str]], baseline: Baseline, named: Config | None,
+                         head_config: Config) -> _Read | None:
+    """``_read_side`` of the base that ``baseline`` measured, without checking it out: its sizebot.toml
+    from ``files``, its main packages and which targets it has from the baseline. None when the
+    baseline cannot say (its config named its targets, the head's names none)."""
     invalid = None
     if named is not None:
         cfg, has_file = named, False
@@ -236,12 +264,11 @@ def _read_unchecked_base(repo: Path, sha: str, baseline: Baseline, named: Config
     discovered = None
     if not head_config.targets:
         if baseline.discovered is None:
-            return None, {}
+            return None
         discovered = tuple(Target(name=name, package=package, platforms=()) for name, package in baseline.discovered)
     measured = {b.spec.target for b in baseline.builds if b.status != MISSING}
     present = frozenset(t.name for t in head_config.targets if t.name in measured)
-    return _Read(cfg, has_file, invalid, discovered, None, present), \
-        {name: text for name, (_mode, text) in files.items() if name in GO_FILES}
+    return _Read(cfg, has_file, invalid, discovered, None, present)
 
 
 @dataclass(frozen=True)
@@ -276,20 +303,24 @@ def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sh
     return _Plan(jobs, judged, notes)
 
 
-def _plan_from_baseline(repo: Path, base_sha: str, baseline: Baseline, named: Config | None, head: _Read,
-                        path: Path, head_sha: str, notes: Sequence[str], host_platform_f: Future[str], go: str,
+def _plan_from_baseline(base_files_f: Future[_BaseFiles | None], baseline: Baseline, named: Config | None,
+                        head: _Read, path: Path, base_sha: str, head_sha: str, notes: Sequence[str],
+                        host_platform_f: Future[str],
                         env: Mapping[str, str] | None) -> tuple[_Plan, BaselineUse] | tuple[None, None]:
-    """The plan with the base read from ``baseline`` (``_read_unchecked_base``), when the baseline then
-    stands in for the base (the same fingerprint: the same builds, so the same main packages and
-    targets); else (None, None), and the base is checked out and read as when it is built."""
+    """The plan with the base read from ``baseline`` and its files (``_read_unchecked_base``), when the
+    baseline then stands in for the base (the same fingerprint: the same builds, so the same main
+    packages and targets); else (None, None), and the base is checked out and read as when it is built."""
     try:
-        base, go_files = _read_unchecked_base(repo, base_sha, baseline, named, head.config)
+        found = base_files_f.result()
+        if found is None or found.go_version is None:
+            return None, None
+        base = _read_unchecked_base(found.files, baseline, named, head.config)
         if base is None:
             return None, None
         plan = _plan(named, base, head, base_sha, head_sha, notes, host_platform_f)
-        use = reuse_baseline(baseline, base_sha, plan.jobs, path, selected_version_of(go_files, go, env), env)
     except SizebotError:
         return None, None  # said again, or not at all, by the base checked out
+    use = reuse_baseline(baseline, base_sha, plan.jobs, path, found.go_version, env)
     return (plan, use) if use.sides is not None else (None, None)
 
 
