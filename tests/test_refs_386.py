@@ -68,6 +68,11 @@ def test_instruction_forms():
     assert _one(b"\x8b\x05" + (0x8300000).to_bytes(4, "little")) == []
     assert _one(b"\x05" + a) == []
     assert _one(b"\xc8\x05" + a) == []
+    # Windows across two instructions whose leading bytes only look like an opcode and ModRM: LEAL
+    # 0x825feda, CX; MOVL CX, 8(AX) reads "FE /4 [0x8488908]" (FE has only /0 and /1); CALL rel32;
+    # MOVL AX, 8(DX) reads "DE [0x84289ff](DI*8)" (x87 arithmetic, which Go never emits on a global).
+    assert _one(b"\x8d\x0d\xda\xfe\x25\x08\x89\x48\x08", lo=0x8400000, hi=0x8500000) == []
+    assert _one(b"\xe8\xde\x0c\xfd\xff\x89\x42\x08", lo=0x8400000, hi=0x8500000) == []
 
 
 def test_range_across_top_bytes():

@@ -16,20 +16,22 @@ from __future__ import annotations
 import re
 from array import array
 
-# One-byte opcodes that take a ModRM operand (the ALU groups, MOV/LEA/TEST/XCHG, shifts, x87, groups
-# 1/2/3/5, IMUL); 0F-prefixed opcodes are taken as a whole (SSE, MOVZX/MOVSX, SETcc, CMOVcc, BT...).
-_MODRM_OPCODES = frozenset(
-    [op + k for op in range(0x00, 0x40, 8) for k in range(4)]
-    + [0x69, 0x6B]
-    + list(range(0x80, 0x90))
-    + [0xC0, 0xC1, 0xC6, 0xC7, 0xD0, 0xD1, 0xD2, 0xD3]
-    + list(range(0xD8, 0xE0))
-    + [0xF6, 0xF7, 0xFE, 0xFF]
-)
+# The one-byte opcodes Go emits on a global, with the ModRM reg fields (bit masks) valid for each: the ALU
+# ops both ways, MOV/LEA, groups 1 (ALU $imm), 11 (MOV $imm: /0), 3 (TEST $imm, NOT, NEG, MUL, DIV: not /1),
+# 4/5 (INC, DEC; PUSH), x87 loads and stores (FLDCW). Rarer forms (shifts, IMUL, XCHG, TEST) are left out:
+# bytes that only look like them otherwise start false references.
+_REG_FIELDS = {
+    **{op + k: 0xFF for op in range(0x00, 0x40, 8) for k in range(4)},
+    **{op: 0xFF for op in (0x80, 0x81, 0x83, 0x88, 0x89, 0x8A, 0x8B, 0x8D, 0xD9, 0xDD)},
+    0xC6: 0x01, 0xC7: 0x01, 0xF6: 0xFD, 0xF7: 0xFD, 0xFE: 0x03, 0xFF: 0x43,
+}
+_ONE_BYTE = tuple(_REG_FIELDS.get(op, 0) for op in range(256))
 # SSE's mandatory prefixes, and the second bytes of the 0F opcodes that take them (MOVSD, PXOR, AESENC...).
 _SSE_PREFIXES = frozenset([0x66, 0xF2, 0xF3])
 _SSE_OPCODES = frozenset([*range(0x10, 0x18), *range(0x28, 0x30), 0x38, 0x3A, *range(0x50, 0x80), *range(0xC2, 0xC7),
                           *range(0xD0, 0x100)])
+# 0F opcodes Go emits on a global: SSE's, and MOVZX/MOVSX
+_TWO_BYTE = _SSE_OPCODES | {0xB6, 0xB7, 0xBE, 0xBF}
 _MAX_ADDR = (1 << 32) - 1
 # The byte before an address field: a ModRM or SIB with low bits 101, or the opcode B8+r / 68.
 _LEAD = b"[" + b"".join(b"\\x%02x" % b for b in range(5, 256, 8)) + rb"\xb8-\xbf]"
@@ -66,9 +68,9 @@ def _instruction_start(data: memoryview, p: int) -> int:
     before ``p`` are no such instruction."""
     x = data[p - 1]
     if x & 0xC7 == 0x05:  # ModRM mod=00 rm=101: [disp32]
-        op = p - 2
+        op, modrm = p - 2, x
     elif x & 7 == 5 and p >= 3 and data[p - 2] & 0xC7 == 0x04:  # SIB with no base, after ModRM mod=00 rm=100
-        op = p - 3
+        op, modrm = p - 3, data[p - 2]
     elif 0xB8 <= x <= 0xBF:  # MOVL $imm32, reg
         # unless the "address" reads as the start of an (SP)-relative instruction (ModRM rm=100, SIB 0x24),
         # which Go's stack-based 386 code is full of: its disp8 then plays the address's top byte
@@ -77,17 +79,19 @@ def _instruction_start(data: memoryview, p: int) -> int:
         return -1
     if op < 0:
         return -1
-    one_byte = data[op] in _MODRM_OPCODES
-    if op >= 1 and data[op - 1] == 0x0F and (not one_byte or op >= 2 and data[op - 2] in _SSE_PREFIXES):
+    opcode = data[op]
+    one_byte = _ONE_BYTE[opcode] >> (modrm >> 3 & 7) & 1
+    if op >= 1 and data[op - 1] == 0x0F and opcode in _TWO_BYTE and (
+            not one_byte or op >= 2 and data[op - 2] in _SSE_PREFIXES):
         op -= 1  # two-byte opcode 0F xx (where xx is also a one-byte opcode: only after SSE's prefix)
     elif op >= 2 and data[op - 2] == 0x0F and data[op - 1] in (0x38, 0x3A):  # three-byte 0F 38/3A xx
-        op -= 2
+        return op - 3 if op >= 3 and data[op - 3] == 0x66 else op - 2
     elif one_byte:
         # A prefix before a one-byte opcode cannot be told from the last byte of the previous instruction.
         return op
     else:
         return -1
-    if op >= 1 and data[op - 1] in _SSE_PREFIXES and data[op + 1] in _SSE_OPCODES:  # SSE's mandatory prefix
+    if op >= 1 and data[op - 1] in _SSE_PREFIXES and opcode in _SSE_OPCODES:  # SSE's mandatory prefix
         op -= 1
     return op
 
