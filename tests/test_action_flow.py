@@ -342,6 +342,23 @@ def test_comment_hostile_values_one_line(env, fake, monkeypatch, tmp_path, capsy
     _nothing_happened(env, fake)
 
 
+def test_comment_forged_embeds_are_inert_and_bounded(env, fake, monkeypatch, capsys):
+    """A measurement file lists 15,000 embeds whose names and packages a forged binary chose (tags,
+    markdown, mentions, bidi controls): the comment shows them as text, within GitHub's limit."""
+    doc = measurement()
+    evil = "\u202e</code><img src=x onerror=alert(1)>`|[a](javascript:x) @octocat #1\n| x |"
+    doc["builds"][0]["diff"]["embeds"] = [
+        {"package": f"{evil}{i}", "name": f"{evil}{i}", "status": "added", "old_size": 0, "new_size": i + 1,
+         "delta": i + 1, "kind": "file"} for i in range(15_000)]
+    comment_mode(env, monkeypatch, doc)
+    assert main(["action"]) == 1, capsys.readouterr().err  # the measured verdict: fail
+    [c] = fake.comments_on(12)
+    body = c["body"]
+    assert len(body) <= 65_536 and "Embedded files" in body
+    assert "<img" not in body and "\u202e" not in body and "javascript:" not in body and "@octocat" not in body
+    assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in body and "&lt;U\\+202E&gt;" in body
+
+
 def test_comment_fifo_among_measurement_files(env, fake, monkeypatch, tmp_path, capsys):
     comment_mode(env, monkeypatch, measurement())
     os.mkfifo(Path(env["GITHUB_WORKSPACE"]) / "n.json")  # nobody ever writes to it
