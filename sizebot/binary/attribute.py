@@ -28,6 +28,7 @@ import re
 import struct
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from operator import and_, lshift, or_, rshift, sub
@@ -38,7 +39,7 @@ from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
-from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, Pclntab, read_magic
+from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.references import scanner
 from sizebot.binary.symbol import Symbol
@@ -73,28 +74,42 @@ _MARKERS = re.compile(
 
 
 class Claims:
-    """Byte ranges claimed for (package, kind), each packed into one int (a tuple per claim would
-    cost about three times the memory on large binaries): sorting the ints orders the claims by
-    start, then priority. Layout, low bits first: kind 3, package index 20, end 40, priority 2, start."""
+    """Byte ranges claimed for (package, kind), in two compact arrays (a Python int or tuple per
+    claim would cost three times the memory on large binaries): ``keys`` holds start << 2 | priority,
+    ``vals`` end << 23 | package index << 3 | kind. ``key << 63 | val`` packs one claim into an int
+    whose order is by start, then priority (layout, low bits first: kind 3, package index 20, end
+    40, priority 2, start)."""
 
     _END_MASK = (1 << 40) - 1
 
     def __init__(self) -> None:
-        self._items: list[int] = []
+        self.keys = array("Q")
+        self.vals = array("Q")  # hot loops append to both directly (only non-empty ranges)
 
-    @property
-    def items(self) -> list[int]:
-        """The packed claims; hot loops append to it directly (only non-empty ranges)."""
-        return self._items
+    def __len__(self) -> int:
+        return len(self.keys)
 
     def add(self, start: int, end: int, prio: int, pid: int, kind: int) -> None:
         if end > start:
-            self._items.append((((start << 2 | prio) << 40 | end) << 20 | pid) << 3 | kind)
+            self.keys.append(start << 2 | prio)
+            self.vals.append(end << 23 | pid << 3 | kind)
 
     def sorted_items(self) -> list[int]:
-        """The packed claims by start, then priority."""
-        self._items.sort()
-        return self._items
+        """The packed claims by start, then priority (a new list)."""
+        items = list(map(or_, map(lshift, self.keys, repeat(63)), self.vals))
+        items.sort()
+        return items
+
+    def packed_between(self, first: int, last: int) -> list[int]:
+        """The packed claims that start in [first, last), unsorted."""
+        lo, hi = first << 2, last << 2
+        return [k << 63 | v for k, v in zip(self.keys, self.vals, strict=True) if lo <= k < hi]
+
+    def take_sorted(self) -> list[int]:
+        """``sorted_items()``, the arrays released: for the final resolution."""
+        items = self.sorted_items()
+        self.keys, self.vals = array("Q"), array("Q")
+        return items
 
 
 def go_package(name: str) -> str | None:
@@ -264,59 +279,66 @@ def _attribute_go(
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
     sym_pkg: dict[str, str | None] = {}  # go_package() by name, shared with the symbol loops below
-    ids = [pkg_id(p) for p in _function_packages(funcs, pcln, sym_pkg)]
+    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, sym_pkg)))
     ft = pcln.functab_off
     seen_tables: set[int] = set()
     spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
     cu_owner: dict[int, int] = {}
-    meta_by_func = [0] * len(funcs) if functions else None
+    meta_by_func = array("Q", bytes(8 * len(funcs))) if functions else None
     # the hot loops pack their claims themselves (Claims.add's layout; every range here is non-empty)
-    append = claims.items.append
+    kadd, vadd = claims.keys.append, claims.vals.append
     pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
-    for i, f in enumerate(funcs):
+    records = zip(funcs.func_offs, funcs.func_lens, funcs.name_offs, funcs.name_lens, funcs.cu_offsets,
+                  funcs.iter_tables(), strict=True)
+    for i, (func_off, func_len, name_off, name_len, cu, (pc_tables, _fd)) in enumerate(records):
         pk = ids[i] << 3 | META
-        func_off, func_len, name_off, name_len = f.func_off, f.func_len, f.name_off, f.name_len
         m = 8 + func_len + name_len
         o = ft + 8 * i
-        append(((o << 2 | 1) << 40 | o + 8) << 23 | pk)
-        append(((func_off << 2 | 1) << 40 | func_off + func_len) << 23 | pk)
-        append(((name_off << 2 | 1) << 40 | name_off + name_len) << 23 | pk)
-        for k, rel in enumerate(f.pc_tables):
+        kadd(o << 2 | 1)
+        vadd((o + 8) << 23 | pk)
+        kadd(func_off << 2 | 1)
+        vadd((func_off + func_len) << 23 | pk)
+        kadd(name_off << 2 | 1)
+        vadd((name_off + name_len) << 23 | pk)
+        for k, rel in enumerate(pc_tables):
             if rel and rel not in seen_tables:
                 seen_tables.add(rel)
                 n, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
                 if k < 3:
                     spans[rel] = span
                 o = pctab + rel
-                append(((o << 2 | 1) << 40 | o + n) << 23 | pk)
+                kadd(o << 2 | 1)
+                vadd((o + n) << 23 | pk)
                 m += n
-        if f.cu_offset not in cu_owner:
-            cu_owner[f.cu_offset] = i
+        if cu not in cu_owner:
+            cu_owner[cu] = i
         if meta_by_func is not None:
             meta_by_func[i] = m
+    del seen_tables
     # -- code: the function's own bytes (pc span of its pc-value tables, capped by the next entry);
     # the alignment padding up to the next entry stays unattributed .text, as `go tool nm -size` counts it
-    text = _section_for_addr(binary, funcs[0].entry)
+    entries = funcs.entries
+    text = _section_for_addr(binary, entries[0])
     if text is None:
-        raise PclntabError(f"first function entry {funcs[0].entry:#x} is not in any section", path=binary.path)
+        raise PclntabError(f"first function entry {entries[0]:#x} is not in any section", path=binary.path)
     t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
-    code_sizes = []
-    for i, f in enumerate(funcs):
-        entry = f.entry
+    code_sizes = array("Q")
+    bounds = zip(funcs.starts, funcs.ends, funcs.iter_tables(), strict=True)
+    for i, (entry, f_end, (pc_tables, _fd)) in enumerate(bounds):
         if not t_addr <= entry < t_end:
             text = _section_for_addr(binary, entry)
             if text is None:
-                raise PclntabError(f"function {f.name} at {entry:#x} is not in any section", path=binary.path)
+                raise PclntabError(f"function {funcs.name(i)} at {entry:#x} is not in any section", path=binary.path)
             t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
         span = 0
-        for r in f.pc_tables[:3]:
+        for r in pc_tables[:3]:
             if r:
                 sp = spans.get(r)
                 if sp is None:  # first seen as a pcdata table, where the span was skipped
                     sp = spans[r] = extent(r)[1]
                 if sp > span:
                     span = sp
-        size = f.end - entry
+        size = f_end - entry
         if 0 < span < size:
             size = span
         if size > 0:
@@ -324,9 +346,11 @@ def _attribute_go(
             end = min(t_off + t_end, start + size)
             code_sizes.append(end - start)
             if end > start:
-                append((start << 42 | end) << 23 | ids[i] << 3 | CODE)
+                kadd(start << 2)
+                vadd(end << 23 | ids[i] << 3 | CODE)
         else:
             code_sizes.append(0)
+    del spans
 
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
@@ -383,7 +407,7 @@ def _attribute_go(
     _reference_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
-        acc.functions.extend(zip((f.name for f in funcs), ids, code_sizes, meta_by_func, strict=True))
+        acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))
 
 
 def _data_sections(binary: BinaryFile) -> list[Section]:
@@ -418,7 +442,7 @@ def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array
 
 
 def _embed_claims(
-    binary: BinaryFile, pcln: Pclntab, funcs: list[FuncRecord], ids: list[int],
+    binary: BinaryFile, pcln: Pclntab, funcs: FuncTable, ids: Sequence[int],
     fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: tuple[Symbol, ...],
 ) -> None:
     """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
@@ -429,7 +453,7 @@ def _embed_claims(
     if not tables and not found:
         return
     by_addr = {sym.addr: sym.name for sym in symtab if sym.name.endswith(".files")}
-    entries = [f.entry for f in funcs]
+    entries = funcs.starts
     names = acc.pkg_names
 
     def symbol_package(addr: int) -> str | None:
@@ -497,7 +521,7 @@ DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", 
                            "__noptrdata", "__data", ".rdata"})
 
 
-def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution) -> None:
     """Data without a symbol or a format that sizes it: each address in a data section that code
     refers to (its referencing functions' most common package) starts an object that runs to the
     next referenced address in that section, or to the first byte something else claims. These
@@ -508,7 +532,7 @@ def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int
     if scan is None or not secs or not funcs:
         return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    entries = [f.entry for f in funcs]
+    entries = funcs.starts
     counts: Counter[int] = Counter()
     for text in binary.sections:
         if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
@@ -535,10 +559,7 @@ def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int
             chosen[target] = key & 0xFFFFF
     # what is already claimed in the data sections (file offsets): claims and named regions
     first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
-    items = acc.claims.sorted_items()
-    lo_i = bisect.bisect_left(items, first << 65)
-    hi_i = bisect.bisect_left(items, last << 65)
-    claimed = items[lo_i:hi_i]
+    claimed = acc.claims.packed_between(first, last)
     claimed.extend((start << 42 | end) << 23 for start, end, _name in acc.regions if end > first and start < last)
     claimed.sort()
     starts = list(map(rshift, claimed, repeat(65)))
@@ -563,14 +584,13 @@ def _reference_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int
 
 
 def _dwarf_claims(
-    binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution,
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution,
     named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None],
 ) -> None:
     """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes; the
     unnamed objects that global variables point at (their DWARF types give the extents) are the
     variable's package's data."""
-    entries = [f.entry for f in funcs]
-    ends = [f.end for f in funcs]
+    entries, ends = funcs.starts, funcs.ends
     names = acc.pkg_names
 
     def package_at(pc: int) -> str | None:
@@ -642,27 +662,30 @@ def _pointee_claims(
             add(off, off + min(end, secs[i][1]) - start, _SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
 
 
-def _function_packages(funcs: list[FuncRecord], pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
+def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
     """Package per function from its name; assembly helpers without one ("aeshashbody",
     "p256MulInternal") take the most common package of their compilation unit, or, in a CU of
     such helpers only, the standard-library directory of their source file. ``by_name`` collects
     go_package() of each name."""
-    pkgs = [go_package(f.name) for f in funcs]
-    by_name.update(zip((f.name for f in funcs), pkgs, strict=True))
+    pkgs: list[str | None] = []
+    for name in funcs.names():
+        p = by_name.get(name, "")
+        if p == "":
+            p = by_name[name] = go_package(name)
+        pkgs.append(p)
     by_cu: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for f, p in zip(funcs, pkgs, strict=True):
+    for cu, p in zip(funcs.cu_offsets, pkgs, strict=True):
         if p:
-            by_cu[f.cu_offset][p] += 1
-    out = []
-    for f, p in zip(funcs, pkgs, strict=True):
+            by_cu[cu][p] += 1
+    for i, (cu, p) in enumerate(zip(funcs.cu_offsets, pkgs, strict=True)):
         if not p:
-            counts = by_cu.get(f.cu_offset)
+            counts = by_cu.get(cu)
             if counts:
-                p = max(sorted(counts), key=counts.__getitem__)
+                pkgs[i] = max(sorted(counts), key=counts.__getitem__)
             else:
-                p = _package_from_file(pcln, f) or ("runtime" if f.name.startswith("go:") else "(unknown)")
-        out.append(p)
-    return out
+                f = funcs[i]
+                pkgs[i] = _package_from_file(pcln, f) or ("runtime" if f.name.startswith("go:") else "(unknown)")
+    return [p or "(unknown)" for p in pkgs]
 
 
 def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
@@ -703,9 +726,9 @@ def _funcdata_claims(
     binary: BinaryFile,
     pcln: Pclntab,
     md: ModuleData,
-    funcs: list[FuncRecord],
-    ids: list[int],
-    meta_by_func: list[int] | None,
+    funcs: FuncTable,
+    ids: Sequence[int],
+    meta_by_func: array[int] | None,
     acc: Attribution,
     go_minor: int,
 ) -> dict[int, tuple[int, int]]:
@@ -733,11 +756,12 @@ def _funcdata_claims(
     )
     sizes, failed = decode_objects(decoder, pcln, funcs, None if region_end is None else region_end - base)
     spans: dict[int, tuple[int, int]] = {}
-    add = acc.claims.items.append
+    kadd, vadd = acc.claims.keys.append, acc.claims.vals.append
     for rel, (n, i) in sizes.items():
         start = base + rel
         spans[rel] = (start, start + n)
-        add(((start << 2 | 1) << 40 | start + n) << 23 | ids[i] << 3 | META)
+        kadd(start << 2 | 1)
+        vadd((start + n) << 23 | ids[i] << 3 | META)
         if meta_by_func is not None:
             meta_by_func[i] += n
     if failed:
@@ -745,7 +769,7 @@ def _funcdata_claims(
     if not spans:
         return spans
     end = region_end if region_end is not None else max(e for _s, e in spans.values())
-    entry_pkg = {f.entry: ids[i] for i, f in enumerate(funcs)}
+    entry_pkg = dict(zip(funcs.starts, ids, strict=True))
     _funcdesc_claims(binary, entry_pkg, base + (-md.gofunc) % binary.ptr_size, end, acc)
     for desc in binary.sections:  # Go 1.27+: the descriptors have a section of their own
         if desc.name in (".go.func", "__go_func") and desc.file_size:
@@ -814,10 +838,10 @@ def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) ->
     data = binary.data
     table_len = pcln.cutab_off - pcln.funcname_off
     seen: set[int] = set()
-    for f in funcs:
-        if len(f.funcdata) <= FUNCDATA_INLTREE:
+    for _tables, funcdata in funcs.iter_tables():
+        if len(funcdata) <= FUNCDATA_INLTREE:
             continue
-        span = fd_spans.get(f.funcdata[FUNCDATA_INLTREE])
+        span = fd_spans.get(funcdata[FUNCDATA_INLTREE])
         if span is None:
             continue
         start, end = span
@@ -926,7 +950,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
     end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
-    for c in acc.claims.sorted_items():
+    for c in acc.claims.take_sorted():
         end = (c >> 23) & end_mask
         if end <= pos:
             continue  # covered by earlier claims

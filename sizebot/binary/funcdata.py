@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sizebot.binary.pclntab import FuncRecord, Pclntab
+    from sizebot.binary.pclntab import FuncTable, Pclntab
 
 NO_FUNCDATA = 0xFFFFFFFF
 
@@ -173,16 +173,16 @@ def _uvarint(data: bytes | memoryview, pos: int) -> tuple[int | None, int]:
 
 
 def decode_objects(
-    decoder: FuncdataDecoder, pcln: Pclntab, funcs: Sequence[FuncRecord], region_len: int | None
+    decoder: FuncdataDecoder, pcln: Pclntab, funcs: FuncTable, region_len: int | None
 ) -> tuple[dict[int, tuple[int, int]], set[int]]:
     """Every funcdata object the functions reference, decoded once: ({go:func.* offset: (bytes,
     index of the first function referencing it)}, offsets that could not be decoded).
     ``region_len`` is go:func.*'s length when known (Go 1.26+)."""
     stats_cache: dict[int, tuple[int, bool] | None] = {}
 
-    def pcdata_of(f: FuncRecord) -> Callable[[int], tuple[int, bool] | None]:
+    def pcdata_of(pc_tables: tuple[int, ...]) -> Callable[[int], tuple[int, bool] | None]:
         def stats(j: int) -> tuple[int, bool] | None:
-            rel = f.pc_tables[3 + j] if 3 + j < len(f.pc_tables) else 0
+            rel = pc_tables[3 + j] if 3 + j < len(pc_tables) else 0
             if not rel:
                 return None
             if rel not in stats_cache:
@@ -193,18 +193,18 @@ def decode_objects(
 
     sizes: dict[int, tuple[int, int]] = {}
     failed: set[int] = set()
-    for i, f in enumerate(funcs):
-        for kind, rel in enumerate(f.funcdata):
+    for i, (pc_tables, funcdata) in enumerate(funcs.iter_tables()):
+        for kind, rel in enumerate(funcdata):
             if rel == NO_FUNCDATA or rel in failed:
                 continue
             if rel in sizes:
                 # a shared arg liveness object: each function's table may use fewer of its bitmaps
                 if kind == FUNCDATA_ARG_LIVE_INFO:
-                    n = decoder.extent(kind, rel, pcdata_of(f))
+                    n = decoder.extent(kind, rel, pcdata_of(pc_tables))
                     if n is not None and n > sizes[rel][0]:
                         sizes[rel] = (n, sizes[rel][1])
                 continue
-            n = decoder.extent(kind, rel, pcdata_of(f))
+            n = decoder.extent(kind, rel, pcdata_of(pc_tables))
             if n is None:
                 failed.add(rel)
             else:

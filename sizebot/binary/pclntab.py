@@ -16,14 +16,18 @@ _func (44 bytes since Go 1.20; 40 in 1.18-1.19, which had no startLine):
 entryOff, nameOff, args, deferreturn, pcsp, pcfile, pcln, npcdata, cuOffset, [startLine],
 funcID u8, flag u8, pad u8, nfuncdata u8.
 
-Everything here is offsets into the mapped file; nothing is copied but the name table.
+Everything here is offsets into the mapped file; the functions are kept in compact arrays (FuncTable)
+and their names and tables decoded from the file when asked for.
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from sizebot.binary.binaryfile import BinaryFile
 from sizebot.documents.analyze import Section
@@ -61,6 +65,94 @@ class FuncRecord:
     pc_tables: tuple[int, ...]  # pctab-relative offsets of pcsp, pcfile, pcln and each pcdata table (0 = none)
     funcdata: tuple[int, ...]  # gofunc-relative offsets of funcdata objects (NO_FUNCDATA = none)
     cu_offset: int  # index into cutab (in u32 units)
+
+
+class FuncTable(Sequence[FuncRecord]):
+    """Every function of the pclntab in compact arrays, in address order (a Python object per function
+    would be most of the analysis' memory on large programs). ``table[i]`` builds the FuncRecord;
+    hot loops read the arrays and the ``iter_*`` generators, which decode names and tables from the
+    mapped file as they go."""
+
+    def __init__(self, pcln: Pclntab, text_base: int):
+        self.pcln = pcln
+        self.text_base = text_base
+        self.entries = array("Q")  # n + 1 addresses: each function's entry, then the end of the last
+        self.name_offs = array("Q")
+        self.name_lens = array("I")
+        self.func_offs = array("Q")
+        self.func_lens = array("I")
+        self.cu_offsets = array("I")
+
+    def __len__(self) -> int:
+        return len(self.func_offs)
+
+    @overload
+    def __getitem__(self, i: int) -> FuncRecord: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[FuncRecord]: ...
+
+    def __getitem__(self, i: int | slice) -> FuncRecord | list[FuncRecord]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self.func_offs)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("function index out of range")
+        pc_tables, funcdata = self.tables(i)
+        return FuncRecord(
+            name=self.name(i), entry=self.entries[i], end=self.entries[i + 1], name_off=self.name_offs[i],
+            name_len=self.name_lens[i], func_off=self.func_offs[i], func_len=self.func_lens[i],
+            pc_tables=pc_tables, funcdata=funcdata, cu_offset=self.cu_offsets[i],
+        )
+
+    def __iter__(self) -> Iterator[FuncRecord]:
+        for i in range(len(self.func_offs)):
+            yield self[i]
+
+    @property
+    def starts(self) -> memoryview:
+        """Each function's entry (``entries`` without the end of the last)."""
+        return memoryview(self.entries)[:-1]
+
+    @property
+    def ends(self) -> memoryview:
+        """Each function's end (the next entry)."""
+        return memoryview(self.entries)[1:]
+
+    def name(self, i: int) -> str:
+        off = self.name_offs[i]
+        return str(self.pcln.binary.data[off : off + self.name_lens[i] - 1], "utf-8", "replace")
+
+    def names(self) -> Iterator[str]:
+        data = self.pcln.binary.data
+        for off, n in zip(self.name_offs, self.name_lens, strict=True):
+            yield str(data[off : off + n - 1], "utf-8", "replace")
+
+    def tables(self, i: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(pc_tables, funcdata) of function ``i``: pcsp, pcfile, pcln and each pcdata table's
+        pctab-relative offset; each funcdata object's go:func.*-relative offset."""
+        return _record_tables(self.pcln, self.func_offs[i])
+
+    def iter_tables(self) -> Iterator[tuple[tuple[int, ...], tuple[int, ...]]]:
+        """``tables(i)`` of every function, in order."""
+        pcln = self.pcln
+        for off in self.func_offs:
+            yield _record_tables(pcln, off)
+
+
+def _record_tables(pcln: Pclntab, rec: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """pcsp, pcfile, pcln and npcdata sit at +16 of a _func record, nfuncdata is its last byte;
+    the pcdata then funcdata u32 arrays follow it."""
+    data, fs = pcln.binary.data, pcln.func_size
+    pcsp, pcfile, pcln_t, npcdata = pcln._tables_head.unpack_from(data, rec + 16)
+    count = npcdata + data[rec + fs - 1]
+    arrays = pcln._arrays.get(count)
+    if arrays is None:
+        arrays = pcln._arrays[count] = struct.Struct(f"{pcln._bo}{count}I")
+    words = arrays.unpack_from(data, rec + fs)
+    return (pcsp, pcfile, pcln_t, *words[:npcdata]), words[npcdata:]
 
 
 class Pclntab:
@@ -103,81 +195,71 @@ class Pclntab:
         self.functab_len = (self.nfunc * 2 + 1) * 4
         self.records_end = self.functab_off + self.functab_len  # raised by parse_functions
         self._pctab_bytes: bytes | None = None
+        self._tables_head = struct.Struct(bo + "IIII")  # pcsp, pcfile, pcln, npcdata of a _func record
+        self._arrays: dict[int, struct.Struct] = {}  # u32 count -> its unpacker
 
     @property
     def go_range(self) -> str:
         return "go1.20+" if self.magic == MAGIC_GO120 else "go1.18-1.19"
 
-    def parse_functions(self, text_base: int) -> list[FuncRecord]:
+    def parse_functions(self, text_base: int) -> FuncTable:
         """Every function, in address order. ``text_base`` is runtime.text (entryOff is relative to it)."""
         try:
             return self._parse_functions(text_base)
         except (struct.error, IndexError, ValueError) as e:
             raise PclntabError(f"corrupt pclntab: {e}", path=self.binary.path) from None
 
-    def _parse_functions(self, text_base: int) -> list[FuncRecord]:
+    def _parse_functions(self, text_base: int) -> FuncTable:
         b, bo, path = self.binary, self._bo, self.binary.path
         data = b.data
         n = self.nfunc
-        ft = data[self.functab_off : self.functab_off + n * 8]
-        pairs = list(struct.iter_unpack(bo + "II", ft))
+        pairs = list(struct.iter_unpack(bo + "II", data[self.functab_off : self.functab_off + n * 8]))
         end_off = struct.unpack_from(bo + "I", data, self.functab_off + n * 8)[0]
         pclntable = self.functab_off
         section_end = self.end
-        names = bytes(data[self.funcname_off : self.cutab_off])
+        names_off, names_len = self.funcname_off, self.cutab_off - self.funcname_off
+        find = b.find_bytes
         fs = self.func_size
         head = struct.Struct(bo + ("IiiIIIIIIiBBBB" if fs == 44 else "IiiIIIIIIBBBB"))
-        # _func records are laid out in functab order, each aligned to the pointer size
-        func_offs = [fo for _e, fo in pairs]
-        out: list[FuncRecord] = []
+        table = FuncTable(self, text_base)
+        name_offs, name_lens, func_offs, func_lens, cus = (
+            table.name_offs, table.name_lens, table.func_offs, table.func_lens, table.cu_offsets)
+        entries = table.entries
         prev_entry = -1
         records_end = self.records_end
-        arrays_of: dict[int, struct.Struct] = {}  # u32 count -> its unpacker
+        functab_len = self.functab_len
         for i, (entry_off, func_off) in enumerate(pairs):
             if entry_off < prev_entry:
                 raise PclntabError(f"corrupt pclntab: function table not sorted at entry {i}", path=path)
             prev_entry = entry_off
             rec = pclntable + func_off
-            if rec + fs > section_end or func_off < self.functab_len:
+            if rec + fs > section_end or func_off < functab_len:
                 raise PclntabError(f"corrupt pclntab: function record {i} is outside the table", path=path)
             f = head.unpack_from(data, rec)
             if f[0] != entry_off:
                 raise PclntabError(f"corrupt pclntab: function record {i} does not match the function table", path=path)
-            name_rel, pcsp, pcfile, pcln, npcdata, cu = f[1], f[4], f[5], f[6], f[7], f[8]
-            nfuncdata = f[-1]
-            tail = rec + fs
-            arrays_end = tail + 4 * (npcdata + nfuncdata)
-            if npcdata > 1024 or arrays_end > section_end or not 0 <= name_rel < len(names):
+            name_rel, npcdata = f[1], f[7]
+            arrays_end = rec + fs + 4 * (npcdata + f[-1])
+            if npcdata > 1024 or arrays_end > section_end or not 0 <= name_rel < names_len:
                 raise PclntabError(f"corrupt pclntab: function record {i} has bad counts or name offset", path=path)
-            arrays = arrays_of.get(npcdata + nfuncdata)
-            if arrays is None:
-                arrays = arrays_of[npcdata + nfuncdata] = struct.Struct(f"{bo}{npcdata + nfuncdata}I")
-            words = arrays.unpack_from(data, tail)  # pcdata then funcdata
-            nul = names.find(b"\0", name_rel)
+            name_off = names_off + name_rel
+            nul = find(b"\0", name_off, names_off + names_len)
             if nul < 0:
-                nul = len(names) - 1
-            name = names[name_rel:nul].decode("utf-8", "replace")
-            nxt = pclntable + func_offs[i + 1] if i + 1 < n else arrays_end
+                nul = names_off + names_len - 1
+            nxt = pclntable + pairs[i + 1][1] if i + 1 < n else arrays_end
             if nxt < arrays_end or nxt - arrays_end >= 8:  # next record is not right after this one
                 nxt = arrays_end
-            records_end = max(records_end, nxt)
-            nxt_entry = pairs[i + 1][0] if i + 1 < n else end_off
-            out.append(
-                FuncRecord(
-                    name=name,
-                    entry=text_base + entry_off,
-                    end=text_base + nxt_entry,
-                    name_off=self.funcname_off + name_rel,
-                    name_len=nul - name_rel + 1,
-                    func_off=rec,
-                    func_len=nxt - rec,
-                    pc_tables=(pcsp, pcfile, pcln, *words[:npcdata]),
-                    funcdata=words[npcdata:],
-                    cu_offset=cu,
-                )
-            )
+            if nxt > records_end:
+                records_end = nxt
+            entries.append(text_base + entry_off)
+            name_offs.append(name_off)
+            name_lens.append(nul - name_off + 1)
+            func_offs.append(rec)
+            func_lens.append(nxt - rec)
+            cus.append(f[8])
+        entries.append(text_base + end_off)
         self.records_end = records_end
-        return out
+        return table
 
     def pcvalue_extent(self, rel: int, *, span: bool = True) -> tuple[int, int]:
         """(bytes, pc span) of the pcvalue stream at pctab-relative offset ``rel``: pairs of a zig-zag
