@@ -20,12 +20,23 @@ from contextlib import contextmanager
 from sizebot import __version__
 from sizebot.errors import SizebotError
 
-COMMANDS = ("analyze", "diff", "image", "report", "measure", "render", "demo", "action")
+# Each command's one-line help, as its module registers it (a test keeps them equal): ``sizebot --help``
+# lists the commands without importing their modules, which pull in PyGithub, jsonschema, zstandard ...
+COMMANDS = {
+    "analyze": "where every byte of a Go binary goes",
+    "diff": "what changed between two Go binaries",
+    "image": "analyse a container image (dive-compatible), or diff two",
+    "report": "build base and head of a Go repository, compare them, judge against budgets",
+    "measure": "build and measure one commit; write its baseline for later reports",
+    "render": "render a saved JSON document again, in another format",
+    "demo": "the report on a built-in example repository",
+    "action": "the GitHub Action entry point (reads INPUT_* and GITHUB_* env)",
+}
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; when ``argv`` names a command, only that command's module is imported (the others
-    pull in PyGithub, rich, jinja2 ... and a run should pay only for what it uses)."""
+    pull in PyGithub, rich, jinja2 ... and a run should pay only for what it uses); else none is."""
     parser = argparse.ArgumentParser(
         prog="sizebot",
         description="Where every byte of your Go binaries and images goes, and what a change does to it.",
@@ -34,11 +45,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _command_in(argv)
-    for name in (chosen,) if chosen else COMMANDS:
-        module = importlib.import_module(f"sizebot.cli.{name}")
-        p = module.register(sub)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of errors")
-        p.set_defaults(_run=module.run)
+    if chosen is None:  # no command to run: only listed (--help, --version, a usage error)
+        for name, text in COMMANDS.items():
+            sub.add_parser(name, help=text)
+        return parser
+    module = importlib.import_module(f"sizebot.cli.{chosen}")
+    p = module.register(sub)
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of errors")
+    p.set_defaults(_run=module.run)
     return parser
 
 
