@@ -384,11 +384,37 @@ def test_comment_measurement_file_through_a_symlink_refused(env, fake, monkeypat
         fault = f"{ws}/artifacts/m.json: a symbolic link, not followed (an untrusted path)"
     else:
         (ws / "artifacts" / "sizebot-12").symlink_to(outside, target_is_directory=True)
-        monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/**/*.json")
+        monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/*/*.json")
         fault = (f"{ws}/artifacts/sizebot-12/m.json: {ws}/artifacts/sizebot-12 is a symbolic link, "
                  "not followed (an untrusted path)")
     assert main(["action"]) == 2
     assert _one_line(capsys) == f"sizebot: error: {fault}\n"
+    _nothing_happened(env, fake)
+
+
+def test_comment_symlink_loops_in_the_artifacts_never_hang_the_match(env, fake, monkeypatch, capsys):
+    """Links back up in a downloaded artifact made glob's ``**`` walk endless (each level doubles): the
+    match never follows a link for ``**``, and reads the one real file."""
+    comment_mode(env, monkeypatch, measurement())
+    ws = Path(env["GITHUB_WORKSPACE"])
+    (ws / "artifacts" / "sizebot-12").mkdir(parents=True)
+    (ws / "m.json").rename(ws / "artifacts" / "sizebot-12" / "m.json")
+    for name in ("a", "b", "c"):
+        (ws / "artifacts" / "sizebot-12" / name).symlink_to("..", target_is_directory=True)
+    monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "artifacts/**/*.json")
+    assert main(["action"]) == 1, capsys.readouterr().err  # the measured verdict: fail
+    assert len(fake.comments_on(12)) == 1
+
+
+def test_comment_more_measurement_files_than_a_matrix_has_jobs(env, fake, monkeypatch, capsys):
+    comment_mode(env, monkeypatch, measurement())
+    ws = Path(env["GITHUB_WORKSPACE"])
+    for i in range(action.MAX_MEASUREMENT_FILES + 1):
+        (ws / f"n{i}.json").write_text("{}")
+    monkeypatch.setenv("INPUT_MEASUREMENT-FILES", "*.json")
+    assert main(["action"]) == 2
+    assert _one_line(capsys) == ("sizebot: error: input measurement-files: '*.json' matches more than 256 files "
+                                 "(one per job of a matrix)\n")
     _nothing_happened(env, fake)
 
 

@@ -17,7 +17,6 @@ outputs are written first, and the exit status still follows the verdict.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -311,12 +310,29 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
     return url
 
 
-def _literal_root(pattern: str) -> str:
-    """The directory a glob names before its first wildcard (the workflow's, trusted); what the glob
-    matches below it was downloaded from the pull request's job."""
+MAX_MEASUREMENT_FILES = 256  # a matrix has at most 256 jobs, each uploading one file
+
+
+def measurement_files(pattern: str, shown: str) -> tuple[list[str], str]:
+    """(the files ``pattern`` matches, sorted; the directory it names before its first wildcard); ``shown``:
+    the pattern as the workflow wrote it, for a message.
+
+    That directory is the workflow's (trusted); what lies below it was downloaded from the pull
+    request's job. The match never follows a symbolic link to a directory for ``**`` (a link back up
+    would make glob.glob's walk endless), and stops past MAX_MEASUREMENT_FILES matches."""
     parts = Path(pattern).parts
-    literal = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts) - 1)
-    return str(Path(*parts[:literal])) if literal else "."
+    literal = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), None)
+    if literal is None:  # one file, named
+        root = str(Path(pattern).parent)
+        return ([pattern] if os.path.lexists(pattern) else []), root
+    root = str(Path(*parts[:literal])) if literal else "."
+    found: list[str] = []
+    for path in Path(root).glob(str(Path(*parts[literal:]))):
+        if len(found) == MAX_MEASUREMENT_FILES:
+            raise SizebotError(f"input measurement-files: {shown!r} matches more than {MAX_MEASUREMENT_FILES} "
+                               "files (one per job of a matrix)")
+        found.append(str(path))  # a directory or a FIFO matched: refused by name when it is read
+    return sorted(found), root
 
 
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
@@ -335,13 +351,11 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
     if not pattern:
         raise SizebotError("mode comment needs input measurement-files (a glob of downloaded artifacts)")
     base_dir = Path(env.get("GITHUB_WORKSPACE", "."))
-    full = pattern if os.path.isabs(pattern) else str(base_dir / pattern)
-    files = sorted(glob.glob(full, recursive=True))
+    files, below = measurement_files(pattern if os.path.isabs(pattern) else str(base_dir / pattern), pattern)
     if not files:
         raise SizebotError(f"input measurement-files: {pattern!r} matches no file")
     # Below the glob's literal directory, everything came from the pull request's job: any invalid
     # file, or a symbolic link on the way to it, is one line and exit 2
-    below = _literal_root(full)
     records = [load_measurement_record(f, untrusted_below=below) for f in files]
     docs = [r.to_json() for r in records]
     reports = {f: r.report for f, r in zip(files, records, strict=True)}
