@@ -112,6 +112,22 @@ def test_stripped_and_unstripped_code_agree_other_formats(goos, goarch):
     assert {p.name: p.code for p in full.packages if p.code} == {p.name: p.code for p in stripped.packages if p.code}
 
 
+@pytest.mark.parametrize("flags", [(), STRIP])
+def test_pe_pdata_entries_are_their_functions_meta(flags):
+    """windows/amd64 .pdata: every 12-byte RUNTIME_FUNCTION entry is the meta of the function it begins
+    (stripped or not); only the section's file alignment past its last entry stays a .pdata row."""
+    path = build(HELLO, goos="windows", goarch="amd64", flags=flags)
+    r = analyze_binary(path)
+    assert_sums(r)
+    with open_binary(path) as b:
+        pdata = b.section(".pdata")
+        entries = pdata.mem_size // 12
+        begins = {b.image_base + int.from_bytes(b.data[o : o + 4], "little")
+                  for o in range(pdata.offset, pdata.offset + 12 * entries, 12)}
+    assert entries > 1000 and len(begins) == entries
+    assert {u.section: u.size for u in r.unattributed}.get(".pdata", 0) == pdata.file_size - 12 * entries
+
+
 @pytest.mark.parametrize("goos, goarch", [("linux", "amd64"), ("darwin", "arm64"), ("windows", "amd64")])
 def test_symbol_tables_are_attributed(goos, goarch):
     """Unstripped: each Go symbol's table entry and name string are its package's meta (they used to be

@@ -358,6 +358,8 @@ def _attribute_go(
         fd_spans = _funcdata_claims(binary, pcln, md, funcs, ids, meta_by_func, acc, _go_minor(info, pcln))
         _inlined_name_claims(binary, pcln, funcs, fd_spans, pkg_id, add)
     _cu_claims(pcln, cu_owner, ids, add)
+    if binary.format == "pe":
+        _pdata_claims(binary, funcs, ids, acc)
     if md is not None and md.findfunctab:
         _findfunctab_claim(binary, md, acc)
 
@@ -817,6 +819,24 @@ def findfunctab_size(md: ModuleData) -> int:
     bucket of text and one byte per 256-byte sub-bucket, from runtime.text to the last function's end."""
     span = md.maxpc - md.text if md.maxpc > md.text else 0
     return 4 * ((span + 4095) // 4096) + (span + 255) // 256
+
+
+def _pdata_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+    """PE .pdata (windows/amd64): one RUNTIME_FUNCTION per function (begin, end and unwind info RVAs,
+    12 bytes), the meta of the function it begins. The unwind infos in .xdata are shared: no one's."""
+    size = 12
+    pdata = next((s for s in binary.sections if s.name == ".pdata" and s.file_size), None)
+    base = getattr(binary, "image_base", None)
+    if binary.goarch != "amd64" or pdata is None or not isinstance(base, int):
+        return
+    used = min(pdata.file_size, pdata.mem_size or pdata.file_size) // size * size
+    entries = [f.entry for f in funcs]
+    add, order = acc.claims.add, binary.byte_order
+    for off in range(pdata.offset, pdata.offset + used, size):
+        begin = base + int.from_bytes(binary.data[off : off + 4], order)
+        i = bisect.bisect_right(entries, begin) - 1
+        if i >= 0 and begin < funcs[i].end:
+            add(off, off + size, 1, ids[i], META)
 
 
 def _findfunctab_claim(binary: BinaryFile, md: ModuleData, acc: Attribution) -> None:
