@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sizebot.cli import main
-from tests.support.git import git
+from tests.support.git import commit_all, git
 from tests.support.goprograms import EMBEDS, build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,11 @@ def _sizebot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                                   ["report", "--repo", ".", "--baseline", "{fifo}"],
                                   ["measure", "--repo", ".", "--previous", "{fifo}"]])
 def test_fifo_refused_without_blocking(tmp_path, argv):
+    # --repo .: a Go module's repository, so that the FIFO is what is refused
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    commit_all(tmp_path, "one")
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)  # nobody ever writes to it: opening it for reading in blocking mode never returns
     proc = _sizebot(*[a.format(fifo=fifo) for a in argv], cwd=tmp_path)
