@@ -100,9 +100,9 @@ _PATTERNS: dict[tuple[int, int], re.Pattern[bytes]] = {}
 
 
 def _candidates(lo: int, hi: int) -> re.Pattern[bytes]:
-    """A pattern matching (by lookahead, so overlapping windows are all found) every byte that can
-    end an opcode's ModRM/SIB (low bits 101) or be B8+r/68, followed by 4 bytes whose little-endian
-    value has its top 16 bits in those of [lo, hi)."""
+    """A pattern matching every byte that can end an opcode's ModRM/SIB (low bits 101) or be B8+r,
+    followed by 4 bytes whose little-endian value has its top 16 bits in those of [lo, hi). The
+    match is that one byte, the rest a lookahead, so overlapping windows are all found."""
     key = (lo >> 16, (hi - 1) >> 16)
     pat = _PATTERNS.get(key)
     if pat is None:
@@ -112,7 +112,7 @@ def _candidates(lo: int, hi: int) -> re.Pattern[bytes]:
             b2_lo = first & 0xFF if b3 == first >> 8 else 0
             b2_hi = last & 0xFF if b3 == last >> 8 else 0xFF
             alts.append(b"[" + _byte(b2_lo) + b"-" + _byte(b2_hi) + b"]" + _byte(b3))
-        pat = re.compile(rb"(?s)(?=" + _LEAD + rb"..(?:" + b"|".join(alts) + rb"))")
+        pat = re.compile(rb"(?s)" + _LEAD + rb"(?=..(?:" + b"|".join(alts) + rb"))")
         if len(_PATTERNS) < 64:
             _PATTERNS[key] = pat
     return pat
