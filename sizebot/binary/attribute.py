@@ -26,6 +26,7 @@ import itertools
 import os
 import re
 import struct
+import sys
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -145,7 +146,7 @@ def go_package(name: str) -> str | None:
         pkg = re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), pkg)
     if not pkg or pkg[0] in "(*[" or " " in pkg or "(" in pkg:  # "runtime/cgo(.bss)": a cgo object's section
         return None
-    return pkg
+    return sys.intern(pkg)  # one string per package, however many names map to it
 
 
 def symbol_table_package(name: str, known: dict[str, str | None] | None = None) -> str | None:
@@ -372,6 +373,7 @@ def _attribute_go(
             notes.append("type descriptors could not be read: left unattributed")
         for start, end, pkg in recovered:
             add(start, end, _TYPES_PRIO, pkg_id(pkg), DATA)
+        del recovered
         if md.addr:
             off = binary.vaddr_to_offset(md.addr)
             if off is not None:
@@ -445,7 +447,7 @@ def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array
 
 def _embed_claims(
     binary: BinaryFile, pcln: Pclntab, funcs: FuncTable, ids: Sequence[int],
-    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: tuple[Symbol, ...],
+    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: Sequence[Symbol],
 ) -> None:
     """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
     package's data; the files are listed in the report. Likewise string/[]byte variables' contents
@@ -564,8 +566,9 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     claimed = acc.claims.packed_between(first, last)
     claimed.extend((start << 42 | end) << 23 for start, end, _name in acc.regions if end > first and start < last)
     claimed.sort()
-    starts = list(map(rshift, claimed, repeat(65)))
-    reach = list(accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
+    starts = array("Q", map(rshift, claimed, repeat(65)))
+    reach = array("Q", accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
+    del claimed
     add = acc.claims.add
     sec_addrs = [s.addr for s in secs]
     targets_sorted = sorted(chosen)

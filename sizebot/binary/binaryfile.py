@@ -13,7 +13,7 @@ from __future__ import annotations
 import mmap
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Literal
@@ -49,7 +49,7 @@ class BinaryFile(ABC):
     _base: int = 0  # file offset of this executable inside the mapped file (a fat Mach-O's slice)
     _what: str = "executable"  # how format errors name the file: "corrupt or truncated ELF file: ..."
     _parse_errors: tuple[type[BaseException], ...] = ()  # the format library's own exceptions
-    _symbols: tuple[Symbol, ...] | None = None
+    _symbols: Sequence[Symbol] | None = None
     _symbol_index: dict[str, Symbol] | None = None
 
     def __init__(self, path: str, mm: mmap.mmap):
@@ -160,7 +160,7 @@ class BinaryFile(ABC):
 
     _symbols_what: str = "symbol table"  # how errors name the table: "corrupt or truncated ELF symbol table: ..."
 
-    def symbols(self) -> tuple[Symbol, ...]:
+    def symbols(self) -> Sequence[Symbol]:
         """Sized symbols from the symbol table; () for stripped binaries. Read once, on first use."""
         if self._symbols is None:
             with reader_errors(self.path, self._symbols_what):
@@ -168,7 +168,7 @@ class BinaryFile(ABC):
         return self._symbols
 
     @abstractmethod
-    def _read_symbols(self) -> tuple[Symbol, ...]:
+    def _read_symbols(self) -> Sequence[Symbol]:
         """The format's symbol table as Symbols (called once by ``symbols``)."""
 
     def find_symbol(self, name: str) -> Symbol | None:

@@ -8,6 +8,7 @@ a memoryview: an order of magnitude faster than pyelftools' per-symbol construct
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import IO, cast
 
 from elftools.common.exceptions import ELFError, ELFParseError
@@ -15,7 +16,7 @@ from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent
-from sizebot.binary.symbol import Symbol
+from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
@@ -122,7 +123,7 @@ class ElfFile(BinaryFile):
             offset, size = struct.unpack_from(shdr_fmt, d, entry + off_field)
             check_extent(self.path, self.file_size, "section name table", offset, size)
 
-    def _read_symbols(self) -> tuple[Symbol, ...]:
+    def _read_symbols(self) -> Sequence[Symbol]:
         if self._symtab is None:
             return ()
         off, size, str_off, str_size = self._symtab
@@ -135,7 +136,8 @@ class ElfFile(BinaryFile):
         size -= size % entsize
         strtab = bytes(self.data[str_off : str_off + str_size])  # one copy of the names, freed on return
         names = self._section_names
-        out: list[Symbol] = []
+        out = SymbolTable()
+        add = out.append
         for idx, entry in enumerate(struct.iter_unpack(fmt, self.data[off : off + size])):
             if self.ptr_size == 8:
                 st_name, st_info, _other, shndx, value, sym_size = entry
@@ -149,10 +151,9 @@ class ElfFile(BinaryFile):
             if not name:
                 continue
             kind = "func" if stype == STT_FUNC else "data" if stype == STT_OBJECT else "other"
-            out.append(Symbol(name=name, addr=value, size=sym_size, kind=kind, section=names[shndx],
-                              entry=(off + idx * entsize, entsize),
-                              name_bytes=(str_off + st_name, (end + 1 if end >= 0 else len(strtab)) - st_name)))
-        return tuple(out)
+            add(name, value, sym_size, kind, names[shndx], (off + idx * entsize, entsize),
+                (str_off + st_name, (end + 1 if end >= 0 else len(strtab)) - st_name))
+        return out if len(out) else ()
 
     def close(self) -> None:
         self._elf = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Sequence
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent, reader_errors, sizes_from_next_address
 from sizebot.binary.symbol import Symbol
@@ -212,7 +213,7 @@ class MachOFile(BinaryFile):
         names = ("__noptrdata", "__data", "__DATA,__noptrdata", "__DATA,__data")
         return tuple(s for s in self.sections if s.name in names and s.file_size)
 
-    def _read_symbols(self) -> tuple[Symbol, ...]:
+    def _read_symbols(self) -> Sequence[Symbol]:
         """nlist symbols defined in a section. nlist has no sizes: a symbol's size is the distance to the
         next higher symbol address in the same section (the last one runs to the section's end).
         Symbols sharing an address: the last one in table order gets the size, the others 0.

@@ -13,6 +13,7 @@ section into ``.data``, so there is no moduledata section on PE.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent, sizes_from_next_address
 from sizebot.binary.symbol import Symbol
@@ -119,7 +120,7 @@ class PEFile(BinaryFile):
             return self._string_at(int(name[1:]))
         return name
 
-    def _read_symbols(self) -> tuple[Symbol, ...]:
+    def _read_symbols(self) -> Sequence[Symbol]:
         """COFF symbols defined in a section; sizes run to the next symbol address in the section."""
         if not self._symoff or not self._nsyms:
             return ()

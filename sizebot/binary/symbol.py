@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple, overload
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
     """A sized symbol from the symbol table, when the binary has one."""
 
     name: str
@@ -16,3 +17,64 @@ class Symbol:
     section: str
     entry: tuple[int, int] = (0, 0)  # (file offset, bytes) of its symbol-table entry; (0, 0) unknown
     name_bytes: tuple[int, int] = (0, 0)  # (file offset, bytes incl. NUL) of its name in the string table
+
+
+_KINDS = ("func", "data", "other")
+_KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
+
+
+class SymbolTable(Sequence[Symbol]):
+    """Symbols in compact arrays (an object per symbol would cost ten times the memory on large
+    binaries); ``table[i]`` and iteration build the Symbol."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.addrs = array("Q")
+        self.sizes = array("Q")
+        self.kinds = bytearray()
+        self.sections = array("H")  # index into _section_names
+        self.entry_offs = array("Q")  # file offset and bytes of each symbol-table entry
+        self.entry_lens = array("I")
+        self.name_offs = array("Q")  # file offset and bytes (with the NUL) of each name
+        self.name_lens = array("I")
+        self._section_names: list[str] = []
+        self._section_index: dict[str, int] = {}
+
+    def append(self, name: str, addr: int, size: int, kind: str, section: str,
+               entry: tuple[int, int] = (0, 0), name_bytes: tuple[int, int] = (0, 0)) -> None:
+        sec = self._section_index.get(section)
+        if sec is None:
+            sec = self._section_index[section] = len(self._section_names)
+            self._section_names.append(section)
+        self.names.append(name)
+        self.addrs.append(addr)
+        self.sizes.append(size)
+        self.kinds.append(_KIND_CODE[kind])
+        self.sections.append(sec)
+        self.entry_offs.append(entry[0])
+        self.entry_lens.append(entry[1])
+        self.name_offs.append(name_bytes[0])
+        self.name_lens.append(name_bytes[1])
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @overload
+    def __getitem__(self, i: int) -> Symbol: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Symbol]: ...
+
+    def __getitem__(self, i: int | slice) -> Symbol | list[Symbol]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Symbol(self.names[i], self.addrs[i], self.sizes[i], _KINDS[self.kinds[i]],
+                      self._section_names[self.sections[i]], (self.entry_offs[i], self.entry_lens[i]),
+                      (self.name_offs[i], self.name_lens[i]))
+
+    def __iter__(self) -> Iterator[Symbol]:
+        secs, kinds = self._section_names, _KINDS
+        rows = zip(self.names, self.addrs, self.sizes, self.kinds, self.sections, self.entry_offs, self.entry_lens,
+                   self.name_offs, self.name_lens, strict=True)
+        for name, addr, size, kind, sec, e_off, e_len, n_off, n_len in rows:
+            yield Symbol(name, addr, size, kinds[kind], secs[sec], (e_off, e_len), (n_off, n_len))
