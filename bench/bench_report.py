@@ -389,6 +389,10 @@ def main() -> int:
         else:
             fig["sizes"] = binary_sizes(work / key)
         results[key] = fig
+        # each run as it ends (a cold run takes minutes on a busy machine: what is measured is kept)
+        print(f"bench: {key}: wall {wall:.2f}s, go build in flight {fig['builds']:.2f}s, "
+              f"own {(wall - fig['builds']) / wall:.1%}, load {load:.1f}", file=sys.stderr, flush=True)
+        (work / "results.json").write_text(json.dumps(results, indent=2))
 
     print_table(results, packages, goos, goarch, args.no_analysis_cache)
     (work / "results.json").write_text(json.dumps(results, indent=2))
