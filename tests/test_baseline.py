@@ -355,3 +355,21 @@ def test_a_baseline_renders(capsys, measured, repo):
     assert "app linux/amd64 release" in out
     status, out, _ = sizebot(capsys, "render", str(measured["c2"]), "--format", "json")
     assert status == 0 and json.loads(out) == json.loads(measured["c2"].read_text())
+
+
+def test_a_baseline_s_own_text_is_inert_in_every_format(capsys, measured, tmp_path):
+    """The repository's name and the commit subject come from the file: in text they cannot move the
+    cursor, clear the screen or fake a line; in markdown they are escaped."""
+    doc = json.loads(measured["c2"].read_text())
+    doc["commit"]["subject"] = "Two\x1b[2J\n  app linux/amd64 default  1 B\u202e"
+    doc["repo"] = "app\r<img src=x>"
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(doc))
+    status, out, err = sizebot(capsys, "render", str(path))
+    assert status == 0, err
+    head = out.splitlines()[0]
+    assert head.startswith("Baseline of app <img src=x> at ") and head.endswith(
+        ": Two [2J   app linux/amd64 default  1 B<U+202E>")
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    status, out, err = sizebot(capsys, "render", str(path), "--format", "markdown")
+    assert status == 0 and "<img" not in out and "\x1b" not in out and "\u202e" not in out

@@ -7,15 +7,19 @@ from typing import Any
 from sizebot.documents.baseline import Baseline
 from sizebot.render import renderer
 from sizebot.render.baseline_view import build_rows, history_rows, summary_lines
+from sizebot.render.common import plain_text
 
 
 @renderer(Baseline, "text")
 def render_baseline_text(baseline: Baseline, **_: Any) -> str:
-    lines = summary_lines(baseline)
+    # the repository, the subject, labels and errors are the file's: one line each, no escape sequence
+    lines = [plain_text(line) for line in summary_lines(baseline)]
     lines.append("")
-    width = max((len(label) for label, _ in build_rows(baseline)), default=0)
-    lines.extend(f"  {label.ljust(width)}  {size}" for label, size in build_rows(baseline))
+    builds = [(plain_text(label), plain_text(size)) for label, size in build_rows(baseline)]
+    width = max((len(label) for label, _ in builds), default=0)
+    lines.extend(f"  {label.ljust(width)}  {size}" for label, size in builds)
     header, rows = history_rows(baseline)
+    header = [plain_text(c) for c in header]
     if rows:
         lines.append("")
         lines.append("History:")
