@@ -663,8 +663,12 @@ def _pointee_claims(
     for start, end, pkg in spans:
         i = bisect.bisect_right(sec_starts, start) - 1
         off = offset(start)
-        if off is not None:
-            add(off, off + min(end, secs[i][1]) - start, _SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
+        if off is None:
+            continue
+        # no object runs into the next symbol or past its section (only forged headers would)
+        j = bisect.bisect_right(starts, start)
+        end = min(end, secs[i][1], starts[j] if j < len(starts) else end)
+        add(off, off + end - start, _SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
 
 
 def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
@@ -824,7 +828,7 @@ def findfunctab_size(md: ModuleData) -> int:
     return 4 * ((span + 4095) // 4096) + (span + 255) // 256
 
 
-def _pdata_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], acc: Attribution) -> None:
+def _pdata_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution) -> None:
     """PE .pdata (windows/amd64): one RUNTIME_FUNCTION per function (begin, end and unwind info RVAs,
     12 bytes), the meta of the function it begins. The unwind infos in .xdata are shared: no one's."""
     size = 12
@@ -833,12 +837,12 @@ def _pdata_claims(binary: BinaryFile, funcs: list[FuncRecord], ids: list[int], a
     if binary.goarch != "amd64" or pdata is None or not isinstance(base, int):
         return
     used = min(pdata.file_size, pdata.mem_size or pdata.file_size) // size * size
-    entries = [f.entry for f in funcs]
+    entries, ends = funcs.starts, funcs.ends
     add, order = acc.claims.add, binary.byte_order
     for off in range(pdata.offset, pdata.offset + used, size):
         begin = base + int.from_bytes(binary.data[off : off + 4], order)
         i = bisect.bisect_right(entries, begin) - 1
-        if i >= 0 and begin < funcs[i].end:
+        if i >= 0 and begin < ends[i]:
             add(off, off + size, 1, ids[i], META)
 
 
