@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from sizebot.binary.attribute import analyze_binary
+from sizebot.binary.container import open_binary
 from tests.support.goprograms import go_bin, go_env
 from tests.support.realprograms import FZF, build_real, module_dir
 
@@ -75,3 +76,42 @@ def test_variables_backing_arrays_are_their_package_data(go: str, tmp_path) -> N
     print(f"\nuniseg data {exact} exact + {uniseg.data_estimated} estimated: temporaries "
           f"{sum(s for s, _n in temporaries)} + symbols {named}")
     assert exact == sum(size for size, _n in temporaries) + named
+
+
+def test_hostile_slice_headers_stay_within_their_section(tmp_path) -> None:
+    """Slice headers with forged values (a cap of 2^47, a pointer into the pclntab, a len above the cap):
+    the analysis still adds up to the file, claims no byte outside the data sections, never raises."""
+    exe = build_real(FZF, go=GOS["1.21"](), goarch="amd64")
+    data = bytearray(exe.read_bytes())
+    with open_binary(exe) as b:
+        def header(name: str) -> int:
+            sym = b.find_symbol(name)
+            assert sym is not None and sym.size == 24
+            off = b.vaddr_to_offset(sym.addr)
+            assert off is not None
+            return off
+
+        pcln = b.pclntab_section()
+        assert pcln is not None
+        forged = {
+            # its array lies before other packages' symbols in .noptrdata: a cap past everything
+            "github.com/rivo/uniseg.emojiPresentation": (None, 1 << 47, 1 << 47),
+            "github.com/rivo/uniseg.eastAsianWidth": (pcln.addr + 64, 100, 100),  # into the pclntab
+            "github.com/rivo/uniseg.graphemeCodePoints": (None, 5000, 10),  # len above cap
+        }
+        offsets = {name: header(name) for name in forged}
+    for name, (ptr, length, cap) in forged.items():
+        off = offsets[name]
+        if ptr is not None:
+            data[off : off + 8] = ptr.to_bytes(8, "little")
+        data[off + 8 : off + 16] = length.to_bytes(8, "little")
+        data[off + 16 : off + 24] = cap.to_bytes(8, "little")
+    path = tmp_path / "fzf-forged"
+    path.write_bytes(bytes(data))
+    r = analyze_binary(path)  # analyze_binary checks that packages + unattributed == file size
+    before = {p.name: (p.code, p.meta, p.data - p.data_estimated) for p in analyze_binary(exe).packages}
+    after = {p.name: (p.code, p.meta, p.data - p.data_estimated) for p in r.packages}
+    # no other package loses a byte to the forged headers, and the pclntab stays meta
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert changed == ["github.com/rivo/uniseg"]
+    assert after["github.com/rivo/uniseg"][:2] == before["github.com/rivo/uniseg"][:2]
