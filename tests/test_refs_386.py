@@ -11,7 +11,7 @@ import pytest
 
 from sizebot.binary.refs_386 import references
 from tests.support.goprograms import HTTPJSON, build, go_bin
-from tests.support.objdump_refs import i386_references, listing, precision_recall
+from tests.support.objdump_refs import compare
 from tests.support.objdump_refs import text_bytes as _text
 from tests.support.realprograms import FZF, build_real
 
@@ -26,20 +26,14 @@ def _go(version: str) -> str:
 def test_matches_objdump(program, version):
     go = _go(version)
     exe = build(HTTPJSON, goarch="386", go=go) if program == "httpjson" else build_real(FZF, go=go, goarch="386")
-    lst = listing(exe, go)
-    truth = i386_references(lst)
-    at, targets = references(lst.code, lst.code_addr, lst.lo, lst.hi)
-    assert len(at) == len(targets)
-    assert list(at) == sorted(at)
-    found = set(zip(at, targets, strict=True))
+    c = compare(exe, "386", go)
     # Measured on HTTPJSON (go1.21.13 .. go1.27.3, 15,752-22,420 references into its data): precision
     # 0.99978-0.99991, recall 0.99969-0.99984; on fzf v0.56.0 (go1.26.8, 12,594): 0.99944 and 0.99929.
     # The misses are hand-written assembly (MOVL $sym, 4(SP) and PUSHL $sym in the runtime), the
     # operand-size prefix of MOVW/CMPW (the instruction is found one byte late, its target right) and
     # constants that objdump prints as addresses because they fall in a data section ("sha\x08").
-    assert len(truth) > 10_000
-    precision, recall = precision_recall(found, truth)
-    assert precision >= 0.999 and recall >= 0.999, (precision, recall)
+    assert len(c.truth) > 10_000
+    assert c.precision >= 0.999 and c.recall >= 0.999, (c.precision, c.recall)
 
 
 def _one(code: bytes, addr: int = 0x8049000, lo: int = 0x8100000, hi: int = 0x8200000) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ import pytest
 
 from sizebot.binary.refs_arm64 import references
 from tests.support.goprograms import HTTPJSON, build, go_bin
-from tests.support.objdump_refs import arm64_references, listing, precision_recall
+from tests.support.objdump_refs import compare
 from tests.support.objdump_refs import text_bytes as _text
 from tests.support.realprograms import FZF, build_real
 
@@ -28,17 +28,11 @@ def _go(version: str) -> str:
 def test_matches_objdump_exactly(version, program):
     go = _go(version)
     exe = build(HTTPJSON, goarch="arm64", go=go) if program == "httpjson" else build_real(FZF, go=go, goarch="arm64")
-    lst = listing(exe, go)
-    truth = arm64_references(lst)
-    at, targets = references(lst.code, lst.code_addr, lst.lo, lst.hi)
-    assert len(at) == len(targets)
-    assert list(at) == sorted(at)
-    found = set(zip(at, targets, strict=True))
-    assert len(found) == len(at)
+    c = compare(exe, "arm64", go)
     # Measured (go1.21.13 .. go1.27.3): 15,887-21,252 pairs into HTTPJSON's data, 11,684-14,266 into
     # fzf v0.56.0's; precision and recall 1.0 on every build.
-    assert len(truth) > 10_000
-    assert precision_recall(found, truth) == (1.0, 1.0)
+    assert len(c.truth) > 10_000
+    assert c.found == c.truth
 
 
 def test_every_access_size_is_scaled():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sizebot.binary.container import open_binary
+from sizebot.binary.references import scanner
 
 # "  file.go:12\t\t0x11000\t\t\tf9400b90\t\tMOVD 16(R28), R16\t\t\t": address, bytes, instruction
 _INS = r"^[ \t]+\S+[ \t]+0x([0-9a-f]+)[ \t]+([0-9a-f]+)[ \t]+"
@@ -118,6 +119,35 @@ def _symbol_named(lst: Listing, addrs: list[int], v: int, text: str) -> bool:
         if a <= v < a + max(size, 1) and (name + "(SB)" in text or name + "+" in text):
             return True
     return False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A scanner's references against objdump's on one binary."""
+
+    found: set[tuple[int, int]]
+    truth: set[tuple[int, int]]
+
+    @property
+    def precision(self) -> float:
+        return len(self.found & self.truth) / max(len(self.found), 1)
+
+    @property
+    def recall(self) -> float:
+        return len(self.found & self.truth) / max(len(self.truth), 1)
+
+
+def compare(binary: Path, goarch: str, go: str = "go") -> Comparison:
+    """Run ``goarch``'s scanner over the .text of ``binary`` and objdump's reading of it; the scanner's
+    two arrays are checked to be of one length, in ascending instruction order."""
+    lst = listing(binary, go)
+    scan = scanner(goarch)
+    assert scan is not None
+    pcs, targets = scan(lst.code, lst.code_addr, lst.lo, lst.hi)
+    assert len(pcs) == len(targets)
+    assert list(pcs) == sorted(pcs)
+    truth = globals()[f"{'i386' if goarch == '386' else goarch}_references"](lst)  # amd64_references, ...
+    return Comparison(set(zip(pcs, targets, strict=True)), truth)
 
 
 def precision_recall(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
