@@ -35,6 +35,14 @@ def test_matches_objdump_exactly(version, program):
     assert c.found == c.truth
 
 
+@pytest.mark.parametrize("goos", ["darwin", "windows"])
+def test_macho_and_pe_match_objdump_exactly(goos):
+    # Measured with go1.26.8: 27,631 (darwin) and 28,779 (windows) pairs, precision and recall 1.0.
+    c = compare(build(HTTPJSON, goos=goos, goarch="arm64"), "arm64")
+    assert len(c.truth) > 10_000
+    assert c.found == c.truth
+
+
 def test_every_access_size_is_scaled():
     # ADRP X27, page+1 at 0x10000; then ADD, LDR X/W/H/B, LDRSW, STR, LDR S/D/Q and LDP (not a pair form).
     adrp = 0x90000000 | 1 << 29 | 27  # immlo = 1: page delta 0x1000
