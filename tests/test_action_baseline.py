@@ -187,6 +187,7 @@ def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env,
     ('{"schema": "sizebot/baseline@2", "builds": [', "the baseline sizebot-output/sizebot-baseline-default.json "
                                                     "was ignored ("),
     ('{"schema": "sizebot/analyze@2"}', "is not one of sizebot's documents"),
+    ('{"schema": "sizebot/baseline@1"}', "measured by an older sizebot: measure again"),
     # a cache is a tar of what some job wrote: a symbolic link restored from it is not followed
     ("symlink", "sizebot-baseline-default.json: a symbolic link, not followed (an untrusted path)): the base was built"),
     ("fifo", "sizebot-baseline-default.json: a FIFO, not a regular file): the base was built"),  # never blocks

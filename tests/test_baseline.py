@@ -180,6 +180,38 @@ def test_what_the_head_removes_is_explained_from_the_baselines_import_graph(caps
     assert removed["encoding/json"]["total_size"] == removed["encoding/json"]["size"]
 
 
+def test_the_totals_of_what_a_forged_graph_removes_stop_at_a_work_budget(measured, monkeypatch):
+    """Each removed package's total walks the base's whole graph: a baseline listing thousands of removed
+    packages, each imported by the main package, would make the report quadratic. Past the budget the
+    totals are unknown (None); every package is still listed with its chain."""
+    from dataclasses import replace
+
+    from sizebot.builds.discover import graph_of
+    from sizebot.compare import report as report_module
+    from sizebot.documents.analyze import PackageSize
+    from sizebot.documents.baseline import Baseline
+    from sizebot.documents.diff import BinaryDiff
+
+    baseline = Baseline.from_json(json.loads(measured["c2"].read_text()))
+    real = baseline.builds[0].report
+    record = baseline.graphs[0]
+    forged = [f"example.com/app/p{i}" for i in range(5000)]
+    old = replace(real, packages=(*real.packages, *(PackageSize(p, "example.com/app", 10, 10, 0, 0) for p in forged)))
+    imports = dict(record.imports)
+    root = record.roots[0]
+    imports[root] = (*imports[root], *forged)
+    graph = graph_of(imports, record.roots)
+    walk = len(graph.parent) + sum(len(i) for i in graph.imports.values())
+    monkeypatch.setattr(report_module, "TOTALS_WORK", 10 * walk)
+    diff = BinaryDiff(old=old, new=real, sections=(), packages=(), modules=(), functions=(), unattributed=(),
+                      removed_packages=tuple(forged))
+    listed = report_module.removed_dependencies(diff, graph, top=None)
+    assert sorted(d.name for d in listed) == sorted(forged)
+    assert all(d.chain == (d.name, root) for d in listed)
+    assert sum(d.total_size is not None for d in listed) == 10
+    assert {d.total_size for d in listed} == {10, None}
+
+
 def test_without_a_config_the_bases_main_packages_come_from_the_baseline(capsys, tmp_path):
     """No sizebot.toml: every main package is built, the base's too (one the head removes is shown as
     removed). The baseline lists the base's main packages, so the base is not even checked out."""
@@ -316,6 +348,24 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
     def discovered(d):
         d["discovered"] = [{"name": "app"}]
 
+    def discovered_name(d):
+        d["discovered"] = [{"name": "../../.bashrc", "package": "./cmd/app"}]
+
+    def discovered_package(d):
+        d["discovered"] = [{"name": "app", "package": "./cmd/../../outside"}]
+
+    def discovered_twice(d):
+        d["discovered"] = [{"name": "app", "package": "./cmd/app"}, {"name": "app", "package": "."}]
+
+    def long_chain(d):  # 20,000 packages each importing the next: every removed package's chain walks them all
+        imports = d["graphs"][0]["imports"]
+        root = d["graphs"][0]["roots"][0]
+        imports[root] = [*imports[root], "chain/p0"]
+        imports.update({f"chain/p{i}": [f"chain/p{i + 1}"] for i in range(20_000)})
+
+    def many_imports(d):
+        d["graphs"][0]["imports"].update({f"many/p{i}": ["errors"] * 100_000 for i in range(11)})
+
     return {
         "not-json": ("{", "not valid JSON"),
         "report": (json.dumps({"schema": "sizebot/report@1"}), "report"),
@@ -329,6 +379,14 @@ def _tampered(doc: dict) -> dict[str, tuple[str, str]]:
         "graph-target": (edited(graph_target), "graphs[0]: no build of the fingerprint is other linux/amd64"),
         "graph-imports": (edited(graph_imports), "graphs[0].imports: expected an object"),
         "discovered": (edited(discovered), "discovered[0]: missing package"),
+        "discovered-name": (edited(discovered_name), "discovered[0].name: '../../.bashrc' is not a main package's name"),
+        "discovered-package": (edited(discovered_package),
+                               "discovered[0].package: './cmd/../../outside' is not a directory of the checkout"),
+        "discovered-twice": (edited(discovered_twice), "discovered: two main packages of the same name"),
+        "long-chain": (edited(long_chain), "graphs[0].imports: an import chain longer than 200 packages"),
+        "many-imports": (edited(many_imports), "imports, more than 1000000"),
+        "older": (json.dumps({"schema": "sizebot/baseline@1", "builds": []}),
+                  "a baseline of schema \"sizebot/baseline@1\", measured by an older sizebot: measure again"),
         "deep": ("[" * 50_000 + "]" * 50_000, "JSON nested more than 32 deep"),
     }
 

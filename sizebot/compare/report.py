@@ -44,6 +44,7 @@ from sizebot.documents.report import (
 from sizebot.documents.verdict import Verdict
 
 DEFAULT_TOP = 20
+TOTALS_WORK = 20_000_000  # packages and imports visited for the totals of one side (gopls: ~15,000 per total)
 
 
 # ---- one build --------------------------------------------------------------------------------
@@ -107,9 +108,15 @@ def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str
             return main_module  # the main package: "main" in the binary, its import path in chains
         return ""
 
+    # each total walks the whole graph: a budget keeps a forged graph (a baseline's) with many removed
+    # packages from making the report quadratic; past it, totals are unknown (None), never wrong
+    walk = len(graph.parent) + sum(len(i) for i in graph.imports.values()) if graph is not None else 0
+    spent = [0]
+
     def total(removed: Iterable[str]) -> int | None:
-        if graph is None:
+        if graph is None or spent[0] + walk > TOTALS_WORK:
             return None
+        spent[0] += walk
         return sum(package_size.get(p, 0) for p in graph.only_through(set(removed)))
 
     changed = set(packages)

@@ -33,6 +33,8 @@ STATUSES = ("ok", "failed", "missing")
 MAX_HISTORY = 1000  # entries a file may carry (sizebot keeps 30 by default)
 MAX_BUILDS = 1000
 MAX_PACKAGES = 100_000  # packages an import graph may list (gopls links ~700)
+MAX_IMPORTS = 1_000_000  # imports (edges) an import graph may list, all packages together
+MAX_DEPTH = 200  # packages on an import graph's longest shortest chain from its main package (gopls: ~20)
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
@@ -231,16 +233,63 @@ class BaselineGraph:
             raise DocumentError(f"{f.at('imports')}: {len(raw)} packages, more than {MAX_PACKAGES}")
         imports = tuple((str(k), strings(_bounded(v, f"{f.at('imports')}.{k}", MAX_PACKAGES),
                                          f"{f.at('imports')}.{k}")) for k, v in raw.items())
+        edges = sum(len(imported) for _, imported in imports)
+        if edges > MAX_IMPORTS:
+            raise DocumentError(f"{f.at('imports')}: {edges} imports, more than {MAX_IMPORTS}")
         roots = f.get("roots", lambda v, w: strings(_bounded(v, w, MAX_PACKAGES), w))
         error = f.nullable("error", string)
         if error is not None and (roots or imports):
             raise DocumentError(f"{f.at('error')}: a graph that could not be listed has no packages")
+        if _depth(dict(imports), roots) > MAX_DEPTH:
+            # every chain a report shows is walked from its package up: chains this long make it quadratic
+            raise DocumentError(f"{f.at('imports')}: an import chain longer than {MAX_DEPTH} packages")
         return cls(f.text("target"), f.text("platform"), roots, imports, error)
 
 
+def _depth(imports: dict[str, tuple[str, ...]], roots: tuple[str, ...]) -> int:
+    """The packages on the longest of the shortest chains from the roots (breadth-first, linear)."""
+    seen = set(roots)
+    level, depth = list(seen), 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            break
+        following = []
+        for package in level:
+            for imported in imports.get(package, ()):
+                if imported not in seen:
+                    seen.add(imported)
+                    following.append(imported)
+        level = following
+    return depth
+
+
+_TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")  # what discovery names a main package
+
+
 def _main_package(value: Any, where: str) -> tuple[str, str]:
+    """(name, package) of a main package found by go list: a plain file name, and "." or "./dir/..." inside
+    the checkout (the build runs ``go build`` on it and writes the binary under the name)."""
     f = Fields(value, where, ("name", "package"))
-    return f.text("name"), f.text("package")
+    name, package = f.text("name"), f.text("package")
+    if not _TARGET_NAME.fullmatch(name):
+        raise DocumentError(f"{f.at('name')}: {name[:60]!r} is not a main package's name "
+                            "(letters, digits, '.', '_', '-')")
+    elements = package.split("/")
+    if package != "." and (len(package) > 1000 or elements[0] != "." or any(
+            e in ("", ".", "..") or any(c < " " or c in "\\\x7f" for c in e)
+            for e in elements[1:]) or len(elements) < 2):
+        raise DocumentError(f"{f.at('package')}: {package[:60]!r} is not a directory of the checkout "
+                            "(\".\" or \"./dir\")")
+    return name, package
+
+
+def _main_packages(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    found = array(_bounded(value, where, MAX_BUILDS), where, _main_package)
+    names = [n for n, _ in found]
+    if len(set(names)) != len(names):
+        raise DocumentError(f"{where}: two main packages of the same name")
+    return found
 
 
 IMAGE_STATUSES = ("ok", "failed", "missing")
@@ -359,4 +408,4 @@ class Baseline:
             seen.add((g.target, g.platform))
         return cls(f.text("repo"), commit.get("sha", _sha), commit.text("date"), commit.text("subject"),
                    fingerprint, builds, history, graphs, f.nullable("image", BaselineImage.from_json),
-                   f.nullable("discovered", lambda v, w: array(_bounded(v, w, MAX_BUILDS), w, _main_package)))
+                   f.nullable("discovered", _main_packages))

@@ -55,6 +55,10 @@ def _read(obj: dict[str, Any], schema: Any, where: str) -> tuple[str, Any]:
     if schema == "sizebot/baseline@2":
         from sizebot.documents.baseline import Baseline
         return "baseline", Baseline.from_json(obj, "baseline")
+    if isinstance(schema, str) and schema.startswith("sizebot/baseline@"):
+        by = "an older" if schema == "sizebot/baseline@1" else "another"
+        raise DocumentError(f"a baseline of schema {json.dumps(schema)[:60]}, measured by {by} sizebot: "
+                            "measure again (this sizebot reads sizebot/baseline@2)", path=where)
     shown = json.dumps(schema)[:60] if isinstance(schema, str) else "missing" if schema is None else "not a string"
     raise DocumentError(f"schema {shown} is not one of sizebot's documents ({', '.join(KINDS)})", path=where)
 
