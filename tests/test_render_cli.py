@@ -130,6 +130,19 @@ def test_bad_files_are_one_line_and_exit_2(tmp_path, capsys):
         assert fault in err, (name, err)
 
 
+def test_values_outside_the_analyze_schemas_bounds_are_refused(tmp_path, capsys, binaries):
+    """A saved analysis of a real binary, edited past its schema's bounds: one line naming the field, exit 2."""
+    doc = json.loads(saved(tmp_path, capsys, "hello.json", "analyze", str(binaries[0])).read_text())
+    for field, value, fault in (("coverage", 1.5, "analyze.coverage: expected a number from 0 to 1, got 1.5"),
+                                ("coverage", -0.25, "analyze.coverage: expected a number from 0 to 1, got -0.25"),
+                                ("format", "wasm", "analyze.format: expected one of elf, macho, pe, got 'wasm'")):
+        path = tmp_path / f"{field}.json"
+        path.write_text(json.dumps({**doc, field: value}))
+        code, out, err = run(capsys, "render", str(path))
+        assert (code, out) == (2, ""), err
+        assert err == f"sizebot: error: {path}: {fault}\n"
+
+
 def test_a_fifo_is_refused_without_blocking(tmp_path, capsys):
     fifo = tmp_path / "doc.json"
     os.mkfifo(fifo)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sizebot.documents.fields import Fields, array, number, string, strings
+from sizebot.documents.fields import Fields, array, number, one_of, string, strings
 from sizebot.errors import DocumentError
 
 SCHEMA = "sizebot/analyze@1"
@@ -241,6 +241,16 @@ def _function(obj: Any, where: str) -> Function:
     return Function(f.text("name"), f.text("package"), f.size("code"), f.size("meta"))
 
 
+FORMATS = ("elf", "macho", "pe")
+
+
+def _fraction(value: Any, where: str) -> float:
+    fraction = float(number(value, where))
+    if not 0 <= fraction <= 1:
+        raise DocumentError(f"{where}: expected a number from 0 to 1, got {fraction}")
+    return fraction
+
+
 _REQUIRED = ("schema", "path", "file_size", "format", "goos", "goarch", "go_version", "coverage", "stripped",
              "packed", "notes", "sections", "packages", "modules", "unattributed", "functions", "build_info")
 
@@ -250,8 +260,9 @@ def _report_from_json(obj: Any, where: str) -> BinaryReport:
     if f.raw("schema") != SCHEMA:
         raise DocumentError(f"{f.at('schema')}: expected {SCHEMA!r}")
     return BinaryReport(
-        path=f.text("path"), file_size=f.size("file_size"), format=f.text("format"), goos=f.text("goos"),
-        goarch=f.text("goarch"), go_version=f.text("go_version"), coverage=float(f.get("coverage", number)),
+        path=f.text("path"), file_size=f.size("file_size"), format=f.get("format", lambda v, w: one_of(v, w, FORMATS)),
+        goos=f.text("goos"), goarch=f.text("goarch"), go_version=f.text("go_version"),
+        coverage=f.get("coverage", _fraction),
         sections=f.seq("sections", _section), packages=f.seq("packages", _package),
         modules=f.seq("modules", _module_size), functions=_functions(f.raw("functions"), f.at("functions")),
         unattributed=f.seq("unattributed", _unattributed), build_info=f.nullable("build_info", _build_info_from_json),
