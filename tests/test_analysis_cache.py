@@ -154,3 +154,55 @@ def test_the_functions_of_a_document_are_read_strictly(tmp_path):
         with pytest.raises(DocumentError) as err:
             BinaryReport.from_json(bad)
         assert str(err.value) == message
+
+
+def test_a_linked_analyze_directory_is_no_cache_and_nothing_there_is_touched(tmp_path, monkeypatch):
+    """A restored cache whose ``analyze`` is a symbolic link to another directory: nothing is read,
+    written or deleted there (the cache is not used), and no error."""
+    binary = tmp_path / "hello"
+    shutil.copy(build(HELLO), binary)
+    expected = analyze_binary(binary, functions=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    key = analysis_cache.cache_key(binary, True)
+    forged = analysis_cache.entry_json(key, expected)
+    forged["analysis"]["packages"][0]["module"] = "forged"
+    (elsewhere / f"{key}.json").write_text(json.dumps(forged))  # a well-formed entry, never read
+    for i in range(70):
+        (elsewhere / f"{i:02}.json").write_text(f"{i}")
+    before = {p.name: p.read_bytes() for p in elsewhere.iterdir()}
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "analyze").symlink_to(elsewhere)
+    monkeypatch.setattr(analysis_cache, "MAX_ENTRIES", 1)
+    analysed = []
+    monkeypatch.setattr(analysis_cache, "analyze_binary",
+                        lambda *a, **k: analysed.append(1) or analyze_binary(*a, **k))
+    assert analyze_cached(binary, cache) == expected
+    assert analyze_cached(binary, cache) == expected
+    assert analysed == [1, 1]  # no cache: analysed each time
+    assert {p.name: p.read_bytes() for p in elsewhere.iterdir()} == before
+
+
+def test_a_linked_entry_is_not_read_and_its_target_is_not_touched(tmp_path, monkeypatch):
+    binary = tmp_path / "hello"
+    shutil.copy(build(HELLO), binary)
+    expected = analyze_binary(binary, functions=True)
+    key = analysis_cache.cache_key(binary, True)
+    forged = analysis_cache.entry_json(key, expected)
+    forged["analysis"]["packages"][0]["module"] = "forged"
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(forged))
+    other = tmp_path / "other.json"
+    other.write_text("kept")
+    cache = tmp_path / "cache"
+    (cache / "analyze").mkdir(parents=True)
+    (cache / "analyze" / f"{key}.json").symlink_to(outside)
+    (cache / "analyze" / "aaaa.json").symlink_to(other)  # older than any entry: the prune's first candidate
+    os.utime(cache / "analyze" / "aaaa.json", (0, 0), follow_symlinks=False)
+    monkeypatch.setattr(analysis_cache, "MAX_ENTRIES", 1)
+    assert analyze_cached(binary, cache) == expected  # analysed: the link is not followed
+    entry = cache / "analyze" / f"{key}.json"
+    assert not entry.is_symlink() and json.loads(entry.read_text())["analysis"] == expected.to_json()
+    assert json.loads(outside.read_text()) == forged and other.read_text() == "kept"
+    assert analyze_cached(binary, cache) == expected

@@ -17,6 +17,10 @@ whose objects are linked into binaries unverified (``--no-cache`` analyses every
 
 An analysis whose document does not read back equal to it (a value the document cannot carry) is
 not kept. The directory keeps the ``MAX_ENTRIES`` most recently written entries.
+
+Below the cache directory nothing is reached through a symbolic link (a restored cache may carry
+one to anywhere): entries are opened with O_NOFOLLOW, written and pruned relative to a descriptor of
+the ``analyze`` directory opened without following it. A linked ``analyze`` directory means no cache.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
-import tempfile
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -89,7 +93,7 @@ def cache_key(binary: Path, functions: bool = True) -> str:
 def kept_analysis(binary: Path, cache_dir: Path, key: str) -> BinaryReport | None:
     """The analysis kept under ``key`` (as the analysis of ``binary``), or None: none, or a bad entry."""
     try:
-        return replace(read_entry(_entry(cache_dir, key), key), path=str(binary))
+        return replace(read_entry(_entry(cache_dir, key), key, below=cache_dir), path=str(binary))
     except Exception:  # noqa: BLE001 - missing, partial, stale or forged: analysed again
         return None
 
@@ -103,11 +107,12 @@ def entry_json(key: str, report: BinaryReport) -> dict[str, Any]:
             "analysis": report.to_json()}
 
 
-def read_entry(entry: Path, key: str) -> BinaryReport:
+def read_entry(entry: Path, key: str, *, below: Path | None = None) -> BinaryReport:
     """The analysis kept in ``entry`` under ``key``; a SizebotError (or another exception for what the
-    checks did not foresee) when the file is not such an entry."""
+    checks did not foresee) when the file is not such an entry. ``below``: no symbolic link followed
+    from that directory down to the entry."""
     where = str(entry)
-    data = parse_json(read_regular_file(entry, max_bytes=MAX_ENTRY_BYTES), where=where)
+    data = parse_json(read_regular_file(entry, max_bytes=MAX_ENTRY_BYTES, untrusted_below=below), where=where)
     check_values(data, where=where)
     f = Fields(data, where, ("schema", "key", "raw_flags", "analysis"))
     if f.raw("schema") != SCHEMA or f.text("key") != key:
@@ -130,25 +135,54 @@ def _store(entry: Path, key: str, report: BinaryReport) -> None:
         return
     if kept != report:
         return  # a value the document cannot carry: a hit would not be the same analysis
-    tmp = None
+    directory = _open_directory(entry.parent)
+    if directory is None:
+        return  # a linked (or unusable) analyze directory: no cache, never written through
+    tmp = f".tmp-{secrets.token_hex(8)}"
+    written = False
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(doc, f, separators=(",", ":"), allow_nan=False)
-        os.replace(tmp, entry)  # readers see a whole entry or none
-        tmp = None
-        _prune(entry.parent)
+        os.replace(tmp, entry.name, src_dir_fd=directory, dst_dir_fd=directory)  # readers see a whole entry or none
+        written = True
+        _prune(directory)
     except (OSError, ValueError):
         pass  # a cache that cannot be written only costs time
     finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+        if not written:
+            try:
+                os.unlink(tmp, dir_fd=directory)
+            except OSError:
+                pass
+        os.close(directory)
 
 
-def _prune(directory: Path) -> None:
-    entries = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[MAX_ENTRIES:]:
-        old.unlink(missing_ok=True)
-    for stale in directory.glob("*.pickle"):  # entries of an older sizebot: never read
-        stale.unlink(missing_ok=True)
+def _open_directory(path: Path) -> int | None:
+    """A descriptor of the ``analyze`` directory (made if missing), never reached through a symbolic
+    link; None when it is one, or cannot be made."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+
+
+def _prune(directory: int) -> None:
+    """Keep the newest MAX_ENTRIES entries; a name that is not a regular file is only ever unlinked itself."""
+    with os.scandir(directory) as found:
+        listed = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in found
+                  if e.name.endswith(_SUFFIX) and e.is_file(follow_symlinks=False)]
+        listed.sort(key=lambda entry: entry[1], reverse=True)
+    stale = [name for name, _ in listed[MAX_ENTRIES:]]
+    with os.scandir(directory) as found:
+        stale += [e.name for e in found if e.name.endswith(".pickle")]  # entries of an older sizebot: never read
+    for name in stale:
+        try:
+            os.unlink(name, dir_fd=directory)
+        except FileNotFoundError:
+            pass
