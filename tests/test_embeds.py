@@ -205,6 +205,24 @@ def test_absurd_table_length_is_a_note(tmp_path):
     assert any("embed.FS table" in n and "left unattributed" in n for n in r.notes), r.notes
 
 
+@pytest.mark.parametrize("flags", [(), STRIPPED])
+def test_a_file_name_that_is_not_utf8_keeps_the_table_with_a_note(tmp_path, flags):
+    """A table whose "static/a.txt" is forged to "static/\\xff.txt": every file is still listed, that
+    name with the byte escaped, and a note says so; in markdown it is escaped as any name."""
+    src = build(PROGRAM, flags=flags)
+    with open_binary(src) as b:
+        (table,) = find_fs_tables(b, [])
+    [name_off] = [off for name, _, _, off in table.files if name == "static/a.txt"]
+    r = _corrupt(tmp_path, src, lambda d: d.__setitem__(name_off + len("static/"), 0xFF))
+    files = {e.name: e for e in r.embeds if e.kind == "file"}
+    assert sorted(files) == ["index.html", "static/", "static/\\xff.txt", "static/app.css"]
+    assert files["static/\\xff.txt"].size == 12
+    assert any(n.startswith("embed.FS table at ") and n.endswith(": 1 file name(s) not UTF-8, shown with \\xNN escapes")
+               for n in r.notes), r.notes
+    md = render(r, "markdown")
+    assert f"| {code_md('static/' + chr(92) + 'xff.txt')} | 12 B |" in md
+
+
 def _corrupt(tmp_path, src, patch) -> BinaryReport:
     data = bytearray(src.read_bytes())
     patch(data)

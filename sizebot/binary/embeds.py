@@ -97,6 +97,7 @@ def _read_table(
         return None
     files = []
     name_sizes = []
+    not_utf8 = 0
     for k in range(count):
         at = i + 3 + k * rec_words
         name_ptr, name_len, data_ptr, data_len = words[at], words[at + 1], words[at + 2], words[at + 3]
@@ -108,8 +109,9 @@ def _read_table(
             return None
         try:
             name = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        except UnicodeDecodeError:  # a forged or odd name: kept, each byte that is not UTF-8 as \xNN
+            name = raw.decode("utf-8", "backslashreplace")
+            not_utf8 += 1
         data_off = binary.vaddr_to_offset(data_ptr) if data_len else 0
         if data_len and (data_off is None or data_off + data_len > binary.file_size):
             notes.append(f"embed.FS table at {addr:#x}: file {name!r} runs past the file: left unattributed")
@@ -118,6 +120,8 @@ def _read_table(
             return None
         files.append((name, data_off or 0, data_len, name_off))
         name_sizes.append(name_len)
+    if not_utf8:
+        notes.append(f"embed.FS table at {addr:#x}: {not_utf8} file name(s) not UTF-8, shown with \\xNN escapes")
     offset = sec.offset + first + i * ptr
     return FsTable(addr, offset, (3 + count * rec_words) * ptr, tuple(files), tuple(name_sizes))
 
