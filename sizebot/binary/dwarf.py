@@ -25,6 +25,7 @@ adds a note; nothing raises.
 
 from __future__ import annotations
 
+import bisect
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ from sizebot.binary.container import BinaryFile
 from sizebot.documents.analyze import Section
 
 DW_AT_NAME, DW_AT_STMT_LIST, DW_AT_LOW_PC, DW_AT_RANGES, DW_AT_ADDR_BASE = 0x03, 0x10, 0x11, 0x55, 0x73
+DW_AT_LOCATION = 0x02
 _MAX_INFLATED = 1 << 31
 PackageAt = Callable[[int], str | None]
 Pieces = Iterator[tuple[int, int, str]]
@@ -56,6 +58,7 @@ class Unit:
     stmt_list: int | None = None
     ranges: int | None = None
     addr_base: int | None = None
+    loc_start: int | None = None  # the first DWARF 4 location list its DIEs refer to (Mach-O)
 
 
 @dataclass
@@ -250,6 +253,11 @@ def split_dwarf(
     out.pieces[".debug_info"] = [(u.offset, u.end, u.name) for u in units if u.name]
     if on_info is not None:
         on_info(info, abbrev, units)
+    if binary.format == "macho" and ".debug_loc" in secs:
+        try:
+            _first_location_lists(info, abbrev, units, little)
+        except (ValueError, IndexError, KeyError, struct.error) as e:
+            out.notes.append(f"DWARF .debug_info: {e}: location lists left unattributed")
     del info
     for name, sec in secs.items():
         if name in (".debug_info", ".debug_abbrev"):
@@ -300,7 +308,7 @@ def _split_section(
     elif name == ".debug_addr":
         yield from _partition(len(data), [(u.addr_base, u.name) for u in units if u.addr_base is not None and u.name])
     elif name == ".debug_loc":
-        yield from _loc_pieces(data, bo, ptr, package_at)
+        yield from _loc_pieces(data, bo, ptr, package_at, units)
     elif name == ".debug_loclists":
         addr = secs.get(".debug_addr")
         table = section_bytes(binary, addr) if addr is not None else None
@@ -332,21 +340,53 @@ def _frame_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Piec
         pos = end
 
 
-def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces:
+def _first_location_lists(info: bytes, abbrev: bytes, units: list[Unit], little: bool) -> None:
+    """Set each unit's ``loc_start``: the first .debug_loc offset one of its DIEs refers to
+    (DW_AT_location as a section offset), reading its DIEs in order up to that one."""
+    bo = "<" if little else ">"
+    tables: dict[int, dict[int, list[tuple[int, int, int]]]] = {}
+    for u in units:
+        (version,) = struct.unpack_from(bo + "H", info, u.offset + 4)
+        if version >= 5:
+            return  # DWARF 5 lists are in .debug_loclists
+        abbrev_off, addr_size = struct.unpack_from(bo + "IB", info, u.offset + 6)
+        table = tables.get(abbrev_off)
+        if table is None:
+            table = tables[abbrev_off] = _abbrevs(abbrev, abbrev_off)
+        p = u.offset + 11
+        while p < u.end and u.loc_start is None:
+            code, p = _uleb(info, p)
+            if code == 0:
+                continue
+            for attr, form, _const in table[code]:
+                value, p = _form_value(info, p, form, addr_size, bo)
+                if value is None:
+                    raise ValueError(f"DIE at {p:#x}: unsupported form {form:#x}")
+                if attr == DW_AT_LOCATION and form in (0x06, 0x17) and isinstance(value, int):
+                    u.loc_start = value
+                    break
+
+
+def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: list[Unit] | None = None) -> Pieces:
     """DWARF 4 location lists: (begin, end) address pairs, each followed by a 2-byte expression
-    length and the expression, ended by (0, 0); a begin of all ones selects a base address."""
+    length and the expression, ended by (0, 0); a begin of all ones selects a base address. A list
+    without one (Mach-O: offsets from its unit's base address) is its unit's: units' lists follow in
+    unit order, from the first list each unit's DIEs refer to."""
+    firsts = sorted((u.loc_start, u.name) for u in units or () if u.loc_start is not None and u.name)
+    first_offs = [o for o, _n in firsts]
     pair = struct.Struct(bo + ("QQ" if ptr == 8 else "II"))
     u16 = struct.Struct(bo + "H")
     ones = (1 << (8 * ptr)) - 1
     pos, n = 0, len(data)
     while pos < n:
-        start, owner = pos, None
+        start, owner, based = pos, None, False
         while True:
             begin, end = pair.unpack_from(data, pos)
             pos += 2 * ptr
             if begin == 0 and end == 0:
                 break
             if begin == ones:
+                based = True
                 if owner is None:
                     owner = end
                 continue
@@ -356,7 +396,11 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces
                 owner = begin
         if pos > n:
             raise ValueError("location list runs past the section")
-        pkg = package_at(owner) if owner is not None else None
+        if not based and first_offs:
+            k = bisect.bisect_right(first_offs, start) - 1
+            pkg = firsts[k][1] if k >= 0 else None
+        else:
+            pkg = package_at(owner) if owner is not None else None
         if pkg:
             yield start, pos, pkg
 
