@@ -29,9 +29,9 @@ import struct
 import sys
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, repeat
 from operator import and_, lshift, or_, rshift, sub
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
@@ -106,11 +106,19 @@ class Claims:
         lo, hi = first << 2, last << 2
         return [k << 63 | v for k, v in zip(self.keys, self.vals, strict=True) if lo <= k < hi]
 
-    def take_sorted(self) -> list[int]:
-        """``sorted_items()``, the arrays released: for the final resolution."""
-        items = self.sorted_items()
-        self.keys, self.vals = array("Q"), array("Q")
-        return items
+    def iter_sorted(self, parts: int = 8) -> Iterator[int]:
+        """The packed claims by start, then priority, sorted a part at a time (the parts split the
+        range of keys at sampled quantiles): only one part is ever a list of Python ints."""
+        keys, vals = self.keys, self.vals
+        sample = sorted(keys[:: max(1, len(keys) // (64 * parts))])
+        bounds = sorted({sample[len(sample) * j // parts] for j in range(1, parts)} if sample else set())
+        edges = [0, *bounds, 1 << 64]
+        for lo, hi in itertools.pairwise(edges):
+            inside = map(range(lo, hi).__contains__, keys)
+            items = list(map(or_, map(lshift, compress(keys, inside), repeat(63)),
+                             compress(vals, map(range(lo, hi).__contains__, keys))))
+            items.sort()
+            yield from items
 
 
 def go_package(name: str) -> str | None:
@@ -275,12 +283,14 @@ def _attribute_go(
         text_base = sym.addr if sym is not None else text.addr if text is not None else 0
     if not text_base:
         raise PclntabError("cannot find the text base (no moduledata, runtime.text or text section)", path=binary.path)
+    # the type descriptors first, while little else is in memory: the walk's own records are large
+    types = _type_claims(binary, md, _go_minor(info, pcln)) if md is not None else None
     funcs = pcln.parse_functions(text_base)
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
-    sym_pkg: dict[str, str | None] = {}  # go_package() by name, shared with the symbol loops below
-    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, sym_pkg)))
+    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, {})))
+    sym_pkg: dict[str, str | None] = {}  # go_package() of data symbols' names, for the loops below
     ft = pcln.functab_off
     seen_tables: set[int] = set()
     spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
@@ -366,14 +376,13 @@ def _attribute_go(
 
     # -- data: types through moduledata, then sized symbols ---------------------------------------
     if md is not None:
-        try:
-            recovered = TypeWalker(binary, md, _go_minor(info, pcln)).walk().claims
-        except (struct.error, TypeError, IndexError, ValueError, OverflowError):
-            recovered = []  # a damaged type region: its bytes stay unattributed
+        if types is None:
             notes.append("type descriptors could not be read: left unattributed")
-        for start, end, pkg in recovered:
-            add(start, end, _TYPES_PRIO, pkg_id(pkg), DATA)
-        del recovered
+        else:
+            t_starts, t_ends, t_pkgs, t_names = types
+            for start, end, k in zip(t_starts, t_ends, t_pkgs, strict=True):
+                add(start, end, _TYPES_PRIO, pkg_id(t_names[k]), DATA)
+            del types, t_starts, t_ends, t_pkgs
         if md.addr:
             off = binary.vaddr_to_offset(md.addr)
             if off is not None:
@@ -414,6 +423,27 @@ def _attribute_go(
         acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))
 
 
+def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[array, array, array, list[str]] | None:
+    """The type descriptors, itabs and their tables recovered through moduledata, compactly: (starts,
+    ends, package index of each, package names); None when the type region could not be read."""
+    try:
+        recovered = TypeWalker(binary, md, go_minor).walk().claims
+    except (struct.error, TypeError, IndexError, ValueError, OverflowError):
+        return None  # a damaged type region: its bytes stay unattributed
+    starts, ends, pkgs = array("Q"), array("Q"), array("I")
+    names: list[str] = []
+    index: dict[str, int] = {}
+    for start, end, pkg in recovered:
+        k = index.get(pkg)
+        if k is None:
+            k = index[pkg] = len(names)
+            names.append(pkg)
+        starts.append(start)
+        ends.append(end)
+        pkgs.append(k)
+    return starts, ends, pkgs, names
+
+
 def _data_sections(binary: BinaryFile) -> list[Section]:
     return sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
                   key=lambda s: s.addr)
@@ -435,6 +465,7 @@ def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array
             continue
         try:
             pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
+            binary.release(text.offset, text.file_size)
         except (ValueError, IndexError, struct.error, OverflowError, TypeError):
             continue  # _reference_claims says so in a note
         if len(pcs) != len(targets):
@@ -543,6 +574,7 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
             continue
         try:
             pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
+            binary.release(text.offset, text.file_size)
         except (ValueError, IndexError, struct.error, OverflowError, TypeError):
             acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")
             continue
@@ -977,7 +1009,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
     end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
-    for c in acc.claims.take_sorted():
+    for c in acc.claims.iter_sorted():
         end = (c >> 23) & end_mask
         if end <= pos:
             continue  # covered by earlier claims

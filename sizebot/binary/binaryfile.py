@@ -117,6 +117,21 @@ class BinaryFile(ABC):
         idx = bytes(self.data[start:end]).find(needle)
         return idx + start if idx >= 0 else -1
 
+    def release(self, offset: int, size: int) -> None:
+        """Drop the pages of [offset, offset + size) from the process' resident memory: a read-only
+        file mapping reads them again from the page cache if they are touched later. For the large
+        regions (code, DWARF, the symbol table) that one step of the analysis reads through once."""
+        mm = self._mm
+        if mm is None or size <= 0 or not hasattr(mm, "madvise"):
+            return
+        start = (self._base + offset) // mmap.PAGESIZE * mmap.PAGESIZE
+        end = min(len(mm), self._base + offset + size)
+        if end > start:
+            try:
+                mm.madvise(mmap.MADV_DONTNEED, start, end - start)
+            except (OSError, ValueError):
+                pass  # advice only
+
     def header_extents(self) -> tuple[tuple[int, int], ...]:
         """(offset, size) of the format's own header structures (file header, program/section header
         tables, load commands...). Overridden per format."""

@@ -84,7 +84,15 @@ def debug_sections(binary: BinaryFile) -> dict[str, Section]:
 
 
 def section_bytes(binary: BinaryFile, sec: Section) -> bytes | None:
-    """The section's bytes, inflated when compressed; None when they cannot be read."""
+    """The section's bytes, inflated when compressed (or copied); None when they cannot be read.
+    The file's pages of the section are released from memory once read."""
+    try:
+        return _section_bytes(binary, sec)
+    finally:
+        binary.release(sec.offset, sec.file_size)
+
+
+def _section_bytes(binary: BinaryFile, sec: Section) -> bytes | None:
     raw = binary.data[sec.offset : sec.offset + sec.file_size]
     try:
         if bytes(raw[:4]) == b"ZLIB" and "zdebug_" in sec.name:  # "ZLIB", big-endian u64 size, zlib stream

@@ -153,6 +153,9 @@ class ElfFile(BinaryFile):
             kind = "func" if stype == STT_FUNC else "data" if stype == STT_OBJECT else "other"
             add(name, value, sym_size, kind, names[shndx], (off + idx * entsize, entsize),
                 (str_off + st_name, (end + 1 if end >= 0 else len(strtab)) - st_name))
+        del strtab
+        self.release(off, size)  # read through once: the analysis needs only the offsets kept above
+        self.release(str_off, str_size)
         return out if len(out) else ()
 
     def close(self) -> None:

@@ -194,7 +194,7 @@ class Pclntab:
         self.func_size = 44 if self.magic == MAGIC_GO120 else 40
         self.functab_len = (self.nfunc * 2 + 1) * 4
         self.records_end = self.functab_off + self.functab_len  # raised by parse_functions
-        self._pctab_bytes: bytes | None = None
+        self._pctab_bytes: memoryview | None = None
         self._tables_head = struct.Struct(bo + "IIII")  # pcsp, pcfile, pcln, npcdata of a _func record
         self._arrays: dict[int, struct.Struct] = {}  # u32 count -> its unpacker
 
@@ -351,9 +351,10 @@ class Pclntab:
             v |= (c & 0x7F) << (7 * j)
         return -1 + ((v >> 1) ^ -(v & 1))
 
-    def pctab_bytes(self) -> bytes:
-        if self._pctab_bytes is None:  # one copy of the pc-value tables: regex needs a bytes-like buffer
-            self._pctab_bytes = bytes(self.binary.data[self.pctab_off : self.functab_off])
+    def pctab_bytes(self) -> memoryview:
+        """The pc-value tables (a view of the mapped file: the regular expressions read it in place)."""
+        if self._pctab_bytes is None:
+            self._pctab_bytes = self.binary.data[self.pctab_off : self.functab_off]
         return self._pctab_bytes
 
     def cu_files(self, cu_offset: int, count: int) -> tuple[int, ...]:
