@@ -686,7 +686,7 @@ def _pointee_claims(
     try:
         spans = pointee_spans(
             info, abbrev, [u.offset for u in units], little=order == "little", ptr_size=ptr, roots=roots,
-            read_word=read_word, unnamed=unnamed,
+            read_word=read_word, unnamed=unnamed, notes=acc.notes,
         )
     except (ValueError, IndexError, KeyError, struct.error) as e:
         acc.notes.append(f"DWARF global variables could not be read ({e}): what they point at is left unattributed")

@@ -34,7 +34,7 @@ DW_AT_NAME, DW_AT_BYTE_SIZE, DW_AT_LOCATION, DW_AT_MEMBER_LOC = 0x03, 0x0B, 0x02
 DW_AT_TYPE, DW_AT_COUNT, DW_AT_GO_KIND, DW_AT_GO_ELEM = 0x49, 0x37, 0x2900, 0x2902
 GO_KIND_SLICE, GO_KIND_STRING = 23, 24
 PTR, SLICE, STRING, ARRAY = 0, 1, 2, 3
-_MAX_OBJECTS = 1 << 20  # objects walked per binary: a bound on hostile DWARF, far above real programs
+_MAX_OBJECTS = 1 << 20  # objects put on the walk per binary: a bound on hostile DWARF, far above real programs
 
 
 Slot = tuple[int, int, int, int, int]  # (offset, kind, type, count, stride); count and stride: ARRAY only
@@ -215,21 +215,27 @@ def pointee_spans(
     roots: list[tuple[int, str, str]],
     read_word: Callable[[int], int | None],
     unnamed: Callable[[int], bool],
+    notes: list[str] | None = None,
 ) -> list[tuple[int, int, str]]:
     """(start, end, package) in virtual addresses of the unnamed objects that the global variables
     ``roots`` ((address, symbol name, package)) point at, transitively. ``read_word(addr)`` reads a
     pointer-sized word of file-backed data (None elsewhere); ``unnamed(addr)`` is true where no named
-    symbol lies and file bytes exist."""
+    symbol lies and file bytes exist.
+
+    Every object put on the walk counts against ``_MAX_OBJECTS`` (an array's elements as many objects: a
+    forged DW_AT_count cannot grow the walk past it); past it the rest is left unattributed, with a note."""
     dw = _Dwarf(info, abbrev, little, unit_starts)
     packages = {addr: pkg for addr, _name, pkg in roots}
     out: list[tuple[int, int, str]] = []
     seen: set[tuple[int, int]] = set()
-    budget = _MAX_OBJECTS
+    budget = _MAX_OBJECTS  # objects that may still be put on the walk
     for addr, _name, tref in variable_types(dw, [(a, n) for a, n, _p in roots], ptr_size):
+        if budget <= 0:
+            break
         pkg = packages[addr]
+        budget -= 1
         stack: list[tuple[int, int]] = [(addr, tref)]
-        while stack and budget > 0:
-            budget -= 1
+        while stack:
             base, tref = stack.pop()
             try:
                 t = dw.type(tref)
@@ -241,7 +247,9 @@ def pointee_spans(
                 at = base + off
                 if kind == ARRAY:  # in file-backed data only (an array in .bss points nowhere yet)
                     if read_word(at) is not None:
-                        stack.extend((at + i * stride, ref) for i in range(min(count, budget)))
+                        taken = max(0, min(count, budget))
+                        budget -= taken
+                        stack.extend((at + i * stride, ref) for i in range(taken))
                     continue
                 ptr = read_word(at)
                 if not ptr or not unnamed(ptr):
@@ -259,7 +267,8 @@ def pointee_spans(
                     continue
                 if kind == PTR:
                     out.append((ptr, ptr + target.size, pkg))
-                    if target.slots and (ptr, ref) not in seen:
+                    if target.slots and (ptr, ref) not in seen and budget > 0:
+                        budget -= 1
                         seen.add((ptr, ref))
                         stack.append((ptr, ref))
                     continue
@@ -272,6 +281,10 @@ def pointee_spans(
                     for i in range(min(length, budget)):
                         key = (ptr + i * target.size, ref)
                         if key not in seen:
+                            budget -= 1
                             seen.add(key)
                             stack.append(key)
+    if budget <= 0 and notes is not None:
+        notes.append(f"DWARF global variables point at more than {_MAX_OBJECTS} objects: "
+                     "the walk stopped there, the rest of what they point at is left unattributed")
     return out
