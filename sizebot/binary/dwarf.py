@@ -11,8 +11,9 @@ address whose function's package owns it:
   linker writes a unit's lists together, its own list first, in unit order) up to the next unit's
 - .debug_addr (DWARF 5): each unit's slots from its DW_AT_addr_base up to the next unit's
 - .debug_loc (DWARF 4): each location list, decoded entry by entry; on ELF and PE Go starts every
-  list with a base address selection naming its function (Mach-O's lists, relative to their unit's
-  base, stay unattributed)
+  list with a base address selection naming its function; Mach-O's lists have none (their offsets
+  are relative to their unit's base): they go to units in unit order, each unit's from the first
+  list its DIEs refer to
 - .debug_loclists (DWARF 5): each list decoded; its DW_LLE_base_addressx index is resolved in the
   address table of the unit the list belongs to (units' lists follow in unit order, indices
   ascending within one)
