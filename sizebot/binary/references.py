@@ -39,6 +39,23 @@ def scanner(goarch: str) -> Scanner | None:
     return getattr(module, "references", None)
 
 
+FirstArgumentCall = Callable[[memoryview, int, int, Callable[[int], bool]], "int | None"]
+
+
+def first_argument_call(goarch: str) -> FirstArgumentCall | None:
+    """The architecture's optional ``first_argument_call(code, code_addr, pc, is_entry)``: when the
+    instruction at ``pc`` puts its address into an argument register, the entry of the function
+    called next (for which ``is_entry`` holds); None where the scanner has none."""
+    name = SCANNERS.get(goarch)
+    if name is None:
+        return None
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, "first_argument_call", None)
+
+
 def references(goarch: str, code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
     """(instruction addresses ascending, target addresses in [lo, hi)) of ``code`` at ``code_addr``;
     two empty arrays for an architecture without a scanner or when ``lo >= hi``."""

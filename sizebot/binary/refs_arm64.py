@@ -89,3 +89,26 @@ def _words(code: memoryview, n: int):
     if sys.byteorder == "big":
         words.byteswap()
     return words
+
+
+_CALL_WINDOW = 12  # instructions after the ADRP pair in which the call that takes its address is looked for
+
+
+def first_argument_call(code: memoryview, code_addr: int, pc: int, is_entry) -> int | None:
+    """When the ADRP at ``pc`` (as ``references`` reports it) forms an address with ADD (an argument
+    being set up: a shape function takes its dictionary first, or after the receiver), the target of
+    the first BL within a few instructions, when ``is_entry`` holds for it; None otherwise."""
+    at = pc - code_addr
+    if at < 0 or at % 4 or at + 8 > len(code):
+        return None
+    second = int.from_bytes(code[at + 4 : at + 8], "little")
+    if second & 0xFFC00000 != 0x91000000:  # ADD Xd, Xn, #imm12 (no shift)
+        return None
+    stop = min(len(code), at + 8 + 4 * _CALL_WINDOW)
+    for k in range(at + 8, stop - 3, 4):
+        word = int.from_bytes(code[k : k + 4], "little")
+        if word >> 26 == 0x25:  # BL imm26
+            imm = word & 0x3FFFFFF
+            callee = code_addr + k + 4 * (imm - (1 << 26) if imm >> 25 else imm)
+            return callee if is_entry(callee) else None
+    return None

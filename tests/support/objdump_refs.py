@@ -95,6 +95,48 @@ def arm64_references(lst: Listing) -> set[tuple[int, int]]:
     return out
 
 
+_IP_OPERAND = re.compile(r"(-?0x[0-9a-f]+)\(IP\)")
+
+
+def amd64_references(lst: Listing) -> set[tuple[int, int]]:
+    """(instruction address, target) of every RIP-relative operand objdump decodes: ``disp(IP)``
+    (target: the next instruction's address + disp), or a data symbol ``name+off(SB)`` outside
+    branches and calls (the instruction's ModRM mod=00 rm=101 byte whose displacement lands inside
+    that symbol), or a bare ``0xdisp`` operand of a VEX instruction with such a ModRM byte."""
+    addrs = [s[0] for s in lst.symbols]
+    out = set()
+    for pc, raw, text in lst.instructions:
+        nxt = pc + len(raw)
+        m = _IP_OPERAND.search(text)
+        if m:
+            target = nxt + int(m.group(1), 16)
+        elif not text.startswith(("CALL", "J")):
+            disps = [int.from_bytes(raw[k + 1 : k + 5], "little", signed=True)
+                     for k in range(len(raw) - 4) if raw[k] & 0xC7 == 0x05]
+            shown = {int(h, 16) for h in _HEX.findall(text)}  # Go 1.27 prints some VEX operands as "0xdisp"
+            named = [nxt + d for d in disps if ("(SB)" in text and _symbol_named(lst, addrs, nxt + d, text))
+                     or (text.startswith("V") and d in shown and "(" not in text)]
+            if not named:
+                continue
+            target = named[0]
+        else:
+            continue
+        if lst.lo <= target < lst.hi:
+            out.add((pc, target))
+    return out
+
+
+def instruction_starts(lst: Listing, pcs) -> list[int]:
+    """The start of the objdump instruction holding each address (-1 outside every instruction)."""
+    starts = [pc for pc, _raw, _text in lst.instructions]
+    out = []
+    for pc in pcs:
+        i = bisect.bisect_right(starts, pc) - 1
+        raw = lst.instructions[i][1] if i >= 0 else b""
+        out.append(starts[i] if i >= 0 and pc < starts[i] + len(raw) else -1)
+    return out
+
+
 def i386_references(lst: Listing) -> set[tuple[int, int]]:
     """(instruction address, target): each 32-bit field of an instruction's bytes whose value lies
     in [lo, hi) and that objdump prints as an operand: the hex number itself, or a data symbol
