@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
-from operator import and_, lshift, or_, rshift, sub
+from operator import add, and_, itemgetter, le, lshift, mul, not_, or_, rshift, sub
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.container import BinaryFile, open_binary
@@ -42,7 +42,7 @@ from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_ob
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
-from sizebot.binary.references import scanner
+from sizebot.binary.references import first_argument_call, scanner
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import (
     BinaryReport,
@@ -554,13 +554,18 @@ def _embed_claims(
 # Sections whose objects code refers to by address: read-only data, pointer-free and pointer data
 DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", "__DATA_CONST,__rodata", "__rodata",
                            "__noptrdata", "__data", ".rdata"})
+READONLY_SECTIONS = frozenset({".rodata", "__TEXT,__rodata", "__DATA_CONST,__rodata", "__rodata", ".rdata"})
+# the data sections whose words can hold pointers (Go puts pointer-free data in .noptrdata)
+POINTER_SECTIONS = frozenset({".data", "__data"})
 
 
 def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution) -> None:
     """Data without a symbol or a format that sizes it: each address in a data section that code
-    refers to (its referencing functions' most common package) starts an object that runs to the
-    next referenced address in that section, or to the first byte something else claims. These
-    bytes are the package's data, marked estimated. Whatever claims a byte exactly keeps it."""
+    refers to starts an object of its referencing functions' most common package; each address that
+    a pointer-sized word of .data holds starts an object of the package of the object holding that
+    word. An object runs to the next such address in its section, or to the first byte something
+    else claims. These bytes are the package's data, marked estimated; whatever claims a byte
+    exactly keeps it."""
     scan = scanner(binary.goarch)
     secs = sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
                   key=lambda s: s.addr)
@@ -569,9 +574,9 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
     entries = funcs.starts
     counts: Counter[int] = Counter()
-    for text in binary.sections:
-        if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
-            continue
+    first_pc: dict[int, int] = {}  # target -> the first instruction referring to it
+    texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
+    for text in texts:
         try:
             pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
             binary.release(text.offset, text.file_size)
@@ -583,41 +588,153 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
         # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
         owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
         counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
-    if not counts:
+        first_pc = {**dict(zip(reversed(targets), reversed(pcs), strict=True)), **first_pc}
+    # each target's package: the one that refers to it most often (in ascending order of counts, the
+    # last pair of a target wins)
+    keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
+    chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
+    pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
+    if not chosen and not pointers:
         return
-    # each target's package: the one that refers to it most often (ties: the first package index)
-    chosen: dict[int, int] = {}
-    best: dict[int, int] = {}
-    for key, n in counts.items():
-        target = key >> 20
-        if n > best.get(target, 0):
-            best[target] = n
-            chosen[target] = key & 0xFFFFF
     # what is already claimed in the data sections (file offsets): claims and named regions
     first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
     claimed = acc.claims.packed_between(first, last)
-    claimed.extend((start << 42 | end) << 23 for start, end, _name in acc.regions if end > first and start < last)
+    claimed.extend((start << 42 | end) << 23 | 7 for start, end, _name in acc.regions if end > first and start < last)
     claimed.sort()
     starts = array("Q", map(rshift, claimed, repeat(65)))
     reach = array("Q", accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
-    del claimed
-    add = acc.claims.add
     sec_addrs = [s.addr for s in secs]
-    targets_sorted = sorted(chosen)
-    for j, target in enumerate(targets_sorted):
-        sec = secs[bisect.bisect_right(sec_addrs, target) - 1]
-        sec_end = sec.addr + sec.file_size
-        if target >= sec_end:
-            continue
-        nxt = targets_sorted[j + 1] if j + 1 < len(targets_sorted) else sec_end
-        off = sec.offset + target - sec.addr
-        end = sec.offset + min(nxt, sec_end) - sec.addr
+
+    def exact_owner(off: int) -> int | None:
+        """The package of the claim covering file offset ``off``; -1 when it is claimed, not by a package."""
         i = bisect.bisect_right(starts, off) - 1
-        if i >= 0 and reach[i] > off:
-            continue  # inside something claimed exactly
-        if i + 1 < len(starts) and starts[i + 1] < end:
-            end = starts[i + 1]
-        add(off, end, 3, chosen[target], ESTIMATED)
+        if i < 0 or reach[i] <= off:
+            return None
+        c = claimed[i]
+        if (c >> 23) & Claims._END_MASK > off and c & 7 in (CODE, META, DATA):
+            return (c >> 3) & 0xFFFFF
+        return -1
+
+    # objects: the unclaimed starts of each section, in address order, with their file offsets, the
+    # end of their section's bytes and the start of the first claim after them
+    candidates = sorted(set(chosen).union(pointers))
+    objects: list[int] = []
+    offsets: list[int] = []
+    limits: list[int] = []
+    reach_before = [0, *reach]  # indexed by bisect_right(starts, off): the reach of the claims before off
+    starts_after = [*starts, 1 << 62]
+    for sec in secs:
+        part = candidates[bisect.bisect_left(candidates, sec.addr) : bisect.bisect_left(candidates, sec.addr
+                                                                                       + sec.file_size)]
+        offs = list(map(add, part, repeat(sec.offset - sec.addr)))
+        idx = list(map(bisect.bisect_right, repeat(starts), offs))
+        free = list(map(le, map(reach_before.__getitem__, idx), offs))
+        objects.extend(compress(part, free))
+        offsets.extend(compress(offs, free))
+        limits.extend(map(min, map(starts_after.__getitem__, compress(idx, free)),
+                          repeat(sec.offset + sec.file_size)))
+    owner = list(map(chosen.get, objects, repeat(-1)))
+    _dictionary_owners(binary, funcs, ids, texts, objects, owner, first_pc)
+    # an object only pointers name takes the package of the object holding the first of them, through
+    # chains of such objects (a table of tables): a few rounds reach every chain that ends at code
+    orphans = [j for j, pid in enumerate(owner) if pid < 0 and objects[j] in pointers]
+    for _round in range(4):
+        left = []
+        for j in orphans:
+            src = pointers[objects[j]]
+            sec = secs[bisect.bisect_right(sec_addrs, src) - 1]
+            pid = exact_owner(sec.offset + src - sec.addr) if sec.addr <= src < sec.addr + sec.file_size else -1
+            if pid is None:
+                k = bisect.bisect_right(objects, src) - 1
+                pid = owner[k] if k >= 0 else -1
+            if pid >= 0:
+                owner[j] = pid
+            else:
+                left.append(j)
+        if len(left) == len(orphans):
+            break
+        orphans = left
+    # objects whose package is unknown are not boundaries: the object before runs over them. Each
+    # object ends at the next one in its section or at the first claimed byte after it.
+    keep = list(map(le, repeat(0), owner))
+    kept_offsets = list(compress(offsets, keep))
+    following = [*kept_offsets[1:], 1 << 62]
+    claim = acc.claims.add
+    for off, end, pid in zip(kept_offsets, map(min, compress(limits, keep), following), compress(owner, keep),
+                             strict=False):
+        claim(off, end, 3, pid, ESTIMATED)
+
+
+def _dictionary_owners(
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: list[int],
+    owner: list[int], first_pc: dict[int, int],
+) -> None:
+    """A generic function's dictionary (read-only data) is its package's, not its callers': an object
+    whose address code passes to a shape function (``pkg.F[go.shape.int]``) goes to that function's
+    package."""
+    call_of = first_argument_call(binary.goarch)
+    if call_of is None:
+        return
+    starts = funcs.starts
+    shapes: dict[int, int] = {}  # entry -> package of the shape functions called so far
+
+    def is_shape(addr: int) -> bool:
+        if addr in shapes:
+            return True
+        i = bisect.bisect_left(starts, addr)
+        if i < len(funcs) and starts[i] == addr and "go.shape." in funcs.name(i):
+            shapes[addr] = ids[i]
+            return True
+        return False
+
+    codes = [(t.addr, t.addr + t.file_size, binary.section_bytes(t)) for t in texts]
+    readonly = [(s.addr, s.addr + s.file_size) for s in binary.sections if s.name in READONLY_SECTIONS and s.addr]
+    align = binary.ptr_size - 1
+    for j, target in enumerate(objects):
+        if target & align:  # a dictionary is an array of pointers
+            continue
+        pc = first_pc.get(target)
+        if pc is None or not any(a <= target < b for a, b in readonly):
+            continue
+        for start, end, code in codes:
+            if start <= pc < end:
+                callee = call_of(code, start, pc, is_shape)
+                if callee is not None:
+                    owner[j] = shapes[callee]
+                break
+
+
+def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) -> dict[int, int]:
+    """Addresses in [lo, hi) that aligned pointer-sized words of the data sections hold: target -> the
+    address of the first word holding it (a word of writable data before one of read-only data)."""
+    ptr = binary.ptr_size
+    writable: dict[int, int] = {}
+    readonly: dict[int, int] = {}
+    ro_secs = [s for s in secs if s.name in READONLY_SECTIONS]
+    # read-only data holds pointers (dictionaries to their sub-dictionaries, aligned) among integer
+    # tables whose values may look like addresses: from there, only aligned read-only targets count
+    ro_range = range(min(s.addr for s in ro_secs), max(s.addr + s.file_size for s in ro_secs)) if ro_secs else None
+    for sec in reversed(secs):
+        if sec.name not in POINTER_SECTIONS:
+            continue
+        ro = sec.name in READONLY_SECTIONS
+        wanted = ro_range if ro else range(lo, hi)
+        skip = (-sec.addr) % ptr
+        count = (sec.file_size - skip) // ptr
+        if wanted is None or count <= 0:
+            continue
+        words = word_view(binary, sec.offset + skip, count)
+        where = list(compress(range(count), map(wanted.__contains__, words)))
+        if ro:
+            where = list(compress(where, map(not_, map(and_, map(words.__getitem__, where), repeat(ptr - 1)))))
+        held = map(words.__getitem__, reversed(where))
+        at = map(add, map(mul, reversed(where), repeat(ptr)), repeat(sec.addr + skip))
+        found = dict(zip(held, at, strict=True))  # reversed: the first word holding a target wins
+        if ro:
+            readonly = {**readonly, **found}
+        else:
+            writable = {**writable, **found}
+    return {**readonly, **writable}
 
 
 def _dwarf_claims(
