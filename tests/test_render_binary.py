@@ -542,3 +542,61 @@ def test_diff_from_json_refuses_inconsistent_deltas() -> None:
     del doc["old"]
     with pytest.raises(DocumentError, match="diff: missing old"):
         BinaryDiff.from_json(doc)
+
+
+ESTIMATED_TEXT = """\
+Packages
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━┳━━━━━━━━┓
+┃ package                       ┃    size ┃    code ┃    meta ┃   data ┃  share ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━╇━━━━━━━━┩
+│ runtime                       │ 4.50 KB │ 3.00 KB │ 1.00 KB │ 500 B† │ 69.40% │
+│ example.com/app/evil|<b>x</b> │ 1.50 KB │ 1.20 KB │   300 B │    0 B │ 23.13% │
+│ ... 1 more                    │   330 B │         │         │        │  5.09% │
+└───────────────────────────────┴─────────┴─────────┴─────────┴────────┴────────┘
+† data partly estimated: 300 B found through the references of code and data to
+it, without symbols (each object runs to the next referenced address)
+"""
+
+ESTIMATED_MD = """\
+<details><summary>Packages (3)</summary>
+
+| package | module | size | code | meta | data | share |
+|---|---|---:|---:|---:|---:|---:|
+| <code>runtime</code> | std | 4.50 KB | 3.00 KB | 1.00 KB | 500 B† | 69.40% |
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;</code> | example.com/app | 1.50 KB | 1.20 KB | 300 B | 0 B | 23.13% |
+| … 1 more | | 330 B | | | | 5.09% |
+
+† data partly estimated: 300 B found through the references of code and data to it, without symbols (each object runs to the next referenced address)
+
+</details>
+"""
+
+
+def _with_estimated_data():
+    from dataclasses import replace
+
+    report = tiny_new()
+    packages = list(report.packages)
+    packages[0] = replace(packages[0], data_estimated=300)
+    return replace(report, packages=tuple(packages))
+
+
+def test_estimated_data_is_marked_exactly() -> None:
+    report = _with_estimated_data()
+    text = render(report, "text", top=2)
+    assert text[text.index("Packages") : text.index("Unattributed")] == ESTIMATED_TEXT
+    md = render(report, "markdown", top=2)
+    assert md[md.index("<details><summary>Packages") : md.index("\n<details><summary>Sections")] == ESTIMATED_MD
+    # without estimated bytes, no mark and no footnote (the exact texts above)
+    assert "†" not in render(tiny_new(), "text", top=2) + render(tiny_new(), "markdown", top=2)
+
+
+def test_estimated_data_in_the_document() -> None:
+    report = _with_estimated_data()
+    doc = report.to_json()
+    assert [p.get("data_estimated") for p in doc["packages"]] == [300, None, None]
+    validate(doc)
+    assert BinaryReport.from_json(doc) == report
+    doc["packages"][0]["data_estimated"] = doc["packages"][0]["data"] + 1
+    with pytest.raises(DocumentError, match=r"data_estimated 501 is more than data 500"):
+        BinaryReport.from_json(doc)

@@ -26,6 +26,7 @@ def render_analyze_markdown(doc: dict[str, Any], *, top: int | None = 20) -> str
         "binary.md.j2", doc=doc, top=limit, share=share,
         unattributed=sum(u["size"] for u in doc["unattributed"]),
         rest_packages=sum(p["size"] for p in doc["packages"][limit:]),
+        estimated=sum(p.get("data_estimated", 0) for p in doc["packages"]),
     )
 
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
-from sizebot.render.common import embed_label, plain_text, rich_to_text
+from sizebot.render.common import ESTIMATED_MARK, embed_label, estimated_note, plain_text, rich_to_text
 from sizebot.units import format_delta, format_percent, format_size
 
 
@@ -86,8 +86,13 @@ def render_report_text(report: BinaryReport, *, top: int | None = 20, width: int
                                        ("data", "right"), ("share", "right")))
         rows, more = _cut(report.packages, top)
         for p in rows:
+            data = format_size(p.data) + (ESTIMATED_MARK if p.data_estimated else "")
             packages.add_row(one_line(p.name, 60), format_size(p.size), format_size(p.code), format_size(p.meta),
-                             format_size(p.data), share(p.size, whole))
+                             data, share(p.size, whole))
+        estimated = sum(p.data_estimated for p in report.packages)
+        if estimated:
+            packages.caption = f"{ESTIMATED_MARK} {estimated_note(format_size(estimated))}"
+            packages.caption_justify = "left"
         if more:
             rest = sum(p.size for p in report.packages[len(rows):])
             packages.add_row(Text(f"... {more} more"), format_size(rest), "", "", "", share(rest, whole))

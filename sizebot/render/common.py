@@ -70,6 +70,15 @@ def embed_label(name: str, kind: str = "file") -> str:
     return name if kind == "file" else f"var {name} {kind}"
 
 
+ESTIMATED_MARK = "\u2020"  # a dagger beside a data figure that holds estimated bytes
+
+
+def estimated_note(amount: str) -> str:
+    """The footnote of the estimated data figures (``amount``: their estimated bytes, formatted)."""
+    return (f"data partly estimated: {amount} found through the references of code and data to it, without "
+            "symbols (each object runs to the next referenced address)")
+
+
 def dump_json(payload: Any) -> str:
     return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
@@ -95,7 +104,8 @@ def jinja_env() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(md=escape_md, code=code_md, size=format_size, delta=format_delta)
-    env.globals.update(percent=format_percent, embed_label=embed_label)
+    env.globals.update(percent=format_percent, embed_label=embed_label, estimated_mark=ESTIMATED_MARK,
+                       estimated_note=estimated_note)
     return env
 
 
