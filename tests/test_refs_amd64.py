@@ -3,6 +3,7 @@ builds of Go 1.21 to 1.27, the dispatch by GOARCH, and garbage that never raises
 
 from __future__ import annotations
 
+import bisect
 import os
 import random
 import struct
@@ -32,15 +33,26 @@ def test_matches_objdump(version):
     assert at.typecode == targets.typecode == "Q"
     assert len(at) == len(targets)
     assert list(at) == sorted(at)
-    found = set(zip(instruction_starts(lst, at), targets, strict=True))
+    # objdump before Go 1.27 does not decode EVEX (AVX-512, in the runtime since Go 1.26): it prints
+    # those bytes as other instructions, so EVEX references (62 P0 P1 P2 opcode ModRM) are left out
+    evex = sorted(pc for pc in at if pc - 4 >= lst.code_addr and lst.code[pc - 4 - lst.code_addr] == 0x62)
+    found = {(start, t) for pc, start, t in zip(at, instruction_starts(lst, at), targets, strict=True)
+             if pc not in set(evex)}
+    truth = {(start, t) for start, t in truth if not _evex_within(evex, start)}
     precision, recall = precision_recall(found, truth)
-    # Measured on this program (go1.21.13 .. go1.27.3): 20,000-24,000 references; precision 0.996-0.997
-    # (what is left are bytes inside assembly data tables that read as instructions), recall 0.999
-    # (MOVDQU and VEX forms that objdump names by a symbol of another package, MOVL $imm that it prints
-    # as an address).
+    # Measured on this program (go1.21.13 .. go1.27.3): 16,000-24,000 references; precision 0.996-0.9996
+    # (what is left are bytes that objdump cannot decode either: assembly data and VEX it misreads),
+    # recall 0.998-0.9999; 0-300 EVEX references.
     assert len(truth) > 15_000
     assert precision >= 0.99, (precision, recall)
-    assert recall >= 0.99, (precision, recall)
+    assert recall >= 0.995, (precision, recall)
+    assert len(evex) < 400
+
+
+def _evex_within(evex: list[int], start: int) -> bool:
+    """Whether an EVEX instruction's opcode lies in the 16 bytes from ``start``."""
+    i = bisect.bisect_left(evex, start)
+    return i < len(evex) and evex[i] < start + 16
 
 
 def _rip(code: bytes, disp: int) -> bytes:

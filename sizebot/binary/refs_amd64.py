@@ -225,8 +225,8 @@ def first_argument_call(code: memoryview, code_addr: int, pc: int, is_entry: Cal
     if at < 0 or at + 6 > len(code) or code[at] != 0x8D or code[at + 1] & 0xC7 != 0x05:
         return None
     start = at + 6
-    stop = min(len(code) - 5, start + _CALL_WINDOW)
-    window = code[start : stop + 5].tobytes()
+    stop = min(len(code) - 4, start + _CALL_WINDOW)  # a CALL is 5 bytes: E8 at stop - 1 is the last
+    window = code[start : stop + 4].tobytes()
     i = window.find(_CALL_BYTE)
     while 0 <= i < stop - start:
         callee = code_addr + start + i + 5 + _DISP.unpack_from(window, i + 1)[0]
