@@ -450,8 +450,8 @@ def _data_sections(binary: BinaryFile) -> list[Section]:
 
 
 def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array] | None:
-    """The code's references into the data sections (``acc.references``, scanned on first use, for
-    the embeds' packages); None when the GOARCH has no scanner."""
+    """The code's references into the data sections (``acc.references``, scanned on first use: by
+    the embeds' packages, else by the reference attribution); None when the GOARCH has no scanner."""
     if acc.references is not None:
         return acc.references
     scan = scanner(binary.goarch)
@@ -467,7 +467,8 @@ def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array
             pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
             binary.release(text.offset, text.file_size)
         except (ValueError, IndexError, struct.error, OverflowError, TypeError):
-            continue  # _reference_claims says so in a note
+            acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")
+            continue
         if len(pcs) != len(targets):
             continue
         all_pcs.extend(pcs)
@@ -566,29 +567,21 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     word. An object runs to the next such address in its section, or to the first byte something
     else claims. These bytes are the package's data, marked estimated; whatever claims a byte
     exactly keeps it."""
-    scan = scanner(binary.goarch)
-    secs = sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
-                  key=lambda s: s.addr)
-    if scan is None or not secs or not funcs:
+    secs = _data_sections(binary)
+    refs = _data_references(binary, acc) if secs and funcs else None
+    if refs is None:
         return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
     entries = funcs.starts
     counts: Counter[int] = Counter()
-    first_pc: dict[int, int] = {}  # target -> the first instruction referring to it
-    texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
-    for text in texts:
-        try:
-            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
-            binary.release(text.offset, text.file_size)
-        except (ValueError, IndexError, struct.error, OverflowError, TypeError):
-            acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")
-            continue
-        if len(pcs) != len(targets):
-            continue
-        # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
-        owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
-        counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
-        first_pc = {**dict(zip(reversed(targets), reversed(pcs), strict=True)), **first_pc}
+    pcs, targets = refs
+    acc.references = None  # the last use: released
+    # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
+    owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
+    counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
+    # target -> the first instruction referring to it (the scan's order: code sections in file order)
+    first_pc = dict(zip(reversed(targets), reversed(pcs), strict=True))
+    del pcs, targets, refs
     # each target's package: the one that refers to it most often (in ascending order of counts, the
     # last pair of a target wins)
     keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
@@ -634,6 +627,7 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
         limits.extend(map(min, map(starts_after.__getitem__, compress(idx, free)),
                           repeat(sec.offset + sec.file_size)))
     owner = list(map(chosen.get, objects, repeat(-1)))
+    texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
     _dictionary_owners(binary, funcs, ids, texts, objects, owner, first_pc)
     # an object only pointers name takes the package of the object holding the first of them, through
     # chains of such objects (a table of tables): a few rounds reach every chain that ends at code
