@@ -103,8 +103,8 @@ class Claims:
 
     def packed_between(self, first: int, last: int) -> list[int]:
         """The packed claims that start in [first, last), unsorted."""
-        lo, hi = first << 2, last << 2
-        return [k << 63 | v for k, v in zip(self.keys, self.vals, strict=True) if lo <= k < hi]
+        inside = list(map(range(first << 2, last << 2).__contains__, self.keys))
+        return list(map(or_, map(lshift, compress(self.keys, inside), repeat(63)), compress(self.vals, inside)))
 
     def iter_sorted(self, parts: int = 8) -> Iterator[int]:
         """The packed claims by start, then priority, sorted a part at a time (the parts split the
@@ -579,9 +579,12 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
     owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
     counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
-    # target -> the first instruction referring to it (the scan's order: code sections in file order)
-    first_pc = dict(zip(reversed(targets), reversed(pcs), strict=True))
-    del pcs, targets, refs
+    # target -> the first instruction referring to it (the scan's order: code sections in file order),
+    # for pointer-aligned targets only (what a dictionary is)
+    aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
+    first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
+                        strict=True))
+    del pcs, targets, refs, aligned
     # each target's package: the one that refers to it most often (in ascending order of counts, the
     # last pair of a target wins)
     keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
