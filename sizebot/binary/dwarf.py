@@ -31,6 +31,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from sizebot.binary.container import BinaryFile
 from sizebot.documents.analyze import Section
@@ -117,9 +118,8 @@ def _inflate(ch_type: int, body: memoryview, size: int) -> bytes | None:
     if size > _MAX_INFLATED:
         return None
     if ch_type == 1:
-        d = zlib.decompressobj()
-        out = d.decompress(body, size)
-    elif ch_type == 2:
+        return _inflate_zlib(body, size)
+    if ch_type == 2:
         import zstandard
 
         try:
@@ -129,6 +129,34 @@ def _inflate(ch_type: int, body: memoryview, size: int) -> bytes | None:
     else:
         return None
     return out if len(out) == size else None
+
+
+_STEP = 1 << 18  # bytes of input, and of output, per call to zlib
+
+
+def _inflate_zlib(body: memoryview, size: int) -> bytes | None:
+    """The zlib stream ``body`` inflated into one buffer of exactly ``size`` bytes, filled a step at a
+    time (one call for the whole stream would hold its output twice while joining it); None when
+    the stream does not inflate to ``size`` bytes (a larger one is cut off at once)."""
+    out = bytearray(size)
+    d = zlib.decompressobj()
+    pos = 0
+    for i in range(0, len(body), _STEP):
+        data: bytes | memoryview = body[i : i + _STEP]
+        while data and not d.eof:
+            chunk = d.decompress(data, _STEP)
+            if pos + len(chunk) > size:
+                return None
+            out[pos : pos + len(chunk)] = chunk
+            pos += len(chunk)
+            data = d.unconsumed_tail
+        if d.eof:
+            break
+    rest = d.flush()
+    if pos + len(rest) != size:
+        return None
+    out[pos:] = rest
+    return cast(bytes, out)  # read like bytes by every reader here (names compared, never hashed)
 
 
 def _uleb(d: bytes, pos: int) -> tuple[int, int]:
@@ -192,7 +220,7 @@ def read_units(info: bytes, abbrev: bytes, little: bool) -> list[Unit]:
             value, p = _form_value(info, p, form, addr_size, bo)
             if value is None:
                 break
-            if attr == DW_AT_NAME and isinstance(value, bytes):
+            if attr == DW_AT_NAME and isinstance(value, (bytes, bytearray)):
                 unit.name = value.decode("utf-8", "replace")
             elif attr == DW_AT_STMT_LIST and isinstance(value, int):
                 unit.stmt_list = value
