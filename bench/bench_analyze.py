@@ -13,10 +13,12 @@ or takes --binary FILE (repeatable). Then, for each binary, runs the two tools a
     sizebot analyze BINARY --format json -o sizebot.json
     gsa BINARY -f json -o gsa.json                     (gsa from --gsa, $SIZEBOT_BENCH_GSA or PATH)
 
-and prints each run's wall time and peak RSS (of the child and its descendants, from wait4), the
-1-minute load average before it, then the medians, the ratio of the median wall times and each
-tool's median peak RSS as a multiple of the file size. gsa is AGPL: it is never vendored here; when
-it is not found the bench says so and measures sizebot alone.
+and prints each run's wall time, CPU time (user + system) and peak RSS (of the child and its
+descendants, from wait4), the 1-minute load average before it, then the medians, the ratios of the
+median wall and CPU times and each tool's median peak RSS as a multiple of the file size. gsa runs
+on every core (Go), sizebot on one: on a loaded machine the CPU ratio is the steadier figure.
+gsa is AGPL: it is never vendored here; when it is not found the bench says so and measures
+sizebot alone.
 
     python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--runs 5] [--go-version 1.24.11]
                                   [--binary FILE ...] [--gsa PATH]
@@ -59,8 +61,9 @@ def build_target(target: str, go: str, out_dir: Path) -> Path:
     return exe
 
 
-def measure(cmd: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in bytes, exit status) of one child process (descendants included)."""
+def measure(cmd: list[str]) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds (user + system), peak RSS in bytes, exit status) of one child
+    process (descendants included)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -71,7 +74,7 @@ def measure(cmd: list[str]) -> tuple[float, int, int]:
     if rc != 0:
         lines = err.decode(errors="replace").strip().splitlines()
         print(f"  {cmd[0]} exited {rc}: {lines[-1] if lines else ''}", file=sys.stderr)
-    return wall, usage.ru_maxrss * 1024, rc
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, rc
 
 
 def find_gsa(option: str | None) -> str | None:
@@ -81,31 +84,33 @@ def find_gsa(option: str | None) -> str | None:
     return None
 
 
-def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str, tuple[float, float]]:
-    """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median peak RSS bytes)}."""
+def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str, tuple[float, float, float]]:
+    """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median CPU s, median
+    peak RSS bytes)}."""
     size = binary.stat().st_size
     print(f"\n{binary.name}: {size:,} bytes ({size / 2**20:.1f} MiB)")
     tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
                          str(work / "sizebot.json")]}
     if gsa:
         tools["gsa"] = [gsa, str(binary), "-f", "json", "-o", str(work / "gsa.json")]
-    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in tools}
-    print(f"{'run':>3} {'tool':<8} {'load':>5} {'wall s':>7} {'peak RSS MiB':>13} {'x file':>7}")
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
+    print(f"{'run':>3} {'tool':<8} {'load':>5} {'wall s':>7} {'CPU s':>7} {'peak RSS MiB':>13} {'x file':>7}")
     for run in range(1, runs + 1):
         for name, cmd in tools.items():
             load = os.getloadavg()[0]
-            wall, rss, rc = measure(cmd)
+            wall, cpu, rss, rc = measure(cmd)
             if rc != 0:
                 raise SystemExit(f"{name} failed on {binary}")
-            samples[name].append((wall, rss))
-            print(f"{run:>3} {name:<8} {load:>5.1f} {wall:>7.2f} {rss / 2**20:>13.1f} {rss / size:>7.2f}", flush=True)
-    medians = {name: (statistics.median(w for w, _ in s), statistics.median(r for _, r in s))
-               for name, s in samples.items()}
-    for name, (wall, rss) in medians.items():
-        print(f"median {name:<8} wall {wall:.2f} s, peak RSS {rss / 2**20:.1f} MiB = {rss / size:.2f}x the file")
+            samples[name].append((wall, cpu, rss))
+            print(f"{run:>3} {name:<8} {load:>5.1f} {wall:>7.2f} {cpu:>7.2f} {rss / 2**20:>13.1f} {rss / size:>7.2f}",
+                  flush=True)
+    medians = {name: tuple(statistics.median(x[k] for x in s) for k in range(3)) for name, s in samples.items()}
+    for name, (wall, cpu, rss) in medians.items():
+        print(f"median {name:<8} wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {rss / 2**20:.1f} MiB = "
+              f"{rss / size:.2f}x the file")
     if "gsa" in medians:
-        (sw, sr), (gw, gr) = medians["sizebot"], medians["gsa"]
-        print(f"sizebot / gsa: wall {sw / gw:.2f}x, peak RSS {sr / gr:.2f}x")
+        (sw, sc, sr), (gw, gc, gr) = medians["sizebot"], medians["gsa"]
+        print(f"sizebot / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x, peak RSS {sr / gr:.2f}x")
     doc = json.loads((work / "sizebot.json").read_text())
     attributed = sum(p["size"] for p in doc["packages"])
     total = attributed + sum(u["size"] for u in doc["unattributed"])
