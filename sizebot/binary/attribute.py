@@ -285,6 +285,7 @@ def _attribute_go(
         raise PclntabError("cannot find the text base (no moduledata, runtime.text or text section)", path=binary.path)
     # the type descriptors first, while little else is in memory: the walk's own records are large
     types = _type_claims(binary, md, _go_minor(info, pcln)) if md is not None else None
+    binary.release(0, binary.file_size)  # the walk's pages: later steps read back what they need
     funcs = pcln.parse_functions(text_base)
     add = claims.add
 
@@ -416,6 +417,7 @@ def _attribute_go(
 
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
+        binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
         _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg)
     _reference_claims(binary, funcs, ids, acc)
 
