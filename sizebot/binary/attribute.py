@@ -106,19 +106,18 @@ class Claims:
         inside = list(map(range(first << 2, last << 2).__contains__, self.keys))
         return list(map(or_, map(lshift, compress(self.keys, inside), repeat(63)), compress(self.vals, inside)))
 
-    def iter_sorted(self, parts: int = 8) -> Iterator[int]:
-        """The packed claims by start, then priority, sorted a part at a time (the parts split the
-        range of keys at sampled quantiles): only one part is ever a list of Python ints."""
+    def sorted_parts(self, parts: int = 8) -> Iterator[list[int]]:
+        """The packed claims by start, then priority, as consecutive sorted lists: the parts split
+        the range of keys at sampled quantiles, so only one part is ever a list of Python ints."""
         keys, vals = self.keys, self.vals
         sample = sorted(keys[:: max(1, len(keys) // (64 * parts))])
         bounds = sorted({sample[len(sample) * j // parts] for j in range(1, parts)} if sample else set())
-        edges = [0, *bounds, 1 << 64]
-        for lo, hi in itertools.pairwise(edges):
-            inside = map(range(lo, hi).__contains__, keys)
-            items = list(map(or_, map(lshift, compress(keys, inside), repeat(63)),
-                             compress(vals, map(range(lo, hi).__contains__, keys))))
+        for lo, hi in itertools.pairwise([0, *bounds, 1 << 64]):
+            inside = range(lo, hi).__contains__
+            items = list(map(or_, map(lshift, compress(keys, map(inside, keys)), repeat(63)),
+                             compress(vals, map(inside, keys))))
             items.sort()
-            yield from items
+            yield items
 
 
 def go_package(name: str) -> str | None:
@@ -1125,32 +1124,33 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
     end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
-    for c in acc.claims.iter_sorted():
-        end = (c >> 23) & end_mask
-        if end <= pos:
-            continue  # covered by earlier claims
-        start = c >> 65
-        if start < pos:
-            start = pos
-        elif start > pos and start > reg_lo and pos < reg_hi:
-            gaps.append((pos, start))
-        pos = end
-        if cur_start <= start and end <= cur_end:
-            totals[c & low_mask] += end - start
-            claimed[cur] += end - start
-            continue
-        while start < end:
-            i = bisect.bisect_right(starts, start) - 1
-            if i < 0 or start >= secs[i][1]:  # between sections: skip to the next one
-                if i + 1 >= len(secs):
-                    break
-                start = secs[i + 1][0]
+    for part in acc.claims.sorted_parts():
+        for c in part:
+            end = (c >> 23) & end_mask
+            if end <= pos:
+                continue  # covered by earlier claims
+            start = c >> 65
+            if start < pos:
+                start = pos
+            elif start > pos and start > reg_lo and pos < reg_hi:
+                gaps.append((pos, start))
+            pos = end
+            if cur_start <= start and end <= cur_end:
+                totals[c & low_mask] += end - start
+                claimed[cur] += end - start
                 continue
-            cur_start, cur_end, cur = secs[i][0], secs[i][1], i
-            piece = min(end, cur_end) - start
-            totals[c & low_mask] += piece
-            claimed[i] += piece
-            start += piece
+            while start < end:
+                i = bisect.bisect_right(starts, start) - 1
+                if i < 0 or start >= secs[i][1]:  # between sections: skip to the next one
+                    if i + 1 >= len(secs):
+                        break
+                    start = secs[i + 1][0]
+                    continue
+                cur_start, cur_end, cur = secs[i][0], secs[i][1], i
+                piece = min(end, cur_end) - start
+                totals[c & low_mask] += piece
+                claimed[i] += piece
+                start += piece
     if pos < reg_hi:
         gaps.append((pos, size))
     unattr: dict[str, int] = defaultdict(int)
