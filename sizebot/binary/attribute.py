@@ -415,6 +415,7 @@ def _attribute_go(
         add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
 
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
+    del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
         _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg)
