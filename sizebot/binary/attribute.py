@@ -590,7 +590,9 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     # each target's package: the one that refers to it most often (in ascending order of counts, the
     # last pair of a target wins)
     keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
+    del counts
     chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
+    del keys
     pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
     if not chosen and not pointers:
         return
@@ -601,6 +603,9 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     claimed.sort()
     starts = array("Q", map(rshift, claimed, repeat(65)))
     reach = array("Q", accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
+    # each claim's end, package and kind (its low 63 bits), compactly: the packed ints are large
+    tails = array("Q", map(and_, claimed, repeat((1 << 63) - 1)))
+    del claimed
     sec_addrs = [s.addr for s in secs]
 
     def exact_owner(off: int) -> int | None:
@@ -608,7 +613,7 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
         i = bisect.bisect_right(starts, off) - 1
         if i < 0 or reach[i] <= off:
             return None
-        c = claimed[i]
+        c = tails[i]
         if (c >> 23) & Claims._END_MASK > off and c & 7 in (CODE, META, DATA):
             return (c >> 3) & 0xFFFFF
         return -1
@@ -619,8 +624,8 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     objects: list[int] = []
     offsets: list[int] = []
     limits: list[int] = []
-    reach_before = [0, *reach]  # indexed by bisect_right(starts, off): the reach of the claims before off
-    starts_after = [*starts, 1 << 62]
+    reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
+    starts_after = starts + array("Q", [1 << 62])
     for sec in secs:
         part = candidates[bisect.bisect_left(candidates, sec.addr) : bisect.bisect_left(candidates, sec.addr
                                                                                        + sec.file_size)]
