@@ -47,6 +47,7 @@ from sizebot.compare.toolchain import toolchain_notes
 from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
 from sizebot.config.loading import CONFIG_NAMES, parse_config
 from sizebot.documents.baseline import Baseline
+from sizebot.documents.diff import BinaryDiff
 from sizebot.documents.report import Report
 from sizebot.errors import ConfigError, GitError, SizebotError
 from sizebot.units import format_size
@@ -137,11 +138,12 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if reused is not None:
             say(f"base {base_sha[:12]}: measured by the baseline, not built")
         notes.extend([baseline_problem] if baseline_problem else [])
+        diffs: dict[int, Future[BinaryDiff | None]] = {}
         base_sides, head_sides, graphs, base_graphs = _measure(
             jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
-            use.graphs if use is not None and reused is not None else None)
+            use.graphs if use is not None and reused is not None else None, top=top, diffs=diffs)
         checkout.remove_soon()  # every build done, every graph listed: removed while the rest is worked out
-        comparisons = _compare(jobs, base_sides, head_sides, top)
+        comparisons = _compare(jobs, base_sides, head_sides, top, diffs)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
             raise error
@@ -423,6 +425,7 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
              measured_base: list[Side] | None = None,
              analysis_cache: Path | None = None,
              measured_graphs: Mapping[tuple[str, str], Graph] | None = None,
+             *, top: int | None = DEFAULT_TOP, diffs: dict[int, Future[BinaryDiff | None]] | None = None,
              ) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
@@ -430,8 +433,15 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
     analyses overlap the head's builds, and the head's overlap each other and the last builds. The
     import graphs of each side (`go list -deps`: the chains of new packages, what each dependency alone
     brings in) are listed during its builds. ``measured_base``: the base's sides from a baseline, and
-    ``measured_graphs`` its import graphs; the base is then neither built nor listed."""
-    with _Analyses(len(jobs), say, analysis_cache) as analyses, ThreadPoolExecutor(max_workers=1) as lister:
+    ``measured_graphs`` its import graphs; the base is then neither built nor listed. ``diffs``: filled
+    with each build's diff (by job), worked out as soon as both its sides are analysed, while the later
+    builds run (the diff of the build that ends last is the only one left for after it)."""
+    differ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-diff")
+    with ExitStack() as stack:
+        # not waited for: _compare waits for the diffs; interrupted, a diff ends with its analysis
+        stack.callback(differ.shutdown, wait=False, cancel_futures=True)
+        analyses = stack.enter_context(_Analyses(len(jobs), say, analysis_cache))
+        lister = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         base_graphs = _given(measured_graphs) if measured_graphs is not None else \
             list_graphs(jobs, checkout.path, go, env, lister)
         base_sides = [] if measured_base is not None else \
@@ -441,7 +451,16 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
         graphs = list_graphs(jobs, checkout.path, go, env, lister)
-        head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses)
+
+        def diff_soon(i: int, head: tuple[BuildOutcome, str, Future[Side]]) -> None:
+            def diff() -> BinaryDiff | None:  # an analysis that failed here is done again by _compare
+                base = measured_base[i] if measured_base is not None else base_sides[i][2].result()
+                return _diff(base, head[2].result(), top)
+            if diffs is not None:
+                diffs[i] = differ.submit(diff)
+
+        head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses,
+                                 then=diff_soon)
         for graph in graphs.values():
             graph.exception()  # listed before the checkout changes again
         base = measured_base if measured_base is not None else [analyses.result(a) for a in base_sides]
@@ -520,10 +539,11 @@ def _worker_signals() -> None:
 
 
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
-                env: Mapping[str, str] | None, say: Progress,
-                analyses: _Analyses) -> list[tuple[BuildOutcome, str, Future[Side]]]:
+                env: Mapping[str, str] | None, say: Progress, analyses: _Analyses,
+                then: Callable[[int, tuple[BuildOutcome, str, Future[Side]]], None] | None = None,
+                ) -> list[tuple[BuildOutcome, str, Future[Side]]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
-    all are built, with each binary's analysis submitted to ``analyses``."""
+    all are built, with each binary's analysis submitted to ``analyses`` (and handed to ``then``)."""
     results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
 
@@ -536,7 +556,9 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
                 outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
             outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
-        results[i] = analyses.submit(outcome, label)
+        analysis = results[i] = analyses.submit(outcome, label)
+        if then is not None:
+            then(i, analysis)
 
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -562,12 +584,19 @@ def _analyse(outcome: BuildOutcome, cache: Path | None = None, key: str | None =
     return Side(OK, report=report, name=name)
 
 
-def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], top: int | None) -> list[Comparison]:
+def _diff(base: Side, head: Side, top: int | None) -> BinaryDiff | None:
+    if base.status == OK and head.status == OK and base.report is not None and head.report is not None:
+        return diff_reports(base.report, head.report, top=top)
+    return None
+
+
+def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], top: int | None,
+             diffs: Mapping[int, Future[BinaryDiff | None]] | None = None) -> list[Comparison]:
+    """One Comparison per job; ``diffs``: the diffs of these sides worked out already, by job."""
     out = []
-    for (target, platform, strategy), b, h in zip(jobs, base, head, strict=True):
-        diff = None
-        if b.status == OK and h.status == OK and b.report is not None and h.report is not None:
-            diff = diff_reports(b.report, h.report, top=top)
+    for i, ((target, platform, strategy), b, h) in enumerate(zip(jobs, base, head, strict=True)):
+        early = (diffs or {}).get(i)
+        diff = early.result() if early is not None and early.exception() is None else _diff(b, h, top)
         out.append(Comparison(target=target.name, package=target.package, platform=platform,
                               strategy=strategy.name, base=b, head=h, diff=diff))
     return out
