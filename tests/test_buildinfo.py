@@ -278,3 +278,5 @@ def test_module_for_package() -> None:
     # a main module without a dot ("module hello") still owns its packages
     assert module_for_package("hello/util", [], "hello") == "hello"
     assert module_for_package("fmt", [], "hello") == "std"
+    # `go build main.go`: the build info names no main module; main is unknown, never the standard library
+    assert module_for_package("main", mods, "") == ""

@@ -100,6 +100,8 @@ def test_command_line_files_build():
         r = analyze_binary(build(files, package="main.go", flags=flags))
         _sums(r)
         assert r.build_info.main is None
+        assert {m.path for m in r.modules if m.path == "std"} == {"std"}
+        assert next(p for p in r.packages if p.name == "main").module == ""  # unknown, never "std"
         assert r.embeds == (EmbeddedFile("main", "#1" if flags else "blob", BLOB, "[]byte"),)
 
 

@@ -522,8 +522,8 @@ def _embed_claims(
     modules = [m.path for m in info.deps] if info is not None else []
     main_module = info.main.path if info is not None and info.main is not None else ""
 
-    def is_std(pkg: str) -> bool:  # "main" of `go build main.go` has no main module: not std either
-        return pkg != "main" and module_for_package(pkg, modules, main_module) == "std"
+    def is_std(pkg: str) -> bool:
+        return module_for_package(pkg, modules, main_module) == "std"
 
     def var_package(pc: int) -> str | None:
         """As code_package, but standard library code inlined there (strings.NewReader(v)) loads

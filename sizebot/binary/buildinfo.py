@@ -222,10 +222,11 @@ def _pointer_string(binary: BinaryFile, field: int, ptr_size: int, order: ByteOr
 def module_for_package(pkg: str, modules: list[str] | tuple[str, ...], main_module: str) -> str:
     """The module a package belongs to: the longest module path that is ``pkg`` or a path-prefix of it
     (modules = dependency paths; main_module is also a candidate). Package "main" (how the main
-    package appears in symbol names) belongs to main_module. Not under any module and a first path
+    package appears in symbol names) belongs to main_module, "" (unknown) when the build info names none
+    (`go build main.go`): never "std". Not under any module and a first path
     element without a dot (runtime, net/http, internal/..., vendor/golang.org/x/...) -> "std".
     Otherwise "" (unknown: a module missing from the build info)."""
-    if pkg == "main" and main_module:
+    if pkg == "main":
         return main_module
     best = ""
     for mod in (*modules, main_module):
