@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ MAIN_1 = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("he
 MAIN_2 = PRINT_HELLO
 PR = ('package main\n\nimport (\n\t"encoding/json"\n\t"fmt"\n)\n\n'
       'func main() { b, _ := json.Marshal(map[string]string{"hello": "sizebot"}); fmt.Println(string(b)) }\n')
+GO_CACHE = ".sizebot-cache"  # the action's input go-cache, the path the workflows save and restore
+GO_KEY = "sizebot-go-${{ runner.os }}-sizebot-v1-"
 CONFIG = '[[target]]\nname = "hello"\npackage = "."\n\n[strategy.default]\n'
 
 
@@ -88,19 +91,27 @@ class Cache:
         self.root = root
         root.mkdir(exist_ok=True)
 
-    def save(self, workspace: Path, key: str) -> None:
-        shutil.copy(workspace / CACHED, self.root / key)
+    def save(self, workspace: Path, key: str, path: str = CACHED) -> None:
+        if (workspace / path).is_dir():
+            shutil.copytree(workspace / path, self.root / key)  # a tar keeps the files' times
+        else:
+            shutil.copy(workspace / path, self.root / key)
 
-    def restore(self, workspace: Path, key: str, restore_prefix: str | None = None) -> bool:
-        (workspace / CACHED).unlink(missing_ok=True)
+    def restore(self, workspace: Path, key: str, restore_prefix: str | None = None, path: str = CACHED) -> bool:
+        if (workspace / path).is_dir():
+            shutil.rmtree(workspace / path)
+        (workspace / path).unlink(missing_ok=True)
         found = self.root / key
         if not found.exists() and restore_prefix:
             older = sorted(self.root.glob(f"{restore_prefix}*"), key=lambda p: p.stat().st_mtime)
             found = older[-1] if older else found
         if not found.exists():
             return False
-        (workspace / CACHED).parent.mkdir(exist_ok=True)
-        shutil.copy(found, workspace / CACHED)
+        (workspace / path).parent.mkdir(parents=True, exist_ok=True)
+        if found.is_dir():
+            shutil.copytree(found, workspace / path)
+        else:
+            shutil.copy(found, workspace / path)
         return True
 
 
@@ -129,17 +140,30 @@ def run_action(env, capsys) -> tuple[int, dict[str, str], str]:
     return status, read_outputs(Path(env["GITHUB_OUTPUT"])), out + err
 
 
-def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env, fake, repo, capsys, tmp_path):
+def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env, fake, repo, capsys, tmp_path,
+                                                                           monkeypatch):
     ws = Path(str(repo["path"]))
     cache = Cache(tmp_path / "cache")
-    # Two pushes to main: the second carries the first's history forward.
+    go_key = GO_KEY.replace("${{ runner.os }}", "Linux")
+    # The action's Go caches under the workspace (its input go-cache, as action.yml's default).
+    monkeypatch.setenv("INPUT_GO-CACHE", GO_CACHE)
+    shutil.rmtree(ws / GO_CACHE, ignore_errors=True)
+    caller = (os.environ.get("GOCACHE"), os.environ.get("GOMODCACHE"))
+    # Two pushes to main: the second carries the first's history forward, and builds on the first's Go cache.
     for sha in (repo["first"], repo["second"]):
         assert not cache.restore(ws, f"sizebot-baseline-{sha}", "sizebot-baseline-") or sha == repo["second"]
+        assert cache.restore(ws, f"{go_key}{sha}", go_key, GO_CACHE) == (sha == repo["second"])
         push(env, str(sha))
         status, outputs, log = run_action(env, capsys)
         assert status == 0, log
         assert outputs["baseline-json"] == CACHED
         cache.save(ws, f"sizebot-baseline-{sha}")
+        cache.save(ws, f"{go_key}{sha}", GO_CACHE)
+    # go build wrote there (compiled packages, the cache's own files), and the caller's environment is back.
+    compiled = [p for p in (ws / GO_CACHE / "go-build").rglob("*-d") if p.is_file()]
+    assert len(compiled) > 20 and (ws / GO_CACHE / "go-build" / "trim.txt").is_file()
+    assert (ws / GO_CACHE / "go-mod").is_dir()
+    assert (os.environ.get("GOCACHE"), os.environ.get("GOMODCACHE")) == caller
     baseline = json.loads((ws / CACHED).read_text())
     validate_document(baseline, "baseline")
     assert baseline["commit"]["sha"] == repo["second"]
@@ -147,8 +171,15 @@ def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env,
     assert "Baseline of" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert fake.requests == [] or all(r.method == "GET" for r in fake.requests)  # a push job writes nothing
 
-    # The pull request's measure job: the base's baseline restored by base.sha, only the head built.
+    # The pull request's measure job: the base's baseline restored by base.sha, only the head built, on
+    # the default branch's Go cache restored by base.sha. Its entries made to look two hours old: the go
+    # command renews the time of an entry it uses (when older than an hour), so a renewed one was read.
     assert cache.restore(ws, f"sizebot-baseline-{repo['second']}")
+    assert cache.restore(ws, f"{go_key}{repo['second']}", go_key, GO_CACHE)
+    restored = [p for p in (ws / GO_CACHE / "go-build").rglob("*") if p.is_file()]
+    before = time.time() - 7200
+    for p in restored:
+        os.utime(p, (before, before))
     fake.add_pull(12, str(repo["second"]), str(repo["head"]), head_ref="feat")
     pull_request(env, repo, str(repo["second"]))
     status, outputs, log = run_action(env, capsys)
@@ -159,6 +190,8 @@ def test_push_writes_the_baseline_and_the_pull_request_builds_only_its_head(env,
     assert measurement["builds"][0]["base"]["status"] == "ok" and measurement["builds"][0]["delta"] > 0
     assert [p["sha"] for p in measurement["trend"]["points"]] == [repo["first"], repo["second"]]
     assert not any("baseline" in n for n in measurement["notes"])
+    renewed = [p for p in restored if p.stat().st_mtime > before + 3600]
+    assert len(renewed) > 20, len(renewed)  # the head's build read the restored cache (fmt, os, runtime...)
 
     # The workflow_run job comments; the comment charts the history with the head last.
     comment_ws = tmp_path / "comment-ws"
@@ -230,6 +263,39 @@ def test_the_workflows_save_and_restore_the_baseline_by_commit():
     assert restore["with"] == {"path": CACHED, "key": "sizebot-baseline-${{ github.event.pull_request.base.sha }}"}
     action_step = next(s for s in steps if s.get("id") == "sizebot")
     assert action_step["with"]["baseline"] == CACHED
+    # The Go caches: saved by the push job under its commit, restored by the pull request (never saved there).
+    steps = baseline["jobs"]["baseline"]["steps"]
+    go_steps = [s for s in steps if s.get("with", {}).get("path") == GO_CACHE]
+    assert [s["uses"] for s in go_steps] == ["actions/cache/restore@v4", "actions/cache/save@v4"]
+    assert go_steps[0]["with"] == {"path": GO_CACHE, "key": GO_KEY + "${{ github.sha }}", "restore-keys": GO_KEY}
+    assert go_steps[1]["with"] == {"path": GO_CACHE, "key": GO_KEY + "${{ github.sha }}"}
+    assert steps.index(go_steps[0]) < steps.index(action_step_of(steps)) < steps.index(go_steps[1])
+    steps = measure["jobs"]["measure"]["steps"]
+    go_steps = [s for s in steps if s.get("with", {}).get("path") == GO_CACHE]
+    assert go_steps == [{"uses": "actions/cache/restore@v4", "with": {
+        "path": GO_CACHE, "key": GO_KEY + "${{ github.event.pull_request.base.sha }}", "restore-keys": GO_KEY}}]
+    assert steps.index(go_steps[0]) < steps.index(action_step_of(steps))
+    assert not any("cache/save" in s.get("uses", "") for s in steps)
+    # go-cache is not set in the workflows: action.yml's default is the path they carry
+    assert all("go-cache" not in action_step_of(s)["with"] for s in (baseline["jobs"]["baseline"]["steps"], steps))
+    inputs = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+    assert inputs["go-cache"]["default"] == GO_CACHE
     docs = (ROOT / "docs/action.md").read_text()
     for name in ("sizebot-baseline.yml", "sizebot-pr-measure.yml"):
         assert (ROOT / ".github/workflows" / name).read_text() in docs
+
+
+def action_step_of(steps: list[dict]) -> dict:
+    return next(s for s in steps if s.get("id") == "sizebot")
+
+
+@pytest.mark.parametrize("value", ["/root/.cache/go-build", "../outside", "cache/../../outside"])
+def test_a_go_cache_outside_the_workspace_is_refused(env, repo, capsys, monkeypatch, value):
+    """The workflow's steps carry only the workspace: a Go cache elsewhere is one line, exit 2, nothing built."""
+    monkeypatch.setenv("INPUT_GO-CACHE", value)
+    pull_request(env, repo, str(repo["second"]))
+    status, outputs, log = run_action(env, capsys)
+    assert status == 2
+    assert log.strip().splitlines()[-1].endswith(f"input go-cache: {value!r} is not a directory inside the workspace "
+                                                 "(a relative path without '..')")
+    assert "building" not in log and outputs == {}

@@ -57,7 +57,8 @@ def test_action_yml_inputs_outputs():
     assert d["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert list(d["inputs"]) == ["config", "github-token", "mode", "comment-key", "fail-on", "base-ref",
                                  "head-ref", "go-version", "working-directory", "measurement-files", "baseline",
-                                 "history", "html-artifact"]
+                                 "history", "go-cache", "html-artifact"]
+    assert d["inputs"]["go-cache"]["default"] == ".sizebot-cache"
     assert d["inputs"]["github-token"]["default"] == "${{ github.token }}"
     assert (d["inputs"]["mode"]["default"], d["inputs"]["fail-on"]["default"],
             d["inputs"]["comment-key"]["default"]) == ("report", "fail", "default")

@@ -6,6 +6,8 @@ Modes: ``measure`` (a pull request's job, read-only token: write a measurement f
 ``comment`` (workflow_run with a write token: validate measurement files, merge, comment; never
 runs PR code), ``report`` (measure, then comment when the event is a pull request; for pushes),
 ``baseline`` (a push to the default branch: measure it and write its baseline; cli/action_baseline.py).
+The modes that build set GOCACHE and GOMODCACHE below input ``go-cache`` (in the workspace, which the
+workflow can save and restore with actions/cache) for the run.
 
 Exit status: by ``fail-on`` and the verdict (fail: 1 on fail; warn: 1 on warn or fail; never: 0),
 except in mode ``measure``, which exits 0 for any verdict (its file must be uploaded, and the comment
@@ -21,7 +23,8 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +38,7 @@ from sizebot.documents.verdict import FAIL_ON, Verdict
 from sizebot.errors import GitHubError, SizebotError
 from sizebot.github.client import GitHubClient, GitHubValidationError, RetryPolicy
 from sizebot.github.comment import build_comment, comment_marker, upsert_comment
-from sizebot.github.event import load_event, parse_event, parse_workflow_run
+from sizebot.github.event import PullRequestEvent, load_event, parse_event, parse_workflow_run
 from sizebot.github.measurement import (
     check_against_pull,
     load_measurement_record,
@@ -147,6 +150,44 @@ def _output_file(env: Mapping[str, str], name: str) -> tuple[Path, str]:
     return path, rel
 
 
+GO_CACHE_DIRS = (("GOCACHE", "go-build"), ("GOMODCACHE", "go-mod"))
+
+
+def go_cache_dirs(env: Mapping[str, str]) -> dict[str, str]:
+    """GOCACHE and GOMODCACHE below input ``go-cache`` (relative to the workspace), or {} when it is empty.
+
+    The action's container starts with empty Go caches: under the workspace, the workflow can save the
+    default branch's with actions/cache/save and restore it in a pull request's job, whose head then
+    compiles only what it changed. The workflow names the directory (trusted); a path outside the
+    workspace is refused, for the workflow's steps could not carry it."""
+    text = _input(env, "go-cache")
+    if not text:
+        return {}
+    if os.path.isabs(text) or ".." in Path(text).parts:
+        raise SizebotError(f"input go-cache: {text[:80]!r} is not a directory inside the workspace (a relative "
+                           "path without '..')")
+    root = Path(env.get("GITHUB_WORKSPACE", ".")).resolve() / text
+    return {name: str(root / sub) for name, sub in GO_CACHE_DIRS}
+
+
+@contextmanager
+def go_caches(dirs: Mapping[str, str]) -> Iterator[None]:
+    """The Go caches of ``dirs`` in this process's environment (every go command inherits it) for the
+    duration, the caller's values put back after."""
+    saved = {name: os.environ.get(name) for name in dirs}
+    try:
+        for name, path in dirs.items():
+            Path(path).mkdir(parents=True, exist_ok=True)
+            os.environ[name] = path
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _ensure_commit(repo: Path, sha: str) -> None:
     """The checkout of actions/checkout is shallow (one commit, on a pull_request GitHub's merge
     commit): fetch a commit that is missing, the base and the PR head alike. ``sha`` comes from the
@@ -191,11 +232,18 @@ def run_action(env: Mapping[str, str], *, mode: str | None = None) -> int:
     if mode == "comment":
         return _comment_mode(env, client, repo_name, payload, key, fail_on, event_path or "event")
 
-    if mode == "baseline":
-        return baseline_mode(env, payload, workdir=workdir, key=key, input_=lambda name: _input(env, name),
-                             output_file=lambda name: _output_file(env, name),
-                             write_outputs=lambda outputs: write_outputs(env.get("GITHUB_OUTPUT"), outputs))
+    with go_caches(go_cache_dirs(env)):
+        if mode == "baseline":
+            return baseline_mode(env, payload, workdir=workdir, key=key, input_=lambda name: _input(env, name),
+                                 output_file=lambda name: _output_file(env, name),
+                                 write_outputs=lambda outputs: write_outputs(env.get("GITHUB_OUTPUT"), outputs))
+        return _measure_mode(env, client, mode, repo_name, pr, workdir, key, fail_on)
 
+
+def _measure_mode(env: Mapping[str, str], client: GitHubClient, mode: str, repo_name: str, pr: PullRequestEvent | None,
+                  workdir: Path, key: str, fail_on: str) -> int:
+    """Modes measure and report: build base (unless a baseline stands in) and head, write, and in mode
+    report comment when the event is a pull request."""
     if pr is None and not (_input(env, "base-ref") and _input(env, "head-ref")):
         raise SizebotError("no pull_request in the event payload: set inputs base-ref and head-ref")
     base = _input(env, "base-ref") or (pr.base_sha if pr else "")
