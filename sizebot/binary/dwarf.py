@@ -170,28 +170,38 @@ def _uleb(d: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _abbrevs(d: bytes, off: int) -> dict[int, list[tuple[int, int, int]]]:
-    """code -> [(attribute, form, implicit const)] of the abbreviation table at ``off``."""
-    out: dict[int, list[tuple[int, int, int]]] = {}
+# code -> (tag, has children, [(attribute, form, implicit const)])
+AbbrevTable = dict[int, tuple[int, bool, list[tuple[int, int, int]]]]
+
+
+def abbrev_table(d: bytes, off: int) -> AbbrevTable:
+    """The abbreviation table at ``off``."""
+    out: AbbrevTable = {}
     pos = off
     while pos < len(d):
         code, pos = _uleb(d, pos)
         if code == 0:
             break
-        _tag, pos = _uleb(d, pos)
-        pos += 1  # children
+        tag, pos = _uleb(d, pos)
+        children = d[pos] != 0
+        pos += 1
         attrs = []
         while True:
             attr, pos = _uleb(d, pos)
             form, pos = _uleb(d, pos)
             const = 0
-            if form == 0x21:
+            if form == 0x21:  # implicit const: its value is in the table, not the DIE
                 const, pos = _uleb(d, pos)
             if attr == 0 and form == 0:
                 break
             attrs.append((attr, form, const))
-        out[code] = attrs
+        out[code] = (tag, children, attrs)
     return out
+
+
+def _abbrevs(d: bytes, off: int) -> dict[int, list[tuple[int, int, int]]]:
+    """code -> [(attribute, form, implicit const)] of the abbreviation table at ``off``."""
+    return {code: attrs for code, (_tag, _children, attrs) in abbrev_table(d, off).items()}
 
 
 def read_units(info: bytes, abbrev: bytes, little: bool) -> list[Unit]:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from sizebot.binary.dwarf import _form_value, _uleb
+from sizebot.binary.dwarf import AbbrevTable, _form_value, _uleb, abbrev_table
 
 DW_TAG_ARRAY, DW_TAG_MEMBER, DW_TAG_POINTER, DW_TAG_STRUCT, DW_TAG_TYPEDEF = 0x01, 0x0D, 0x0F, 0x13, 0x16
 DW_TAG_SUBRANGE, DW_TAG_VARIABLE = 0x21, 0x34
@@ -56,11 +56,11 @@ class _Dwarf:
     def __init__(self, info: bytes, abbrev: bytes, little: bool, unit_starts: list[int]) -> None:
         self.info, self.abbrev, self.bo = info, abbrev, "<" if little else ">"
         self.unit_starts = unit_starts
-        self._tables: dict[int, dict[int, tuple[int, bool, list[tuple[int, int]]]]] = {}
-        self._units: dict[int, tuple[int, int, dict[int, tuple[int, bool, list[tuple[int, int]]]]]] = {}
+        self._tables: dict[int, AbbrevTable] = {}
+        self._units: dict[int, tuple[int, int, AbbrevTable]] = {}
         self._types: dict[int, _Type | None] = {}
 
-    def unit(self, off: int) -> tuple[int, int, dict[int, tuple[int, bool, list[tuple[int, int]]]]]:
+    def unit(self, off: int) -> tuple[int, int, AbbrevTable]:
         """(unit offset, address size, abbreviation table) of the unit holding ``off``."""
         start = self.unit_starts[bisect.bisect_right(self.unit_starts, off) - 1]
         got = self._units.get(start)
@@ -72,7 +72,7 @@ class _Dwarf:
                 abbrev_off, addr_size = struct.unpack_from(self.bo + "IB", self.info, start + 6)
             table = self._tables.get(abbrev_off)
             if table is None:
-                table = self._tables[abbrev_off] = _abbrev_table(self.abbrev, abbrev_off)
+                table = self._tables[abbrev_off] = abbrev_table(self.abbrev, abbrev_off)
             got = self._units[start] = (start, addr_size, table)
         return got
 
@@ -83,7 +83,7 @@ class _Dwarf:
         code, p = _uleb(self.info, off)
         tag, children, attrs = table[code]
         values: dict[int, int | bytes] = {}
-        for attr, form in attrs:
+        for attr, form, _const in attrs:
             value, p = _form_value(self.info, p, form, addr_size, self.bo)
             if value is None:
                 raise ValueError(f"DIE at {off:#x}: unsupported form {form:#x}")
@@ -153,29 +153,6 @@ class _Dwarf:
             t = _Type(size, ())
         self._types[off] = t
         return t
-
-
-def _abbrev_table(d: bytes, off: int) -> dict[int, tuple[int, bool, list[tuple[int, int]]]]:
-    out: dict[int, tuple[int, bool, list[tuple[int, int]]]] = {}
-    pos = off
-    while pos < len(d):
-        code, pos = _uleb(d, pos)
-        if code == 0:
-            break
-        tag, pos = _uleb(d, pos)
-        children = d[pos] != 0
-        pos += 1
-        attrs = []
-        while True:
-            attr, pos = _uleb(d, pos)
-            form, pos = _uleb(d, pos)
-            if form == 0x21:  # implicit const: its value is in the table, not the DIE
-                _const, pos = _uleb(d, pos)
-            if attr == 0 and form == 0:
-                break
-            attrs.append((attr, form))
-        out[code] = (tag, children, attrs)
-    return out
 
 
 def variable_types(dw: _Dwarf, roots: list[tuple[int, str]], ptr_size: int) -> list[tuple[int, str, int]]:

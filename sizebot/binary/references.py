@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from array import array
 from collections.abc import Callable
+from typing import Any, cast
 
 Scanner = Callable[[memoryview, int, int, int], tuple[array, array]]
 
@@ -27,8 +28,8 @@ SCANNERS = {
 }
 
 
-def scanner(goarch: str) -> Scanner | None:
-    """The scanner of ``goarch``, or None when there is none."""
+def _scanner_function(goarch: str, function: str) -> Any:
+    """``function`` of ``goarch``'s scanner module, None where there is no such module or function."""
     name = SCANNERS.get(goarch)
     if name is None:
         return None
@@ -36,7 +37,12 @@ def scanner(goarch: str) -> Scanner | None:
         module = importlib.import_module(name)
     except ModuleNotFoundError:
         return None
-    return getattr(module, "references", None)
+    return getattr(module, function, None)
+
+
+def scanner(goarch: str) -> Scanner | None:
+    """The scanner of ``goarch``, or None when there is none."""
+    return cast("Scanner | None", _scanner_function(goarch, "references"))
 
 
 FirstArgumentCall = Callable[[memoryview, int, int, Callable[[int], bool]], "int | None"]
@@ -46,14 +52,7 @@ def first_argument_call(goarch: str) -> FirstArgumentCall | None:
     """The architecture's optional ``first_argument_call(code, code_addr, pc, is_entry)``: when the
     instruction at ``pc`` puts its address into an argument register, the entry of the function
     called next (for which ``is_entry`` holds); None where the scanner has none."""
-    name = SCANNERS.get(goarch)
-    if name is None:
-        return None
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError:
-        return None
-    return getattr(module, "first_argument_call", None)
+    return cast("FirstArgumentCall | None", _scanner_function(goarch, "first_argument_call"))
 
 
 def references(goarch: str, code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
