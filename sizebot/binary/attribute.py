@@ -29,7 +29,7 @@ import struct
 import sys
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, compress, repeat
 from operator import add, and_, itemgetter, le, lshift, mul, not_, or_, rshift, sub
@@ -621,9 +621,7 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
     # objects: the unclaimed starts of each section, in address order, with their file offsets, the
     # end of their section's bytes and the start of the first claim after them
     candidates = sorted(set(chosen).union(pointers))
-    objects: list[int] = []
-    offsets: list[int] = []
-    limits: list[int] = []
+    objects, offsets, limits = array("Q"), array("Q"), array("Q")  # compact: there are many
     reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
     starts_after = starts + array("Q", [1 << 62])
     for sec in secs:
@@ -636,7 +634,9 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
         offsets.extend(compress(offs, free))
         limits.extend(map(min, map(starts_after.__getitem__, compress(idx, free)),
                           repeat(sec.offset + sec.file_size)))
-    owner = list(map(chosen.get, objects, repeat(-1)))
+    del candidates, reach_before, starts_after
+    owner = array("q", map(chosen.get, objects, repeat(-1)))
+    del chosen
     texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
     _dictionary_owners(binary, funcs, ids, texts, objects, owner, first_pc)
     # an object only pointers name takes the package of the object holding the first of them, through
@@ -670,8 +670,8 @@ def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], 
 
 
 def _dictionary_owners(
-    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: list[int],
-    owner: list[int], first_pc: dict[int, int],
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: Sequence[int],
+    owner: MutableSequence[int], first_pc: dict[int, int],
 ) -> None:
     """A generic function's dictionary (read-only data) is its package's, not its callers': an object
     whose address code passes to a shape function (``pkg.F[go.shape.int]``) goes to that function's
