@@ -691,20 +691,30 @@ def _dictionary_owners(
             return True
         return False
 
-    codes = [(t.addr, t.addr + t.file_size, binary.section_bytes(t)) for t in texts]
+    codes = [(t.addr, t.addr + t.file_size, binary.section_bytes(t), t.offset) for t in texts]
     readonly = [(s.addr, s.addr + s.file_size) for s in binary.sections if s.name in READONLY_SECTIONS and s.addr]
     align = binary.ptr_size - 1
+    todo: list[tuple[int, int]] = []  # (referring pc, object index)
     for j, target in enumerate(objects):
         if target & align:  # a dictionary is an array of pointers
             continue
         pc = first_pc.get(target)
         if pc is None or not any(a <= target < b for a, b in readonly):
             continue
-        for start, end, code in codes:
+        todo.append((pc, j))
+    # in code order, the pages behind dropped as the reading moves on (it reads a few bytes at each pc)
+    todo.sort()
+    dropped = [0] * len(codes)
+    for pc, j in todo:
+        for k, (start, end, code, offset) in enumerate(codes):
             if start <= pc < end:
                 callee = call_of(code, start, pc, is_shape)
                 if callee is not None:
                     owner[j] = shapes[callee]
+                behind = pc - start - (1 << 16)
+                if behind - dropped[k] >= 1 << 20:
+                    binary.release(offset + dropped[k], behind - dropped[k])
+                    dropped[k] = behind
                 break
 
 
