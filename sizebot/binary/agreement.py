@@ -14,8 +14,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sizebot.binary.attribute import _SYMBOL_PRIO, DATA, DATA_SECTIONS, ESTIMATED, Attribution, Claims, attribution
+from sizebot.binary.attribute import attribution
+from sizebot.binary.claims import DATA, ESTIMATED, SYMBOL_PRIO, Attribution, Claims
 from sizebot.binary.container import open_binary
+from sizebot.binary.data_by_reference import DATA_SECTIONS
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ def reference_agreement(path: str | os.PathLike[str]) -> Agreement:
         with_symbols = attribution(binary, symbols=True)
         stripped = attribution(binary, symbols=False)
     symbol_data = [(start, end, with_symbols.pkg_names[pid]) for start, end, pid, kind, prio in _resolved(with_symbols)
-                   if kind == DATA and prio == _SYMBOL_PRIO]
+                   if kind == DATA and prio == SYMBOL_PRIO]
     reference = [(start, end, stripped.pkg_names[pid] if kind == ESTIMATED else None)
                  for start, end, pid, kind, _prio in _resolved(stripped)]
     total = same = missing = 0

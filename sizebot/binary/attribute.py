@@ -26,23 +26,33 @@ import itertools
 import os
 import re
 import struct
-import sys
 from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterator, MutableSequence, Sequence
-from dataclasses import dataclass, field
-from itertools import accumulate, compress, repeat
-from operator import add, and_, itemgetter, le, lshift, mul, not_, or_, rshift, sub
+from collections import defaultdict
+from collections.abc import Sequence
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
+from sizebot.binary.claims import (
+    CODE,
+    DATA,
+    DEBUG,
+    MARKERS,
+    META,
+    ROW,
+    SYMBOL_PRIO,
+    TYPES_PRIO,
+    Attribution,
+    Claims,
+    go_package,
+    symbol_table_package,
+)
 from sizebot.binary.container import BinaryFile, open_binary
+from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
-from sizebot.binary.references import first_argument_call, scanner
 from sizebot.binary.symbol import Symbol
 from sizebot.documents.analyze import (
     BinaryReport,
@@ -51,169 +61,11 @@ from sizebot.documents.analyze import (
     Function,
     ModuleSize,
     PackageSize,
-    Section,
     Unattributed,
 )
 from sizebot.errors import PclntabError, UnsupportedGoVersion
 
-CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
-ESTIMATED = 5  # data attributed by the code's references to it (no symbol, no format says its extent)
-_TYPES_PRIO, _SYMBOL_PRIO = 2, 3
-
 NOT_GO = "not a Go binary: sections only"
-
-# Prefixes of linker-made symbol names whose remainder names a type or a function.
-_STRIP_PREFIXES = ("type:.eq.", "type:.hash.", "type:.namedata.", "type:.importpath.", "type:",
-                   "go:itab.", "go:info.", "type..eq.", "type..hash.", "type..namedata.", "type.", "go.itab.")
-# Container/marker symbols: they span many objects, never one package's.
-_MARKERS = re.compile(
-    r"^(go[:.](string|func|funcdesc|buildinfo|fipsinfo|shape|cuinfo|constinfo)\b"
-    r"|runtime\.(e?(text|types|rodata|noptrdata|data|bss|noptrbss|pclntab|itablink|typelink|covctrs|gcdata|gcbss|end"
-    r"|symtab|esymtab|go\.buildinfo)|gcbits\.|firstmoduledata|pcheader|funcnametab|cutab|filetab|pctab|functab"
-    r"|findfunctab)$|type:\*$|.*\.\*$)"
-)
-
-
-class Claims:
-    """Byte ranges claimed for (package, kind), in two compact arrays (a Python int or tuple per
-    claim would cost three times the memory on large binaries): ``keys`` holds start << 2 | priority,
-    ``vals`` end << 23 | package index << 3 | kind. ``key << 63 | val`` packs one claim into an int
-    whose order is by start, then priority (layout, low bits first: kind 3, package index 20, end
-    40, priority 2, start)."""
-
-    _END_MASK = (1 << 40) - 1
-
-    def __init__(self) -> None:
-        self.keys = array("Q")
-        self.vals = array("Q")  # hot loops append to both directly (only non-empty ranges)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def add(self, start: int, end: int, prio: int, pid: int, kind: int) -> None:
-        if end > start:
-            self.keys.append(start << 2 | prio)
-            self.vals.append(end << 23 | pid << 3 | kind)
-
-    def sorted_items(self) -> list[int]:
-        """The packed claims by start, then priority (a new list)."""
-        items = list(map(or_, map(lshift, self.keys, repeat(63)), self.vals))
-        items.sort()
-        return items
-
-    def packed_between(self, first: int, last: int) -> list[int]:
-        """The packed claims that start in [first, last), unsorted."""
-        inside = list(map(range(first << 2, last << 2).__contains__, self.keys))
-        return list(map(or_, map(lshift, compress(self.keys, inside), repeat(63)), compress(self.vals, inside)))
-
-    def sorted_parts(self, parts: int = 8) -> Iterator[list[int]]:
-        """The packed claims by start, then priority, as consecutive sorted lists: the parts split
-        the range of keys at sampled quantiles, so only one part is ever a list of Python ints."""
-        keys, vals = self.keys, self.vals
-        sample = sorted(keys[:: max(1, len(keys) // (64 * parts))])
-        bounds = sorted({sample[len(sample) * j // parts] for j in range(1, parts)} if sample else set())
-        for lo, hi in itertools.pairwise([0, *bounds, 1 << 64]):
-            inside = range(lo, hi).__contains__
-            items = list(map(or_, map(lshift, compress(keys, map(inside, keys)), repeat(63)),
-                             compress(vals, map(inside, keys))))
-            items.sort()
-            yield items
-
-
-def go_package(name: str) -> str | None:
-    """The Go package path of a symbol or function name; None when it names no Go package
-    (C symbols, linker containers, float constants).
-
-    Generic arguments "[...]" are dropped first; the path runs up to the first "." after the last "/"
-    (the linker escapes dots in the last path element as %2e); "type:*T", "go:itab.*T,I" name T's package.
-    """
-    if not name or name[0] in "$_" or name.startswith(("go:string", "go:func", "go:funcdesc")):
-        return None
-    if name.startswith(_STRIP_PREFIXES):  # rare: skip the loop for plain function names
-        for p in _STRIP_PREFIXES:
-            if name.startswith(p) and len(name) > len(p):
-                name = name[len(p) :]
-                break
-    if "[" in name:
-        name = _strip_brackets(name)
-    name = name.lstrip("*")
-    if name.startswith("go:itab."):
-        name = name[8:].lstrip("*")
-    name = name.split(",", 1)[0]
-    if name.startswith("go:"):  # go:main.inittasks, go:runtime.*: the package after the prefix
-        name = name[3:]
-    if name.startswith(("struct ", "func(", "map[", "chan ", "interface ", "[]", "noalg.")):
-        return None
-    slash = name.rfind("/")
-    dot = name.find(".", slash + 1)
-    if dot <= 0:
-        return None
-    pkg = name[:dot]
-    if "%" in pkg:
-        pkg = re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), pkg)
-    if not pkg or pkg[0] in "(*[" or " " in pkg or "(" in pkg:  # "runtime/cgo(.bss)": a cgo object's section
-        return None
-    return sys.intern(pkg)  # one string per package, however many names map to it
-
-
-def symbol_table_package(name: str, known: dict[str, str | None] | None = None) -> str | None:
-    """The package whose meta a symbol-table entry named ``name`` (and its name string) is: its
-    go_package() (looked up in ``known`` first), but None for linker containers ("go:buildinfo.ref")."""
-    pkg = known[name] if known is not None and name in known else go_package(name)
-    if pkg is None or (name.startswith("go") and _MARKERS.match(name)):
-        return None
-    return pkg
-
-
-def _strip_brackets(name: str) -> str:
-    out, depth = [], 0
-    for ch in name:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
-
-
-@dataclass(slots=True)
-class Attribution:
-    """What the analysis of one binary accumulates: byte claims, the packages and named rows they
-    point at, per-function sizes and notes. ``regions`` name the unclaimed bytes inside a table
-    ("pclntab: file table"): whatever no claim covers there goes to that row, not to the section's."""
-
-    claims: Claims = field(default_factory=Claims)
-    pkg_names: list[str] = field(default_factory=list)
-    pkg_index: dict[str, int] = field(default_factory=dict)
-    row_names: list[str] = field(default_factory=list)
-    row_index: dict[str, int] = field(default_factory=dict)
-    regions: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, row) file offsets
-    functions: list[tuple[str, int, int, int]] = field(default_factory=list)  # (name, package index, code, meta)
-    embeds: list[tuple[str, str, int, str]] = field(default_factory=list)  # (package, name, bytes, kind)
-    notes: list[str] = field(default_factory=list)
-    # (instruction addresses, data addresses) of the code's references into data sections, scanned
-    # once (_data_references); None before the scan or without a scanner for the GOARCH
-    references: tuple[array, array] | None = None
-
-    def pkg_id(self, name: str) -> int:
-        i = self.pkg_index.get(name)
-        if i is None:
-            i = self.pkg_index[name] = len(self.pkg_names)
-            self.pkg_names.append(name)
-        return i
-
-    def row(self, start: int, end: int, name: str) -> None:
-        """Claim [start, end) for the named unattributed row ``name``."""
-        i = self.row_index.get(name)
-        if i is None:
-            i = self.row_index[name] = len(self.row_names)
-            self.row_names.append(name)
-        self.claims.add(start, end, 3, i, ROW)
-
-    def region(self, start: int, end: int, name: str) -> None:
-        if end > start:
-            self.regions.append((start, end, name))
 
 
 def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True) -> BinaryReport:
@@ -381,19 +233,19 @@ def _attribute_go(
         else:
             t_starts, t_ends, t_pkgs, t_names = types
             for start, end, k in zip(t_starts, t_ends, t_pkgs, strict=True):
-                add(start, end, _TYPES_PRIO, pkg_id(t_names[k]), DATA)
+                add(start, end, TYPES_PRIO, pkg_id(t_names[k]), DATA)
             del types, t_starts, t_ends, t_pkgs
         if md.addr:
             off = binary.vaddr_to_offset(md.addr)
             if off is not None:
-                add(off, off + md.size, _TYPES_PRIO, pkg_id("runtime"), DATA)
+                add(off, off + md.size, TYPES_PRIO, pkg_id("runtime"), DATA)
     else:
         notes.append("moduledata not found: type descriptors are left unattributed")
     text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
     symtab = binary.symbols() if symbols else ()
     named: list[tuple[int, int, str]] = []  # (address, end, name) of the data symbols claimed below
     for sym in symtab:
-        if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or _MARKERS.match(sym.name):
+        if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or MARKERS.match(sym.name):
             continue
         owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
         if owner is None:
@@ -402,7 +254,7 @@ def _attribute_go(
         if sec is None:
             continue
         start = sec.offset + sym.addr - sec.addr
-        add(start, min(start + sym.size, sec.offset + sec.file_size), _SYMBOL_PRIO, pkg_id(owner), DATA)
+        add(start, min(start + sym.size, sec.offset + sec.file_size), SYMBOL_PRIO, pkg_id(owner), DATA)
         named.append((sym.addr, sym.addr + sym.size, sym.name))
     # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
     for sym in symtab:
@@ -411,15 +263,15 @@ def _attribute_go(
             continue
         pid = pkg_id(owner)
         (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
-        add(e_off, e_off + e_len, _SYMBOL_PRIO, pid, META)
-        add(n_off, n_off + n_len, _SYMBOL_PRIO, pid, META)
+        add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
+        add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
 
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
         _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg)
-    _reference_claims(binary, funcs, ids, acc)
+    reference_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
         acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))
@@ -444,39 +296,6 @@ def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[arr
         ends.append(end)
         pkgs.append(k)
     return starts, ends, pkgs, names
-
-
-def _data_sections(binary: BinaryFile) -> list[Section]:
-    return sorted((s for s in binary.sections if s.name in DATA_SECTIONS and s.file_size and s.addr),
-                  key=lambda s: s.addr)
-
-
-def _data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array] | None:
-    """The code's references into the data sections (``acc.references``, scanned on first use: by
-    the embeds' packages, else by the reference attribution); None when the GOARCH has no scanner."""
-    if acc.references is not None:
-        return acc.references
-    scan = scanner(binary.goarch)
-    secs = _data_sections(binary)
-    if scan is None or not secs:
-        return None
-    lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    all_pcs, all_targets = array("Q"), array("Q")
-    for text in binary.sections:
-        if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
-            continue
-        try:
-            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
-            binary.release(text.offset, text.file_size)
-        except (ValueError, IndexError, struct.error, OverflowError, TypeError):
-            acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")
-            continue
-        if len(pcs) != len(targets):
-            continue
-        all_pcs.extend(pcs)
-        all_targets.extend(targets)
-    acc.references = (all_pcs, all_targets)
-    return acc.references
 
 
 def _embed_claims(
@@ -535,7 +354,7 @@ def _embed_claims(
         return names[ids[i]]
 
     fs_pkgs, variables = embed_packages(binary, symtab, tables, found, symbol_package, go_package, var_package,
-                                        is_std, lambda: _data_references(binary, acc))
+                                        is_std, lambda: data_references(binary, acc))
     for table, pkg in zip(tables, fs_pkgs, strict=True):
         for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
             acc.embeds.append((pkg or "", name, size, "file"))
@@ -552,203 +371,6 @@ def _embed_claims(
         pid = acc.pkg_id(pkg)
         acc.claims.add(var.data_offset, var.data_offset + var.size, 2, pid, DATA)
         acc.claims.add(var.offset, var.offset + var.header, 2, pid, DATA)
-
-
-# Sections whose objects code refers to by address: read-only data, pointer-free and pointer data
-DATA_SECTIONS = frozenset({".rodata", ".noptrdata", ".data", "__TEXT,__rodata", "__DATA_CONST,__rodata", "__rodata",
-                           "__noptrdata", "__data", ".rdata"})
-READONLY_SECTIONS = frozenset({".rodata", "__TEXT,__rodata", "__DATA_CONST,__rodata", "__rodata", ".rdata"})
-# the data sections whose words can hold pointers (Go puts pointer-free data in .noptrdata)
-POINTER_SECTIONS = frozenset({".data", "__data"})
-
-
-def _reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution) -> None:
-    """Data without a symbol or a format that sizes it: each address in a data section that code
-    refers to starts an object of its referencing functions' most common package; each address that
-    a pointer-sized word of .data holds starts an object of the package of the object holding that
-    word. An object runs to the next such address in its section, or to the first byte something
-    else claims. These bytes are the package's data, marked estimated; whatever claims a byte
-    exactly keeps it."""
-    secs = _data_sections(binary)
-    refs = _data_references(binary, acc) if secs and funcs else None
-    if refs is None:
-        return
-    lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    entries = funcs.starts
-    counts: Counter[int] = Counter()
-    pcs, targets = refs
-    acc.references = None  # the last use: released
-    # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
-    owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
-    counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
-    # target -> the first instruction referring to it (the scan's order: code sections in file order),
-    # for pointer-aligned targets only (what a dictionary is)
-    aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
-    first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
-                        strict=True))
-    del pcs, targets, refs, aligned
-    # each target's package: the one that refers to it most often (in ascending order of counts, the
-    # last pair of a target wins)
-    keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
-    del counts
-    chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
-    del keys
-    pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
-    if not chosen and not pointers:
-        return
-    # what is already claimed in the data sections (file offsets): claims and named regions
-    first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
-    claimed = acc.claims.packed_between(first, last)
-    claimed.extend((start << 42 | end) << 23 | 7 for start, end, _name in acc.regions if end > first and start < last)
-    claimed.sort()
-    starts = array("Q", map(rshift, claimed, repeat(65)))
-    reach = array("Q", accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
-    # each claim's end, package and kind (its low 63 bits), compactly: the packed ints are large
-    tails = array("Q", map(and_, claimed, repeat((1 << 63) - 1)))
-    del claimed
-    sec_addrs = [s.addr for s in secs]
-
-    def exact_owner(off: int) -> int | None:
-        """The package of the claim covering file offset ``off``; -1 when it is claimed, not by a package."""
-        i = bisect.bisect_right(starts, off) - 1
-        if i < 0 or reach[i] <= off:
-            return None
-        c = tails[i]
-        if (c >> 23) & Claims._END_MASK > off and c & 7 in (CODE, META, DATA):
-            return (c >> 3) & 0xFFFFF
-        return -1
-
-    # objects: the unclaimed starts of each section, in address order, with their file offsets, the
-    # end of their section's bytes and the start of the first claim after them
-    candidates = sorted(set(chosen).union(pointers))
-    objects, offsets, limits = array("Q"), array("Q"), array("Q")  # compact: there are many
-    reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
-    starts_after = starts + array("Q", [1 << 62])
-    for sec in secs:
-        part = candidates[bisect.bisect_left(candidates, sec.addr) : bisect.bisect_left(candidates, sec.addr
-                                                                                       + sec.file_size)]
-        offs = list(map(add, part, repeat(sec.offset - sec.addr)))
-        idx = list(map(bisect.bisect_right, repeat(starts), offs))
-        free = list(map(le, map(reach_before.__getitem__, idx), offs))
-        objects.extend(compress(part, free))
-        offsets.extend(compress(offs, free))
-        limits.extend(map(min, map(starts_after.__getitem__, compress(idx, free)),
-                          repeat(sec.offset + sec.file_size)))
-    del candidates, reach_before, starts_after
-    owner = array("q", map(chosen.get, objects, repeat(-1)))
-    del chosen
-    texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
-    _dictionary_owners(binary, funcs, ids, texts, objects, owner, first_pc)
-    # an object only pointers name takes the package of the object holding the first of them, through
-    # chains of such objects (a table of tables): a few rounds reach every chain that ends at code
-    orphans = [j for j, pid in enumerate(owner) if pid < 0 and objects[j] in pointers]
-    for _round in range(4):
-        left = []
-        for j in orphans:
-            src = pointers[objects[j]]
-            sec = secs[bisect.bisect_right(sec_addrs, src) - 1]
-            pid = exact_owner(sec.offset + src - sec.addr) if sec.addr <= src < sec.addr + sec.file_size else -1
-            if pid is None:
-                k = bisect.bisect_right(objects, src) - 1
-                pid = owner[k] if k >= 0 else -1
-            if pid >= 0:
-                owner[j] = pid
-            else:
-                left.append(j)
-        if len(left) == len(orphans):
-            break
-        orphans = left
-    # objects whose package is unknown are not boundaries: the object before runs over them. Each
-    # object ends at the next one in its section or at the first claimed byte after it.
-    keep = list(map(le, repeat(0), owner))
-    kept_offsets = list(compress(offsets, keep))
-    following = [*kept_offsets[1:], 1 << 62]
-    claim = acc.claims.add
-    for off, end, pid in zip(kept_offsets, map(min, compress(limits, keep), following), compress(owner, keep),
-                             strict=False):
-        claim(off, end, 3, pid, ESTIMATED)
-
-
-def _dictionary_owners(
-    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: Sequence[int],
-    owner: MutableSequence[int], first_pc: dict[int, int],
-) -> None:
-    """A generic function's dictionary (read-only data) is its package's, not its callers': an object
-    whose address code passes to a shape function (``pkg.F[go.shape.int]``) goes to that function's
-    package."""
-    call_of = first_argument_call(binary.goarch)
-    if call_of is None:
-        return
-    starts = funcs.starts
-    shapes: dict[int, int] = {}  # entry -> package of the shape functions called so far
-
-    def is_shape(addr: int) -> bool:
-        if addr in shapes:
-            return True
-        i = bisect.bisect_left(starts, addr)
-        if i < len(funcs) and starts[i] == addr and "go.shape." in funcs.name(i):
-            shapes[addr] = ids[i]
-            return True
-        return False
-
-    codes = [(t.addr, t.addr + t.file_size, binary.section_bytes(t), t.offset) for t in texts]
-    readonly = [(s.addr, s.addr + s.file_size) for s in binary.sections if s.name in READONLY_SECTIONS and s.addr]
-    align = binary.ptr_size - 1
-    todo: list[tuple[int, int]] = []  # (referring pc, object index)
-    for j, target in enumerate(objects):
-        if target & align:  # a dictionary is an array of pointers
-            continue
-        pc = first_pc.get(target)
-        if pc is None or not any(a <= target < b for a, b in readonly):
-            continue
-        todo.append((pc, j))
-    # in code order, the pages behind dropped as the reading moves on (it reads a few bytes at each pc)
-    todo.sort()
-    dropped = [0] * len(codes)
-    for pc, j in todo:
-        for k, (start, end, code, offset) in enumerate(codes):
-            if start <= pc < end:
-                callee = call_of(code, start, pc, is_shape)
-                if callee is not None:
-                    owner[j] = shapes[callee]
-                behind = pc - start - (1 << 16)
-                if behind - dropped[k] >= 1 << 20:
-                    binary.release(offset + dropped[k], behind - dropped[k])
-                    dropped[k] = behind
-                break
-
-
-def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) -> dict[int, int]:
-    """Addresses in [lo, hi) that aligned pointer-sized words of the data sections hold: target -> the
-    address of the first word holding it (a word of writable data before one of read-only data)."""
-    ptr = binary.ptr_size
-    writable: dict[int, int] = {}
-    readonly: dict[int, int] = {}
-    ro_secs = [s for s in secs if s.name in READONLY_SECTIONS]
-    # read-only data holds pointers (dictionaries to their sub-dictionaries, aligned) among integer
-    # tables whose values may look like addresses: from there, only aligned read-only targets count
-    ro_range = range(min(s.addr for s in ro_secs), max(s.addr + s.file_size for s in ro_secs)) if ro_secs else None
-    for sec in reversed(secs):
-        if sec.name not in POINTER_SECTIONS:
-            continue
-        ro = sec.name in READONLY_SECTIONS
-        wanted = ro_range if ro else range(lo, hi)
-        skip = (-sec.addr) % ptr
-        count = (sec.file_size - skip) // ptr
-        if wanted is None or count <= 0:
-            continue
-        words = word_view(binary, sec.offset + skip, count)
-        where = list(compress(range(count), map(wanted.__contains__, words)))
-        if ro:
-            where = list(compress(where, map(not_, map(and_, map(words.__getitem__, where), repeat(ptr - 1)))))
-        held = map(words.__getitem__, reversed(where))
-        at = map(add, map(mul, reversed(where), repeat(ptr)), repeat(sec.addr + skip))
-        found = dict(zip(held, at, strict=True))  # reversed: the first word holding a target wins
-        if ro:
-            readonly = {**readonly, **found}
-        else:
-            writable = {**writable, **found}
-    return {**readonly, **writable}
 
 
 def _dwarf_claims(
@@ -831,7 +453,7 @@ def _pointee_claims(
         # no object runs into the next symbol or past its section (only forged headers would)
         j = bisect.bisect_right(starts, start)
         end = min(end, secs[i][1], starts[j] if j < len(starts) else end)
-        add(off, off + end - start, _SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
+        add(off, off + end - start, SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
 
 
 def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:
