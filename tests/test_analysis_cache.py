@@ -20,6 +20,16 @@ def entries(cache):
     return sorted((cache / "analyze").iterdir())
 
 
+def _kept_hello(tmp_path):
+    """(binary, cache directory, its analysis, the one cache entry) after a first analysis of a copy of HELLO."""
+    binary = tmp_path / "hello"
+    shutil.copy(build(HELLO), binary)
+    cache = tmp_path / "cache"
+    expected = analyze_cached(binary, cache)
+    [entry] = entries(cache)
+    return binary, cache, expected, entry
+
+
 def test_a_binary_built_again_is_read_back_equal(tmp_path):
     binary = tmp_path / "hello"
     shutil.copy(build(HELLO), binary)
@@ -82,11 +92,7 @@ def _corruptions(entry, doc):
 
 
 def test_a_bad_entry_is_analysed_again_and_replaced(tmp_path):
-    binary = tmp_path / "hello"
-    shutil.copy(build(HELLO), binary)
-    cache = tmp_path / "cache"
-    expected = analyze_cached(binary, cache)
-    [entry] = entries(cache)
+    binary, cache, expected, entry = _kept_hello(tmp_path)
     good = entry.read_bytes()
     doc = json.loads(good)
     for name, content in _corruptions(entry, doc):
@@ -97,11 +103,7 @@ def test_a_bad_entry_is_analysed_again_and_replaced(tmp_path):
 
 
 def test_what_is_not_a_regular_file_is_not_read(tmp_path):
-    binary = tmp_path / "hello"
-    shutil.copy(build(HELLO), binary)
-    cache = tmp_path / "cache"
-    expected = analyze_cached(binary, cache)
-    [entry] = entries(cache)
+    binary, cache, expected, entry = _kept_hello(tmp_path)
     entry.unlink()
     os.mkfifo(entry)  # a reader that opened it blocking would wait forever
     assert analyze_cached(binary, cache) == expected
@@ -112,11 +114,7 @@ def test_what_is_not_a_regular_file_is_not_read(tmp_path):
 
 
 def test_a_huge_entry_is_not_read(tmp_path, monkeypatch):
-    binary = tmp_path / "hello"
-    shutil.copy(build(HELLO), binary)
-    cache = tmp_path / "cache"
-    expected = analyze_cached(binary, cache)
-    [entry] = entries(cache)
+    binary, cache, expected, entry = _kept_hello(tmp_path)
     monkeypatch.setattr(analysis_cache, "MAX_ENTRY_BYTES", entry.stat().st_size - 1)
     analysed = []
     monkeypatch.setattr(analysis_cache, "analyze_binary",
