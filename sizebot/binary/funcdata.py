@@ -30,6 +30,8 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sizebot.binary.pclntab import uvarint
+
 if TYPE_CHECKING:
     from sizebot.binary.pclntab import FuncTable, Pclntab
 
@@ -118,7 +120,7 @@ class FuncdataDecoder:
         if kind == FUNCDATA_OPEN_CODED_DEFER:
             pos = self._skip_varints(start, 2)
             if self.go_minor <= 21:  # deferBits offset, count, then one offset per defer
-                count, _ = _uvarint(d, self._skip_varints(start, 1))
+                count, _ = uvarint(d, self._skip_varints(start, 1))
                 if count is None or count > 1 << 16:
                     return None
                 pos = self._skip_varints(pos, count)
@@ -158,18 +160,6 @@ class FuncdataDecoder:
                 pos += 1
             pos += 1
         return pos
-
-
-def _uvarint(data: bytes | memoryview, pos: int) -> tuple[int | None, int]:
-    v, shift = 0, 0
-    while pos < len(data) and shift < 64:
-        c = data[pos]
-        pos += 1
-        v |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return v, pos
-    return None, pos
 
 
 def decode_objects(

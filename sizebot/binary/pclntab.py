@@ -50,6 +50,19 @@ _VALUE_DELTA = re.compile(rb"([\x80-\xff]*+[\x00-\x7f])[\x80-\xff]*+[\x00-\x7f]"
 _PC_DELTA = re.compile(rb"[\x80-\xff]*+[\x00-\x7f]([\x80-\xff]*+[\x00-\x7f])")
 
 
+def uvarint(data: bytes | memoryview, pos: int) -> tuple[int | None, int]:
+    """The unsigned varint at ``pos`` and the position after it; None where the data ends first."""
+    v, shift = 0, 0
+    while pos < len(data) and shift < 64:
+        c = data[pos]
+        pos += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, pos
+    return None, pos
+
+
 @dataclass(frozen=True, slots=True)
 class FuncRecord:
     """One function of the pclntab. ``entry``/``end`` are virtual addresses (end = next entry);
@@ -313,33 +326,18 @@ class Pclntab:
         """The value the pcvalue stream at ``rel`` (of the function at ``entry``) gives ``pc``."""
         buf = self.pctab_bytes()
         pos, value, at, first = rel, -1, entry, True
-        try:
-            while True:
-                u, shift = 0, 0
-                while True:
-                    c = buf[pos]
-                    pos += 1
-                    u |= (c & 0x7F) << shift
-                    shift += 7
-                    if c < 0x80:
-                        break
-                if u == 0 and not first:
-                    return None
-                first = False
-                value += (u >> 1) ^ -(u & 1)
-                d, shift = 0, 0
-                while True:
-                    c = buf[pos]
-                    pos += 1
-                    d |= (c & 0x7F) << shift
-                    shift += 7
-                    if c < 0x80:
-                        break
-                at += d * self.min_lc
-                if pc < at:
-                    return value
-        except IndexError:
-            return None
+        while True:
+            u, pos = uvarint(buf, pos)
+            if u is None or (u == 0 and not first):
+                return None
+            first = False
+            value += (u >> 1) ^ -(u & 1)
+            d, pos = uvarint(buf, pos)
+            if d is None:
+                return None
+            at += d * self.min_lc
+            if pc < at:
+                return value
 
     def pcvalue_first(self, rel: int) -> int:
         """The first value of the pcvalue stream at ``rel`` (a zig-zag delta from -1)."""
