@@ -313,7 +313,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         hidden_budgets = len(attention) - level.budget_rows
         attention = attention[: level.budget_rows]
 
-    with_diff = [b for b in builds if b.diff is not None and b.delta]
+    with_diff = [b for b in builds if b.diff is not None and build_state(b) == "changed"]
     with_diff.sort(key=lambda b: -abs(b.delta or 0))
     if level.detail_builds is not None:
         with_diff = with_diff[: level.detail_builds]

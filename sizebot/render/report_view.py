@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from sizebot.documents.diff import SizeDelta
-from sizebot.documents.report import BudgetResult, Build, Dependency, Report
+from sizebot.documents.report import BudgetResult, Build, BuildDiff, Dependency, Report
 from sizebot.units import format_delta, format_percent, format_size
 
 BUDGET_ORDER = {"fail": 0, "warn": 1, "overridden": 2, "pass": 3, "skipped": 4}
@@ -15,8 +15,18 @@ VERDICT_ORDER = {"neutral": 0, "pass": 1, "warn": 2, "fail": 3}
 ATTENTION = ("fail", "warn", "overridden")  # budget statuses a reader must see
 
 
+def content_changed(diff: BuildDiff) -> bool:
+    """Whether the binary changed inside, whatever its file size: segment alignment (4 KiB on amd64,
+    64 KiB on arm64) absorbs small changes, so a release whose code, packages and module versions
+    changed can keep its size to the byte. Such a build is "changed", its detail shown."""
+    rows = (*diff.sections, *diff.packages, *diff.modules, *diff.functions, *diff.unattributed)
+    return bool(diff.delta or any(r.delta for r in rows) or diff.module_changes or diff.embeds
+                or diff.added_packages or diff.removed_packages or diff.old_go_version != diff.new_go_version)
+
+
 def build_state(build: Build) -> str:
-    """"changed", "unchanged", "new" (no base), "removed" (no head), "failed" (a side failed)."""
+    """"changed", "unchanged", "new" (no base), "removed" (no head), "failed" (a side failed).
+    "unchanged" is the same binary in content, not only in size (content_changed)."""
     base, head = build.base, build.head
     if head.status == "failed" or (base.status == "failed" and build.head_size is None):
         return "failed"
@@ -24,7 +34,9 @@ def build_state(build: Build) -> str:
         return "failed" if head.status != "missing" else "removed"
     if build.base_size is None:
         return "failed" if base.status == "failed" else "new"
-    return "unchanged" if build.delta == 0 else "changed"
+    if build.delta == 0 and (build.diff is None or not content_changed(build.diff)):
+        return "unchanged"
+    return "changed"
 
 
 def size_cell(value: int | None, *, missing: str = "—") -> str:

@@ -1,0 +1,152 @@
+"""`sizebot report` on a real program nobody here wrote, read as a reviewer reads the comment: a git
+repository whose base commit is fzf v0.55.0 and whose head is fzf v0.56.0, both from the Go module proxy
+(tests/support/realprograms.py), with one sizebot.toml at both commits.
+
+What this pull request is, measured once by hand and asserted below: fastwalk v1.0.8 -> v1.0.9,
+golang.org/x/sys v0.24.0 -> v0.26.0 and golang.org/x/term v0.23.0 -> v0.25.0; fzf's own code grows by a
+few KB; two of its six `//go:embed` []byte payloads change (man/man1/fzf.1 and shell/completion.bash).
+The linux/arm64 release binary (-trimpath -ldflags=-s -w) keeps its size to the byte: arm64 aligns the
+segments and the end of the file to 64 KiB, so the padding absorbs the growth. Its code, packages,
+module versions and embedded files changed all the same, and the comment must say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from sizebot.cli import main
+from tests.support.git import commit_all, git
+from tests.support.realprograms import RealProgram, module_dir
+
+BASE = RealProgram("github.com/junegunn/fzf", "v0.55.0")
+HEAD = RealProgram("github.com/junegunn/fzf", "v0.56.0")
+
+CONFIG = """
+[[target]]
+name = "fzf"
+package = "."
+platforms = ["linux/amd64", "linux/arm64"]
+strategies = ["release"]
+
+[strategy.release]
+flags = ["-trimpath", "-ldflags=-s -w"]
+
+[[budget]]
+level = "fail"
+max_increase = "1%"
+"""
+
+VERSIONS = [("github.com/charlievieth/fastwalk", "v1.0.8", "v1.0.9"),
+            ("golang.org/x/sys", "v0.24.0", "v0.26.0"),
+            ("golang.org/x/term", "v0.23.0", "v0.25.0")]
+
+
+def _copy_release(program: RealProgram, repo: Path) -> None:
+    """The module's files as they are in the module cache (read-only there), made writable."""
+    for entry in repo.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(module_dir(program), repo, dirs_exist_ok=True)
+    for path in repo.rglob("*"):
+        if ".git" not in path.parts:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    (repo / "sizebot.toml").write_text(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def fzf_pr(tmp_path_factory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("fzf-pr")
+    repo = root / "fzf"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    _copy_release(BASE, repo)
+    base = commit_all(repo, "fzf 0.55.0")
+    _copy_release(HEAD, repo)
+    head = commit_all(repo, "fzf 0.56.0")
+    out = root / "out"
+    out.mkdir()
+    env_before = dict(os.environ)
+    os.environ["GOFLAGS"] = "-mod=readonly"
+    try:
+        status = main(["report", "--repo", str(repo), "--base", base, "--head", head, "--go-version", "local",
+                       "--format", "text", "--output", str(out / "report.txt"), "--json", str(out / "report.json"),
+                       "--markdown", str(out / "report.md"), "--no-cache", "--quiet"])
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    return {"status": status, "doc": json.loads((out / "report.json").read_text()),
+            "markdown": (out / "report.md").read_text(), "base_dir": module_dir(BASE), "head_dir": module_dir(HEAD)}
+
+
+def _build(doc: dict, platform: str) -> dict:
+    [build] = [b for b in doc["builds"] if b["platform"] == platform]
+    return build
+
+
+def test_the_pull_request_passes_and_the_arm64_release_keeps_its_size(fzf_pr):
+    doc = fzf_pr["doc"]
+    assert fzf_pr["status"] == 0 and doc["verdict"] == "pass"
+    arm64 = _build(doc, "linux/arm64")
+    assert arm64["base_size"] == arm64["head_size"] and arm64["delta"] == 0
+    assert _build(doc, "linux/amd64")["delta"] > 0
+
+
+def test_a_build_that_changed_inside_but_not_in_size_is_a_changed_build(fzf_pr):
+    """Its row is among the changed builds (0 B), not folded into "unchanged", and its packages,
+    modules, sections, module versions and embedded files are in the detail like any other build's."""
+    doc, markdown = fzf_pr["doc"], fzf_pr["markdown"]
+    arm64 = _build(doc, "linux/arm64")
+    size = f"{arm64['head_size'] / 1e6:.2f} MB"
+    assert "2 builds, 2 changed" in markdown.splitlines()[0]
+    assert f"| fzf | linux/arm64 | release | {size} | {size} | 0 B | +0.00% |" in markdown
+    assert "unchanged</summary>" not in markdown
+    diff = arm64["diff"]
+    for kind in ("package", "module", "section"):
+        rows = [r for r in diff[f"{kind}s"] if r["delta"]]
+        total = sum(r["delta"] for r in rows)
+        assert total > 0  # the growth that the padding absorbed
+        assert re.search(rf"\*\*fzf linux/arm64 release\*\*: {len(rows)} changed \(\+[0-9.]+ KB\) \+ "
+                         rf"unattributed \(-[0-9.]+ KB\) = 0 B\n\n\| {kind} \|", markdown), kind
+        assert re.search(rf"\| unattributed \| \| \| -[0-9.]+ KB \| {-total:+,} \| \|", markdown), kind
+    version_groups = re.findall(r"\*\*([^*]+)\*\*\n\n\| module \| base \| head \|", markdown)
+    assert version_groups == ["fzf linux/amd64 release, fzf linux/arm64 release"]
+    embed_groups = re.findall(r"\*\*([^*]+)\*\*\n\n\| package \| file or variable \|", markdown)
+    assert embed_groups == ["fzf linux/amd64 release, fzf linux/arm64 release"]
+
+
+def test_module_versions_and_embedded_files_are_the_releases(fzf_pr):
+    """The exact upgrades of the two go.mod files, and the exact sizes of the two embedded files that
+    changed (the binaries are stripped: the variables are #N, their sizes the files')."""
+    doc = fzf_pr["doc"]
+    man = ("man/man1/fzf.1", "shell/completion.bash")
+    sizes = [((fzf_pr["base_dir"] / f).stat().st_size, (fzf_pr["head_dir"] / f).stat().st_size) for f in man]
+    assert sizes == [(57216, 57377), (17494, 17559)]
+    for platform in ("linux/amd64", "linux/arm64"):
+        diff = _build(doc, platform)["diff"]
+        assert [(c["path"], c["old_version"], c["new_version"]) for c in diff["module_changes"]] == VERSIONS
+        embeds = sorted((e["package"], e["status"], e["old_size"], e["new_size"], e["kind"]) for e in diff["embeds"])
+        assert embeds == sorted(("main", "changed", old, new, "[]byte") for old, new in sizes), platform
+    for path, old, new in VERSIONS:
+        assert f"| <code>{path.replace('_', chr(92) + '_')}</code> | {old} | {new} |" in fzf_pr["markdown"]
+
+
+def test_every_table_adds_up_to_the_file(fzf_pr):
+    """Per build: the modules (the report keeps every one; packages are cut to the top 20) add up, with
+    the unattributed rows, to the file's size at each side; the changed packages and modules to the change."""
+    for b in fzf_pr["doc"]["builds"]:
+        for side in ("base", "head"):
+            binary = b[side]["binary"]
+            unattributed = sum(u["size"] for u in binary["unattributed"])
+            assert sum(m["size"] for m in binary["modules"]) + unattributed == binary["file_size"]
+            assert binary["file_size"] == b[f"{side}_size"]
+        diff = b["diff"]
+        unattributed = sum(u["delta"] for u in diff["unattributed"])
+        for kind in ("packages", "modules"):
+            assert sum(r["delta"] for r in diff[kind]) + unattributed == b["delta"], (b["platform"], kind)
