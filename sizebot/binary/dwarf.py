@@ -27,11 +27,13 @@ adds a note; nothing raises.
 from __future__ import annotations
 
 import bisect
+import functools
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 from sizebot.binary.container import BinaryFile
 from sizebot.documents.analyze import Section
@@ -418,38 +420,87 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: li
     """DWARF 4 location lists: (begin, end) address pairs, each followed by a 2-byte expression
     length and the expression, ended by (0, 0); a begin of all ones selects a base address. A list
     without one (Mach-O: offsets from its unit's base address) is its unit's: units' lists follow in
-    unit order, from the first list each unit's DIEs refer to."""
+    unit order, from the first list each unit's DIEs refer to.
+
+    Lists are decoded by compiled patterns of that grammar (``_loc_patterns``) where they fit them: a
+    run of lists that all start by selecting the same base address (Go on ELF and PE: one function's
+    lists) in one match, a unit's lists without one in another. A list that fits neither (an
+    expression of 256 bytes or more, a list cut off, anything malformed) is decoded by ``_loc_list``,
+    which also raises what a malformed list raises."""
     firsts = sorted((u.loc_start, u.name) for u in units or () if u.loc_start is not None and u.name)
     first_offs = [o for o, _n in firsts]
+    based_run, unbased_lists = _loc_patterns(ptr, bo == "<")
+    order: Literal["little", "big"] = "little" if bo == "<" else "big"
+    pos, n = 0, len(data)
+    while pos < n:
+        start = pos
+        m = based_run.match(data, pos)
+        if m is not None:
+            pos = m.end()
+            pkg = package_at(int.from_bytes(m.group(1), order))
+        else:
+            k = bisect.bisect_right(first_offs, pos) - 1
+            m = unbased_lists.match(data, pos, first_offs[k + 1] if k + 1 < len(first_offs) else n) if k >= 0 else None
+            if m is not None:  # the lists of unit k up to the next unit's first
+                pos = m.end()
+                pkg = firsts[k][1]
+            else:
+                pos, pkg = _loc_list(data, pos, bo, ptr, package_at, firsts, first_offs)
+        if pkg:
+            yield start, pos, pkg
+
+
+@functools.cache
+def _loc_patterns(ptr: int, little: bool) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Patterns of DWARF 4 location lists of ``ptr``-byte addresses: (a run of lists that each start
+    by selecting the same base address, captured; one or more lists without a base address entry).
+    An entry is a pair that is neither (0, 0) nor a base address selection, then the 2-byte length
+    of its expression and that many bytes (lengths up to 127, as Go writes them; a longer one fits no
+    pattern). Repetitions are possessive: a list is read one way or not at all."""
+    end, ones = rb"\x00{%d}" % (2 * ptr), rb"\xff{%d}" % ptr
+    lengths = [*range(1, 128), 0]  # the most frequent first: each alternative is tried in turn
+    counted = [(re.escape(bytes([n])), b".{%d}" % n if n else b"") for n in lengths]
+    if little:
+        expr = b"(?:" + b"|".join(low + rb"\x00" + body for low, body in counted) + b")"
+    else:
+        expr = rb"\x00(?:" + b"|".join(low + body for low, body in counted) + b")"
+    pair = b"(?!" + end + b").{%d}" % (2 * ptr) + expr  # tried after a base address selection failed
+    base = ones + b".{%d}" % ptr
+    based = ones + b"(.{%d})(?:" % ptr + base + b"|" + pair + b")*+" + end
+    based_run = based + b"(?:" + ones + rb"\1(?:" + base + b"|" + pair + b")*+" + end + b")*+"
+    unbased = b"(?:(?:(?!" + ones + b")" + pair + b")*+" + end + b")++"
+    return re.compile(based_run, re.S), re.compile(unbased, re.S)
+
+
+def _loc_list(
+    data: bytes, pos: int, bo: str, ptr: int, package_at: PackageAt,
+    firsts: list[tuple[int, str]], first_offs: list[int],
+) -> tuple[int, str | None]:
+    """The end of the location list at ``pos`` and its package, decoded entry by entry."""
     pair = struct.Struct(bo + ("QQ" if ptr == 8 else "II"))
     u16 = struct.Struct(bo + "H")
     ones = (1 << (8 * ptr)) - 1
-    pos, n = 0, len(data)
-    while pos < n:
-        start, owner, based = pos, None, False
-        while True:
-            begin, end = pair.unpack_from(data, pos)
-            pos += 2 * ptr
-            if begin == 0 and end == 0:
-                break
-            if begin == ones:
-                based = True
-                if owner is None:
-                    owner = end
-                continue
-            (elen,) = u16.unpack_from(data, pos)
-            pos += 2 + elen
+    start, owner, based, n = pos, None, False, len(data)
+    while True:
+        begin, end = pair.unpack_from(data, pos)
+        pos += 2 * ptr
+        if begin == 0 and end == 0:
+            break
+        if begin == ones:
+            based = True
             if owner is None:
-                owner = begin
-        if pos > n:
-            raise ValueError("location list runs past the section")
-        if not based and first_offs:
-            k = bisect.bisect_right(first_offs, start) - 1
-            pkg = firsts[k][1] if k >= 0 else None
-        else:
-            pkg = package_at(owner) if owner is not None else None
-        if pkg:
-            yield start, pos, pkg
+                owner = end
+            continue
+        (elen,) = u16.unpack_from(data, pos)
+        pos += 2 + elen
+        if owner is None:
+            owner = begin
+    if pos > n:
+        raise ValueError("location list runs past the section")
+    if not based and first_offs:
+        k = bisect.bisect_right(first_offs, start) - 1
+        return pos, firsts[k][1] if k >= 0 else None
+    return pos, package_at(owner) if owner is not None else None
 
 
 def _loclists_pieces(
