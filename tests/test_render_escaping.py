@@ -44,13 +44,15 @@ HOSTILE = [
     "\u202e evil \u2066",
     "tab\there",
 ]
+# Math on GitHub ($x$, $$x$$): shown as typed, never as a formula.
+NAMES = [*HOSTILE, "costs $5 or $10, $$\\huge{\\color{green}pass}$$"]
 
 
 def table_cell(cell: str) -> str:
     return f"| h1 | h2 | h3 |\n|---|---|---|\n| left | {cell} | right |\n"
 
 
-@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("escape", [escape_md, code_md], ids=["md", "code"])
 def test_hostile_name_in_a_table_cell_is_inert_text(name, escape):
     html = gfm_to_html(table_cell(escape(name)))
@@ -70,7 +72,7 @@ def test_hostile_name_in_a_table_cell_is_inert_text(name, escape):
     assert not re.search(r"(?i)(https?|javascript):|www\.", text), "no autolink"
 
 
-@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("name", NAMES)
 def test_hostile_name_in_a_paragraph_and_a_list_is_inert_text(name):
     md = f"Before {escape_md(name)} after.\n\n- item {code_md(name)} ← {escape_md(name)}\n"
     html = gfm_to_html(md)
@@ -88,6 +90,7 @@ def test_escape_md_exact_output():
     assert escape_md("#12") == "\\#\u200b12"
     assert escape_md("a\nb\tc") == "a b c"
     assert escape_md("&lt;") == "&amp;lt;"
+    assert escape_md("$x$ $$y$$") == "\\$x\\$ \\$\\$y\\$\\$"
 
 
 @pytest.mark.parametrize("text, escaped", [

@@ -43,6 +43,9 @@ level = "fail"
 max_increase = "1%"
 """
 
+# A subject as a real one may read: GitHub renders $...$ in a comment as math, unless escaped.
+SUBJECT = "fzf 0.56.0: costs $5 or $10"
+
 VERSIONS = [("github.com/charlievieth/fastwalk", "v1.0.8", "v1.0.9"),
             ("golang.org/x/sys", "v0.24.0", "v0.26.0"),
             ("golang.org/x/term", "v0.23.0", "v0.25.0")]
@@ -69,7 +72,7 @@ def fzf_pr(tmp_path_factory) -> dict[str, object]:
     _copy_release(BASE, repo)
     base = commit_all(repo, "fzf 0.55.0")
     _copy_release(HEAD, repo)
-    head = commit_all(repo, "fzf 0.56.0")
+    head = commit_all(repo, SUBJECT)
     out = root / "out"
     out.mkdir()
     env_before = dict(os.environ)
@@ -150,3 +153,8 @@ def test_every_table_adds_up_to_the_file(fzf_pr):
         unattributed = sum(u["delta"] for u in diff["unattributed"])
         for kind in ("packages", "modules"):
             assert sum(r["delta"] for r in diff[kind]) + unattributed == b["delta"], (b["platform"], kind)
+
+
+def test_the_head_subject_is_text_not_math(fzf_pr):
+    assert fzf_pr["doc"]["head"]["subject"] == SUBJECT
+    assert "“fzf 0.56.0: costs \\$5 or \\$10”" in fzf_pr["markdown"]

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 ZWSP = "\u200b"
 
-# Characters that change meaning in GFM inline text or table cells.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+# Characters that change meaning in GFM inline text or table cells; `$` opens math on GitHub ($x$,
+# $$x$$): a commit subject "costs $5 or $10" would render as a formula.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$])")
 # C0/C1 controls (newlines included) and Unicode line/paragraph separators: one line, no surprises.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Bidirectional controls (embeddings, overrides, isolates, marks) reorder what a reviewer sees
