@@ -41,6 +41,10 @@ flags = ["-trimpath", "-ldflags=-s -w"]
 [[budget]]
 level = "fail"
 max_increase = "1%"
+
+[[budget]]
+level = "warn"
+new_modules = "warn"
 """
 
 # A subject as a real one may read: GitHub renders $...$ in a comment as math, unless escaped.
@@ -158,3 +162,13 @@ def test_every_table_adds_up_to_the_file(fzf_pr):
 def test_the_head_subject_is_text_not_math(fzf_pr):
     assert fzf_pr["doc"]["head"]["subject"] == SUBJECT
     assert "“fzf 0.56.0: costs \\$5 or \\$10”" in fzf_pr["markdown"]
+
+
+def test_budgets_are_counted_alike_in_the_headline_and_the_table(fzf_pr):
+    """Two rules on two builds: four results, in three rows (the new_modules rule says "no new modules" of
+    both builds in one row). The headline and the table's summary both count the four."""
+    markdown = fzf_pr["markdown"]
+    assert [r["status"] for r in fzf_pr["doc"]["budgets"]] == ["pass"] * 4
+    assert markdown.splitlines()[0].endswith(" · 4 budgets passed")
+    assert "<details><summary>4 budgets passed</summary>" in markdown
+    assert markdown.count("| ✅ pass |") == 3

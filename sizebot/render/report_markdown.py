@@ -27,6 +27,7 @@ from sizebot.render.common import code_md, embed_label, escape_md, render_templa
 from sizebot.render.mermaid import bar_chart
 from sizebot.render.report_view import (
     ATTENTION,
+    budget_counts,
     build_state,
     changes,
     delta_cell,
@@ -38,6 +39,7 @@ from sizebot.render.report_view import (
     headline_parts,
     merged_budgets,
     percent_cell,
+    plural,
     primary_build,
     short_sha,
     size_cell,
@@ -308,6 +310,10 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
     budgets = merged_budgets(sorted_budgets(report.budgets))
     attention = [r for r in budgets if r.status in ATTENTION]
     passed = [r for r in budgets if r.status not in ATTENTION]
+    # Counted as the headline counts them (one per build judged), not by the rows that merge builds.
+    quiet = budget_counts(r for r in report.budgets if r.status not in ATTENTION)
+    bits = [(n, word) for n, word in ((quiet.get("pass", 0), "passed"), (quiet.get("skipped", 0), "skipped")) if n]
+    passed_summary = ", ".join(f"{plural(n, 'budget') if i == 0 else n} {word}" for i, (n, word) in enumerate(bits))
     hidden_budgets = 0
     if level.budget_rows is not None and len(attention) > level.budget_rows:
         hidden_budgets = len(attention) - level.budget_rows
@@ -364,7 +370,8 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         "headline": " · ".join(headline_parts(report, escape_md)), "base": _side(report.base),
         "head": _side(report.head), "go": go_line(report), "go_note": go_change_note(report),
         "builds": shown, "unchanged": unchanged, "hidden_builds": hidden_builds, "multi": len(with_diff) > 1,
-        "attention": attention, "passed": passed, "hidden_budgets": hidden_budgets, "budget_emoji": BUDGET_EMOJI,
+        "attention": attention, "passed": passed, "passed_summary": passed_summary, "hidden_budgets": hidden_budgets,
+        "budget_emoji": BUDGET_EMOJI,
         "details": details, "categories": categories, "version_groups": version_groups,
         "embed_groups": embed_groups, "deps": deps, "chart": chart,
         "dep_count": len(deps), "dep_more": dep_more, "dep_title": dependency_title(deps, dep_more),
