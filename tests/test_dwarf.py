@@ -237,3 +237,63 @@ def test_location_list_past_its_section_is_a_note(tmp_path):
     debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
     assert debug_rows.pop(".debug_loc") == loc.file_size
     assert sum(debug_rows.values()) < 2000, debug_rows
+
+
+def _uleb128(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        c, v = v & 0x7F, v >> 7
+        out.append(c | 0x80 if v else c)
+        if not v:
+            return bytes(out)
+
+
+@pytest.mark.parametrize("ptr, bo", [(8, "<"), (4, ">")])
+def test_dwarf5_location_lists_of_every_shape(ptr, bo):
+    """DWARF 5 location lists go to the function in the address slot their base address entry names, in
+    the unit whose slots the lists walk through in order: runs of lists naming the same slot, a long
+    expression, a non-minimal ULEB128 index, an index back at 0 (the next unit), DW_LLE_base_address
+    and the other entry kinds; an index past every unit's slots or a function outside the program is
+    nobody's. Every cut inside the last list raises (the caller's note)."""
+    order = "little" if bo == "<" else "big"
+
+    def word(v: int) -> bytes:
+        return v.to_bytes(ptr, order)
+
+    def base(i: int) -> bytes:
+        return b"\x01" + _uleb128(i)
+
+    def pair(a: int, b: int, expr: bytes) -> bytes:
+        return b"\x04" + _uleb128(a) + _uleb128(b) + _uleb128(len(expr)) + expr
+
+    slots = [0x1000, 0x1100, 0x2000], [0x3000, 0x4000, 0x5000]
+    addr = b"".join(bytes(8) + b"".join(map(word, unit)) for unit in slots)
+    units = [dwarf.Unit(0, 0, "u0", addr_base=8), dwarf.Unit(0, 0, "u1", addr_base=16 + 3 * ptr)]
+    lists = [
+        base(0) + pair(0, 4, b"\x50") + b"\0",
+        base(0) + pair(4, 8, b"\x51" * 3) + pair(8, 200, b"") + b"\0",
+        base(0) + b"\0",
+        base(1) + pair(0, 1, b"\x52" * 140) + b"\0",
+        b"\x01\x81\x00" + pair(0, 1, b"\x50") + b"\0",
+        base(2) + pair(0, 300, b"\x50") + b"\0",
+        base(2) + pair(0, 1, b"\x50") + b"\0",
+        base(0) + pair(0, 1, b"\x50") + b"\0",  # the second unit's
+        b"\x06" + word(0x2000) + pair(0, 1, b"\x50") + b"\0",
+        base(1) + b"\x05" + _uleb128(2) + b"\x50\x51" + b"\0",
+        base(1) + b"\x02" + _uleb128(1) + _uleb128(2) + _uleb128(1) + b"\x50\0",
+        base(1) + b"\x03" + _uleb128(1) + _uleb128(2) + _uleb128(1) + b"\x50\0",
+        base(1) + b"\x07" + word(1) + word(2) + _uleb128(1) + b"\x50\0",
+        base(1) + b"\x08" + word(1) + _uleb128(2) + _uleb128(1) + b"\x50\0",
+        base(9) + pair(0, 1, b"\x50") + b"\0",
+        base(2) + pair(0, 1, b"\x50") + b"\0",
+        b"\0",
+        base(1) + pair(0, 1, b"\x50") + b"\0",
+    ]
+    body = b"".join(lists)
+    data = struct.pack(bo + "IHBB", len(body) + 8, 5, ptr, 0) + bytes(4) + body
+    o = [12 + x for x in _offsets(lists)]
+    got = dwarf._runs(dwarf._loclists_pieces(data, addr, units, bo, ptr, lambda pc: {1: "a", 2: "b", 3: "c", 4: "d"}.get(pc >> 12)))
+    assert got == [(o[0], o[5], "a"), (o[5], o[7], "b"), (o[7], o[8], "c"), (o[8], o[9], "b"), (o[9], o[14], "d")]
+    for cut in range(1, len(lists[-1])):
+        with pytest.raises(IndexError):
+            dwarf._runs(dwarf._loclists_pieces(data[:-cut], addr, units, bo, ptr, _package_at))

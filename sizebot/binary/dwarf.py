@@ -507,73 +507,111 @@ def _loclists_pieces(
     data: bytes, addr: bytes, units: list[Unit], bo: str, ptr: int, package_at: Callable[[int], str | None]
 ) -> Iterator[tuple[int, int, str]]:
     """DWARF 5 location lists after the section header; each list's first entry (Go writes
-    DW_LLE_base_addressx) names its function by an index into its unit's .debug_addr slots."""
+    DW_LLE_base_addressx) names its function by an index into its unit's .debug_addr slots.
+
+    Lists as Go writes them (DW_LLE_base_addressx, DW_LLE_offset_pairs, DW_LLE_end_of_list) are
+    decoded by a compiled pattern of that grammar, a run of lists naming the same index in one
+    match; any other list entry by entry (``_loclist``), which also raises what a malformed list
+    raises."""
     word = struct.Struct(bo + ("Q" if ptr == 8 else "I"))
     bases = sorted(u.addr_base for u in units if u.addr_base is not None)
     tables = [(b, nxt) for b, nxt in zip(bases, [*bases[1:], len(addr)], strict=True)]
     if not tables:
         return
+    t, last_i = 0, -1
 
     def slot(t: int, i: int) -> int | None:
         b, e = tables[t]
         o = b + i * ptr
         return word.unpack_from(addr, o)[0] if o + ptr <= e else None
 
+    def function(i: int) -> int | None:
+        """The address in slot ``i``: a unit's lists name its functions in slot order, so a smaller
+        index, or one past the unit's slots, starts the next unit (that has the slot)."""
+        nonlocal t, last_i
+        cand = slot(t, i) if i >= last_i else None
+        if cand is None:
+            for t2 in range(t + 1, len(tables)):
+                cand = slot(t2, i)
+                if cand is not None:
+                    t = t2
+                    break
+        if cand is not None:
+            last_i = i
+        return cand
+
     (length,) = struct.unpack_from(bo + "I", data, 0)
     pos, n = 12, min(len(data), 4 + length)
-    t, last_i = 0, -1
+    same_index_run = _loclists_pattern()
     while pos < n:
-        start, owner = pos, None
-        while True:
-            op = data[pos]
-            pos += 1
-            if op == 0:  # end_of_list
-                break
-            if op == 1:  # base_addressx
-                i, pos = _uleb(data, pos)
-                if owner is None:
-                    # a unit's lists name its functions in slot order: a smaller index, or one past
-                    # the unit's slots, starts the next unit (that has the slot)
-                    cand = slot(t, i) if i >= last_i else None
-                    if cand is None:
-                        for t2 in range(t + 1, len(tables)):
-                            cand = slot(t2, i)
-                            if cand is not None:
-                                t = t2
-                                break
-                    if cand is not None:
-                        owner, last_i = cand, i
-            elif op in (2, 3, 4):  # startx_endx, startx_length, offset_pair: two ulebs, a counted expression
-                for _ in (0, 1):
-                    while data[pos] & 0x80:
-                        pos += 1
-                    pos += 1
-                elen = data[pos]
-                if elen < 0x80:
-                    pos += 1 + elen
-                else:
-                    elen, pos = _uleb(data, pos)
-                    pos += elen
-            elif op == 5:  # default_location
-                elen, pos = _uleb(data, pos)
-                pos += elen
-            elif op == 6:  # base_address
-                if owner is None:
-                    owner = word.unpack_from(data, pos)[0]
-                pos += ptr
-            elif op in (7, 8):  # start_end, start_length
-                pos += ptr
-                if op == 7:
-                    pos += ptr
-                else:
-                    _b, pos = _uleb(data, pos)
-                elen, pos = _uleb(data, pos)
-                pos += elen
-            else:
-                raise ValueError(f"unknown location list entry {op:#x} at {pos - 1:#x}")
+        start = pos
+        m = same_index_run.match(data, pos, n)
+        if m is not None:
+            pos = m.end()
+            index = m.group(1)
+            owner = function(index[0] if len(index) == 1 else _uleb(index, 0)[0])
+        else:
+            pos, owner = _loclist(data, pos, word, ptr, function)
         pkg = package_at(owner) if owner is not None else None
         if pkg:
             yield start, pos, pkg
+
+
+@functools.cache
+def _loclists_pattern() -> re.Pattern[bytes]:
+    """A run of DWARF 5 location lists that each select the same base address by index (captured):
+    DW_LLE_base_addressx, DW_LLE_offset_pairs (two ULEB128 offsets and an expression of a 1-byte
+    length, up to 127, as Go writes them), DW_LLE_end_of_list."""
+    uleb = rb"[\x80-\xff]*+[\x00-\x7f]"
+    expr = b"(?:" + b"|".join(re.escape(bytes([n])) + (b".{%d}" % n if n else b"") for n in [*range(1, 128), 0]) + b")"
+    pairs = rb"(?:\x04" + uleb + uleb + expr + rb")*+\x00"
+    return re.compile(rb"\x01(" + uleb + b")" + pairs + rb"(?:\x01\1" + pairs + b")*+", re.S)
+
+
+def _loclist(
+    data: bytes, pos: int, word: struct.Struct, ptr: int, function: Callable[[int], int | None]
+) -> tuple[int, int | None]:
+    """The end of the DWARF 5 location list at ``pos`` and its function's address (from its first
+    base address entry), decoded entry by entry."""
+    owner = None
+    while True:
+        op = data[pos]
+        pos += 1
+        if op == 0:  # end_of_list
+            break
+        if op == 1:  # base_addressx
+            i, pos = _uleb(data, pos)
+            if owner is None:
+                owner = function(i)
+        elif op in (2, 3, 4):  # startx_endx, startx_length, offset_pair: two ulebs, a counted expression
+            for _ in (0, 1):
+                while data[pos] & 0x80:
+                    pos += 1
+                pos += 1
+            elen = data[pos]
+            if elen < 0x80:
+                pos += 1 + elen
+            else:
+                elen, pos = _uleb(data, pos)
+                pos += elen
+        elif op == 5:  # default_location
+            elen, pos = _uleb(data, pos)
+            pos += elen
+        elif op == 6:  # base_address
+            if owner is None:
+                owner = word.unpack_from(data, pos)[0]
+            pos += ptr
+        elif op in (7, 8):  # start_end, start_length
+            pos += ptr
+            if op == 7:
+                pos += ptr
+            else:
+                _b, pos = _uleb(data, pos)
+            elen, pos = _uleb(data, pos)
+            pos += elen
+        else:
+            raise ValueError(f"unknown location list entry {op:#x} at {pos - 1:#x}")
+    return pos, owner
 
 
 def file_spans(sec: Section, usize: int, pieces: list[tuple[int, int, str]]) -> Iterator[tuple[int, int, str]]:
