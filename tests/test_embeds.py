@@ -185,6 +185,27 @@ def test_diff_stripped():
     assert rows == {(WEB, "#1", "string", "removed", -SCHEMA), ("main", "#1", "[]byte", "changed", 500)}
 
 
+@pytest.mark.parametrize("goarch", ["amd64", "arm64"])
+def test_diff_stripped_an_embed_added_before_the_others_is_one_embed_added(goarch):
+    """Without symbols the variables are numbered in the order the binary holds them: a []byte embed
+    added where it comes first renumbers the one already there. Matched by size, the diff still says one
+    embed was added and nothing changed (not: blob "changed" to the new file's size and blob added)."""
+    changed = dict(PROGRAM)
+    changed["logo.png"] = "PNG" + "L" * 2045
+    changed["main.go"] = (PROGRAM["main.go"].replace("//go:embed blob.txt\n", "//go:embed logo.png\nvar logo []byte\n\n"
+                                                     "//go:embed blob.txt\n")
+                          .replace("len(blob),", "len(logo), len(blob),"))
+    old = analyze_binary(build(PROGRAM, goarch=goarch, flags=STRIPPED))
+    new = analyze_binary(build(changed, goarch=goarch, flags=STRIPPED))
+    assert sorted(e.size for e in new.embeds if e.package == "main") == [2048, BLOB]
+    renumbered = {e.size: e.name for e in new.embeds if e.package == "main"}[BLOB] != "#1"
+    d = diff_reports(old, new)
+    assert [(e.package, e.kind, e.status, e.old_size, e.new_size) for e in d.embeds] == [
+        ("main", "[]byte", "added", 0, 2048)]
+    assert d.embeds[0].name == {e.size: e.name for e in new.embeds if e.package == "main"}[2048]
+    print(f"linux/{goarch}: blob renumbered: {renumbered}")
+
+
 def test_text_lists_files():
     text = render(analyze_binary(build(PROGRAM)), "text", width=200)
     table = text[text.index("Embedded files"):]

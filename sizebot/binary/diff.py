@@ -7,6 +7,7 @@ its file size). Rows with the same key are summed first, which keeps that true w
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from sizebot.documents.analyze import BinaryReport, BuildInfo, Module
@@ -43,9 +44,10 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
 
 def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...]:
     """Embeds added, removed or resized, by package then name; a file and a variable of the same
-    name are two embeds."""
-    before = {(e.package, e.name, e.kind): e.size for e in old.embeds}
-    after = {(e.package, e.name, e.kind): e.size for e in new.embeds}
+    name are two embeds. Variables named by their order ("#N", no symbol table) are matched by size
+    first: one embed added before others shifts their numbers, and is still one embed added."""
+    before = {(e.package, e.name, e.kind): e.size for e in old.embeds if not _positional(e.name, e.kind)}
+    after = {(e.package, e.name, e.kind): e.size for e in new.embeds if not _positional(e.name, e.kind)}
     out = []
     for key in sorted(before.keys() | after.keys()):
         pkg, name, kind = key
@@ -55,7 +57,43 @@ def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...
             out.append(EmbedDelta(pkg, name, "removed", before[key], 0, kind))
         elif before[key] != after[key]:
             out.append(EmbedDelta(pkg, name, "changed", before[key], after[key], kind))
-    return tuple(out)
+    out.extend(_positional_changes(old, new))
+    return tuple(sorted(out, key=lambda e: (e.package, e.name, e.kind)))
+
+
+def _positional(name: str, kind: str) -> bool:
+    return kind != "file" and name.startswith("#") and name[1:].isdigit()
+
+
+def _positional_changes(old: BinaryReport, new: BinaryReport) -> list[EmbedDelta]:
+    """Per package and kind: sizes found at both sides are the same embeds (unchanged); what is left
+    pairs up in order as changed, the rest added or removed, each named as its side numbers it."""
+    groups: dict[tuple[str, str], tuple[list[tuple[int, str, int]], list[tuple[int, str, int]]]] = {}
+    for side, report in enumerate((old, new)):
+        for e in report.embeds:
+            if _positional(e.name, e.kind):
+                groups.setdefault((e.package, e.kind), ([], []))[side].append((int(e.name[1:]), e.name, e.size))
+    out = []
+    for (pkg, kind), (olds, news) in groups.items():
+        common = Counter(size for _, _, size in olds) & Counter(size for _, _, size in news)
+        left_old, left_new = _unmatched(sorted(olds), common), _unmatched(sorted(news), common)
+        for (_, _, old_size), (_, name, new_size) in zip(left_old, left_new, strict=False):
+            out.append(EmbedDelta(pkg, name, "changed", old_size, new_size, kind))
+        out.extend(EmbedDelta(pkg, name, "added", 0, size, kind) for _, name, size in left_new[len(left_old):])
+        out.extend(EmbedDelta(pkg, name, "removed", size, 0, kind) for _, name, size in left_old[len(left_new):])
+    return out
+
+
+def _unmatched(items: list[tuple[int, str, int]], common: Counter[int]) -> list[tuple[int, str, int]]:
+    """``items`` less, for each size, as many of that size as ``common`` counts (the first ones)."""
+    left = Counter(common)
+    out = []
+    for item in items:
+        if left[item[2]] > 0:
+            left[item[2]] -= 1
+        else:
+            out.append(item)
+    return out
 
 
 def module_version(module: Module) -> str:
