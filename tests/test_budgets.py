@@ -62,7 +62,7 @@ def test_max_increase_percent_messages():
                     for h in (987_654, 1_000_000))
     assert shrink.message == "head shrank 1.23% (limit 0.5%)"
     assert shrink.actual == -1.2346
-    assert same.message == "head did not change (limit 0.5%)"
+    assert same.message == "head kept its size (limit 0.5%)"
 
 
 def test_max_increase_bytes():

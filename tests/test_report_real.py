@@ -114,6 +114,8 @@ def test_a_build_that_changed_inside_but_not_in_size_is_a_changed_build(fzf_pr):
     assert "2 builds, 2 changed" in markdown.splitlines()[0]
     assert f"| fzf | linux/arm64 | release | {size} | {size} | 0 B | +0.00% |" in markdown
     assert "unchanged</summary>" not in markdown
+    # its budget row says what is true of the file, not that nothing changed
+    assert "| fzf linux/arm64 release | head kept its size \\(limit 1%\\) |" in markdown
     diff = arm64["diff"]
     for kind in ("package", "module", "section"):
         rows = [r for r in diff[f"{kind}s"] if r["delta"]]

@@ -183,7 +183,7 @@ def _max_increase(rule, subject: str, base: int | None, head: int) -> BudgetResu
         return BudgetResult(name, rule.level, "skipped", subject, None, value, unit,
                             "no base build to compare with", source=_source(rule))
     delta = head - base
-    verb = "grew" if delta > 0 else "shrank" if delta < 0 else "did not change"
+    verb = "grew" if delta > 0 else "shrank" if delta < 0 else "kept its size"  # its contents may still differ
     if kind == "bytes":
         limit = int(value)
         amount = f" {format_size(abs(delta))}" if delta else ""
