@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from sizebot.cli import main
+from sizebot.documents.report import Report
+from sizebot.render.report_markdown import render_report_markdown
 from tests.support.git import commit_all, git
 from tests.support.realprograms import RealProgram, module_dir
 
@@ -174,3 +176,11 @@ def test_budgets_are_counted_alike_in_the_headline_and_the_table(fzf_pr):
     assert markdown.splitlines()[0].endswith(" · 4 budgets passed")
     assert "<details><summary>4 budgets passed</summary>" in markdown
     assert markdown.count("| ✅ pass |") == 3
+
+
+def test_a_comment_shortened_to_its_headline_does_not_say_nothing_was_measured(fzf_pr):
+    """At the shortest level no build row fits: the comment says how many builds the job summary lists."""
+    short = render_report_markdown(Report.from_json(fzf_pr["doc"]), max_chars=600)
+    assert len(short) <= 600
+    assert "No build was measured" not in short
+    assert "#### Binaries\n\n2 builds changed or failed: listed in the job summary.\n" in short
