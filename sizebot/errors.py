@@ -70,3 +70,7 @@ class MeasurementFileError(SizebotError):
 
 class DocumentError(SizebotError):
     """A JSON document (report, analysis, diff, image) whose shape or types are not its schema's."""
+
+
+class WorkerError(SizebotError):
+    """A worker process of an analysis failed, was killed or died from a signal: nothing it did is used."""
