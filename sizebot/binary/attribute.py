@@ -48,12 +48,14 @@ from sizebot.binary.claims import (
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
+from sizebot.binary.dwarf_packed import PackedSplit, read_info, resolve, start_split
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.symbol import Symbol
+from sizebot.binary.worker import Worker
 from sizebot.documents.analyze import (
     BinaryReport,
     BuildInfo,
@@ -108,7 +110,13 @@ def _attribution(
             )
         else:
             pcln = Pclntab(binary, pcln_sec)
-            _attribute_go(binary, pcln, info, acc, functions, symbols)
+            # the DWARF split needs only the file: on a large binary a worker does it meanwhile
+            dwarf = start_split(binary) if symbols else None
+            try:
+                _attribute_go(binary, pcln, info, acc, functions, symbols, dwarf)
+            finally:
+                if dwarf is not None:
+                    dwarf.close()
     return info, go_version, acc, packed
 
 
@@ -121,7 +129,7 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
 
 def _attribute_go(
     binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc: Attribution, functions: bool,
-    symbols: bool = True,
+    symbols: bool = True, dwarf: Worker[PackedSplit] | None = None,
 ) -> None:
     claims, pkg_id, notes = acc.claims, acc.pkg_id, acc.notes
     md = find_moduledata(binary, pcln)
@@ -215,6 +223,8 @@ def _attribute_go(
             code_sizes.append(0)
     del spans
 
+    if dwarf is not None:
+        dwarf.collect()
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
     if md is not None and md.gofunc:
@@ -266,11 +276,13 @@ def _attribute_go(
         add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
 
+    if dwarf is not None:
+        dwarf.collect()
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
-        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg)
+        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, dwarf)
     reference_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
@@ -375,11 +387,12 @@ def _embed_claims(
 
 def _dwarf_claims(
     binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution,
-    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None],
+    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None], dwarf: Worker[PackedSplit] | None = None,
 ) -> None:
     """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes; the
     unnamed objects that global variables point at (their DWARF types give the extents) are the
-    variable's package's data."""
+    variable's package's data. ``dwarf``: the split running in a worker (its result, once it is in,
+    lets the worker end before .debug_info is read again here for those objects)."""
     entries, ends = funcs.starts, funcs.ends
     names = acc.pkg_names
 
@@ -391,7 +404,16 @@ def _dwarf_claims(
         if named:
             _pointee_claims(binary, info, abbrev, units, named, sym_pkg, acc)
 
-    split = split_dwarf(binary, package_at, pointees)
+    if dwarf is None:
+        split = split_dwarf(binary, package_at, pointees)
+    else:
+        packed = dwarf.result()
+        read = read_info(binary) if named else None
+        if read is not None:
+            pointees(*read)
+        del read
+        split = resolve(packed, package_at)
+        del packed
     acc.notes.extend(split.notes)
     secs = debug_sections(binary)
     for name, pieces in split.pieces.items():

@@ -1,0 +1,211 @@
+"""The DWARF split in a worker process (sizebot.binary.worker, sizebot.binary.dwarf_packed): the same
+figures to the byte as the split in the main process, and a worker that fails, is killed or gets a
+signal never yields a half analysis; an interrupted or killed analysis leaves no worker behind.
+
+Real programs (fzf v0.56.0 built at test time: DWARF 4 and 5, ELF, Mach-O and PE), real forks, real
+signals. The worker normally starts only on binaries with several MiB of DWARF; the tests lower that
+threshold to 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sizebot.binary import dwarf_packed, worker
+from sizebot.binary.attribute import analyze_binary
+from sizebot.binary.container import open_binary
+from sizebot.binary.worker import Worker
+from sizebot.errors import WorkerError
+from tests.support.goprograms import go_bin
+from tests.support.paths import ROOT
+from tests.support.realprograms import FZF, build_real
+
+BUILDS: dict[str, Callable[[], Path]] = {
+    "go1.24 linux/amd64 (DWARF 4)": lambda: build_real(FZF, go=go_bin("1.24.11")),
+    "go1.26 linux/amd64 (DWARF 5)": lambda: build_real(FZF),
+    "go1.26 linux/arm64": lambda: build_real(FZF, goarch="arm64"),
+    "go1.26 linux/amd64 uncompressed": lambda: build_real(FZF, ldflags="-compressdwarf=false"),
+    "go1.24 darwin/arm64 (Mach-O lists by unit)": lambda: build_real(FZF, go=go_bin("1.24.11"), goos="darwin",
+                                                                     goarch="arm64"),
+    "go1.26 windows/amd64": lambda: build_real(FZF, goos="windows"),
+    "go1.21 linux/386": lambda: build_real(FZF, go=go_bin("1.21.13"), goarch="386"),
+}
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+def test_worker_split_gives_the_same_report(build: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    exe = BUILDS[build]()
+    in_process = analyze_binary(exe)
+    started: list[Worker[dwarf_packed.PackedSplit]] = []
+    real_start = dwarf_packed.start_split
+
+    def spy(binary):  # type: ignore[no-untyped-def]
+        w = real_start(binary)
+        assert w is not None
+        started.append(w)
+        return w
+
+    monkeypatch.setattr(dwarf_packed, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr("sizebot.binary.attribute.start_split", spy)
+    in_worker = analyze_binary(exe)
+    assert len(started) == 1 and started[0].pid is None  # the worker ran and was reaped
+    assert in_worker.to_json() == in_process.to_json()
+    assert sum(p.debug for p in in_worker.packages) > 0
+
+
+def test_small_binaries_split_in_process() -> None:
+    """Below the threshold no process is started (fzf: ~2 MiB of DWARF)."""
+    with open_binary(build_real(FZF)) as binary:
+        assert dwarf_packed.start_split(binary) is None
+
+
+# -- the worker itself ---------------------------------------------------------------------------
+
+
+def _pid_gone(pid: int) -> bool:
+    """No process ``pid`` runs (gone, or a zombie left to init by a parent that died)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+
+
+def test_result_comes_back() -> None:
+    w = Worker("test job", lambda: {"pieces": list(range(100_000))})
+    assert w.result() == {"pieces": list(range(100_000))}
+    assert w.pid is None
+
+
+def test_a_failing_job_is_one_error_line() -> None:
+    def job() -> None:
+        raise ValueError("bad\nunit")
+
+    w = Worker("DWARF split", job)
+    with pytest.raises(WorkerError, match=r"^DWARF split failed in its worker process: ValueError: bad"):
+        w.result()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+def test_a_killed_worker_gives_no_result(sig: signal.Signals) -> None:
+    w = Worker("DWARF split", lambda: time.sleep(60))
+    pid = w.pid
+    assert pid is not None
+    os.kill(pid, sig)
+    with pytest.raises(WorkerError, match=f"worker process of the DWARF split was killed by {sig.name}: no result"):
+        w.result()
+    assert _pid_gone(pid)
+
+
+def test_a_worker_ignores_sigint_and_close_ends_it() -> None:
+    w = Worker("DWARF split", lambda: time.sleep(60))
+    pid = w.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGINT)  # Ctrl-C reaches the whole process group: the parent decides
+    time.sleep(0.2)
+    assert not _pid_gone(pid)
+    w.close()
+    assert w.pid is None and _pid_gone(pid)
+
+
+def test_a_worker_that_exits_early_gives_no_result() -> None:
+    w = Worker("DWARF split", lambda: os._exit(0))
+    with pytest.raises(WorkerError, match="exited with status 0 without a complete result"):
+        w.result()
+
+
+def test_no_fork_with_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker.threading, "active_count", lambda: 2)
+    assert not worker.can_fork()
+
+
+# -- the CLI with real signals -------------------------------------------------------------------
+
+# the analysis with the worker forced on, the worker stopping itself (SIGSTOP) as its job starts, so
+# that a test can signal it, or its parent, while it is certainly alive
+_RUN = """
+import os, signal, sys
+from sizebot.binary import dwarf_packed
+dwarf_packed.WORKER_MIN_BYTES = 0
+split = dwarf_packed.split_by_address
+def stopped(binary):
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return split(binary)
+dwarf_packed.split_by_address = stopped
+from sizebot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out.extend(int(c) for c in f.read().split())
+    return out
+
+
+def _state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        return f.read().rsplit(b")", 1)[1].split()[0].decode()
+
+
+def _start_stopped(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """``sizebot analyze fzf`` with its worker stopped: (the analysis, the worker's pid)."""
+    exe = build_real(FZF)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", _RUN, "analyze", str(exe), "--format", "json", "-o",
+                             str(tmp_path / "out.json")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        kids = [k for k in _children(proc.pid) if _state(k) == "T"]
+        if kids:
+            return proc, kids[0]
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.kill()
+    raise AssertionError("the worker never started")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_cli_worker_killed_is_one_line_exit_2(sig: signal.Signals, tmp_path: Path) -> None:
+    proc, wpid = _start_stopped(tmp_path)
+    os.kill(wpid, sig)
+    os.kill(wpid, signal.SIGCONT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert err.splitlines() == [f"sizebot: error: the worker process of the DWARF split was killed by {sig.name}: "
+                                "no result"]
+    assert out == ""
+    assert not (tmp_path / "out.json").exists()  # no half analysis written
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_interrupted_leaves_no_worker(sig: signal.Signals, tmp_path: Path) -> None:
+    proc, wpid = _start_stopped(tmp_path)
+    os.kill(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig
+    assert err.splitlines() == [f"sizebot: interrupted ({sig.name})"]
+    assert _pid_gone(wpid)
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_cli_killed_parent_takes_its_worker(tmp_path: Path) -> None:
+    """SIGKILL cannot be handled: the kernel ends the worker (PR_SET_PDEATHSIG)."""
+    proc, wpid = _start_stopped(tmp_path)
+    proc.kill()
+    proc.communicate(timeout=120)
+    deadline = time.monotonic() + 30
+    while not _pid_gone(wpid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _pid_gone(wpid)
