@@ -1,10 +1,10 @@
-"""The DWARF split in a worker process (sizebot.binary.worker, sizebot.binary.dwarf_packed): the same
-figures to the byte as the split in the main process, and a worker that fails, is killed or gets a
-signal never yields a half analysis; an interrupted or killed analysis leaves no worker behind.
+"""The type walk and the DWARF split in a worker process (sizebot.binary.worker,
+sizebot.binary.dwarf_packed): the same figures to the byte as in the main process, and a worker that
+fails, is killed or gets a signal never yields a half analysis; an interrupted or killed analysis
+leaves no worker behind.
 
 Real programs (fzf v0.56.0 built at test time: DWARF 4 and 5, ELF, Mach-O and PE), real forks, real
-signals. The worker normally starts only on binaries with several MiB of DWARF; the tests lower that
-threshold to 0.
+signals. The worker normally starts only on large binaries; the tests lower that threshold to 0.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sizebot.binary import dwarf_packed, worker
+from sizebot.binary import attribute, worker
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.container import open_binary
 from sizebot.binary.worker import Worker
@@ -44,27 +45,29 @@ BUILDS: dict[str, Callable[[], Path]] = {
 def test_worker_split_gives_the_same_report(build: str, monkeypatch: pytest.MonkeyPatch) -> None:
     exe = BUILDS[build]()
     in_process = analyze_binary(exe)
-    started: list[Worker[dwarf_packed.PackedSplit]] = []
-    real_start = dwarf_packed.start_split
+    started: list[Worker] = []
+    real_start = attribute._start_worker
 
-    def spy(binary):  # type: ignore[no-untyped-def]
-        w = real_start(binary)
+    def spy(*args: Any) -> Worker | None:
+        w = real_start(*args)
         assert w is not None
         started.append(w)
         return w
 
-    monkeypatch.setattr(dwarf_packed, "WORKER_MIN_BYTES", 0)
-    monkeypatch.setattr("sizebot.binary.attribute.start_split", spy)
+    monkeypatch.setattr(attribute, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(attribute, "_start_worker", spy)
     in_worker = analyze_binary(exe)
     assert len(started) == 1 and started[0].pid is None  # the worker ran and was reaped
+    assert started[0].pending == 0  # both of its results were used
     assert in_worker.to_json() == in_process.to_json()
     assert sum(p.debug for p in in_worker.packages) > 0
 
 
-def test_small_binaries_split_in_process() -> None:
-    """Below the threshold no process is started (fzf: ~2 MiB of DWARF)."""
+def test_small_binaries_are_analysed_in_one_process() -> None:
+    """Below the threshold no process is started (fzf: 5 MiB)."""
     with open_binary(build_real(FZF)) as binary:
-        assert dwarf_packed.start_split(binary) is None
+        assert binary.file_size < attribute.WORKER_MIN_BYTES
+        assert attribute._start_worker(binary, None, 26, True) is None
 
 
 # -- the worker itself ---------------------------------------------------------------------------
@@ -80,8 +83,11 @@ def _pid_gone(pid: int) -> bool:
 
 
 def test_result_comes_back() -> None:
-    w = Worker("test job", lambda: {"pieces": list(range(100_000))})
-    assert w.result() == {"pieces": list(range(100_000))}
+    w = Worker("test job", [lambda: {"pieces": list(range(100_000))}, lambda: "second"])
+    assert w.result(0) == {"pieces": list(range(100_000))}
+    assert w.result(1) == "second"
+    assert w.pending == 0
+    w.close()
     assert w.pid is None
 
 
@@ -89,14 +95,14 @@ def test_a_failing_job_is_one_error_line() -> None:
     def job() -> None:
         raise ValueError("bad\nunit")
 
-    w = Worker("DWARF split", job)
+    w = Worker("DWARF split", [job])
     with pytest.raises(WorkerError, match=r"^DWARF split failed in its worker process: ValueError: bad"):
         w.result()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
 def test_a_killed_worker_gives_no_result(sig: signal.Signals) -> None:
-    w = Worker("DWARF split", lambda: time.sleep(60))
+    w = Worker("DWARF split", [lambda: time.sleep(60)])
     pid = w.pid
     assert pid is not None
     os.kill(pid, sig)
@@ -105,8 +111,19 @@ def test_a_killed_worker_gives_no_result(sig: signal.Signals) -> None:
     assert _pid_gone(pid)
 
 
+def test_a_first_result_is_used_while_the_second_job_runs() -> None:
+    w = Worker("analysis", [lambda: "types", lambda: time.sleep(60)])
+    assert w.result(0) == "types"
+    pid = w.pid
+    assert pid is not None and not _pid_gone(pid)
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(WorkerError, match="worker process of the analysis was killed by SIGKILL: no result"):
+        w.result(1)
+    w.close()
+
+
 def test_a_worker_ignores_sigint_and_close_ends_it() -> None:
-    w = Worker("DWARF split", lambda: time.sleep(60))
+    w = Worker("DWARF split", [lambda: time.sleep(60)])
     pid = w.pid
     assert pid is not None
     os.kill(pid, signal.SIGINT)  # Ctrl-C reaches the whole process group: the parent decides
@@ -117,7 +134,7 @@ def test_a_worker_ignores_sigint_and_close_ends_it() -> None:
 
 
 def test_a_worker_that_exits_early_gives_no_result() -> None:
-    w = Worker("DWARF split", lambda: os._exit(0))
+    w = Worker("DWARF split", [lambda: os._exit(0)])
     with pytest.raises(WorkerError, match="exited with status 0 without a complete result"):
         w.result()
 
@@ -133,13 +150,14 @@ def test_no_fork_with_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 # that a test can signal it, or its parent, while it is certainly alive
 _RUN = """
 import os, signal, sys
-from sizebot.binary import dwarf_packed
-dwarf_packed.WORKER_MIN_BYTES = 0
-split = dwarf_packed.split_by_address
-def stopped(binary):
-    os.kill(os.getpid(), signal.SIGSTOP)
-    return split(binary)
-dwarf_packed.split_by_address = stopped
+from sizebot.binary import attribute
+attribute.WORKER_MIN_BYTES = 0
+walk, main = attribute._type_claims, os.getpid()
+def stopped(*args):
+    if os.getpid() != main:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    return walk(*args)
+attribute._type_claims = stopped
 from sizebot.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -183,7 +201,7 @@ def test_cli_worker_killed_is_one_line_exit_2(sig: signal.Signals, tmp_path: Pat
     os.kill(wpid, signal.SIGCONT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2
-    assert err.splitlines() == [f"sizebot: error: the worker process of the DWARF split was killed by {sig.name}: "
+    assert err.splitlines() == [f"sizebot: error: the worker process of the analysis was killed by {sig.name}: "
                                 "no result"]
     assert out == ""
     assert not (tmp_path / "out.json").exists()  # no half analysis written

@@ -48,14 +48,14 @@ from sizebot.binary.claims import (
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
-from sizebot.binary.dwarf_packed import PackedSplit, read_info, resolve, start_split
+from sizebot.binary.dwarf_packed import PackedSplit, has_dwarf, read_info, resolve, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.symbol import Symbol
-from sizebot.binary.worker import Worker
+from sizebot.binary.worker import Worker, can_fork
 from sizebot.documents.analyze import (
     BinaryReport,
     BuildInfo,
@@ -110,13 +110,15 @@ def _attribution(
             )
         else:
             pcln = Pclntab(binary, pcln_sec)
-            # the DWARF split needs only the file: on a large binary a worker does it meanwhile
-            dwarf = start_split(binary) if symbols else None
+            md = find_moduledata(binary, pcln)
+            # the type walk and the DWARF split need only the file: on a large binary a worker does
+            # them while this process does the rest
+            early = _start_worker(binary, md, _go_minor(info, pcln), symbols)
             try:
-                _attribute_go(binary, pcln, info, acc, functions, symbols, dwarf)
+                _attribute_go(binary, pcln, md, info, acc, functions, symbols, early)
             finally:
-                if dwarf is not None:
-                    dwarf.close()
+                if early is not None:
+                    early.close()
     return info, go_version, acc, packed
 
 
@@ -127,12 +129,31 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
     return 18 if pcln.magic == MAGIC_GO118 else 26
 
 
+# Below this file size the type walk and the DWARF split take a few tens of milliseconds here:
+# less than what a second process costs in start-up and memory.
+WORKER_MIN_BYTES = 16 << 20
+
+
+def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool) -> Worker | None:
+    """The type walk (result 0: _type_claims) and the DWARF split (result 1: a PackedSplit) of a
+    large binary started in a worker process, or None where that does not pay or a fork is not
+    safe or possible. A step that does not apply gives None."""
+    split = symbols and has_dwarf(binary)
+    if binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
+        return None
+    try:
+        return Worker("analysis", [lambda: _type_claims(binary, md, go_minor) if md is not None else None,
+                                   lambda: split_by_address(binary) if split else None])
+    except OSError:  # no temporary file, no fork (a process limit): all of it runs here
+        return None
+
+
 def _attribute_go(
-    binary: BinaryFile, pcln: Pclntab, info: BuildInfo | None, acc: Attribution, functions: bool,
-    symbols: bool = True, dwarf: Worker[PackedSplit] | None = None,
+    binary: BinaryFile, pcln: Pclntab, md: ModuleData | None, info: BuildInfo | None, acc: Attribution,
+    functions: bool, symbols: bool = True, early: Worker | None = None,
 ) -> None:
+    """``early``: the worker doing the type walk and the DWARF split (_start_worker)."""
     claims, pkg_id, notes = acc.claims, acc.pkg_id, acc.notes
-    md = find_moduledata(binary, pcln)
     text_base = pcln.text_start
     if md is not None and (not text_base or md.text):
         text_base = md.text
@@ -143,7 +164,9 @@ def _attribute_go(
     if not text_base:
         raise PclntabError("cannot find the text base (no moduledata, runtime.text or text section)", path=binary.path)
     # the type descriptors first, while little else is in memory: the walk's own records are large
-    types = _type_claims(binary, md, _go_minor(info, pcln)) if md is not None else None
+    types = None
+    if md is not None and early is None:
+        types = _type_claims(binary, md, _go_minor(info, pcln))
     binary.release(0, binary.file_size)  # the walk's pages: later steps read back what they need
     funcs = pcln.parse_functions(text_base)
     add = claims.add
@@ -223,8 +246,6 @@ def _attribute_go(
             code_sizes.append(0)
     del spans
 
-    if dwarf is not None:
-        dwarf.collect()
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
     if md is not None and md.gofunc:
@@ -238,6 +259,8 @@ def _attribute_go(
 
     # -- data: types through moduledata, then sized symbols ---------------------------------------
     if md is not None:
+        if early is not None:
+            types = early.result(0)
         if types is None:
             notes.append("type descriptors could not be read: left unattributed")
         else:
@@ -276,13 +299,11 @@ def _attribute_go(
         add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
         add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
 
-    if dwarf is not None:
-        dwarf.collect()
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
-        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, dwarf)
+        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(1) if early else None)
     reference_claims(binary, funcs, ids, acc)
 
     if meta_by_func is not None:
@@ -387,12 +408,12 @@ def _embed_claims(
 
 def _dwarf_claims(
     binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution,
-    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None], dwarf: Worker[PackedSplit] | None = None,
+    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None], packed: PackedSplit | None = None,
 ) -> None:
     """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes; the
     unnamed objects that global variables point at (their DWARF types give the extents) are the
-    variable's package's data. ``dwarf``: the split running in a worker (its result, once it is in,
-    lets the worker end before .debug_info is read again here for those objects)."""
+    variable's package's data. ``packed``: the split done by a worker (.debug_info is read again here
+    for those objects)."""
     entries, ends = funcs.starts, funcs.ends
     names = acc.pkg_names
 
@@ -404,10 +425,9 @@ def _dwarf_claims(
         if named:
             _pointee_claims(binary, info, abbrev, units, named, sym_pkg, acc)
 
-    if dwarf is None:
+    if packed is None:
         split = split_dwarf(binary, package_at, pointees)
     else:
-        packed = dwarf.result()
         read = read_info(binary) if named else None
         if read is not None:
             pointees(*read)

@@ -1,5 +1,5 @@
-"""The DWARF split of a large binary in a worker process (sizebot.binary.worker), while the main
-process attributes everything else.
+"""The DWARF split of a large binary done in a worker process (sizebot.binary.worker), while the
+main process attributes everything else.
 
 The worker knows no function's package, so it runs ``split_dwarf`` with code addresses as the
 owners of the pieces that a function owns (frame entries, location lists) and sends the pieces
@@ -19,11 +19,6 @@ from typing import cast
 
 from sizebot.binary.container import BinaryFile
 from sizebot.binary.dwarf import DwarfSplit, PackageAt, Unit, debug_sections, read_units, section_bytes, split_dwarf
-from sizebot.binary.worker import Worker, can_fork
-
-# Below this many bytes of DWARF (as stored in the file) the split takes a few tens of milliseconds
-# in the main process: less than what a second process costs in start-up and memory.
-WORKER_MIN_BYTES = 4 << 20
 
 _UNIT, _ADDRESS = 1, 0
 
@@ -38,15 +33,9 @@ class PackedSplit:
     notes: list[str]
 
 
-def start_split(binary: BinaryFile) -> Worker[PackedSplit] | None:
-    """The DWARF split of ``binary`` started in a worker, or None where it does not pay (little or
-    no DWARF) or a fork is not safe."""
+def has_dwarf(binary: BinaryFile) -> bool:
     secs = debug_sections(binary)
-    if ".debug_info" not in secs or ".debug_abbrev" not in secs:
-        return None
-    if sum(s.file_size for s in secs.values()) < WORKER_MIN_BYTES or not can_fork():
-        return None
-    return Worker("DWARF split", lambda: split_by_address(binary))
+    return ".debug_info" in secs and ".debug_abbrev" in secs
 
 
 def split_by_address(binary: BinaryFile) -> PackedSplit:
@@ -56,7 +45,8 @@ def split_by_address(binary: BinaryFile) -> PackedSplit:
     index: dict[str, int] = {}
     sections = []
     for name, pieces in split.pieces.items():
-        starts, ends, kinds, owners = array("Q"), array("Q"), array("B"), array("Q")
+        offset = "I" if split.sizes[name] < 1 << 32 else "Q"
+        starts, ends, kinds, owners = array(offset), array(offset), array("B"), array("Q")
         for start, end, owner in pieces:
             starts.append(start)
             ends.append(end)

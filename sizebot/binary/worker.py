@@ -1,10 +1,13 @@
-"""One independent phase of an analysis run in a forked worker process, beside the main one, so
-that a large binary keeps two cores busy.
+"""Independent phases of an analysis run in a forked worker process, beside the main one, so that
+a large binary keeps two cores busy.
 
 The child is forked (it shares the parent's mapping of the file and its parsed headers: nothing
-is read twice, and starting it costs milliseconds, not an interpreter's start-up). It runs one job,
-sends its result back pickled through a pipe (the jobs return compact arrays, not millions of
-objects) and exits with ``os._exit`` (no atexit handlers, no buffered output of the parent's).
+is read twice, and starting it costs milliseconds, not an interpreter's start-up). It runs its jobs
+in order; each result is pickled to an unlinked temporary file of its own (the jobs return compact
+arrays, not millions of objects) and announced by one byte on a pipe, so the parent can use the
+first result while the child works on the next, and the child exits and frees its memory as soon
+as it is done, not when the parent gets round to reading. It exits with ``os._exit`` (no atexit
+handlers, no buffered output of the parent's).
 
 Nothing of a child that fails is ever used: a job that raises, a child that exits without a
 complete result, is killed or dies from a signal, all make ``result()`` raise ``WorkerError``
@@ -21,16 +24,14 @@ from __future__ import annotations
 
 import os
 import pickle
-import select
 import signal
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 from sizebot.errors import WorkerError
-
-T = TypeVar("T")
 
 _OK, _FAILED = b"R", b"E"
 _PR_SET_PDEATHSIG = 1
@@ -41,104 +42,126 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-class Worker(Generic[T]):
-    """``job()`` running in a forked child; ``result()`` waits for it, ``close()`` ends it;
-    ``collect()`` takes the result in if it is ready, so that the child ends and frees its memory
-    as soon as it is done rather than when the result is used."""
+class Worker:
+    """``jobs`` running one after the other in a forked child; ``result(k)`` waits for the k-th
+    one's return value (taken once: the worker keeps no reference to it), ``close()`` ends the
+    child."""
 
-    def __init__(self, what: str, job: Callable[[], T]):
+    def __init__(self, what: str, jobs: Sequence[Callable[[], Any]]):
         self.what = what
-        read_fd, write_fd = os.pipe()
+        self._files: list[IO[bytes]] = []
+        try:
+            self._files = [tempfile.TemporaryFile() for _ in jobs]
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            self._close_files()
+            raise
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            self._close_files()
+            raise
         if pid == 0:  # the child: never returns
             os.close(read_fd)
-            _run_child(job, write_fd, parent)
+            _run_child(jobs, [f.fileno() for f in self._files], write_fd, parent)
         os.close(write_fd)
         self.pid: int | None = pid
-        self._pipe = os.fdopen(read_fd, "rb")
-        self._data: bytes | None = None
+        self._ready_fd: int | None = read_fd
+        self._ready = 0  # results announced so far
         self._status: int | None = None
 
-    def collect(self) -> None:
-        """Read the child's result and reap it if it has started sending (without waiting)."""
-        if self._data is None and select.select([self._pipe], [], [], 0)[0]:
-            self._receive()
-
-    def _receive(self) -> None:
-        try:
-            self._data = self._pipe.read()
-        finally:
-            self._pipe.close()
-        self._status = self._reap()
-
-    def result(self) -> T:
-        """The job's return value; WorkerError when the child failed in any way."""
-        if self._data is None:
-            self._receive()
-        data, status = self._data or b"", self._status
-        self._data = b""
+    def result(self, k: int = 0) -> Any:
+        """The k-th job's return value; WorkerError when the child failed in any way before it was
+        complete."""
+        if self._files[k].closed:
+            raise ValueError(f"result {k} of the {self.what} was already taken")
+        while self._ready <= k and self._ready_fd is not None:
+            got = os.read(self._ready_fd, 64)
+            if not got:  # the child is gone: it said all it will
+                os.close(self._ready_fd)
+                self._ready_fd = None
+                self._reap()
+            self._ready += len(got)
+        data = b""
+        f = self._files[k]
+        if self._ready > k:
+            f.seek(0)
+            data = f.read()
+        f.close()
         if data[:1] == _FAILED:
-            raise WorkerError(f"{self.what} failed in its worker process: "
-                              f"{data[1:].decode('utf-8', 'replace')}")
-        if status is not None and os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
-            raise WorkerError(f"the worker process of the {self.what} was killed by {name}: no result")
-        code = os.waitstatus_to_exitcode(status) if status is not None else -1
-        if code != 0 or data[:1] != _OK:
-            raise WorkerError(f"the worker process of the {self.what} exited with status {code} "
-                              "without a complete result")
+            raise WorkerError(f"{self.what} failed in its worker process: {data[1:].decode('utf-8', 'replace')}")
+        if data[:1] != _OK:
+            raise WorkerError(self._death())
         try:
             return pickle.loads(data[1:])  # noqa: S301 - written by our own forked child, never by input
         except (pickle.UnpicklingError, EOFError, ValueError) as e:
             raise WorkerError(f"the worker process of the {self.what} sent a truncated result ({e})") from None
 
+    @property
+    def pending(self) -> int:
+        """Results not taken yet."""
+        return sum(not f.closed for f in self._files)
+
+    def _death(self) -> str:
+        status = self._status
+        if status is not None and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.valid_signals() else str(sig)
+            return f"the worker process of the {self.what} was killed by {name}: no result"
+        code = os.waitstatus_to_exitcode(status) if status is not None else -1
+        return f"the worker process of the {self.what} exited with status {code} without a complete result"
+
     def close(self) -> None:
         """End the child if it still runs (an error or a signal in the parent) and reap it."""
-        if not self._pipe.closed:
-            self._pipe.close()
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self._reap()
+        if self._ready_fd is not None:
+            os.close(self._ready_fd)
+            self._ready_fd = None
+        self._close_files()
 
-    def _reap(self) -> int | None:
+    def _close_files(self) -> None:
+        for f in self._files:
+            f.close()
+
+    def _reap(self) -> None:
+        """Wait for the child and keep its wait status."""
         pid, self.pid = self.pid, None
-        if pid is None:
-            return None
-        while True:
+        if pid is not None:
             try:
-                return os.waitpid(pid, 0)[1]
+                self._status = os.waitpid(pid, 0)[1]
             except ChildProcessError:
-                return None
-            except InterruptedError:  # pragma: no cover - PEP 475 retries; kept for clarity
-                continue
-
-    def __enter__(self) -> Worker[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+                self._status = None
 
 
-def _run_child(job: Callable[[], object], write_fd: int, parent: int) -> None:
-    """Run ``job`` and write its pickled result (or its failure) to ``write_fd``; exit at once."""
+def _run_child(jobs: Sequence[Callable[[], Any]], out_fds: list[int], ready_fd: int, parent: int) -> None:
+    """Run the jobs; write each pickled result (or the failure) to its file and announce it on
+    ``ready_fd``; exit at once."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _die_with(parent)
-        try:
-            payload = _OK + pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it as one line
-            payload = _FAILED + f"{type(e).__name__}: {e}".encode("utf-8", "replace")
+        for job, out_fd in zip(jobs, out_fds, strict=True):
+            try:
+                payload = _OK + pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it as one line
+                payload = _FAILED + f"{type(e).__name__}: {e}".encode("utf-8", "replace")
+            with os.fdopen(out_fd, "wb") as out:
+                out.write(payload)
+            os.write(ready_fd, b"\1")
+            if payload[:1] == _FAILED:
+                break
+            del payload
         else:
             code = 0
-        with os.fdopen(write_fd, "wb") as out:
-            out.write(payload)
     except BaseException:  # noqa: BLE001 - a child never unwinds into the parent's code
         code = 1
     finally:
