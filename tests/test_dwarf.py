@@ -297,3 +297,42 @@ def test_dwarf5_location_lists_of_every_shape(ptr, bo):
     for cut in range(1, len(lists[-1])):
         with pytest.raises(IndexError):
             dwarf._runs(dwarf._loclists_pieces(data[:-cut], addr, units, bo, ptr, _package_at))
+
+
+def test_first_location_list_of_each_unit():
+    """Each DWARF 4 unit's first DW_AT_location list offset, read through DIEs of every form Go writes
+    and some it does not (a 300-byte ULEB128 value, blocks longer than Go writes, a null entry), is
+    found, also after a DIE that reads into the next unit; a unit without one has none."""
+    abbrev = bytearray()
+    for code, tag, children, attrs in [
+        (1, 0x11, 1, [(0x03, 0x08)]),  # compile unit: name
+        (2, 0x2E, 1, [(0x03, 0x08), (0x11, 0x01), (0x40, 0x0A), (0x3F, 0x0C)]),  # name, low_pc, frame_base, external
+        (3, 0x34, 0, [(0x03, 0x08), (0x49, 0x10), (0x02, 0x17)]),  # name, type, location list
+        (200, 0x34, 0, [(0x3B, 0x0F), (0x02, 0x18), (0x1C, 0x0D)]),  # decl_line, exprloc, const_value
+    ]:
+        abbrev += _uleb128(code) + _uleb128(tag) + bytes([children])
+        for attr, form in attrs:
+            abbrev += _uleb128(attr) + _uleb128(form)
+        abbrev += b"\0\0"
+    abbrev += b"\0"
+
+    def unit(dies: bytes) -> bytes:
+        return struct.pack("<IHIB", len(dies) + 7, 4, 0, 8) + dies
+
+    def sub(block: bytes) -> bytes:
+        return b"\x02f\0" + (0x1000).to_bytes(8, "little") + bytes([len(block)]) + block + b"\x01"
+
+    def var(loc: int) -> bytes:
+        return b"\x03x\0" + (0x99).to_bytes(4, "little") + loc.to_bytes(4, "little")
+
+    other = _uleb128(200) + _uleb128(300) + bytes([40]) + b"\x50" * 40 + _uleb128(1 << 40)
+    units = [
+        unit(b"\x01a\0" + sub(b"\x9c") + other + b"\0" + var(0x40) + var(0x10) + b"\0\0"),
+        unit(b"\x01b\0" + sub(b"\x9c" * 30) + var(0x80) + b"\0"),
+        unit(b"\x01c\0" + sub(b"\x9c") + b"\0\0"),
+        unit(b"\x01d\0" + sub(b"\x9c") + var(0x100)[:-2]) + var(0x200)[-2:] + b"\0",  # a DIE reaching past its unit
+    ]
+    info = b"".join(units)
+    read = read_units(info, bytes(abbrev), True)
+    dwarf._first_location_lists(info, bytes(abbrev), read, True)
+    assert [(u.name, u.loc_start) for u in read] == [("a", 0x40), ("b", 0x80), ("c", None), ("d", 0x100)]

@@ -374,26 +374,41 @@ def _partition(size: int, starts: list[tuple[int, str]]) -> Iterator[tuple[int, 
 
 
 def _frame_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt) -> Pieces:
-    pos = 0
-    word = bo + ("Q" if ptr == 8 else "I")
-    while pos + 8 <= len(data):
-        length, cie_id = struct.unpack_from(bo + "II", data, pos)
+    """Each FDE to its function's package, adjacent FDEs of one package yielded as one piece."""
+    head = struct.Struct(bo + "II")
+    fde = struct.Struct(bo + "II" + ("Q" if ptr == 8 else "I"))
+    word = struct.Struct(bo + ("Q" if ptr == 8 else "I"))
+    pos, n = 0, len(data)
+    run_start, run_end, run_pkg = 0, -1, ""
+    while pos + 8 <= n:
+        if pos + 8 + ptr <= n:
+            length, cie_id, pc = fde.unpack_from(data, pos)
+        else:
+            (length, cie_id), pc = head.unpack_from(data, pos), None
         end = pos + 4 + length
-        if length == 0 or length >= 0xFFFFFFF0 or end > len(data):
+        if length == 0 or length >= 0xFFFFFFF0 or end > n:
             raise ValueError(f"frame entry at {pos:#x} runs past the section")
         if cie_id != 0xFFFFFFFF:  # an FDE: CIE pointer, then its function's address
-            (pc,) = struct.unpack_from(word, data, pos + 8)
-            pkg = package_at(pc)
+            pkg = package_at(pc if pc is not None else word.unpack_from(data, pos + 8)[0])
             if pkg:
-                yield pos, end, pkg
+                if pos != run_end or pkg != run_pkg:
+                    if run_pkg:
+                        yield run_start, run_end, run_pkg
+                    run_start, run_pkg = pos, pkg
+                run_end = end
         pos = end
+    if run_pkg:
+        yield run_start, run_end, run_pkg
 
 
 def _first_location_lists(info: bytes, abbrev: bytes, units: list[Unit], little: bool) -> None:
     """Set each unit's ``loc_start``: the first .debug_loc offset one of its DIEs refers to
-    (DW_AT_location as a section offset), reading its DIEs in order up to that one."""
+    (DW_AT_location as a section offset), reading its DIEs in order up to that one: those that
+    ``_dies_without_location`` reads by their abbreviations' pattern, any other one attribute by
+    attribute."""
     bo = "<" if little else ">"
     tables: dict[int, dict[int, list[tuple[int, int, int]]]] = {}
+    skips: dict[tuple[int, int], re.Pattern[bytes]] = {}
     for u in units:
         (version,) = struct.unpack_from(bo + "H", info, u.offset + 4)
         if version >= 5:
@@ -402,8 +417,15 @@ def _first_location_lists(info: bytes, abbrev: bytes, units: list[Unit], little:
         table = tables.get(abbrev_off)
         if table is None:
             table = tables[abbrev_off] = _abbrevs(abbrev, abbrev_off)
+        skip = skips.get((abbrev_off, addr_size))
+        if skip is None:
+            skip = skips[abbrev_off, addr_size] = _dies_without_location(table, addr_size)
         p = u.offset + 11
         while p < u.end and u.loc_start is None:
+            m = skip.match(info, p, u.end)
+            if m is not None and m.end() > p:
+                p = m.end()
+                continue
             code, p = _uleb(info, p)
             if code == 0:
                 continue
@@ -414,6 +436,42 @@ def _first_location_lists(info: bytes, abbrev: bytes, units: list[Unit], little:
                 if attr == DW_AT_LOCATION and form in (0x06, 0x17) and isinstance(value, int):
                     u.loc_start = value
                     break
+
+
+def _dies_without_location(table: dict[int, list[tuple[int, int, int]]], addr_size: int) -> re.Pattern[bytes]:
+    """A pattern of a sequence of DIEs, null entries included, of the abbreviations in ``table`` that
+    have no DW_AT_location as a section offset, each attribute read by its form: fixed sizes, strings
+    to their NUL, ULEB128/SLEB128 values, blocks and expressions of a 1-byte length up to 23 (a DIE
+    with another form or a longer block fits no alternative)."""
+    uleb = rb"[\x80-\xff]*+[\x00-\x7f]"
+    short = b"(?:" + b"|".join(re.escape(bytes([n])) + (b".{%d}" % n if n else b"") for n in range(24)) + b")"
+    by_form = {0x08: rb"[^\x00]*+\x00", 0x0F: uleb, 0x1A: uleb, 0x1B: uleb, 0x22: uleb, 0x23: uleb, 0x0D: uleb,
+               0x18: short, 0x09: short, 0x0A: short}
+    alternatives = [rb"\x00"]
+    for code, attrs in table.items():
+        parts = []
+        for attr, form, _const in attrs:
+            size = _FORM_SIZE.get(form, -2)
+            if attr == DW_AT_LOCATION and form in (0x06, 0x17) or size == -2:
+                break
+            if size is None:
+                if form not in by_form:
+                    break
+                parts.append(by_form[form])
+            elif size:
+                parts.append(b".{%d}" % (addr_size if size == -1 else size))
+        else:
+            alternatives.append(re.escape(_uleb128(code)) + b"".join(parts))
+    return re.compile(b"(?:" + b"|".join(alternatives) + b")*+", re.S)
+
+
+def _uleb128(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        c, v = v & 0x7F, v >> 7
+        out.append(c | 0x80 if v else c)
+        if not v:
+            return bytes(out)
 
 
 def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: list[Unit] | None = None) -> Pieces:
@@ -432,6 +490,7 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: li
     based_run, unbased_lists = _loc_patterns(ptr, bo == "<")
     order: Literal["little", "big"] = "little" if bo == "<" else "big"
     pos, n = 0, len(data)
+    run_start, run_pkg = 0, ""
     while pos < n:
         start = pos
         m = based_run.match(data, pos)
@@ -446,8 +505,12 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: li
                 pkg = firsts[k][1]
             else:
                 pos, pkg = _loc_list(data, pos, bo, ptr, package_at, firsts, first_offs)
-        if pkg:
-            yield start, pos, pkg
+        if pkg != run_pkg:  # lists follow one another: a run ends where another package's starts
+            if run_pkg:
+                yield run_start, start, run_pkg
+            run_start, run_pkg = start, pkg or ""
+    if run_pkg:
+        yield run_start, pos, run_pkg
 
 
 @functools.cache
