@@ -24,7 +24,9 @@ import pytest
 from sizebot.cli import main
 from sizebot.documents.report import Report
 from sizebot.render.report_markdown import render_report_markdown
+from sizebot.units import format_delta, format_size
 from tests.support.git import commit_all, git
+from tests.support.goprograms import write_tree
 from tests.support.realprograms import RealProgram, module_dir
 
 BASE = RealProgram("github.com/junegunn/fzf", "v0.55.0")
@@ -184,3 +186,109 @@ def test_a_comment_shortened_to_its_headline_does_not_say_nothing_was_measured(f
     assert len(short) <= 600
     assert "No build was measured" not in short
     assert "#### Binaries\n\n2 builds changed or failed: listed in the job summary.\n" in short
+
+
+# A small program of our own on real modules nobody here wrote: github.com/cespare/xxhash v1.1.0 at the
+# base, its next major version github.com/cespare/xxhash/v2 v2.3.0 at the head, which also embeds a
+# directory of files whose names a pull request chose (markdown, math and mentions in valid Go embed names).
+HASHER_CONFIG = """
+[[target]]
+name = "hasher"
+package = "."
+
+[strategy.release]
+flags = ["-trimpath", "-ldflags=-s -w"]
+
+[[budget]]
+level = "warn"
+new_modules = "warn"
+"""
+HASHER_BASE = {
+    "go.mod": "module example.com/hasher\n\ngo 1.21\n\nrequire github.com/cespare/xxhash v1.1.0\n",
+    "go.sum": "github.com/OneOfOne/xxhash v1.2.2 h1:KMrpdQIwFcEqXDklaen+P1axHaj9BSKzvpUUfnHldSE=\n"
+              "github.com/OneOfOne/xxhash v1.2.2/go.mod h1:HSdplMjZKSmBqAxg5vPj2TmRDmfkzw+cTzAElWljhcU=\n"
+              "github.com/cespare/xxhash v1.1.0 h1:a6HrQnmkObjyL+Gs60czilIUGqrzKutQD6XZog3p+ko=\n"
+              "github.com/cespare/xxhash v1.1.0/go.mod h1:XrSqR1VqqWfGrhpAt58auRo0WTKS1nRRg3ghfAqPWnc=\n"
+              "github.com/spaolacci/murmur3 v0.0.0-20180118202830-f09979ecbc72 "
+              "h1:qLC7fQah7D6K1B0ujays3HV9gkFtllcxhzImRR7ArPQ=\n"
+              "github.com/spaolacci/murmur3 v0.0.0-20180118202830-f09979ecbc72/go.mod "
+              "h1:JwIasOWyU6f++ZhiEuf87xNszmSA2myDM2Kzu9HwQUA=\n",
+    "main.go": 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\n\t"github.com/cespare/xxhash"\n)\n\n'
+               'func main() {\n\tfor _, a := range os.Args[1:] {\n'
+               '\t\tfmt.Printf("%016x  %s\\n", xxhash.Sum64String(a), a)\n\t}\n}\n',
+    "sizebot.toml": HASHER_CONFIG,
+}
+ASSETS = {"$x^2$ @someone #12.txt": 3000, "[click](__evil.example) ~~x~~ _y_ (1).txt": 2222, "data.bin": 20000}
+HASHER_HEAD = {
+    "go.mod": "module example.com/hasher\n\ngo 1.21\n\nrequire github.com/cespare/xxhash/v2 v2.3.0\n",
+    "go.sum": "github.com/cespare/xxhash/v2 v2.3.0 h1:UL815xU9SqsFlibzuggzjXhog7bL6oX9BbNZnL2UFvs=\n"
+              "github.com/cespare/xxhash/v2 v2.3.0/go.mod h1:VGX0DQ3Q6kWi7AoAeZDth3/j3BFtOZR5XLFGgcrjCOs=\n",
+    "main.go": 'package main\n\nimport (\n\t"embed"\n\t"fmt"\n\t"os"\n\n\t"github.com/cespare/xxhash/v2"\n)\n\n'
+               "//go:embed assets\nvar assets embed.FS\n\n"
+               'func main() {\n\tentries, _ := assets.ReadDir("assets")\n\tfor _, e := range entries {\n'
+               '\t\tb, _ := assets.ReadFile("assets/" + e.Name())\n'
+               '\t\tfmt.Printf("%016x  %s\\n", xxhash.Sum64(b), e.Name())\n\t}\n'
+               '\tfor _, a := range os.Args[1:] {\n\t\tfmt.Printf("%016x  %s\\n", xxhash.Sum64String(a), a)\n\t}\n}\n',
+    "sizebot.toml": HASHER_CONFIG,
+    **{f"assets/{name}": bytes(i % 251 for i in range(size)) for name, size in ASSETS.items()},
+}
+
+
+@pytest.fixture(scope="module")
+def hasher_pr(tmp_path_factory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("hasher-pr")
+    repo = root / "hasher"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_tree(repo, HASHER_BASE)
+    base = commit_all(repo, "hash the arguments")
+    (repo / "go.sum").unlink()
+    write_tree(repo, HASHER_HEAD)
+    head = commit_all(repo, "xxhash v2, and hash the embedded assets")
+    out = root / "out"
+    out.mkdir()
+    env_before = dict(os.environ)
+    os.environ["GOFLAGS"] = "-mod=readonly"
+    try:
+        status = main(["report", "--repo", str(repo), "--base", base, "--head", head, "--go-version", "local",
+                       "--format", "text", "--output", str(out / "report.txt"), "--json", str(out / "report.json"),
+                       "--markdown", str(out / "report.md"), "--no-cache", "--quiet"])
+    finally:
+        os.environ.clear()
+        os.environ.update(env_before)
+    return {"status": status, "doc": json.loads((out / "report.json").read_text()),
+            "markdown": (out / "report.md").read_text(), "text": (out / "report.txt").read_text()}
+
+
+def test_a_major_version_move_is_one_upgrade_and_its_figures_name_their_build(hasher_pr):
+    """The new module is xxhash/v2 replacing xxhash: one upgrade row. Its figures (and embed's, a new
+    package) differ between the default build (DWARF) and the release build: the line says whose they are,
+    and they are exactly that build's."""
+    doc, markdown = hasher_pr["doc"], hasher_pr["markdown"]
+    assert hasher_pr["status"] == 0 and doc["verdict"] == "warn"
+    default, release = doc["builds"]
+    assert (default["strategy"], release["strategy"]) == ("default", "release")
+    deps = {d["name"]: d for d in default["new_dependencies"]}
+    assert set(deps) == {"github.com/cespare/xxhash/v2", "embed"}
+    upgrade = deps["github.com/cespare/xxhash/v2"]
+    assert (upgrade["kind"], upgrade["replaces"]) == ("upgrade", "github.com/cespare/xxhash")
+    assert upgrade["size"] != {d["name"]: d for d in release["new_dependencies"]}["github.com/cespare/xxhash/v2"]["size"]
+    net = format_delta(upgrade["size"] - upgrade["replaced_size"])
+    assert (f"- **{net}** upgrade <code>github.com/cespare/xxhash</code> → <code>github.com/cespare/xxhash/v2</code> "
+            f"({format_size(upgrade['replaced_size'])} → {format_size(upgrade['size'])}) "
+            "(the figures of hasher linux/amd64 default)\n") in markdown
+    assert (f"- **{format_delta(deps['embed']['size'])}** package <code>embed</code> ← <code>example.com/hasher</code> "
+            "(the figures of hasher linux/amd64 default)\n") in markdown
+    assert "(the figures of hasher linux/amd64 default)" in hasher_pr["text"]
+    assert ("| <code>github.com/cespare/xxhash</code> | v1.1.0 | removed |\n"
+            "| <code>github.com/cespare/xxhash/v2</code> | — | v2.3.0 |\n") in markdown
+
+
+def test_embedded_file_names_a_pull_request_chose_are_listed_exactly_and_inert(hasher_pr):
+    for build in hasher_pr["doc"]["builds"]:
+        files = {e["name"]: e["size"] for e in build["head"]["binary"]["embeds"] if e["kind"] == "file"}
+        assert files == {"assets/": 0, **{f"assets/{name}": size for name, size in ASSETS.items()}}
+    markdown = hasher_pr["markdown"]
+    assert "| <code>main</code> | <code>assets/\\$x^2\\$ @\u200bsomeone \\#\u200b12.txt</code> | added | 0 B | 3.00 KB |" in markdown
+    assert ("| <code>main</code> | <code>assets/\\[click\\]\\(\\_\\_evil.example\\) \\~\\~x\\~\\~ \\_y\\_ \\(1\\).txt</code> "
+            "| added | 0 B | 2.22 KB |") in markdown

@@ -264,8 +264,10 @@ def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[di
     for b in builds:
         for change, deps in (("new", b.new_dependencies), ("removed", b.removed_dependencies)):
             for d in deps:
-                entry = seen.setdefault((change, d.kind, d.name), {"change": change, "dep": d, "labels": []})
+                entry = seen.setdefault((change, d.kind, d.name), {"change": change, "dep": d, "labels": [],
+                                                                   "figures": set()})
                 entry["labels"].append(b.label)
+                entry["figures"].add(dependency_line(d, change))
     reached = {label for e in seen.values() for label in e["labels"]}
     order = {"upgrade": 0, "new": 1, "removed": 2}
     entries = sorted(seen.values(), key=lambda e: (order["upgrade" if e["dep"].kind == "upgrade" else e["change"]],
@@ -277,6 +279,8 @@ def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[di
         line = f"**{size}** {rest}"
         if len(reached) > 1 and set(e["labels"]) != reached:
             line += f" (in {escape_md(', '.join(e['labels']))})"
+        if len(e["figures"]) > 1:  # the builds differ (DWARF, -s -w, platforms): say whose figures these are
+            line += f" (the figures of {escape_md(e['labels'][0])})"
         items.append({"line": line, "change": e["change"], "kind": e["dep"].kind})
     return items, len(entries) - len(cut)
 

@@ -171,13 +171,15 @@ def _embeds_table(report: Report, top: int | None) -> Group | None:
 
 def _dependencies(report: Report) -> list[Group]:
     """Every new, upgraded and removed dependency once across builds, with the builds it reached
-    unless it reached all; its largest change."""
+    unless it reached all; the figures of the first build it reached, named when other builds differ."""
     seen: dict[tuple[str, str, str], tuple[Dependency, str, list[str]]] = {}
+    figures: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
     for b in report.builds:
         for change, deps in (("new", b.new_dependencies), ("removed", b.removed_dependencies)):
             for d in deps:
                 _, _, labels = seen.setdefault((change, d.kind, d.name), (d, change, []))
                 labels.append(b.label)
+                figures.setdefault((change, d.kind, d.name), set()).add(dependency_line(d, change))
     if not seen:
         return []
     reached = {label for _, _, labels in seen.values() for label in labels}
@@ -189,6 +191,8 @@ def _dependencies(report: Report) -> list[Group]:
         line = _plain(rest)
         if len(reached) > 1 and set(labels) != reached:
             line.append_text(_plain(f" (in {', '.join(labels)})"))
+        if len(figures[(change, d.kind, d.name)]) > 1:
+            line.append_text(_plain(f" (the figures of {labels[0]})"))
         grid.add_row(Text(size, style="green" if size.startswith("-") else "red"), line)
     return [_titled("Dependencies", grid)]
 
