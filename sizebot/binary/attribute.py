@@ -142,10 +142,22 @@ def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symb
     if binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
         return None
     try:
-        return Worker("analysis", [lambda: _type_claims(binary, md, go_minor) if md is not None else None,
+        return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),
                                    lambda: split_by_address(binary) if split else None])
     except OSError:  # no temporary file, no fork (a process limit): all of it runs here
         return None
+
+
+def _walk_types(
+    binary: BinaryFile, md: ModuleData | None, go_minor: int
+) -> tuple[array, array, array, list[str]] | None:
+    """_type_claims in the worker, the walk's pages of the file released after it."""
+    if md is None:
+        return None
+    try:
+        return _type_claims(binary, md, go_minor)
+    finally:
+        binary.release(0, binary.file_size)
 
 
 def _attribute_go(
