@@ -816,7 +816,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     pos = 0
     cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
     end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
-    for part in acc.claims.sorted_parts():
+    for part in acc.claims.drain_sorted_parts():  # the ledger's last reader
         for c in part:
             end = (c >> 23) & end_mask
             if end <= pos:

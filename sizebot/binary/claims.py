@@ -7,10 +7,10 @@ that each byte goes to the first claim that covers it.
 
 from __future__ import annotations
 
-import itertools
 import re
 import sys
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -65,16 +65,30 @@ class Claims:
         inside = list(map(range(first << 2, last << 2).__contains__, self.keys))
         return list(map(or_, map(lshift, compress(self.keys, inside), repeat(63)), compress(self.vals, inside)))
 
-    def sorted_parts(self, parts: int = 8) -> Iterator[list[int]]:
-        """The packed claims by start, then priority, as consecutive sorted lists: the parts split
-        the range of keys at sampled quantiles, so only one part is ever a list of Python ints."""
+    def drain_sorted_parts(self, parts: int = 8) -> Iterator[list[int]]:
+        """The packed claims by start, then priority, as consecutive sorted lists, emptying the
+        ledger: the parts split the range of keys at sampled quantiles, the claims move into
+        per-part arrays a chunk at a time from the end (never a second full copy), and only one
+        part is ever a list of Python ints."""
         keys, vals = self.keys, self.vals
         sample = sorted(keys[:: max(1, len(keys) // (64 * parts))])
         bounds = sorted({sample[len(sample) * j // parts] for j in range(1, parts)} if sample else set())
-        for lo, hi in itertools.pairwise([0, *bounds, 1 << 64]):
-            inside = range(lo, hi).__contains__
-            items = list(map(or_, map(lshift, compress(keys, map(inside, keys)), repeat(63)),
-                             compress(vals, map(inside, keys))))
+        part_keys = [array("Q") for _ in range(len(bounds) + 1)]
+        part_vals = [array("Q") for _ in range(len(bounds) + 1)]
+        key_add = [a.append for a in part_keys]
+        val_add = [a.append for a in part_vals]
+        while keys:
+            lo = max(0, len(keys) - 65536)
+            chunk_keys, chunk_vals = keys[lo:], vals[lo:]
+            del keys[lo:], vals[lo:]
+            which = bytes(map(bisect_right, repeat(bounds), chunk_keys))
+            for j, k, v in zip(which, chunk_keys, chunk_vals, strict=True):
+                key_add[j](k)
+                val_add[j](v)
+        del key_add, val_add
+        for j in range(len(part_keys)):
+            items = list(map(or_, map(lshift, part_keys[j], repeat(63)), part_vals[j]))
+            part_keys[j] = part_vals[j] = array("Q")
             items.sort()
             yield items
 
