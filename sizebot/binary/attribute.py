@@ -184,7 +184,8 @@ def _attribute_go(
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
-    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, {})))
+    func_pkg: dict[str, str | None] = {}  # go_package() of each function name, for the symbol table's
+    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, func_pkg)))
     sym_pkg: dict[str, str | None] = {}  # go_package() of data symbols' names, for the loops below
     ft = pcln.functab_off
     seen_tables: set[int] = set()
@@ -286,30 +287,9 @@ def _attribute_go(
                 add(off, off + md.size, TYPES_PRIO, pkg_id("runtime"), DATA)
     else:
         notes.append("moduledata not found: type descriptors are left unattributed")
-    text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
     symtab = binary.symbols() if symbols else ()
-    named: list[tuple[int, int, str]] = []  # (address, end, name) of the data symbols claimed below
-    for sym in symtab:
-        if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or MARKERS.match(sym.name):
-            continue
-        owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
-        if owner is None:
-            continue
-        sec = _section_for_addr(binary, sym.addr)
-        if sec is None:
-            continue
-        start = sec.offset + sym.addr - sec.addr
-        add(start, min(start + sym.size, sec.offset + sec.file_size), SYMBOL_PRIO, pkg_id(owner), DATA)
-        named.append((sym.addr, sym.addr + sym.size, sym.name))
-    # -- meta: each Go symbol's symbol-table entry and its name in the string table (unstripped builds)
-    for sym in symtab:
-        owner = symbol_table_package(sym.name, sym_pkg)
-        if owner is None:
-            continue
-        pid = pkg_id(owner)
-        (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
-        add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
-        add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
+    named = _symbol_claims(binary, symtab, sym_pkg, func_pkg, acc)  # (address, end, name) of the data symbols
+    del func_pkg
 
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
@@ -320,6 +300,63 @@ def _attribute_go(
 
     if meta_by_func is not None:
         acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))
+
+
+def _symbol_claims(
+    binary: BinaryFile, symtab: Sequence[Symbol], sym_pkg: dict[str, str | None], func_pkg: dict[str, str | None],
+    acc: Attribution,
+) -> list[tuple[int, int, str]]:
+    """Sized data symbols (outside code, not linker containers) are their package's data; each Go
+    symbol's symbol-table entry and name string are its package's meta. ``sym_pkg`` collects
+    go_package() of the data symbols' names, ``func_pkg`` already holds the function names'.
+    Returns (address, end, name) of the data symbols claimed."""
+    text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
+    add, pkg_id = acc.claims.add, acc.pkg_id
+    named: list[tuple[int, int, str]] = []
+    find_section = _SectionFinder(binary)
+    for sym in symtab:
+        if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or MARKERS.match(sym.name):
+            continue
+        owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
+        if owner is None:
+            continue
+        sec = find_section(sym.addr)
+        if sec is None:
+            continue
+        start = sec.offset + sym.addr - sec.addr
+        add(start, min(start + sym.size, sec.offset + sec.file_size), SYMBOL_PRIO, pkg_id(owner), DATA)
+        named.append((sym.addr, sym.addr + sym.size, sym.name))
+    for sym in symtab:
+        owner = symbol_table_package(sym.name, sym_pkg if sym.name in sym_pkg else func_pkg)
+        if owner is None:
+            continue
+        pid = pkg_id(owner)
+        (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
+        add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
+        add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
+    return named
+
+
+class _SectionFinder:
+    """``_section_for_addr`` by bisection when no two sections' file-backed address ranges overlap
+    (then the first match is the only one); by the linear scan otherwise."""
+
+    def __init__(self, binary: BinaryFile):
+        self.binary = binary
+        spans = sorted(
+            (s.addr, s.addr + s.file_size, k) for k, s in enumerate(binary.sections) if s.file_size and s.addr
+        )
+        self.disjoint = all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+        self.starts = [a for a, _e, _k in spans]
+        self.spans = spans
+
+    def __call__(self, addr: int):
+        if not self.disjoint:
+            return _section_for_addr(self.binary, addr)
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i < 0 or addr >= self.spans[i][1]:
+            return None
+        return self.binary.sections[self.spans[i][2]]
 
 
 def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[array, array, array, list[str]] | None:
