@@ -336,3 +336,27 @@ def test_first_location_list_of_each_unit():
     read = read_units(info, bytes(abbrev), True)
     dwarf._first_location_lists(info, bytes(abbrev), read, True)
     assert [(u.name, u.loc_start) for u in read] == [("a", 0x40), ("b", 0x80), ("c", None), ("d", 0x100)]
+
+
+@pytest.mark.parametrize("fault", ["size + 1", "size - 1", "stream"])
+def test_compressed_section_that_lies_is_a_note(tmp_path, fault):
+    """A compressed .debug_line whose header claims one byte more or less than its stream inflates to,
+    or whose stream is not zlib: left unattributed with a note; every other section still splits."""
+    src = build(HTTPJSON)
+    with open_binary(src) as b:
+        line = debug_sections(b)[".debug_line"]
+    data = bytearray(src.read_bytes())
+    ch_type, _reserved, size = struct.unpack_from("<IIQ", data, line.offset)  # Elf64_Chdr
+    assert ch_type == 1 and "compressed" in line.flags
+    if fault == "stream":
+        data[line.offset + 24 : line.offset + 28] = b"\xff\xff\xff\xff"
+    else:
+        struct.pack_into("<Q", data, line.offset + 8, size + 1 if fault == "size + 1" else size - 1)
+    path = tmp_path / "lying"
+    path.write_bytes(bytes(data))
+    r = analyze_binary(path)
+    _sums(r)
+    assert [n for n in r.notes if n.startswith("DWARF")] == ["DWARF .debug_line could not be inflated: left unattributed"]
+    debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
+    assert debug_rows.pop(".debug_line") == line.file_size
+    assert sum(debug_rows.values()) < 2000, debug_rows
