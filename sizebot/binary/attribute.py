@@ -51,6 +51,7 @@ from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.dwarf_packed import PackedSplit, has_dwarf, read_info, resolve, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
+from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
@@ -296,7 +297,7 @@ def _attribute_go(
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
         _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(1) if early else None)
-    reference_claims(binary, funcs, ids, acc)
+    reference_claims(binary, funcs, ids, acc, tree_span(binary, md.gofunc) if md is not None and md.gofunc else None)
 
     if meta_by_func is not None:
         acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))

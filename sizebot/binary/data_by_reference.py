@@ -12,8 +12,8 @@ import struct
 from array import array
 from collections import Counter
 from collections.abc import MutableSequence, Sequence
-from itertools import accumulate, compress, repeat
-from operator import add, and_, itemgetter, le, lshift, mul, not_, or_, rshift, sub
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, and_, gt, itemgetter, le, lshift, mul, not_, or_, rshift, sub
 
 from sizebot.binary.claims import (
     CODE,
@@ -22,9 +22,11 @@ from sizebot.binary.claims import (
     META,
     Attribution,
     Claims,
+    go_package,
 )
 from sizebot.binary.container import BinaryFile
 from sizebot.binary.embeds import word_view
+from sizebot.binary.inltree import function_runs, inlined_packages
 from sizebot.binary.pclntab import FuncTable
 from sizebot.binary.references import first_argument_call, scanner
 from sizebot.documents.analyze import Section
@@ -37,26 +39,32 @@ READONLY_SECTIONS = frozenset({".rodata", "__TEXT,__rodata", "__DATA_CONST,__rod
 POINTER_SECTIONS = frozenset({".data", "__data"})
 
 
-def reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution) -> None:
+def reference_claims(
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution, trees: tuple[int, int] | None = None,
+) -> None:
     """Data without a symbol or a format that sizes it: each address in a data section that code
     refers to starts an object of its referencing functions' most common package; each address that
     a pointer-sized word of .data holds starts an object of the package of the object holding that
     word. An object runs to the next such address in its section, or to the first byte something
     else claims. These bytes are the package's data, marked estimated; whatever claims a byte
-    exactly keeps it."""
+    exactly keeps it. A reference from code inlined into a function counts for the package of the
+    function inlined there (``trees``: go:func.*'s span, where the inline trees are; None: the
+    outer function's)."""
     secs = data_sections(binary)
     refs = data_references(binary, acc) if secs and funcs else None
     if refs is None:
         return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    entries = funcs.starts
     counts: Counter[int] = Counter()
     pcs, targets = refs
     acc.references = None  # the last use: released
-    # (target, package) of each reference, packed; the function of a pc is the last entry at or before it
-    owners = map(ids.__getitem__, map(sub, map(bisect.bisect_right, repeat(entries), pcs), repeat(1)))
-    counts.update(map(or_, map(lshift, targets, repeat(20)), owners))
-    # target -> the first instruction referring to it (the scan's order: code sections in file order),
+    if any(map(gt, pcs, islice(pcs, 1, None))):  # code sections out of address order: pc order
+        order = sorted(range(len(pcs)), key=pcs.__getitem__)
+        pcs, targets = array("Q", map(pcs.__getitem__, order)), array("Q", map(targets.__getitem__, order))
+        del order
+    # (target, package) of each reference, packed
+    counts.update(map(or_, map(lshift, targets, repeat(20)), _referrers(funcs, ids, acc, pcs, targets, trees)))
+    # target -> the first instruction referring to it (in address order),
     # for pointer-aligned targets only (what a dictionary is)
     aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
     first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
@@ -142,6 +150,38 @@ def reference_claims(binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], a
     for off, end, pid in zip(kept_offsets, map(min, compress(limits, keep), following), compress(owner, keep),
                              strict=False):
         claim(off, end, 3, pid, ESTIMATED)
+
+
+def _referrers(
+    funcs: FuncTable, ids: Sequence[int], acc: Attribution, pcs: array, targets: array, trees: tuple[int, int] | None,
+) -> array:
+    """The package of each reference (``pcs`` ascending, to ``targets``): that of the function it is
+    in (the last entry at or before it; outside every function, the last function's), or, in code
+    inlined into it, that of the innermost function inlined there (``trees``: go:func.*'s span).
+    A function's references to an address that its inlined code refers to are all that inlined
+    function's: the compiler hoists and rematerializes the address out of the inlined code (a
+    table's address loaded once before a loop), at the outer function's source positions."""
+
+    def package_of(name: str) -> int | None:
+        pkg = go_package(name)
+        return acc.pkg_id(pkg) if pkg else None
+
+    bounds, referring, firsts, lasts = function_runs(funcs, pcs)
+    fidx = array("q", repeat(-1, bounds[0]))  # the function of each reference (-1: none)
+    fidx.extend(chain.from_iterable(map(repeat, referring, map(sub, lasts, firsts))))
+    fidx.extend(repeat(-1, len(pcs) - bounds[-1]))
+    owners = array("q", map(ids.__getitem__, fidx))  # -1: the last function's, as before any
+    if trees is None:
+        return owners
+    positions, pids = inlined_packages(funcs, trees, package_of, pcs, (referring, firsts, lasts))
+    if not positions:
+        return owners
+    # (function, target) -> the package of the function inlined where it is referred to
+    keys = list(map(or_, map(lshift, map(fidx.__getitem__, positions), repeat(64)), map(targets.__getitem__,
+                                                                                        positions)))
+    inlined = dict(zip(keys, pids, strict=True))
+    del keys
+    return array("q", map(inlined.get, map(or_, map(lshift, fidx, repeat(64)), targets), owners))
 
 
 def _dictionary_owners(
