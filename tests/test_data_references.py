@@ -25,14 +25,15 @@ def _go(version: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("goarch", ARCHES)
+@pytest.mark.parametrize("goarch", (*ARCHES, "386"))
 @pytest.mark.parametrize("version", GO_VERSIONS)
 def test_agreement_with_the_symbol_table(version, goarch):
-    # Measured (docs/benchmarks.md "data by reference"): 0.93-0.96 on HTTPJSON, 0.9x on fzf.
+    # Measured (docs/benchmarks.md "data by reference"): 0.95-0.99 on both programs, linux/386 too
+    # (0.88-0.94 there before references from inlined code went to the inlined function's package).
     go = _go(version)
     for exe in (build(HTTPJSON, go=go, goarch=goarch), build_real(FZF, go=go, goarch=goarch)):
         agreement = reference_agreement(exe)
-        assert agreement.total > 200_000, agreement
+        assert agreement.total > 150_000, agreement  # linux/386 HTTPJSON: 192,882 with Go 1.21
         assert agreement.ratio >= 0.90, (str(exe), agreement)
 
 
