@@ -10,7 +10,7 @@ address whose function's package owns it:
 - .debug_ranges / .debug_rnglists: each unit's range lists from its DW_AT_ranges offset (the
   linker writes a unit's lists together, its own list first, in unit order) up to the next unit's
 - .debug_addr (DWARF 5): each unit's slots from its DW_AT_addr_base up to the next unit's
-- .debug_loc (DWARF 4): each location list, decoded entry by entry; on ELF and PE Go starts every
+- .debug_loc (DWARF 4): each location list, decoded to its end-of-list entry; on ELF and PE Go starts every
   list with a base address selection naming its function; Mach-O's lists have none (their offsets
   are relative to their unit's base): they go to units in unit order, each unit's from the first
   list its DIEs refer to
@@ -22,6 +22,11 @@ Abbreviation tables, section headers and CIEs belong to no unit. Compressed sect
 SHF_COMPRESSED, .zdebug_*/__zdebug_*) are inflated to be read; the caller maps pieces back to file
 bytes in proportion. Anything malformed ends that section's split (its bytes stay unattributed) and
 adds a note; nothing raises.
+
+Location lists and the DIEs before a unit's first location list are many (gopls: 159,000 lists of
+430,000 entries): where they take the shapes Go writes, compiled regular expressions of their grammar
+read them, many at a time, every length decoded as the format encodes it; whatever fits no pattern is
+read entry by entry, as are malformed lists, which raise the same errors either way.
 """
 
 from __future__ import annotations
