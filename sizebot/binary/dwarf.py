@@ -328,6 +328,8 @@ def split_dwarf(
         except (ValueError, IndexError, struct.error) as e:
             out.notes.append(f"DWARF {name}: {e}: left unattributed")
             continue
+        finally:
+            data = None  # not held while the next section is inflated
         out.pieces[name] = pieces
     return out
 
