@@ -136,17 +136,27 @@ WORKER_MIN_BYTES = 16 << 20
 
 
 def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool) -> Worker | None:
-    """The type walk (result 0: _type_claims) and the DWARF split (result 1: a PackedSplit) of a
-    large binary started in a worker process, or None where that does not pay or a fork is not
-    safe or possible. A step that does not apply gives None."""
+    """The type walk (result 0: _type_claims), the scan of the code for data references (result 1:
+    _scan_references) and the DWARF split (result 2: a PackedSplit) of a large binary started in a
+    worker process, in the order the main process needs them, or None where that does not pay or a
+    fork is not safe or possible. A step that does not apply gives None."""
     split = symbols and has_dwarf(binary)
     if binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
         return None
     try:
         return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),
+                                   lambda: _scan_references(binary),
                                    lambda: split_by_address(binary) if split else None])
     except OSError:  # no temporary file, no fork (a process limit): all of it runs here
         return None
+
+
+def _scan_references(binary: BinaryFile) -> tuple[array, array] | None:
+    """data_references in the worker; None where it noted a fault (the main process then scans
+    again, its note in its place among the others) or the GOARCH has no scanner."""
+    scratch = Attribution()
+    refs = data_references(binary, scratch)
+    return None if scratch.notes else refs
 
 
 def _walk_types(
@@ -292,11 +302,13 @@ def _attribute_go(
     named = _symbol_claims(binary, symtab, sym_pkg, func_pkg, acc)  # (address, end, name) of the data symbols
     del func_pkg
 
+    if early is not None:  # the code's data references, scanned by the worker, for whichever step needs them first
+        acc.references = early.result(1)
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
-        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(1) if early else None)
+        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(2) if early else None)
     reference_claims(binary, funcs, ids, acc, tree_span(binary, md.gofunc) if md is not None and md.gofunc else None)
 
     if meta_by_func is not None:
