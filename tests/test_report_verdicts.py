@@ -179,6 +179,22 @@ def test_budget_package_in_no_binary_is_a_config_error(repo, capsys):
     assert [r["status"] for r in doc["budgets"] if r["rule"].startswith("package ")] == ["pass", "pass"]
 
 
+def test_budget_whose_scope_names_no_build_is_a_skipped_row(repo, capsys):
+    """A rule that judges no build (here: a platform nothing is built for) is said, never silent: it
+    would otherwise pass every pull request, as a typo or a head that stopped building what it judges."""
+    path = config_file(repo, "other-platform.toml", CONFIG + '\n[[budget]]\nlevel = "fail"\nmax_increase = "1%"\n'
+                       'platforms = ["linux/arm64"]\nstrategies = ["release"]\n')
+    status, doc = report_json(capsys, repo, "--base", repo["c1"], "--head", repo["c2"], "--config", path)
+    assert [(r["rule"], r["status"], r["subject"], r["message"]) for r in doc["budgets"]
+            if not r["rule"].startswith("max_increase")] == [
+        ("budget[1]", "skipped", "platforms linux/arm64; strategies release",
+         "no build of this report is in its scope: it judged nothing")]
+    status, out, _ = report(capsys, repo, "--base", repo["c1"], "--head", repo["c2"], "--config", path,
+                            "--format", "markdown")
+    assert ("| ⏭️ skipped | budget\\[1\\] | platforms linux/arm64; strategies release | no build of this report is "
+            "in its scope: it judged nothing |") in out
+
+
 # ---- base and head the same commit ----------------------------------------------------------------
 
 def test_same_commit_is_said_and_gives_zero_deltas(repo, capsys):

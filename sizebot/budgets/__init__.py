@@ -9,6 +9,8 @@ Semantics (docs/configuration.md repeats them):
   to 4 decimals.
 * An exceeded check has its rule's ``level`` as status (``fail`` or ``warn``); ``new_modules``
   is itself the level ("warn"/"fail"; "allow" checks nothing).
+* A rule whose scope (targets, platforms, strategies) names no build of the report gives one
+  ``skipped`` row saying it judged nothing: never silence, which would pass every pull request.
 * Overrides (a PR label or a commit trailer) turn every ``fail`` into ``overridden`` with the
   reason; warnings stay warnings. Verdict: a build that fails at base and head alike (the config
   cannot work) -> error; a head that does not build, or any fail -> fail (no override passes a head
@@ -102,9 +104,13 @@ def evaluate(rules: Sequence[BudgetRule], builds: Iterable[BuildMeasurement], *,
     builds = tuple(builds)
     results: list[BudgetResult] = []
     for rule in rules:
-        for build in builds:
-            if _in_scope(rule, build):
-                results.extend(_judge_build(rule, build))
+        judged = [build for build in builds if _in_scope(rule, build)]
+        for build in judged:
+            results.extend(_judge_build(rule, build))
+        if builds and not judged:  # never silent: a scope that names no build judges nothing, forever
+            results.append(BudgetResult(f"budget[{rule.index}]", rule.level, "skipped", _scope(rule), None, None,
+                                        "bytes", "no build of this report is in its scope: it judged nothing",
+                                        source=_source(rule)))
     if image is not None:
         for image_rule in image_rules:
             results.extend(_judge_image(image_rule, image))
@@ -136,6 +142,13 @@ def verdict(results: Iterable[BudgetResult], compared: bool, *, head_failed: boo
 
 
 # ------------------------------------------------------------------------------------------
+
+def _scope(rule: BudgetRule) -> str:
+    """"targets app; platforms linux/arm64; strategies release": what a rule judges."""
+    parts = [f"{key} {', '.join(values)}" for key, values in
+             (("targets", rule.targets), ("platforms", rule.platforms), ("strategies", rule.strategies)) if values]
+    return "; ".join(parts) or "every build"
+
 
 def _in_scope(rule: BudgetRule, build: BuildMeasurement) -> bool:
     return ((not rule.targets or build.target in rule.targets)
