@@ -338,13 +338,15 @@ def test_first_location_list_of_each_unit():
     assert [(u.name, u.loc_start) for u in read] == [("a", 0x40), ("b", 0x80), ("c", None), ("d", 0x100)]
 
 
+@pytest.mark.parametrize("section, go", [(".debug_line", "go"), (".debug_loc", "1.24.11")])
 @pytest.mark.parametrize("fault", ["size + 1", "size - 1", "stream"])
-def test_compressed_section_that_lies_is_a_note(tmp_path, fault):
-    """A compressed .debug_line whose header claims one byte more or less than its stream inflates to,
-    or whose stream is not zlib: left unattributed with a note; every other section still splits."""
-    src = build(HTTPJSON)
+def test_compressed_section_that_lies_is_a_note(tmp_path, section, go, fault):
+    """A compressed section whose header claims one byte more or less than its stream inflates to, or
+    whose stream is not zlib (.debug_loc of DWARF 4 is split as it is inflated): left unattributed
+    with a note; every other section still splits."""
+    src = build(HTTPJSON, go="go" if go == "go" else go_bin(go))
     with open_binary(src) as b:
-        line = debug_sections(b)[".debug_line"]
+        line = debug_sections(b)[section]
     data = bytearray(src.read_bytes())
     ch_type, _reserved, size = struct.unpack_from("<IIQ", data, line.offset)  # Elf64_Chdr
     assert ch_type == 1 and "compressed" in line.flags
@@ -356,7 +358,28 @@ def test_compressed_section_that_lies_is_a_note(tmp_path, fault):
     path.write_bytes(bytes(data))
     r = analyze_binary(path)
     _sums(r)
-    assert [n for n in r.notes if n.startswith("DWARF")] == ["DWARF .debug_line could not be inflated: left unattributed"]
+    assert [n for n in r.notes if n.startswith("DWARF")] == [f"DWARF {section} could not be inflated: left unattributed"]
     debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
-    assert debug_rows.pop(".debug_line") == line.file_size
+    assert debug_rows.pop(section) == line.file_size
     assert sum(debug_rows.values()) < 2000, debug_rows
+
+
+@pytest.mark.parametrize("step", [1, 7, 50, 4096])
+def test_location_lists_read_in_parts(step):
+    """Location lists read in consecutive parts of any size (as a compressed section is inflated)
+    give the pieces of the whole section, and raise where the whole section raises."""
+    base, pair, end = _loc_encoders(8, "<")
+    lists = [
+        base(0x1000) + pair(0, 4, b"\x50") + end,
+        base(0x1000) + pair(0, 4, b"\x51" * 200) + end,
+        end,
+        base(0x2000) + pair(0, 2, b"\x53\x93\x08") + end,
+        pair(0x3000, 0x3008, b"\x54") + base(0x1000) + pair(0, 1, b"\x55") + end,
+    ] * 3
+    data = b"".join(lists)
+    whole = dwarf._runs(dwarf._loc_pieces(data, "<", 8, _package_at))
+    parts = [data[i : i + step] for i in range(0, len(data), step)]
+    assert dwarf._runs(dwarf._loc_stream(parts, "<", 8, _package_at, [])) == whole
+    cut = [data[:-3][i : i + step] for i in range(0, len(data) - 3, step)]
+    with pytest.raises(struct.error):
+        dwarf._runs(dwarf._loc_stream(cut, "<", 8, _package_at, []))

@@ -35,7 +35,7 @@ import bisect
 import functools
 import re
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
@@ -106,21 +106,41 @@ def section_bytes(binary: BinaryFile, sec: Section) -> bytes | None:
 def _section_bytes(binary: BinaryFile, sec: Section) -> bytes | None:
     raw = binary.data[sec.offset : sec.offset + sec.file_size]
     try:
-        if bytes(raw[:4]) == b"ZLIB" and "zdebug_" in sec.name:  # "ZLIB", big-endian u64 size, zlib stream
-            return _inflate(1, raw[12:], struct.unpack_from(">Q", raw, 4)[0])
-        if binary.format == "elf" and "compressed" in sec.flags.split(","):  # SHF_COMPRESSED: Elf_Chdr first
-            bo = "<" if binary.byte_order == "little" else ">"
-            if binary.ptr_size == 8:
-                ch_type, _res, size, _align = struct.unpack_from(bo + "IIQQ", raw, 0)
-                body = raw[24:]
-            else:
-                ch_type, size, _align = struct.unpack_from(bo + "III", raw, 0)
-                body = raw[12:]
-            return _inflate(ch_type, body, size)
+        compressed = _compression(binary, sec, raw)
+        if compressed is not None:
+            return _inflate(*compressed)
     except (struct.error, _INFLATE_ERROR, ValueError):
         return None
     size = sec.mem_size if 0 < sec.mem_size < sec.file_size else sec.file_size  # PE: file alignment padding
     return bytes(raw[:size])
+
+
+def _compression(binary: BinaryFile, sec: Section, raw: memoryview) -> tuple[int, memoryview, int] | None:
+    """(compression type: 1 zlib, 2 zstd; the compressed stream; the size it claims to inflate to) of
+    a compressed section, None for one stored as it is; struct.error for a header cut short."""
+    if bytes(raw[:4]) == b"ZLIB" and "zdebug_" in sec.name:  # "ZLIB", big-endian u64 size, zlib stream
+        return 1, raw[12:], struct.unpack_from(">Q", raw, 4)[0]
+    if binary.format == "elf" and "compressed" in sec.flags.split(","):  # SHF_COMPRESSED: Elf_Chdr first
+        bo = "<" if binary.byte_order == "little" else ">"
+        if binary.ptr_size == 8:
+            ch_type, _res, size, _align = struct.unpack_from(bo + "IIQQ", raw, 0)
+            return ch_type, raw[24:], size
+        ch_type, size, _align = struct.unpack_from(bo + "III", raw, 0)
+        return ch_type, raw[12:], size
+    return None
+
+
+def _zlib_stream(binary: BinaryFile, sec: Section) -> tuple[memoryview, int] | None:
+    """(zlib stream, size it claims) of a zlib-compressed section that ``section_bytes`` would
+    inflate; None for any other (read whole by ``section_bytes``)."""
+    raw = binary.data[sec.offset : sec.offset + sec.file_size]
+    try:
+        compressed = _compression(binary, sec, raw)
+    except struct.error:
+        return None
+    if compressed is None or compressed[0] != 1 or compressed[2] > _MAX_INFLATED:
+        return None
+    return compressed[1], compressed[2]
 
 
 def _inflate(ch_type: int, body: memoryview, size: int) -> bytes | None:
@@ -148,6 +168,23 @@ def _inflate_zlib(body: memoryview, size: int) -> bytes | None:
     time (one call for the whole stream would hold its output twice while joining it); None when
     the stream does not inflate to ``size`` bytes (a larger one is cut off at once)."""
     out = bytearray(size)
+    pos = 0
+    try:
+        for chunk in _inflated_chunks(body, size):
+            out[pos : pos + len(chunk)] = chunk
+            pos += len(chunk)
+    except _BadStream:
+        return None
+    return cast(bytes, out)  # read like bytes by every reader here (names compared, never hashed)
+
+
+class _BadStream(Exception):
+    """A zlib stream that does not inflate to the size its section header claims."""
+
+
+def _inflated_chunks(body: memoryview, size: int) -> Iterator[bytes]:
+    """The zlib stream ``body`` inflated a step at a time; _BadStream as soon as it passes ``size``
+    bytes, or at its end short of them (zlib's error for a corrupt stream)."""
     d = zlib_ng.decompressobj()
     pos = 0
     for i in range(0, len(body), _STEP):
@@ -155,17 +192,16 @@ def _inflate_zlib(body: memoryview, size: int) -> bytes | None:
         while data and not d.eof:
             chunk = d.decompress(data, _STEP)
             if pos + len(chunk) > size:
-                return None
-            out[pos : pos + len(chunk)] = chunk
+                raise _BadStream
+            yield chunk
             pos += len(chunk)
             data = d.unconsumed_tail
         if d.eof:
             break
     rest = d.flush()
     if pos + len(rest) != size:
-        return None
-    out[pos:] = rest
-    return cast(bytes, out)  # read like bytes by every reader here (names compared, never hashed)
+        raise _BadStream
+    yield rest
 
 
 def _uleb(d: bytes, pos: int) -> tuple[int, int]:
@@ -318,6 +354,10 @@ def split_dwarf(
     for name, sec in secs.items():
         if name in (".debug_info", ".debug_abbrev"):
             continue
+        stream = _zlib_stream(binary, sec) if name == ".debug_loc" else None
+        if stream is not None:  # the largest section, read as it is inflated
+            _split_loc_stream(out, binary, sec, stream, units, package_at)
+            continue
         data = section_bytes(binary, sec)
         if data is None:
             out.notes.append(f"DWARF {name} could not be inflated: left unattributed")
@@ -332,6 +372,30 @@ def split_dwarf(
             data = None  # not held while the next section is inflated
         out.pieces[name] = pieces
     return out
+
+
+def _split_loc_stream(
+    out: DwarfSplit, binary: BinaryFile, sec: Section, stream: tuple[memoryview, int], units: list[Unit],
+    package_at: PackageAt,
+) -> None:
+    """.debug_loc, zlib-compressed, split as it is inflated: the same pieces and notes as inflating it
+    whole first (a stream that does not inflate to its claimed size fails at its end, before the last
+    part is read)."""
+    body, size = stream
+    bo = "<" if binary.byte_order == "little" else ">"
+    try:
+        pieces = _runs(_loc_stream(_inflated_chunks(body, size), bo, binary.ptr_size, package_at, units))
+    except (_INFLATE_ERROR, _BadStream):
+        out.notes.append("DWARF .debug_loc could not be inflated: left unattributed")
+        return
+    except (ValueError, IndexError, struct.error) as e:
+        out.sizes[".debug_loc"] = size
+        out.notes.append(f"DWARF .debug_loc: {e}: left unattributed")
+        return
+    finally:
+        binary.release(sec.offset, sec.file_size)
+    out.sizes[".debug_loc"] = size
+    out.pieces[".debug_loc"] = pieces
 
 
 def _runs(pieces: Pieces) -> list[tuple[int, int, str]]:
@@ -483,7 +547,10 @@ def _uleb128(v: int) -> bytes:
             return bytes(out)
 
 
-def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: list[Unit] | None = None) -> Pieces:
+def _loc_pieces(
+    data: bytes, bo: str, ptr: int, package_at: PackageAt, units: list[Unit] | None = None,
+    base: int = 0, final: bool = True,
+) -> Generator[tuple[int, int, str], None, int]:
     """DWARF 4 location lists: (begin, end) address pairs, each followed by a 2-byte expression
     length and the expression, ended by (0, 0); a begin of all ones selects a base address. A list
     without one (Mach-O: offsets from its unit's base address) is its unit's: units' lists follow in
@@ -493,7 +560,11 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: li
     run of lists that all start by selecting the same base address (Go on ELF and PE: one function's
     lists) in one match, a unit's lists without one in another. A list that fits neither (an
     expression of 256 bytes or more, a list cut off, anything malformed) is decoded by ``_loc_list``,
-    which also raises what a malformed list raises."""
+    which also raises what a malformed list raises.
+
+    ``data`` may be a part of the section from offset ``base`` (pieces are in section offsets); unless
+    it is the ``final`` part, a list it does not hold whole ends the reading there. Returns the
+    length read."""
     firsts = sorted((u.loc_start, u.name) for u in units or () if u.loc_start is not None and u.name)
     first_offs = [o for o, _n in firsts]
     based_run, unbased_lists = _loc_patterns(ptr, bo == "<")
@@ -507,19 +578,42 @@ def _loc_pieces(data: bytes, bo: str, ptr: int, package_at: PackageAt, units: li
             pos = m.end()
             pkg = package_at(int.from_bytes(m.group(1), order))
         else:
-            k = bisect.bisect_right(first_offs, pos) - 1
-            m = unbased_lists.match(data, pos, first_offs[k + 1] if k + 1 < len(first_offs) else n) if k >= 0 else None
+            k = bisect.bisect_right(first_offs, base + pos) - 1
+            limit = first_offs[k + 1] - base if k + 1 < len(first_offs) else n
+            m = unbased_lists.match(data, pos, limit) if k >= 0 else None
             if m is not None:  # the lists of unit k up to the next unit's first
                 pos = m.end()
                 pkg = firsts[k][1]
             else:
-                pos, pkg = _loc_list(data, pos, bo, ptr, package_at, firsts, first_offs)
+                try:
+                    pos, pkg = _loc_list(data, pos, bo, ptr, package_at, firsts, first_offs, base)
+                except (ValueError, IndexError, struct.error):
+                    if final:
+                        raise
+                    break  # the list goes on in the next part
         if pkg != run_pkg:  # lists follow one another: a run ends where another package's starts
             if run_pkg:
-                yield run_start, start, run_pkg
+                yield base + run_start, base + start, run_pkg
             run_start, run_pkg = start, pkg or ""
     if run_pkg:
-        yield run_start, pos, run_pkg
+        yield base + run_start, base + pos, run_pkg  # after a break, pos is where the list cut off starts
+    return pos
+
+
+def _loc_stream(parts: Iterable[bytes], bo: str, ptr: int, package_at: PackageAt, units: list[Unit]) -> Pieces:
+    """``_loc_pieces`` of a section read in consecutive parts (inflated a step at a time, never held
+    whole): each part is read as far as it holds whole lists, the rest carried into the next. A list
+    that does not end in the next part either is tried again once what is carried has doubled."""
+    carried, base, retry_at = b"", 0, 0
+    for part in parts:
+        carried += part
+        if len(carried) < retry_at:
+            continue
+        used = yield from _loc_pieces(carried, bo, ptr, package_at, units, base, final=False)
+        base += used
+        carried = carried[used:]
+        retry_at = 2 * len(carried)
+    yield from _loc_pieces(carried, bo, ptr, package_at, units, base)
 
 
 @functools.cache
@@ -546,7 +640,7 @@ def _loc_patterns(ptr: int, little: bool) -> tuple[re.Pattern[bytes], re.Pattern
 
 def _loc_list(
     data: bytes, pos: int, bo: str, ptr: int, package_at: PackageAt,
-    firsts: list[tuple[int, str]], first_offs: list[int],
+    firsts: list[tuple[int, str]], first_offs: list[int], base: int = 0,
 ) -> tuple[int, str | None]:
     """The end of the location list at ``pos`` and its package, decoded entry by entry."""
     pair = struct.Struct(bo + ("QQ" if ptr == 8 else "II"))
@@ -570,7 +664,7 @@ def _loc_list(
     if pos > n:
         raise ValueError("location list runs past the section")
     if not based and first_offs:
-        k = bisect.bisect_right(first_offs, start) - 1
+        k = bisect.bisect_right(first_offs, base + start) - 1
         return pos, firsts[k][1] if k >= 0 else None
     return pos, package_at(owner) if owner is not None else None
 
