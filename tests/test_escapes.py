@@ -95,6 +95,28 @@ def test_report_with_an_escaping_output_is_one_line(tmp_path, capsys):
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
 
 
+@pytest.mark.parametrize("option", ["--output", "--json", "--markdown"])
+def test_report_output_that_cannot_be_written_is_refused_before_building(tmp_path, capsys, option):
+    """A report takes minutes to build: an output in a missing directory (or that is a directory) is one
+    line and exit 2 before anything is checked out or built, not after."""
+    repo = tmp_path / "repo"
+    write_tree(repo, {"go.mod": "module example.com/app\n\ngo 1.21\n", "cmd/app/main.go": APP})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    work = tmp_path / "work"
+    missing = tmp_path / "no-such-dir" / "report.out"
+    assert main(["report", "--repo", str(repo), "--base", "HEAD", "--head", "HEAD", "--work-dir", str(work),
+                 option, str(missing), "-q"]) == 2
+    assert capsys.readouterr().err == (f"sizebot: error: {missing}: {option}: cannot write there: "
+                                       f"{missing.parent} is not a directory\n")
+    assert not work.exists() and not missing.parent.exists()
+    assert main(["report", "--repo", str(repo), "--base", "HEAD", "--head", "HEAD", "--work-dir", str(work),
+                 option, str(tmp_path), "-q"]) == 2
+    assert capsys.readouterr().err == f"sizebot: error: {tmp_path}: {option}: cannot write there: it is a directory\n"
+    assert not work.exists()
+
+
 # ---- git: one runner, SHAs from events checked, refs after -- / --end-of-options ----
 
 def test_forged_sha_never_reaches_git_as_an_option(tmp_path):

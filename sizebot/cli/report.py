@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sizebot.cli.output import emit
+from sizebot.cli.output import check_output, emit
 from sizebot.documents.verdict import Verdict
 from sizebot.errors import SizebotError
 from sizebot.render import FORMATS
@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise SizebotError("--top must be 0 or more")
     if args.max_chars < 0 or 0 < args.max_chars < 2000:
         raise SizebotError("--max-chars must be 0 (no limit) or at least 2000")
+    for option, output in (("--output", args.output), ("--json", args.json_file), ("--markdown", args.markdown_file)):
+        check_output(output, option)
     repo = Path(args.repo)
     if args.work_dir and os.path.lexists(args.work_dir) and not os.path.isdir(args.work_dir):
         raise SizebotError(f"--work-dir {args.work_dir}: not a directory")
