@@ -115,6 +115,11 @@ def test_report_output_that_cannot_be_written_is_refused_before_building(tmp_pat
                  option, str(tmp_path), "-q"]) == 2
     assert capsys.readouterr().err == f"sizebot: error: {tmp_path}: {option}: cannot write there: it is a directory\n"
     assert not work.exists()
+    if option == "--output":  # sizebot measure builds too
+        assert main(["measure", "--repo", str(repo), "--work-dir", str(work), "-o", str(missing), "-q"]) == 2
+        assert capsys.readouterr().err == (f"sizebot: error: {missing}: --output: cannot write there: "
+                                           f"{missing.parent} is not a directory\n")
+        assert not work.exists()
 
 
 # ---- git: one runner, SHAs from events checked, refs after -- / --end-of-options ----

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sizebot.cli.output import emit
+from sizebot.cli.output import check_output, emit
 
 
 def _positive(text: str) -> int:
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from sizebot.compare.measure import measure_commit
     from sizebot.documents.saved import load_baseline
 
+    check_output(args.output, "--output")  # before any build, as a bad --previous
     previous = load_baseline(args.previous) if args.previous else None  # a bad file fails before any build
     with progress_display(quiet=args.quiet) as progress:
         baseline = measure_commit(repo=Path(args.repo), ref=args.ref, config=args.config,
