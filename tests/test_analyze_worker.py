@@ -64,7 +64,7 @@ def test_worker_split_gives_the_same_report(build: str, monkeypatch: pytest.Monk
 
 
 def test_small_binaries_are_analysed_in_one_process() -> None:
-    """Below the threshold no process is started (fzf: 5 MiB)."""
+    """Below the threshold no process is started (fzf: 6 MiB)."""
     with open_binary(build_real(FZF)) as binary:
         assert binary.file_size < attribute.WORKER_MIN_BYTES
         assert attribute._start_worker(binary, None, 26, True) is None

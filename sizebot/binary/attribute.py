@@ -130,9 +130,11 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
     return 18 if pcln.magic == MAGIC_GO118 else 26
 
 
-# Below this file size the type walk and the DWARF split take a few tens of milliseconds here:
-# less than what a second process costs in start-up and memory.
-WORKER_MIN_BYTES = 16 << 20
+# Below this file size the worker's steps take too little to pay for it: a second process costs
+# about 0.1 s of CPU (fork, results through a file, .debug_info read again here). Measured
+# (docs/benchmarks.md): at 2-3 MiB the main process saves 7% of its CPU for 31% more in all; from
+# 6 MiB it saves 17-31% for 0-7% more.
+WORKER_MIN_BYTES = 8 << 20
 
 
 def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool) -> Worker | None:
