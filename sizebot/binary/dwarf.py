@@ -604,16 +604,16 @@ def _loc_stream(parts: Iterable[bytes], bo: str, ptr: int, package_at: PackageAt
     """``_loc_pieces`` of a section read in consecutive parts (inflated a step at a time, never held
     whole): each part is read as far as it holds whole lists, the rest carried into the next. A list
     that does not end in the next part either is tried again once what is carried has doubled."""
-    carried, base, retry_at = b"", 0, 0
+    carried, base, retry_at = bytearray(), 0, 0  # extended in place: a list that never ends costs no copies
     for part in parts:
         carried += part
         if len(carried) < retry_at:
             continue
-        used = yield from _loc_pieces(carried, bo, ptr, package_at, units, base, final=False)
+        used = yield from _loc_pieces(cast(bytes, carried), bo, ptr, package_at, units, base, final=False)
         base += used
-        carried = carried[used:]
+        del carried[:used]
         retry_at = 2 * len(carried)
-    yield from _loc_pieces(carried, bo, ptr, package_at, units, base)
+    yield from _loc_pieces(cast(bytes, carried), bo, ptr, package_at, units, base)
 
 
 @functools.cache
