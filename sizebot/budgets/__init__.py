@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from sizebot.budgets.overrides import Override
 from sizebot.config import BudgetRule, ImageBudgetRule
+from sizebot.documents.analyze import UNKNOWN
 from sizebot.documents.report import BudgetResult
 from sizebot.documents.verdict import Verdict
 from sizebot.units import format_size
@@ -64,13 +65,14 @@ class BuildMeasurement:
                 m.path for m in head.modules if m.path not in {b.path for b in base.modules})
         else:
             added = ()
+        added = tuple(m for m in added if m != UNKNOWN)  # not a module: bytes the analyser could not place
         return cls(
             target=target, platform=platform, strategy=strategy,
             base_size=base.file_size if base is not None else None,
             head_size=head.file_size if head is not None else None,
             head_packages={p.name: p.size for p in head.packages} if head is not None else {},
             head_modules={m.path: m.size for m in head.modules} if head is not None else {},
-            new_modules=tuple(added),
+            new_modules=added,
             base_packages={p.name: p.size for p in base.packages} if base is not None else {},
         )
 

@@ -21,7 +21,7 @@ from sizebot.budgets import BuildMeasurement, ImageMeasurement, evaluate, verdic
 from sizebot.builds.discover import ImportGraph, chains_in
 from sizebot.compare.model import Comparison, Side
 from sizebot.config import Config
-from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.analyze import UNKNOWN, BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.documents.report import (
     FAILED,
@@ -160,8 +160,10 @@ def new_dependencies(diff: BinaryDiff, chains: Mapping[str, Sequence[str]], *,
     standard-library packages imported by the standard library (os now linking internal/filepathlite).
     Without any chain (go list failed), every new package is listed with the chain [itself]."""
     upgraded = {new for _, new in upgrades(diff)}
-    modules = [m for m in diff.added_modules if m not in upgraded]
-    out = _listed(diff.new, modules, diff.added_packages, chains, graph, upgraded)
+    # UNKNOWN (bytes the analyser could not place, e.g. after a Go upgrade) is no dependency
+    modules = [m for m in diff.added_modules if m not in upgraded and m != UNKNOWN]
+    packages = [p for p in diff.added_packages if p != UNKNOWN]
+    out = _listed(diff.new, modules, packages, chains, graph, upgraded)
     out.sort(key=lambda d: (-d.size, d.kind != "module", d.name))
     return tuple(out if top is None else out[:top])
 
@@ -171,9 +173,10 @@ def removed_dependencies(diff: BinaryDiff, graph: ImportGraph | None, *,
     """What the base linked in that the head does not, as new_dependencies lists the head's, from the
     base's import ``graph`` (chains and total cost); sizes are the base's bytes."""
     upgraded = {old for old, _ in upgrades(diff)}
-    modules = [m for m in diff.removed_modules if m not in upgraded]
-    chains = chains_in(graph, diff.removed_packages) if graph is not None else {}
-    out = _listed(diff.old, modules, diff.removed_packages, chains, graph, upgraded)
+    modules = [m for m in diff.removed_modules if m not in upgraded and m != UNKNOWN]
+    packages = [p for p in diff.removed_packages if p != UNKNOWN]
+    chains = chains_in(graph, packages) if graph is not None else {}
+    out = _listed(diff.old, modules, packages, chains, graph, upgraded)
     out.sort(key=lambda d: (-d.size, d.kind != "module", d.name))
     return tuple(out if top is None else out[:top])
 

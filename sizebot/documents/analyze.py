@@ -16,6 +16,8 @@ from sizebot.documents.fields import Fields, array, number, one_of, string, stri
 from sizebot.errors import DocumentError
 
 SCHEMA = "sizebot/analyze@1"
+# The package and module of bytes the analyser could not place: a row of the tables, never a dependency.
+UNKNOWN = "(unknown)"
 
 
 @dataclass(frozen=True)
