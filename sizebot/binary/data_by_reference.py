@@ -163,7 +163,10 @@ def _referrers(
     table's address loaded once before a loop), at the outer function's source positions."""
 
     def package_of(name: str) -> int | None:
-        pkg = go_package(name)
+        # a function's package path comes before any "[": generic arguments need no stripping
+        bracket = name.find("[")
+        head = name[:bracket] if bracket > 0 else name
+        pkg = go_package(head if "." in head[head.rfind("/") + 1 :] else name)
         return acc.pkg_id(pkg) if pkg else None
 
     bounds, referring, firsts, lasts = function_runs(funcs, pcs)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+from array import array
 from collections.abc import Callable, Sequence
 from itertools import accumulate, chain, compress, islice, repeat
 from operator import add, and_, is_not, itemgetter, le, lt, mul, not_, rshift, sub
@@ -38,6 +39,7 @@ _CONTINUATION = bytes(range(0x80, 0x100))  # the bytes a varint goes on after
 _LAST = bytes(range(0x80))  # the last byte of a varint
 _KIND = b"t" * 0x80 + b"c" * 0x80  # each byte: a varint's last (t) or not (c)
 _NAMES_LIMIT = 1 << 16  # names remembered (a forged tree may have many)
+_TABLES_AT_ONCE = 1024  # tables decoded together (a few tens of thousands of pairs)
 
 
 class _ZigZagValues(dict[int, int]):
@@ -78,7 +80,7 @@ def inlined_packages(
     package_of: Callable[[str], int | None],
     pcs: Sequence[int],
     runs: tuple[list[int], list[int], list[int]],
-) -> tuple[list[int], list[int]]:
+) -> tuple[array, array]:
     """The pcs that lie in inlined code, and the package of the innermost function inlined at each:
     (positions in ``pcs``, package indexes). ``pcs`` are ascending; ``runs`` lists the functions
     with pcs, the first and the end position of each one's pcs (``function_runs``); ``span`` is
@@ -89,14 +91,37 @@ def inlined_packages(
     pcln = funcs.pcln
     esize, name_at = INLINED_CALL.get(pcln.func_size, (0, 0))
     if not esize:
-        return [], []
+        return array("q"), array("q")
     chosen, firsts, lasts, tables, trees = _with_trees(funcs, *runs)
+    names = _NamePackages(pcln, package_of)
+    positions, pids = array("q"), array("q")
+    # a bounded number of tables at a time: the lists of their pairs and pcs stay small
+    for at in range(0, len(chosen), _TABLES_AT_ONCE):
+        part = slice(at, at + _TABLES_AT_ONCE)
+        found, packages = _inlined_part(funcs, span, names, pcs, chosen[part], firsts[part], lasts[part], tables[part],
+                                        trees[part])
+        positions.extend(found)
+        pids.extend(packages)
+    # the pclntab's and go:func.*'s pages read here: the steps after read little of them
+    pcln.binary.release(pcln.start, pcln.end - pcln.start)
+    pcln.binary.release(span[0], span[1] - span[0])
+    return positions, pids
+
+
+def _inlined_part(
+    funcs: FuncTable, span: tuple[int, int], names: _NamePackages, pcs: Sequence[int], chosen: list[int],
+    firsts: list[int], lasts: list[int], tables: list[int], trees: list[int],
+) -> tuple[array, array]:
+    """``inlined_packages`` for the functions ``chosen``, whose pcs lie at [firsts, lasts), with
+    their inline index tables and inline trees."""
+    pcln = funcs.pcln
+    esize, name_at = INLINED_CALL[pcln.func_size]
     pieces, counts = _table_pairs(pcln, tables)
     good = list(map(is_not, pieces, repeat(None)))  # a malformed table: its function's own package
     if not all(good):
         chosen, firsts, lasts, trees, counts = (list(compress(c, good)) for c in (chosen, firsts, lasts, trees, counts))
     if not chosen:
-        return [], []
+        return array("q"), array("q")
     # running sums from 0 of the values and the pc deltas over all tables, table t's pairs from
     # pair firsts_pair[t] (the sums up to the end of its pair k at k + 1)
     values, ends, firsts_pair = _decode(pcln, cast("list[bytes]", list(compress(pieces, good))), counts)
@@ -111,27 +136,26 @@ def inlined_packages(
     names_at = list(map(add, trees, repeat(span[0] + name_at)))
     # per pc of those functions: its table, its position
     table_of = list(chain.from_iterable(map(repeat, range(len(chosen)), map(sub, lasts, firsts))))
-    positions = list(chain.from_iterable(map(range, firsts, lasts)))
+    positions = array("q", chain.from_iterable(map(range, firsts, lasts)))
     # the pair holding each pc: the first whose end is past it (none: the pc is past the table)
     keys = map(add, map(pcs.__getitem__, positions), map(pc_base.__getitem__, table_of))
     pc_his = list(map(his.__getitem__, table_of))
-    steps = list(map(bisect.bisect_right, repeat(ends), keys, map(los.__getitem__, table_of), pc_his))
+    steps = array("q", map(bisect.bisect_right, repeat(ends), keys, map(los.__getitem__, table_of), pc_his))
     values.append(0)  # the value "past the last table" (a pc past its table's end: not inside)
-    index = list(map(sub, map(values.__getitem__, steps), map(value_base.__getitem__, table_of)))
+    index = array("q", map(sub, map(values.__getitem__, steps), map(value_base.__getitem__, table_of)))
     inside = list(map(and_, map(lt, steps, pc_his), map(le, repeat(0), index)))
-    del steps, pc_his
-    positions, index, table_of = (list(compress(positions, inside)), list(compress(index, inside)),
+    del steps, pc_his, values, ends
+    positions, index, table_of = (array("q", compress(positions, inside)), array("q", compress(index, inside)),
                                   list(compress(table_of, inside)))
     # each inlinedCall's nameOff, where its record lies wholly in go:func.*
-    ats = list(map(add, map(names_at.__getitem__, table_of), map(mul, index, repeat(esize))))
+    ats = array("q", map(add, map(names_at.__getitem__, table_of), map(mul, index, repeat(esize))))
     ok = list(map(le, map(add, ats, repeat(esize - name_at)), repeat(span[1])))
     if not all(ok):
-        positions, ats = list(compress(positions, ok)), list(compress(ats, ok))
-    names = _NamePackages(pcln, package_of)
+        positions, ats = array("q", compress(positions, ok)), array("q", compress(ats, ok))
     i32 = struct.Struct(("<" if pcln.binary.byte_order == "little" else ">") + "i")
     pids = list(map(names.__getitem__, map(itemgetter(0), map(i32.unpack_from, repeat(pcln.binary.data), ats))))
     known = list(map(is_not, pids, repeat(None)))
-    return list(compress(positions, known)), cast("list[int]", list(compress(pids, known)))
+    return array("q", compress(positions, known)), array("q", compress(pids, known))
 
 
 def _with_trees(
@@ -198,7 +222,7 @@ def _slow_pairs(
     return None, 0
 
 
-def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[list[int], list[int], list[int]]:
+def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[array, array, list[int]]:
     """The pairs of ``tables`` (``counts``: each one's number of varints, even) decoded together: the
     running sums from 0 of the values and of the pc deltas (times the pc quantum), each a list that
     starts with 0 and holds the sum up to the end of pair k at k + 1, and the index of each table's
@@ -210,9 +234,9 @@ def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[list
         _widen(joined, varints)
     del joined, lasts
     firsts = list(accumulate(map(rshift, counts, repeat(1)), initial=0))
-    values = list(accumulate(map(_ZIGZAG.__getitem__, varints[0::2]), initial=0))
-    steps = varints[1::2] if pcln.min_lc == 1 else list(map(mul, varints[1::2], repeat(pcln.min_lc)))
-    ends = list(accumulate(steps, initial=0))
+    values = array("q", accumulate(map(_ZIGZAG.__getitem__, islice(varints, 0, None, 2)), initial=0))
+    steps = islice(varints, 1, None, 2)
+    ends = array("q", accumulate(steps if pcln.min_lc == 1 else map(mul, steps, repeat(pcln.min_lc)), initial=0))
     return values, ends, firsts
 
 
