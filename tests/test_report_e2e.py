@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from sizebot.cli import main
+from sizebot.compare import run
 from sizebot.compare.run import default_base, run_report_doc
 from tests.support.git import commit_all, git
 from tests.support.goprograms import GREET_MODULE, PRINT_HELLO, requiring_greet, write_tree
@@ -419,3 +422,24 @@ def test_a_report_from_cached_analyses_is_the_same(repo, tmp_path):
     assert 1 < len(kept) <= 2 * len(analysed["builds"]) and all(name.endswith(".json") for name in kept)
     assert report(cache) == analysed  # every analysis read back
     assert sorted(p.name for p in (cache / "analyze").iterdir()) == kept
+
+
+def test_a_diff_still_queued_when_the_last_analysis_is_read_is_worked_out(repo, monkeypatch):
+    """Each build's diff is worked out in one thread as soon as both its sides are analysed. A diff still
+    queued when the builds are done and the last analysis is read is worked out all the same (it was
+    cancelled, and the report crashed with CancelledError). No sizebot.toml: app and tool, two strategies."""
+    def report():
+        return run_report_doc(repo=repo["path"], base=repo["c1"], head=repo["c2"],
+                              env={**os.environ, "GOTOOLCHAIN": "local"}).to_json()
+
+    expected = report()
+    assert len(expected["builds"]) == 4
+    worked_out = run._diff
+
+    def slow(base, head, top):
+        if threading.current_thread().name.startswith("sizebot-diff"):
+            time.sleep(2)  # the diffs queue up behind this one until after the last build
+        return worked_out(base, head, top)
+
+    monkeypatch.setattr(run, "_diff", slow)
+    assert report() == expected

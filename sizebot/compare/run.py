@@ -438,8 +438,9 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
     builds run (the diff of the build that ends last is the only one left for after it)."""
     differ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-diff")
     with ExitStack() as stack:
-        # not waited for: _compare waits for the diffs; interrupted, a diff ends with its analysis
-        stack.callback(differ.shutdown, wait=False, cancel_futures=True)
+        # not waited for: _compare waits for the diffs (a diff still queued runs: its analyses are done);
+        # on an error, those queued are cancelled, and one under way ends with its analysis
+        stack.push(lambda exc_type, _exc, _tb: differ.shutdown(wait=False, cancel_futures=exc_type is not None))
         analyses = stack.enter_context(_Analyses(len(jobs), say, analysis_cache))
         lister = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         base_graphs = _given(measured_graphs) if measured_graphs is not None else \
@@ -596,7 +597,8 @@ def _compare(jobs: Sequence[Job], base: Sequence[Side], head: Sequence[Side], to
     out = []
     for i, ((target, platform, strategy), b, h) in enumerate(zip(jobs, base, head, strict=True)):
         early = (diffs or {}).get(i)
-        diff = early.result() if early is not None and early.exception() is None else _diff(b, h, top)
+        worked_out = early is not None and not early.cancelled() and early.exception() is None
+        diff = early.result() if early is not None and worked_out else _diff(b, h, top)
         out.append(Comparison(target=target.name, package=target.package, platform=platform,
                               strategy=strategy.name, base=b, head=h, diff=diff))
     return out
