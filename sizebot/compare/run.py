@@ -7,10 +7,14 @@ a build without -trimpath embeds it, and the same commit must give the same bina
 and in every run. At the head: what to build (its sizebot.toml, or ``config``, else the defaults with
 main packages discovered by ``go list``). At the base: its sizebot.toml's budgets and override policy,
 which judge the pull request unless that file says ``budgets_from = "head"`` (a pull request cannot
-loosen its own budget); its main packages; then every base build. Then every head build, finding Go's
-build cache warm. Within a side, ``go build`` jobs run in parallel up to the number of CPUs; custom
-build commands run one at a time (they write inside the checkout, where two could collide).
-A base that does not build, or lacks a target, is a note: that build compares against nothing.
+loosen its own budget); then every base build, its main packages listed by ``go list`` while the
+builds of the head's run (they come first whatever the base has; a main package only the base has is
+built once listed). Then every head build, finding Go's build cache warm. Within a side, ``go build``
+jobs run in parallel up to the number of CPUs; custom build commands run one at a time (they write
+inside the checkout, where two could collide). Each binary is analysed (or its analysis read back from
+the cache, in a reader thread) while the next builds run, and each diff is worked out as soon as both
+its sides are analysed. A base that does not build, or lacks a target, is a note: that build compares
+against nothing.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             say = held.append
         base_files_f = early.submit(_base_files, repo, base_sha, go, env) if baseline is not None else None
         src = build_path(repo, work_dir)
+        keep_binaries = work_dir is not None  # the caller's directory keeps them; a temporary one does not
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
         work_dir = Path(work_dir)
@@ -115,6 +120,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                 said(line)
             say = said
         plan, use = None, None
+        listing: _BaseListing | None = None  # the base's main packages, listed beside its first builds
         if isinstance(baseline, Baseline) and baseline.sha == base_sha and base_files_f is not None:
             plan, use = _plan_from_baseline(base_files_f, baseline, named, head_side, checkout.path, base_sha,
                                             head_sha, notes, host_platform_f, env)
@@ -123,26 +129,34 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         else:
             say(f"checking out base {base_sha[:12]}")
             checkout.switch(base_sha)
-            base_side = _read_side(checkout, named, head_side.config, go, env, say)
-            plan = _plan(named, base_side, head_side, base_sha, head_sha, notes, host_platform_f)
             if isinstance(baseline, Baseline):
+                base_side = _read_side(checkout, named, head_side.config, go, env, say)
+                plan = _plan(named, base_side, head_side, base_sha, head_sha, notes, host_platform_f)
                 use = reuse_baseline(baseline, base_sha, plan.jobs, checkout.path,
                                      selected_version(checkout.path, go, env), env)
+            else:
+                plan, listing = _plan_beside_builds(checkout, named, head_side, base_sha, head_sha, notes,
+                                                    host_platform_f, go, env, say)
         for asked in (host_platform_f, installed_f):
             asked.exception()  # both done before the analysis workers are forked
         early.shutdown()
         cfg, jobs, judged = head_side.config, plan.jobs, plan.judged
         notes[:] = plan.notes
         reused = use.sides if use is not None else None
-        notes.extend([use.note] if use is not None and use.note else [])
+        more_notes = [use.note] if use is not None and use.note else []
         if reused is not None:
             say(f"base {base_sha[:12]}: measured by the baseline, not built")
-        notes.extend([baseline_problem] if baseline_problem else [])
+        more_notes.extend([baseline_problem] if baseline_problem else [])
+        notes.extend(more_notes)
         diffs: dict[int, Future[BinaryDiff | None]] = {}
         base_sides, head_sides, graphs, base_graphs = _measure(
             jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
-            use.graphs if use is not None and reused is not None else None, top=top, diffs=diffs)
-        checkout.remove_soon()  # every build done, every graph listed: removed while the rest is worked out
+            use.graphs if use is not None and reused is not None else None, top=top, diffs=diffs,
+            base_listing=listing, keep_binaries=keep_binaries)
+        if listing is not None and listing.plan is not None:  # the full plan, once the base was listed
+            plan = listing.plan
+            jobs, judged = plan.jobs, plan.judged
+            notes[:] = plan.notes + more_notes
         comparisons = _compare(jobs, base_sides, head_sides, top, diffs)
         error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
         if error is not None:
@@ -197,21 +211,7 @@ def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Conf
     """The config, discovered main packages and present packages of the commit checked out now.
     ``head_config`` is None when this is the head (whose config must be valid), else the head's."""
     path = checkout.path
-    invalid = None
-    if named is not None:
-        cfg, has_file = named, False
-    else:
-        found = find_config(path)
-        has_file = found is not None
-        if found is None:
-            cfg = default_config()
-        elif head_config is None:
-            cfg = load_config(found, repo_root=path)
-        else:
-            try:
-                cfg = load_config(found, repo_root=path)
-            except ConfigError as exc:  # the base's file: a pull request that fixes it must be judged
-                cfg, invalid = default_config(), str(exc)
+    cfg, has_file, invalid = _side_config(path, named, head_config)
     wanted = head_config if head_config is not None else cfg  # the head's config decides what to build
     discovered, discovery_error = None, None
     if not wanted.targets:
@@ -219,13 +219,84 @@ def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Conf
         if head_config is None:
             discovered = discover_targets(path, go=go, env=env)
         else:
-            try:
-                discovered = discover_targets(path, go=go, env=env)
-            except SizebotError as exc:
-                discovery_error = str(exc)
+            discovered, discovery_error = _base_targets(path, go, env)
     present = frozenset(t.name for t in wanted.targets if package_present(path, t.package))
     return _Read(cfg, has_file, invalid, discovered, discovery_error, present)
 
+
+def _side_config(path: Path, named: Config | None, head_config: Config | None) -> tuple[Config, bool, str | None]:
+    """(config, has_file, invalid) of the commit checked out at ``path`` (see ``_Read``)."""
+    if named is not None:
+        return named, False, None
+    found = find_config(path)
+    if found is None:
+        return default_config(), False, None
+    if head_config is None:
+        return load_config(found, repo_root=path), True, None
+    try:
+        return load_config(found, repo_root=path), True, None
+    except ConfigError as exc:  # the base's file: a pull request that fixes it must be judged
+        return default_config(), True, str(exc)
+
+
+def _base_targets(path: Path, go: str, env: Mapping[str, str] | None) -> tuple[tuple[Target, ...] | None, str | None]:
+    """(the base's main packages, why they could not be listed): a base that cannot say is a note."""
+    try:
+        return discover_targets(path, go=go, env=env), None
+    except SizebotError as exc:
+        return None, str(exc)
+
+
+def _plan_beside_builds(checkout: SharedCheckout, named: Config | None, head: _Read, base_sha: str, head_sha: str,
+                        notes: Sequence[str], host_platform_f: Future[str], go: str, env: Mapping[str, str] | None,
+                        say: Progress) -> tuple[_Plan, _BaseListing | None]:
+    """The plan of the base checked out now; when its main packages must be listed, the plan of the
+    builds that can start before they are, and the listing that gives the full plan. Those are the builds
+    of the head's main packages: the first jobs of the full plan whatever the base has (its own come
+    after them). None start early when that plan fails (the full one says why, or not), or when a
+    custom build command could write in the checkout that go list reads."""
+    path = checkout.path
+    cfg, has_file, invalid = _side_config(path, named, head.config)
+    present = frozenset(t.name for t in head.config.targets if package_present(path, t.package))
+    base = _Read(cfg, has_file, invalid, None, None, present)
+    if head.config.targets:
+        return _plan(named, base, head, base_sha, head_sha, notes, host_platform_f), None
+    notes = list(notes)
+
+    def complete(discovered: tuple[Target, ...] | None, error: str | None) -> _Plan:
+        return _plan(named, replace(base, discovered=discovered, discovery_error=error), head, base_sha, head_sha,
+                     notes, host_platform_f)
+    listing = _BaseListing(path, go, env, say, complete)
+    try:
+        first = _plan(named, base, head, base_sha, head_sha, notes, host_platform_f)
+    except SizebotError:
+        first = None
+    if first is None or any(strategy.command is not None for _t, _p, strategy in first.jobs):
+        return _Plan([], head.config, list(notes)), listing
+    return first, listing
+
+
+class _BaseListing:
+    """The base's main packages, listed by go list beside the base's first builds, and the plan they
+    complete. Started once the analysis workers are forked: a worker forked while a pipe to go list is
+    open would hold it open, and go list's output would never end."""
+
+    def __init__(self, path: Path, go: str, env: Mapping[str, str] | None, say: Progress,
+                 complete: Callable[[tuple[Target, ...] | None, str | None], _Plan]):
+        self.path, self.go, self.env, self.say, self.complete = path, go, env, say, complete
+        self.listed: Future[tuple[tuple[Target, ...] | None, str | None]] | None = None
+        self.plan: _Plan | None = None
+
+    def start(self, lister: ThreadPoolExecutor) -> None:
+        self.say("finding main packages (go list)")
+        self.listed = lister.submit(_base_targets, self.path, self.go, self.env)
+
+    def jobs(self) -> list[Job]:
+        """The full plan's jobs, once the main packages are listed (the plan kept in ``plan``)."""
+        if self.listed is None:
+            raise RuntimeError("the base's main packages were never listed")
+        self.plan = self.complete(*self.listed.result())
+        return self.plan.jobs
 
 
 @dataclass(frozen=True)
@@ -388,10 +459,10 @@ Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> a
 
 
 def list_graphs(jobs: Sequence[Job], path: Path, go: str, env: Mapping[str, str] | None,
-                lister: ThreadPoolExecutor) -> Graphs:
+                lister: ThreadPoolExecutor, graphs: Graphs | None = None) -> Graphs:
     """Each target's import graph on each platform at ``path``, listed by ``lister`` (targets whose
-    package is there)."""
-    graphs: Graphs = {}
+    package is there), added to ``graphs`` (those it has are not listed again)."""
+    graphs = {} if graphs is None else graphs
     for target, platform, _strategy in jobs:
         if (target.name, platform) not in graphs and package_present(path, target.package):
             graphs[(target.name, platform)] = lister.submit(
@@ -426,6 +497,7 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
              analysis_cache: Path | None = None,
              measured_graphs: Mapping[tuple[str, str], Graph] | None = None,
              *, top: int | None = DEFAULT_TOP, diffs: dict[int, Future[BinaryDiff | None]] | None = None,
+             base_listing: _BaseListing | None = None, keep_binaries: bool = True,
              ) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
@@ -435,18 +507,36 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
     brings in) are listed during its builds. ``measured_base``: the base's sides from a baseline, and
     ``measured_graphs`` its import graphs; the base is then neither built nor listed. ``diffs``: filled
     with each build's diff (by job), worked out as soon as both its sides are analysed, while the later
-    builds run (the diff of the build that ends last is the only one left for after it)."""
+    builds run (the diff of the build that ends last is the only one left for after it). ``base_listing``:
+    the base's main packages, listed while its ``jobs`` build; the others of the full plan's jobs
+    (``jobs`` first) are built at the base too. ``keep_binaries`` False: each binary is deleted once analysed (nothing
+    reads it again), so that little is left to delete when the report is done."""
     differ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-diff")
     with ExitStack() as stack:
         # not waited for: _compare waits for the diffs (a diff still queued runs: its analyses are done);
         # on an error, those queued are cancelled, and one under way ends with its analysis
         stack.push(lambda exc_type, _exc, _tb: differ.shutdown(wait=False, cancel_futures=exc_type is not None))
-        analyses = stack.enter_context(_Analyses(len(jobs), say, analysis_cache))
+        analyses = stack.enter_context(_Analyses(len(jobs) if base_listing is None else os.cpu_count() or 1, say,
+                                                 analysis_cache, keep_binaries=keep_binaries))
         lister = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        if base_listing is not None:
+            base_listing.start(lister)  # the workers are forked: no open pipe to go goes with them
         base_graphs = _given(measured_graphs) if measured_graphs is not None else \
             list_graphs(jobs, checkout.path, go, env, lister)
+        jobs = list(jobs)
+
+        def more() -> Sequence[Job]:
+            assert base_listing is not None
+            full = base_listing.jobs()
+            if full[:len(jobs)] != jobs:
+                raise RuntimeError("the builds started early are not the first jobs of the plan")
+            list_graphs(full[len(jobs):], checkout.path, go, env, lister, base_graphs)
+            jobs[:] = full
+            return full
+
         base_sides = [] if measured_base is not None else \
-            _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses)
+            _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses,
+                        more=more if base_listing is not None else None)
         for graph in base_graphs.values():
             graph.exception()  # listed before the checkout changes
         say(f"checking out head {head_sha[:12]}")
@@ -463,7 +553,8 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses,
                                  then=diff_soon)
         for graph in graphs.values():
-            graph.exception()  # listed before the checkout changes again
+            graph.exception()  # listed before the checkout is removed
+        checkout.remove_soon()  # every build done, every graph listed: removed while the last analyses are read
         base = measured_base if measured_base is not None else [analyses.result(a) for a in base_sides]
         return base, [analyses.result(a) for a in head_sides], graphs, base_graphs
 
@@ -472,22 +563,31 @@ class _Analyses:
     """Binary analyses in worker processes (pure Python holds the GIL: threads would take turns).
 
     The workers are forked when the pool opens, before the build threads start. Where fork is not
-    available, or a worker dies, the analysis runs in the calling thread instead."""
+    available, or a worker dies, the analysis runs in the calling thread instead. With a cache, each
+    binary is first looked up there by a reader thread (hashing it, reading a kept analysis back), so
+    a build's thread is free as soon as its binary is written: the last build of the base hands over
+    to the head's builds without waiting for its analysis to be read."""
 
-    def __init__(self, jobs: int, say: Progress, cache: Path | None = None):
+    def __init__(self, jobs: int, say: Progress, cache: Path | None = None, *, keep_binaries: bool = True):
         self.say = say
         self.cache = cache
+        self.keep_binaries = keep_binaries
         self.pool: ProcessPoolExecutor | None = None
+        self.reader: ThreadPoolExecutor | None = None
         workers = max(1, min(2 * jobs, os.cpu_count() or 1))
         if "fork" in multiprocessing.get_all_start_methods():
             self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                             initializer=_worker_signals)
             self.pool.submit(int)  # forks every worker now, while this is the only thread that builds
+        if cache is not None:
+            self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-cache-read")
 
     def __enter__(self) -> _Analyses:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self.reader is not None:
+            self.reader.shutdown(wait=True)  # every lookup asked for ends (handed on, at worst, to a pool shut down)
         if self.pool is not None:
             if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
                 # interrupted (SIGINT/SIGTERM): end the workers now rather than wait for an analysis
@@ -496,33 +596,52 @@ class _Analyses:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
-        """The analysis of one build's binary: read back here when the cache keeps it (no worker, no
-        copy of the analysis between processes), else in a worker, which keeps it."""
-        key = None
-        if self.cache is not None and outcome.status == OK and outcome.binary is not None:
+        """The analysis of one build's binary: read back when the cache keeps it (no worker, no copy of
+        the analysis between processes), else in a worker, which keeps it."""
+        if self.reader is not None and self.cache is not None and outcome.status == OK and outcome.binary is not None:
+            side: Future[Side] = Future()
+            side.add_done_callback(lambda f: self._said(label, f, outcome.binary))
+            self.reader.submit(self._look_up, outcome, outcome.binary, self.cache, side)
+            return outcome, label, side
+        return self._analysed(outcome, label)
+
+    def _look_up(self, outcome: BuildOutcome, binary: Path, cache: Path, side: Future[Side]) -> None:
+        """In the reader thread: ``side`` gets the kept analysis, else the worker's."""
+        try:
             try:
-                key = cache_key(outcome.binary)
+                key: str | None = cache_key(binary)
             except OSError:
                 key = None  # the worker says what is wrong with the binary
-            kept = kept_analysis(outcome.binary, self.cache, key) if key is not None else None
+            kept = kept_analysis(binary, cache, key) if key is not None else None
             if kept is not None:
-                return self._done(outcome, label, Side(OK, report=kept, name=outcome.binary.name))
+                side.set_result(Side(OK, report=kept, name=binary.name))
+                return
+            if self.pool is None:
+                side.set_result(_analyse(outcome, self.cache, key))
+                return
+            self.pool.submit(_analyse, outcome, self.cache, key).add_done_callback(lambda f: _handed_on(f, side))
+        except BaseException as exc:  # noqa: BLE001 - whatever failed is the analysis's result (re-raised by result())
+            side.set_exception(exc)
+
+    def _analysed(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
         if self.pool is None or outcome.status != OK:
-            return self._done(outcome, label, _analyse(outcome, self.cache, key))
-        future = self.pool.submit(_analyse, outcome, self.cache, key)
-        future.add_done_callback(lambda f: self._said(label, f))
+            done: Future[Side] = Future()
+            done.set_result(_analyse(outcome, self.cache))
+            self._said(label, done, outcome.binary)
+            return outcome, label, done
+        future = self.pool.submit(_analyse, outcome, self.cache)
+        future.add_done_callback(lambda f: self._said(label, f, outcome.binary))
         return outcome, label, future
 
-    def _done(self, outcome: BuildOutcome, label: str, side: Side) -> tuple[BuildOutcome, str, Future[Side]]:
-        done: Future[Side] = Future()
-        done.set_result(side)
-        self._said(label, done)
-        return outcome, label, done
-
-    def _said(self, label: str, future: Future[Side]) -> None:
-        if future.exception() is None:
+    def _said(self, label: str, future: Future[Side], binary: Path | None = None) -> None:
+        if not future.cancelled() and future.exception() is None:
             side = future.result()
             self.say(f"{label}: {format_size(side.size) if side.size is not None else side.status}")
+            if binary is not None and not self.keep_binaries and side.status == OK:
+                try:
+                    binary.unlink(missing_ok=True)  # analysed: read again only when its analysis failed
+                except OSError:
+                    pass  # removed with its directory
 
     def result(self, analysis: tuple[BuildOutcome, str, Future[Side]]) -> Side:
         outcome, _label, future = analysis
@@ -530,6 +649,18 @@ class _Analyses:
             return future.result()
         except BrokenProcessPool:  # a worker was killed (out of memory?): analyse here
             return _analyse(outcome, self.cache)
+
+
+def _handed_on(analysed: Future[Side], side: Future[Side]) -> None:
+    """A worker's analysis as the result of the lookup that handed it on."""
+    if analysed.cancelled():
+        side.cancel()
+        return
+    exc = analysed.exception()
+    if exc is not None:
+        side.set_exception(exc)
+    else:
+        side.set_result(analysed.result())
 
 
 def _worker_signals() -> None:
@@ -542,9 +673,13 @@ def _worker_signals() -> None:
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
                 env: Mapping[str, str] | None, say: Progress, analyses: _Analyses,
                 then: Callable[[int, tuple[BuildOutcome, str, Future[Side]]], None] | None = None,
+                more: Callable[[], Sequence[Job]] | None = None,
                 ) -> list[tuple[BuildOutcome, str, Future[Side]]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
-    all are built, with each binary's analysis submitted to ``analyses`` (and handed to ``then``)."""
+    all are built, with each binary's analysis submitted to ``analyses`` (and handed to ``then``).
+    ``more``: called once ``jobs`` are started, the full list of jobs (``jobs`` first); what it raises
+    is raised once the builds under way end."""
+    jobs = list(jobs)
     results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
 
@@ -561,9 +696,15 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
         if then is not None:
             then(i, analysis)
 
-    workers = max(1, min(len(jobs), os.cpu_count() or 1))
+    workers = max(1, min(len(jobs), os.cpu_count() or 1)) if more is None else os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(one, i) for i in range(len(jobs))]:
+        started = [pool.submit(one, i) for i in range(len(jobs))]
+        if more is not None:
+            full = list(more())
+            results.extend([None] * (len(full) - len(jobs)))
+            jobs[len(jobs):] = full[len(jobs):]
+            started += [pool.submit(one, i) for i in range(len(started), len(jobs))]
+        for future in started:
             future.result()  # re-raises setup errors (no go, bad platform) in the caller
     return [r for r in results if r is not None]
 
