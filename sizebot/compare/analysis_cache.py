@@ -25,11 +25,14 @@ the ``analyze`` directory opened without following it. A linked ``analyze`` dire
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -37,8 +40,7 @@ from typing import Any
 
 import sizebot.binary
 import sizebot.documents.analyze
-from sizebot.binary.attribute import analyze_binary
-from sizebot.documents.analyze import BinaryReport
+from sizebot.documents.analyze import BinaryReport, plain_functions
 from sizebot.documents.fields import Fields, size
 from sizebot.documents.jsonfile import check_values, parse_json, read_regular_file
 
@@ -67,6 +69,14 @@ def content_hash(binary: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def analyze_binary(binary: Path, *, functions: bool = True) -> BinaryReport:
+    """``binary.attribute.analyze_binary``, the analyser imported when first needed: a run whose every
+    binary is kept here never loads it (and a forked worker loads it for its first analysis)."""
+    from sizebot.binary.attribute import analyze_binary as analyse
+
+    return analyse(binary, functions=functions)
 
 
 def analyze_cached(binary: Path, cache_dir: Path | None, *, functions: bool = True) -> BinaryReport:
@@ -111,13 +121,41 @@ def read_entry(entry: Path, key: str, *, below: Path | None = None) -> BinaryRep
     """The analysis kept in ``entry`` under ``key``; a SizebotError (or another exception for what the
     checks did not foresee) when the file is not such an entry. ``below``: no symbolic link followed
     from that directory down to the entry."""
+    with _collector_paused():
+        return _read_entry(entry, key, below)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: an entry is a hundred thousand new objects, all kept and
+    none in a cycle, which would set off full collections (a tenth of a second each) that free nothing."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_entry(entry: Path, key: str, below: Path | None) -> BinaryReport:
     where = str(entry)
     data = parse_json(read_regular_file(entry, max_bytes=MAX_ENTRY_BYTES, untrusted_below=below), where=where)
+    # The functions (most of an entry's values) are checked against the bounds as their records are read;
+    # check_values walks the rest. A functions array that is not plain goes through both, strictly.
+    analysis = data.get("analysis") if type(data) is dict else None
+    records = analysis.get("functions") if type(analysis) is dict else None
+    functions = plain_functions(records)
+    if functions is not None and isinstance(analysis, dict):
+        analysis["functions"] = []
     check_values(data, where=where)
     f = Fields(data, where, ("schema", "key", "raw_flags", "analysis"))
     if f.raw("schema") != SCHEMA or f.text("key") != key:
         raise ValueError(f"{where}: not the entry of {key}")
     report = BinaryReport.from_json(f.raw("analysis"), "analysis")
+    if functions is not None:
+        report = replace(report, functions=functions)
     raw_flags = f.seq("raw_flags", size)
     if len(raw_flags) != len(report.sections):
         raise ValueError(f"{where}: {len(raw_flags)} raw flags for {len(report.sections)} sections")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sizebot.documents.fields import Fields, array, number, one_of, string, strings
+from sizebot.documents.jsonfile import MAX_INTEGER, MAX_STRING
 from sizebot.errors import DocumentError
 
 SCHEMA = "sizebot/analyze@1"
@@ -223,19 +224,30 @@ def _unattributed(obj: Any, where: str) -> Unattributed:
 def _functions(value: Any, where: str) -> tuple[Function, ...]:
     """The functions array (tens of thousands in a large program): records of the expected shape are
     read in one tight loop; at the first that is not, the strict reader takes over to name the fault."""
-    if type(value) is list:
-        out = []
-        for obj in value:
-            if type(obj) is dict and len(obj) == 4:
-                name, package, code, meta = obj.get("name"), obj.get("package"), obj.get("code"), obj.get("meta")
-                if type(name) is str and type(package) is str and type(code) is int and type(meta) is int \
-                        and code >= 0 and meta >= 0:
-                    out.append(Function(name, package, code, meta))
-                    continue
-            break
-        else:
-            return tuple(out)
-    return array(value, where, _function)
+    functions = plain_functions(value)
+    return functions if functions is not None else array(value, where, _function)
+
+
+def plain_functions(value: Any) -> tuple[Function, ...] | None:
+    """The functions array when every record has the expected shape and its values the bounds of a saved
+    document (strings of at most MAX_STRING characters, sizes up to MAX_INTEGER), else None: one tight
+    loop, each record made without the frozen ``__init__``'s four ``object.__setattr__`` calls."""
+    if type(value) is not list:
+        return None
+    out: list[Function] = []
+    append, new = out.append, object.__new__
+    for obj in value:
+        if type(obj) is dict and len(obj) == 4:
+            name, package, code, meta = obj.get("name"), obj.get("package"), obj.get("code"), obj.get("meta")
+            if type(name) is str and type(package) is str and type(code) is int and type(meta) is int \
+                    and 0 <= code <= MAX_INTEGER and 0 <= meta <= MAX_INTEGER \
+                    and len(name) <= MAX_STRING and len(package) <= MAX_STRING:
+                function = new(Function)
+                function.__dict__.update(name=name, package=package, code=code, meta=meta)
+                append(function)
+                continue
+        return None
+    return tuple(out)
 
 
 def _function(obj: Any, where: str) -> Function:
