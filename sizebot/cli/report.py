@@ -153,12 +153,17 @@ def progress_display(*, quiet: bool = False) -> Iterator[Callable[[str], None]]:
     if quiet:
         yield lambda _message: None
         return
+
+    def plain(message: str) -> None:
+        print(f"sizebot: {message}", file=sys.stderr, flush=True)
+
+    if not _may_be_terminal(sys.stderr):  # rich would say so too: not loaded for a CI log
+        yield plain
+        return
     from rich.console import Console
 
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:
-        def plain(message: str) -> None:
-            print(f"sizebot: {message}", file=sys.stderr, flush=True)
         yield plain
         return
     from rich.text import Text
@@ -168,3 +173,14 @@ def progress_display(*, quiet: bool = False) -> Iterator[Callable[[str], None]]:
             status.update(Text(message))
             console.print(Text(message, style="dim"))
         yield live
+
+
+def _may_be_terminal(stream: Any) -> bool:
+    """False where rich's Console would not take ``stream`` for a terminal either: not a tty, and no
+    TTY_COMPATIBLE or FORCE_COLOR in the environment to say otherwise."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -25,8 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sizebot.errors import ConfigError
 
 LOWEST_EFFICIENCY = "lowestEfficiency"
@@ -152,6 +150,8 @@ def load_dive_ci(path: str | Path) -> DiveRules:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", path=str(p)) from None
+    import yaml  # only a .dive-ci file needs it (a report without [image] never loads it)
+
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
