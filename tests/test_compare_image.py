@@ -25,6 +25,7 @@ from sizebot.image.analysis import analyze_image
 from sizebot.image.ci_rules import RuleResult, default_rules, rules_from_mapping
 from sizebot.image.docker import build_image, save_image
 from sizebot.render.report_markdown import render_report_markdown
+from sizebot.units import format_size
 from tests.support.git import commit_all, git
 from tests.support.goprograms import write_tree
 from tests.support.images import blob
@@ -179,6 +180,11 @@ def test_the_section_renders_in_the_report(measured):
     md = render_report_markdown(Report.from_json(doc))
     assert "<summary>🐳 Image: +1.60 KB, dive rules: 2 FAIL</summary>" in md
     assert "| image size | 8.50 KB | 10.1 KB | +1.60 KB |" in md
+    # docker save stores plain tars: their bytes (files plus tar headers) are not called compressed
+    sides = measured[0].doc.to_json()
+    assert (f"| layer tars as saved | {format_size(sides['base']['compressed_size'])} | "
+            f"{format_size(sides['head']['compressed_size'])} |") in md
+    assert "compressed" not in md.split("🐳 Image", 1)[1].split("</details>", 1)[0]
     assert ("| highestWastedBytes | ❌ FAIL | 400 B | 350 B | too many bytes wasted \\(wasted-bytes=400 &gt; "
             "threshold=350\\) |") in md
     assert "| lowestEfficiency | ⏭️ SKIP | — | — | rule disabled |" in md
