@@ -11,7 +11,7 @@ import bisect
 import struct
 from array import array
 from collections import Counter
-from collections.abc import MutableSequence, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from itertools import accumulate, chain, compress, islice, repeat
 from operator import add, and_, gt, itemgetter, le, lshift, mul, not_, or_, rshift, sub
 
@@ -55,30 +55,9 @@ def reference_claims(
     if refs is None:
         return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    counts: Counter[int] = Counter()
     pcs, targets = refs
     acc.references = None  # the last use: released
-    if any(map(gt, pcs, islice(pcs, 1, None))):  # code sections out of address order: pc order
-        order = sorted(range(len(pcs)), key=pcs.__getitem__)
-        pcs, targets = array("Q", map(pcs.__getitem__, order)), array("Q", map(targets.__getitem__, order))
-        del order
-    # (target, package) of each reference, packed
-    counts.update(map(or_, map(lshift, targets, repeat(20)), _referrers(funcs, ids, acc, pcs, targets, trees)))
-    # target -> the first instruction referring to it (in address order),
-    # for pointer-aligned targets only (what a dictionary is)
-    aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
-    first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
-                        strict=True))
-    del pcs, targets, refs, aligned
-    # each target's package: the one that refers to it most often (in ascending order of counts, the
-    # last pair of a target wins)
-    keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
-    del counts
-    chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
-    del keys
-    pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
-    if not chosen and not pointers:
-        return
+    del refs
     # what is already claimed in the data sections (file offsets): claims and named regions
     first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
     claimed = acc.claims.packed_between(first, last)
@@ -90,6 +69,39 @@ def reference_claims(
     tails = array("Q", map(and_, claimed, repeat((1 << 63) - 1)))
     del claimed
     sec_addrs = [s.addr for s in secs]
+    reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
+    # only the references to unclaimed bytes can start an object: the others are not looked at
+    # again (on a binary with symbols, two thirds of them)
+    unclaimed: set[int] = set()
+    for _sec, part, offs, idx in _placed(secs, sorted(set(targets)), starts):
+        unclaimed.update(compress(part, map(le, map(reach_before.__getitem__, idx), offs)))
+    keep = list(map(unclaimed.__contains__, targets))
+    del unclaimed
+    pcs, targets = array("Q", compress(pcs, keep)), array("Q", compress(targets, keep))
+    del keep
+    if any(map(gt, pcs, islice(pcs, 1, None))):  # code sections out of address order: pc order
+        order = sorted(range(len(pcs)), key=pcs.__getitem__)
+        pcs, targets = array("Q", map(pcs.__getitem__, order)), array("Q", map(targets.__getitem__, order))
+        del order
+    # (target, package) of each reference, packed
+    counts: Counter[int] = Counter()
+    if pcs:
+        counts.update(map(or_, map(lshift, targets, repeat(20)), _referrers(funcs, ids, acc, pcs, targets, trees)))
+    # target -> the first instruction referring to it (in address order),
+    # for pointer-aligned targets only (what a dictionary is)
+    aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
+    first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
+                        strict=True))
+    del pcs, targets, aligned
+    # each target's package: the one that refers to it most often (in ascending order of counts, the
+    # last pair of a target wins)
+    keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
+    del counts
+    chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
+    del keys
+    pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
+    if not chosen and not pointers:
+        return
 
     def exact_owner(off: int) -> int | None:
         """The package of the claim covering file offset ``off``; -1 when it is claimed, not by a package."""
@@ -105,13 +117,8 @@ def reference_claims(
     # end of their section's bytes and the start of the first claim after them
     candidates = sorted(set(chosen).union(pointers))
     objects, offsets, limits = array("Q"), array("Q"), array("Q")  # compact: there are many
-    reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
     starts_after = starts + array("Q", [1 << 62])
-    for sec in secs:
-        part = candidates[bisect.bisect_left(candidates, sec.addr) : bisect.bisect_left(candidates, sec.addr
-                                                                                       + sec.file_size)]
-        offs = list(map(add, part, repeat(sec.offset - sec.addr)))
-        idx = list(map(bisect.bisect_right, repeat(starts), offs))
+    for sec, part, offs, idx in _placed(secs, candidates, starts):
         free = list(map(le, map(reach_before.__getitem__, idx), offs))
         objects.extend(compress(part, free))
         offsets.extend(compress(offs, free))
@@ -152,6 +159,17 @@ def reference_claims(
         claim(off, end, 3, pid, ESTIMATED)
 
 
+def _placed(
+    secs: list[Section], addrs: list[int], starts: Sequence[int],
+) -> Iterator[tuple[Section, list[int], list[int], list[int]]]:
+    """Per section, the sorted addresses ``addrs`` in it, their file offsets, and the number of
+    claims (by ``starts``) that start at or before each."""
+    for sec in secs:
+        part = addrs[bisect.bisect_left(addrs, sec.addr) : bisect.bisect_left(addrs, sec.addr + sec.file_size)]
+        offs = list(map(add, part, repeat(sec.offset - sec.addr)))
+        yield sec, part, offs, list(map(bisect.bisect_right, repeat(starts), offs))
+
+
 def _referrers(
     funcs: FuncTable, ids: Sequence[int], acc: Attribution, pcs: array, targets: array, trees: tuple[int, int] | None,
 ) -> array:
@@ -170,10 +188,11 @@ def _referrers(
         return acc.pkg_id(pkg) if pkg else None
 
     bounds, referring, firsts, lasts = function_runs(funcs, pcs)
-    fidx = array("q", repeat(-1, bounds[0]))  # the function of each reference (-1: none)
+    # the function of each reference; outside every function, the last one ("Q": no sign to parse)
+    fidx = array("Q", repeat(len(ids) - 1, bounds[0]))
     fidx.extend(chain.from_iterable(map(repeat, referring, map(sub, lasts, firsts))))
-    fidx.extend(repeat(-1, len(pcs) - bounds[-1]))
-    owners = array("q", map(ids.__getitem__, fidx))  # -1: the last function's, as before any
+    fidx.extend(repeat(len(ids) - 1, len(pcs) - bounds[-1]))
+    owners = array("Q", map(ids.__getitem__, fidx))
     if trees is None:
         return owners
     positions, pids = inlined_packages(funcs, trees, package_of, pcs, (referring, firsts, lasts))
@@ -184,7 +203,7 @@ def _referrers(
                                                                                         positions)))
     inlined = dict(zip(keys, pids, strict=True))
     del keys
-    return array("q", map(inlined.get, map(or_, map(lshift, fidx, repeat(64)), targets), owners))
+    return array("Q", map(inlined.get, map(or_, map(lshift, fidx, repeat(64)), targets), owners))
 
 
 def _dictionary_owners(

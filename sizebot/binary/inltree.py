@@ -91,10 +91,10 @@ def inlined_packages(
     pcln = funcs.pcln
     esize, name_at = INLINED_CALL.get(pcln.func_size, (0, 0))
     if not esize:
-        return array("q"), array("q")
+        return array("Q"), array("Q")
     chosen, firsts, lasts, tables, trees = _with_trees(funcs, *runs)
     names = _NamePackages(pcln, package_of)
-    positions, pids = array("q"), array("q")
+    positions, pids = array("Q"), array("Q")  # compact: a few tens of thousands
     # a bounded number of tables at a time: the lists of their pairs and pcs stay small
     for at in range(0, len(chosen), _TABLES_AT_ONCE):
         part = slice(at, at + _TABLES_AT_ONCE)
@@ -111,7 +111,7 @@ def inlined_packages(
 def _inlined_part(
     funcs: FuncTable, span: tuple[int, int], names: _NamePackages, pcs: Sequence[int], chosen: list[int],
     firsts: list[int], lasts: list[int], tables: list[int], trees: list[int],
-) -> tuple[array, array]:
+) -> tuple[list[int], list[int]]:
     """``inlined_packages`` for the functions ``chosen``, whose pcs lie at [firsts, lasts), with
     their inline index tables and inline trees."""
     pcln = funcs.pcln
@@ -121,7 +121,7 @@ def _inlined_part(
     if not all(good):
         chosen, firsts, lasts, trees, counts = (list(compress(c, good)) for c in (chosen, firsts, lasts, trees, counts))
     if not chosen:
-        return array("q"), array("q")
+        return [], []
     # running sums from 0 of the values and the pc deltas over all tables, table t's pairs from
     # pair firsts_pair[t] (the sums up to the end of its pair k at k + 1)
     values, ends, firsts_pair = _decode(pcln, cast("list[bytes]", list(compress(pieces, good))), counts)
@@ -136,26 +136,26 @@ def _inlined_part(
     names_at = list(map(add, trees, repeat(span[0] + name_at)))
     # per pc of those functions: its table, its position
     table_of = list(chain.from_iterable(map(repeat, range(len(chosen)), map(sub, lasts, firsts))))
-    positions = array("q", chain.from_iterable(map(range, firsts, lasts)))
+    positions = list(chain.from_iterable(map(range, firsts, lasts)))
     # the pair holding each pc: the first whose end is past it (none: the pc is past the table)
     keys = map(add, map(pcs.__getitem__, positions), map(pc_base.__getitem__, table_of))
     pc_his = list(map(his.__getitem__, table_of))
-    steps = array("q", map(bisect.bisect_right, repeat(ends), keys, map(los.__getitem__, table_of), pc_his))
+    steps = list(map(bisect.bisect_right, repeat(ends), keys, map(los.__getitem__, table_of), pc_his))
     values.append(0)  # the value "past the last table" (a pc past its table's end: not inside)
-    index = array("q", map(sub, map(values.__getitem__, steps), map(value_base.__getitem__, table_of)))
+    index = list(map(sub, map(values.__getitem__, steps), map(value_base.__getitem__, table_of)))
     inside = list(map(and_, map(lt, steps, pc_his), map(le, repeat(0), index)))
     del steps, pc_his, values, ends
-    positions, index, table_of = (array("q", compress(positions, inside)), array("q", compress(index, inside)),
+    positions, index, table_of = (list(compress(positions, inside)), list(compress(index, inside)),
                                   list(compress(table_of, inside)))
     # each inlinedCall's nameOff, where its record lies wholly in go:func.*
-    ats = array("q", map(add, map(names_at.__getitem__, table_of), map(mul, index, repeat(esize))))
+    ats = list(map(add, map(names_at.__getitem__, table_of), map(mul, index, repeat(esize))))
     ok = list(map(le, map(add, ats, repeat(esize - name_at)), repeat(span[1])))
     if not all(ok):
-        positions, ats = array("q", compress(positions, ok)), array("q", compress(ats, ok))
+        positions, ats = list(compress(positions, ok)), list(compress(ats, ok))
     i32 = struct.Struct(("<" if pcln.binary.byte_order == "little" else ">") + "i")
     pids = list(map(names.__getitem__, map(itemgetter(0), map(i32.unpack_from, repeat(pcln.binary.data), ats))))
     known = list(map(is_not, pids, repeat(None)))
-    return array("q", compress(positions, known)), array("q", compress(pids, known))
+    return list(compress(positions, known)), cast("list[int]", list(compress(pids, known)))
 
 
 def _with_trees(
@@ -222,7 +222,7 @@ def _slow_pairs(
     return None, 0
 
 
-def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[array, array, list[int]]:
+def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[list[int], list[int], list[int]]:
     """The pairs of ``tables`` (``counts``: each one's number of varints, even) decoded together: the
     running sums from 0 of the values and of the pc deltas (times the pc quantum), each a list that
     starts with 0 and holds the sum up to the end of pair k at k + 1, and the index of each table's
@@ -234,9 +234,9 @@ def _decode(pcln: Pclntab, tables: list[bytes], counts: list[int]) -> tuple[arra
         _widen(joined, varints)
     del joined, lasts
     firsts = list(accumulate(map(rshift, counts, repeat(1)), initial=0))
-    values = array("q", accumulate(map(_ZIGZAG.__getitem__, islice(varints, 0, None, 2)), initial=0))
+    values = list(accumulate(map(_ZIGZAG.__getitem__, islice(varints, 0, None, 2)), initial=0))
     steps = islice(varints, 1, None, 2)
-    ends = array("q", accumulate(steps if pcln.min_lc == 1 else map(mul, steps, repeat(pcln.min_lc)), initial=0))
+    ends = list(accumulate(steps if pcln.min_lc == 1 else map(mul, steps, repeat(pcln.min_lc)), initial=0))
     return values, ends, firsts
 
 
