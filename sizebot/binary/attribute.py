@@ -29,6 +29,9 @@ import struct
 from array import array
 from collections import defaultdict
 from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import add as plus
+from operator import and_, ge, gt, lshift, or_
 
 from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
@@ -55,7 +58,7 @@ from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
-from sizebot.binary.symbol import Symbol
+from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.worker import Worker, can_fork
 from sizebot.documents.analyze import (
     BinaryReport,
@@ -200,51 +203,48 @@ def _attribute_go(
     func_pkg: dict[str, str | None] = {}  # go_package() of each function name, for the symbol table's
     ids = array("I", map(pkg_id, _function_packages(funcs, pcln, func_pkg)))
     sym_pkg: dict[str, str | None] = {}  # go_package() of data symbols' names, for the loops below
+    n = len(funcs)
+    keys, vals = claims.keys, claims.vals
+    # the functab entry, the _func record with its arrays and the name of every function, packed
+    # at C speed (Claims.add's layout; every range here is non-empty)
+    pks = array("Q", map(or_, map(lshift, ids, repeat(3)), repeat(META)))  # package index << 3 | META
     ft = pcln.functab_off
+    keys.extend(range(ft << 2 | 1, (ft << 2 | 1) + 32 * n, 32))
+    vals.extend(map(or_, range((ft + 8) << 23, (ft + 8 + 8 * n) << 23, 8 << 23), pks))
+    keys.extend(map(or_, map(lshift, funcs.func_offs, repeat(2)), repeat(1)))
+    vals.extend(map(or_, map(lshift, map(plus, funcs.func_offs, funcs.func_lens), repeat(23)), pks))
+    keys.extend(map(or_, map(lshift, funcs.name_offs, repeat(2)), repeat(1)))
+    vals.extend(map(or_, map(lshift, map(plus, funcs.name_offs, funcs.name_lens), repeat(23)), pks))
+    meta_by_func = array("Q", map(plus, map(plus, funcs.func_lens, funcs.name_lens), repeat(8))) if functions else None
+    cu_owner = dict(zip(reversed(funcs.cu_offsets), range(n - 1, -1, -1), strict=True))  # each CU's first function
+    # -- then each function's pc-value tables (shared ones counted once, for the first function) and
+    # its code: its own bytes, the pc span of its pcsp/pcfile/pcln tables capped by the next entry;
+    # the alignment padding up to the next entry stays unattributed .text, as `go tool nm -size` counts it
     seen_tables: set[int] = set()
     spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
-    cu_owner: dict[int, int] = {}
-    meta_by_func = array("Q", bytes(8 * len(funcs))) if functions else None
-    # the hot loops pack their claims themselves (Claims.add's layout; every range here is non-empty)
-    kadd, vadd = claims.keys.append, claims.vals.append
+    kadd, vadd = keys.append, vals.append
     pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
-    records = zip(funcs.func_offs, funcs.func_lens, funcs.name_offs, funcs.name_lens, funcs.cu_offsets,
-                  funcs.iter_tables(), strict=True)
-    for i, (func_off, func_len, name_off, name_len, cu, (pc_tables, _fd)) in enumerate(records):
-        pk = ids[i] << 3 | META
-        m = 8 + func_len + name_len
-        o = ft + 8 * i
-        kadd(o << 2 | 1)
-        vadd((o + 8) << 23 | pk)
-        kadd(func_off << 2 | 1)
-        vadd((func_off + func_len) << 23 | pk)
-        kadd(name_off << 2 | 1)
-        vadd((name_off + name_len) << 23 | pk)
-        for k, rel in enumerate(pc_tables):
-            if rel and rel not in seen_tables:
-                seen_tables.add(rel)
-                n, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
-                if k < 3:
-                    spans[rel] = span
-                o = pctab + rel
-                kadd(o << 2 | 1)
-                vadd((o + n) << 23 | pk)
-                m += n
-        if cu not in cu_owner:
-            cu_owner[cu] = i
-        if meta_by_func is not None:
-            meta_by_func[i] = m
-    del seen_tables
-    # -- code: the function's own bytes (pc span of its pc-value tables, capped by the next entry);
-    # the alignment padding up to the next entry stays unattributed .text, as `go tool nm -size` counts it
     entries = funcs.entries
     text = _section_for_addr(binary, entries[0])
     if text is None:
         raise PclntabError(f"first function entry {entries[0]:#x} is not in any section", path=binary.path)
     t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
     code_sizes = array("Q")
-    bounds = zip(funcs.starts, funcs.ends, funcs.iter_tables(), strict=True)
-    for i, (entry, f_end, (pc_tables, _fd)) in enumerate(bounds):
+    records = zip(pks, funcs.starts, funcs.ends, funcs.iter_tables(), strict=True)
+    for i, (pk, entry, f_end, (pc_tables, _fd)) in enumerate(records):
+        m = 0
+        for k, rel in enumerate(pc_tables):
+            if rel and rel not in seen_tables:
+                seen_tables.add(rel)
+                size, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
+                if k < 3:
+                    spans[rel] = span
+                o = pctab + rel
+                kadd(o << 2 | 1)
+                vadd((o + size) << 23 | pk)
+                m += size
+        if m and meta_by_func is not None:
+            meta_by_func[i] += m
         if not t_addr <= entry < t_end:
             text = _section_for_addr(binary, entry)
             if text is None:
@@ -267,10 +267,10 @@ def _attribute_go(
             code_sizes.append(end - start)
             if end > start:
                 kadd(start << 2)
-                vadd(end << 23 | ids[i] << 3 | CODE)
+                vadd(end << 23 | (pk ^ META ^ CODE))  # the same package, kind CODE
         else:
             code_sizes.append(0)
-    del spans
+    del seen_tables, spans, pks
 
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
@@ -290,10 +290,8 @@ def _attribute_go(
         if types is None:
             notes.append("type descriptors could not be read: left unattributed")
         else:
-            t_starts, t_ends, t_pkgs, t_names = types
-            for start, end, k in zip(t_starts, t_ends, t_pkgs, strict=True):
-                add(start, end, TYPES_PRIO, pkg_id(t_names[k]), DATA)
-            del types, t_starts, t_ends, t_pkgs
+            _add_type_claims(acc, types)
+            del types
         if md.addr:
             off = binary.vaddr_to_offset(md.addr)
             if off is not None:
@@ -325,31 +323,52 @@ def _symbol_claims(
     symbol's symbol-table entry and name string are its package's meta. ``sym_pkg`` collects
     go_package() of the data symbols' names, ``func_pkg`` already holds the function names'.
     Returns (address, end, name) of the data symbols claimed."""
+    if not symtab:
+        return []
+    table = symtab if isinstance(symtab, SymbolTable) else _symbol_table(symtab)
+    names, addrs, sizes = table.names, table.addrs, table.sizes
     text_secs = {s.name for s in binary.sections if "x" in s.flags.split(",")}
+    outside_code = bytes(name not in text_secs for name in table.section_names)  # by section index
     add, pkg_id = acc.claims.add, acc.pkg_id
     named: list[tuple[int, int, str]] = []
     find_section = _SectionFinder(binary)
-    for sym in symtab:
-        if sym.size <= 0 or sym.kind == "func" or sym.section in text_secs or MARKERS.match(sym.name):
+    # sized data symbols outside code (kind 0 is a function), the candidates found at C speed
+    data_like = map(and_, map(and_, map(bool, sizes), map(bool, table.kinds)), map(outside_code.__getitem__,
+                                                                                  table.sections))
+    for i in compress(range(len(names)), data_like):
+        name = names[i]
+        if MARKERS.match(name):
             continue
-        owner = sym_pkg[sym.name] if sym.name in sym_pkg else sym_pkg.setdefault(sym.name, go_package(sym.name))
+        owner = sym_pkg[name] if name in sym_pkg else sym_pkg.setdefault(name, go_package(name))
         if owner is None:
             continue
-        sec = find_section(sym.addr)
+        addr, size = addrs[i], sizes[i]
+        sec = find_section(addr)
         if sec is None:
             continue
-        start = sec.offset + sym.addr - sec.addr
-        add(start, min(start + sym.size, sec.offset + sec.file_size), SYMBOL_PRIO, pkg_id(owner), DATA)
-        named.append((sym.addr, sym.addr + sym.size, sym.name))
-    for sym in symtab:
-        owner = symbol_table_package(sym.name, sym_pkg if sym.name in sym_pkg else func_pkg)
-        if owner is None:
-            continue
-        pid = pkg_id(owner)
-        (e_off, e_len), (n_off, n_len) = sym.entry, sym.name_bytes
-        add(e_off, e_off + e_len, SYMBOL_PRIO, pid, META)
-        add(n_off, n_off + n_len, SYMBOL_PRIO, pid, META)
+        start = sec.offset + addr - sec.addr
+        add(start, min(start + size, sec.offset + sec.file_size), SYMBOL_PRIO, pkg_id(owner), DATA)
+        named.append((addr, addr + size, name))
+    # symbol-table entries and names: the package of each symbol (-1: none), then the claims at C speed
+    pids = array("q")
+    for name in names:
+        owner = symbol_table_package(name, sym_pkg if name in sym_pkg else func_pkg)
+        pids.append(-1 if owner is None else pkg_id(owner))
+    keys, vals = acc.claims.keys, acc.claims.vals
+    for offs, lens in ((table.entry_offs, table.entry_lens), (table.name_offs, table.name_lens)):
+        claimed = list(map(and_, map(ge, pids, repeat(0)), map(bool, lens)))  # Claims.add: non-empty only
+        starts = array("Q", compress(offs, claimed))
+        keys.extend(map(or_, map(lshift, starts, repeat(2)), repeat(SYMBOL_PRIO)))
+        owners = map(or_, map(lshift, compress(pids, claimed), repeat(3)), repeat(META))
+        vals.extend(map(or_, map(lshift, map(plus, starts, compress(lens, claimed)), repeat(23)), owners))
     return named
+
+
+def _symbol_table(symbols: Sequence[Symbol]) -> SymbolTable:
+    table = SymbolTable()
+    for sym in symbols:
+        table.append(*sym)
+    return table
 
 
 class _SectionFinder:
@@ -372,6 +391,18 @@ class _SectionFinder:
         if i < 0 or addr >= self.spans[i][1]:
             return None
         return self.binary.sections[self.spans[i][2]]
+
+
+def _add_type_claims(acc: Attribution, types: tuple[array, array, array, list[str]]) -> None:
+    """The type walk's ranges (_type_claims) as DATA claims, packed at C speed. Each walk package
+    gets its index in the order of first use, as claiming one range at a time would give."""
+    starts, ends, pkgs, names = types
+    claims = acc.claims
+    pids = [acc.pkg_id(name) for name in names]
+    nonempty = list(map(gt, ends, starts))
+    claims.keys.extend(map(or_, map(lshift, compress(starts, nonempty), repeat(2)), repeat(TYPES_PRIO)))
+    owners = map(or_, map(lshift, map(pids.__getitem__, compress(pkgs, nonempty)), repeat(3)), repeat(DATA))
+    claims.vals.extend(map(or_, map(lshift, compress(ends, nonempty), repeat(23)), owners))
 
 
 def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[array, array, array, list[str]] | None:
@@ -704,12 +735,10 @@ def _funcdesc_claims(binary: BinaryFile, entry_pkg: dict[int, int], start: int, 
     if count <= 0:
         return
     words = word_view(binary, start, count)
-    add, get = acc.claims.add, entry_pkg.get
-    for j in range(count):
-        pid = get(words[j])
-        if pid is not None:
-            off = start + j * ptr
-            add(off, off + ptr, 2, pid, DATA)
+    add = acc.claims.add
+    for j in compress(range(count), map(entry_pkg.__contains__, words)):  # the few hits, found at C speed
+        off = start + j * ptr
+        add(off, off + ptr, 2, entry_pkg[words[j]], DATA)
 
 
 def findfunctab_size(md: ModuleData) -> int:

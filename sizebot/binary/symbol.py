@@ -19,7 +19,7 @@ class Symbol(NamedTuple):
     name_bytes: tuple[int, int] = (0, 0)  # (file offset, bytes incl. NUL) of its name in the string table
 
 
-_KINDS = ("func", "data", "other")
+_KINDS = ("func", "data", "other")  # ``kinds`` holds the index: 0 is a function
 _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 
 
@@ -55,6 +55,11 @@ class SymbolTable(Sequence[Symbol]):
         self.entry_lens.append(entry[1])
         self.name_offs.append(name_bytes[0])
         self.name_lens.append(name_bytes[1])
+
+    @property
+    def section_names(self) -> list[str]:
+        """The section names that ``sections`` indexes."""
+        return self._section_names
 
     def __len__(self) -> int:
         return len(self.names)
