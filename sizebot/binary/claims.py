@@ -33,6 +33,9 @@ MARKERS = re.compile(
 )
 
 
+_INNERMOST_BRACKETS = re.compile(r"\[[^\[\]]*\]")
+
+
 class Claims:
     """Byte ranges claimed for (package, kind), in two compact arrays (a Python int or tuple per
     claim would cost three times the memory on large binaries): ``keys`` holds start << 2 | priority,
@@ -139,15 +142,14 @@ def symbol_table_package(name: str, known: dict[str, str | None] | None = None) 
 
 
 def _strip_brackets(name: str) -> str:
-    out, depth = [], 0
-    for ch in name:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
+    """``name`` without what brackets enclose, brackets included: innermost pairs removed by a
+    pattern until none is left, then a stray "]" dropped and everything from a "[" never closed."""
+    while True:
+        stripped = _INNERMOST_BRACKETS.sub("", name)
+        if stripped == name:
+            break
+        name = stripped
+    return name.partition("[")[0].replace("]", "")
 
 
 @dataclass(slots=True)
