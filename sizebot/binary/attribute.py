@@ -364,6 +364,13 @@ def _symbol_claims(
     return named
 
 
+def _symbol_columns(symtab: Sequence[Symbol]) -> tuple[Sequence[str], Sequence[int], Sequence[int]]:
+    """(names, addresses, sizes) of a symbol table, read from its arrays (no Symbol per entry)."""
+    if isinstance(symtab, SymbolTable):
+        return symtab.names, symtab.addrs, symtab.sizes
+    return [s.name for s in symtab], [s.addr for s in symtab], [s.size for s in symtab]
+
+
 def _symbol_table(symbols: Sequence[Symbol]) -> SymbolTable:
     table = SymbolTable()
     for sym in symbols:
@@ -437,7 +444,8 @@ def _embed_claims(
     found = find_data_vars(binary, acc.notes)
     if not tables and not found:
         return
-    by_addr = {sym.addr: sym.name for sym in symtab if sym.name.endswith(".files")}
+    sym_names, sym_addrs, _sizes = _symbol_columns(symtab)
+    by_addr = {sym_addrs[i]: name for i, name in enumerate(sym_names) if name.endswith(".files")}
     entries = funcs.starts
     names = acc.pkg_names
 
@@ -544,7 +552,10 @@ def _pointee_claims(
     """Claims for what global variables point at (sizebot.binary.pointees): outside every sized
     symbol (linker tables such as runtime.firstmoduledata too), in data sections only (not code,
     not the pclntab)."""
-    covered = sorted((s.addr, s.addr + s.size) for s in binary.symbols() if s.size > 0)
+    _names, addrs, sizes = _symbol_columns(binary.symbols())
+    sized = list(map(gt, sizes, repeat(0)))
+    covered = sorted(zip(compress(addrs, sized), map(plus, compress(addrs, sized), compress(sizes, sized)),
+                         strict=True))
     starts = [a for a, _e in covered]
     ends = list(itertools.accumulate((e for _a, e in covered), max))  # a symbol may lie inside another
     pcln = binary.pclntab_section()
