@@ -183,6 +183,7 @@ def decode_objects(
 
     sizes: dict[int, tuple[int, int]] = {}
     failed: set[int] = set()
+    base, limit, data, stack_maps = decoder.base, decoder.limit, decoder.data, decoder._u32x2.unpack_from
     for i, (pc_tables, funcdata) in enumerate(funcs.iter_tables()):
         for kind, rel in enumerate(funcdata):
             if rel == NO_FUNCDATA or rel in failed:
@@ -194,7 +195,17 @@ def decode_objects(
                     if n is not None and n > sizes[rel][0]:
                         sizes[rel] = (n, sizes[rel][1])
                 continue
-            n = decoder.extent(kind, rel, pcdata_of(pc_tables))
+            if kind <= FUNCDATA_LOCALS_POINTER_MAPS:  # most objects: decoder.extent's arithmetic, inline
+                n = None
+                start = base + rel
+                if 0 <= rel and start < limit and start + 8 <= len(data):
+                    count, nbit = stack_maps(data, start)
+                    if count <= _MAX_STACK_MAPS and nbit <= _MAX_BITS:
+                        n = 8 + count * ((nbit + 7) // 8)
+                        if start + n > limit:
+                            n = None
+            else:
+                n = decoder.extent(kind, rel, pcdata_of(pc_tables))
             if n is None:
                 failed.add(rel)
             else:
