@@ -34,8 +34,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, count
-from operator import eq
+from itertools import compress
 
 from sizebot.binary.container import BinaryFile
 from sizebot.binary.symbol import Symbol
@@ -67,14 +66,52 @@ def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
         n = (sec.file_size - first) // ptr
         words = word_view(binary, sec.offset + first, n)
         base = sec.addr + first + 3 * ptr
-        hits = list(compress(range(n), map(eq, words, count(base, ptr))))  # C-speed: words[i] == base + i*ptr
-        for i in hits:
+        for i in _counting_words(binary, sec.offset + first, n, base):  # words[i] == base + i * ptr
             if i + 2 >= n or words[i + 1] != words[i + 2] or words[i + 1] == 0:
                 continue
             table = _read_table(binary, sec, first, words, i, ptr, notes)
             if table is not None:
                 out.append(table)
     return out
+
+
+def _counting_words(binary: BinaryFile, offset: int, n: int, base: int) -> list[int]:
+    """Indexes i < n of the pointer-sized words at ``offset`` that hold base + i * ptr_size. A chunk
+    of words is compared with the chunk those values make as two large integers: where their XOR
+    has a zero word, the words are equal (C speed, no Python int per word). The values' integer is
+    first * (1 + X + X^2 + ...) + (0 + ptr X + 2 ptr X^2 + ...) with X = 2^(8 ptr): no value
+    reaches the next word, so there is no carry."""
+    ptr = binary.ptr_size
+    n = max(0, min(n, ((1 << (8 * ptr)) - base + ptr - 1) // ptr))  # larger values fit no word
+    zero = bytes(ptr)
+    little = binary.byte_order == "little"
+    terms: dict[int, tuple[int, int]] = {}  # words in a chunk -> (ones, ramp)
+    hits: list[int] = []
+    for lo in range(0, n, 8192):
+        k = min(8192, n - lo)
+        first = base + lo * ptr
+        if k not in terms:
+            ramp = array("Q" if ptr == 8 else "I", range(0, k * ptr, ptr))
+            if sys.byteorder != "little":
+                ramp.byteswap()
+            ones = int.from_bytes((b"\1" + bytes(ptr - 1)) * k, "little")
+            terms[k] = (ones, int.from_bytes(ramp.tobytes(), "little"))
+        ones, ramp_int = terms[k]
+        expected = (first * ones + ramp_int).to_bytes(k * ptr, "little")
+        raw = binary.data[offset + lo * ptr : offset + (lo + k) * ptr]
+        if not little:  # each word's bytes in the binary's order
+            words = array("Q" if ptr == 8 else "I", expected)
+            words.byteswap()
+            expected = words.tobytes()
+        xor = (int.from_bytes(raw, "little") ^ int.from_bytes(expected, "little")).to_bytes(k * ptr, "little")
+        pos = xor.find(zero)
+        while pos >= 0:
+            if pos % ptr:
+                pos = xor.find(zero, pos + 1)
+            else:
+                hits.append(lo + pos // ptr)
+                pos = xor.find(zero, pos + ptr)
+    return hits
 
 
 def word_view(binary: BinaryFile, offset: int, count: int) -> Sequence[int]:
