@@ -60,6 +60,21 @@ def test_other_go_versions(version, flags):
 
 
 @pytest.mark.parametrize("flags", [(), STRIP], ids=["default", "stripped"])
+def test_a_goroot_fetched_by_gotoolchain_is_std(flags):
+    """The machine's Go asked for go1.27.3 fetches that release into the module cache: its runtime's
+    files are .../pkg/mod/golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/src/runtime/..., the standard
+    library all the same (the assembly entry point has no package in its name: its file says runtime)."""
+    exe = build(HELLO, flags=flags, extra_env={"GOTOOLCHAIN": "go1.27.3"})
+    assert b"/pkg/mod/golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/src/runtime/" in exe.read_bytes()
+    r = analyze_binary(exe)
+    assert_sums(r)
+    assert r.go_version == "go1.27.3" and r.notes == ()
+    assert [f.package for f in r.functions if f.name == "_rt0_amd64_linux"] == ["runtime"]
+    assert not [p.name for p in r.packages if p.name.startswith("(")]
+    assert {m.path for m in r.modules} == {"std", "example.com/hello"}
+
+
+@pytest.mark.parametrize("flags", [(), STRIP], ids=["default", "stripped"])
 def test_cgo(flags):
     r = analyze_binary(build(CGO, cgo=True, flags=flags))
     assert_sums(r)

@@ -630,6 +630,11 @@ def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str |
     return [p or "(unknown)" for p in pkgs]
 
 
+# The GOROOT of a Go release that GOTOOLCHAIN fetched from the module proxy lives in the module
+# cache: .../pkg/mod/golang.org/toolchain@v0.0.1-go1.27.3.linux-amd64/src/runtime/rt0_linux_amd64.s
+_TOOLCHAIN_GOROOT = re.compile(r"/pkg/mod/golang\.org/toolchain@[^/]+/src/")
+
+
 def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
     """The std package directory of the file a function starts in (its pcfile table's first value
     indexes its CU's files): ".../go/src/internal/runtime/gc/scan/expand_amd64.s" -> its directory."""
@@ -645,8 +650,8 @@ def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
     if off >= pcln.pctab_off:
         return None
     path = bytes(pcln.binary.data[off : off + pcln.string_len(off, pcln.pctab_off) - 1]).decode("utf-8", "replace")
-    if "/pkg/mod/" in path:  # a module cache file: not the standard library
-        return None
+    if "/pkg/mod/" in path and not _TOOLCHAIN_GOROOT.search(path):
+        return None  # a module's file, not the standard library (a GOROOT that GOTOOLCHAIN fetched is)
     rel = path.rsplit("/src/", 1)[1] if "/src/" in path else path
     directory = rel.rpartition("/")[0]
     if not directory or directory.startswith("/") or "." in directory.split("/", 1)[0]:
