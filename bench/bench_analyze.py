@@ -16,6 +16,11 @@ or takes --binary FILE (repeatable). Then, for each binary, runs the two tools a
 and, with --one-process, sizebot with its worker process turned off as a third tool ("sizebot-1"), to
 measure in the same run what the worker gains in time and costs in memory.
 
+--critical-path measures, in this process, the CPU of analyze_binary in one process, and with the
+worker: the main process's CPU (what the wall time comes to when the worker has a core to itself: the
+main process never waited for it in these runs) and the worker's (the extra CPU a second process
+costs). CPU figures hold on a loaded machine, where wall times do not.
+
 and prints each run's wall time, CPU time (user + system, the child and its descendants, from
 wait4) and peak memory: the peak of the SUM of the resident sets of the child and all its
 descendants (sizebot's worker processes), sampled from /proc every 5 ms (and never below the
@@ -27,7 +32,7 @@ gsa is AGPL: it is never vendored here; when it is not found the bench says so a
 sizebot alone.
 
     python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--runs 5] [--go-version 1.24.11]
-                                  [--binary FILE ...] [--gsa PATH] [--one-process]
+                                  [--binary FILE ...] [--gsa PATH] [--one-process] [--critical-path]
 """
 
 from __future__ import annotations
@@ -166,6 +171,32 @@ def bench_one(binary: Path, work: Path, gsa: str | None, runs: int,
     return medians
 
 
+def critical_path(binary: Path, runs: int) -> None:
+    """CPU seconds of analyze_binary in one process, and with the worker: main, worker (medians)."""
+    import resource
+
+    from sizebot.binary import attribute
+
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    def one(worker: bool) -> tuple[float, float]:
+        attribute.WORKER_MIN_BYTES = 0 if worker else 1 << 62
+        main0, child0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+        attribute.analyze_binary(binary)
+        return cpu(resource.RUSAGE_SELF) - main0, cpu(resource.RUSAGE_CHILDREN) - child0
+
+    one(False)  # the file in the page cache, the modules imported
+    alone = statistics.median(one(False)[0] for _ in range(runs))
+    split = [one(True) for _ in range(runs)]
+    main_cpu, worker_cpu = statistics.median(m for m, _w in split), statistics.median(w for _m, w in split)
+    size = binary.stat().st_size
+    print(f"{binary.name} ({size / 2**20:.1f} MiB, load {os.getloadavg()[0]:.1f}): one process {alone:.3f} s; "
+          f"with the worker: main {main_cpu:.3f} s ({main_cpu / alone:.2f}x), worker {worker_cpu:.3f} s, "
+          f"both {(main_cpu + worker_cpu) / alone:.2f}x", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", default="/tmp/sizebot-bench", help="work directory (the builds are cached there)")
@@ -175,6 +206,8 @@ def main() -> int:
     ap.add_argument("--gsa", help="go-size-analyzer binary (default: $SIZEBOT_BENCH_GSA, then gsa on PATH)")
     ap.add_argument("--one-process", action="store_true",
                     help="also run sizebot with its worker process turned off (sizebot-1)")
+    ap.add_argument("--critical-path", action="store_true",
+                    help="only the CPU of the main process and of the worker, against one process (in this process)")
     args = ap.parse_args()
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -183,6 +216,10 @@ def main() -> int:
     else:
         go = go_bin(args.go_version)
         binaries = [build_target(t, go, work) for t in TARGETS]
+    if args.critical_path:
+        for binary in binaries:
+            critical_path(binary, args.runs)
+        return 0
     gsa = find_gsa(args.gsa)
     if not gsa:
         print("gsa: not found (put it on PATH or set SIZEBOT_BENCH_GSA): measured without it")
