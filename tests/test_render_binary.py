@@ -600,3 +600,82 @@ def test_estimated_data_in_the_document() -> None:
     doc["packages"][0]["data_estimated"] = doc["packages"][0]["data"] + 1
     with pytest.raises(DocumentError, match=r"data_estimated 501 is more than data 500"):
         BinaryReport.from_json(doc)
+
+
+ESTIMATED_DIFF_TEXT = """\
+Modules
+┏━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━┓
+┃ module          ┃    old ┃     new ┃     delta ┃   change ┃
+┡━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━┩
+│ example.com/app │ 260 B† │ 1.83 KB │ +1.57 KB† │ +603.85% │
+└─────────────────┴────────┴─────────┴───────────┴──────────┘
+† data partly estimated: 10 B (old) found through the
+references of code and data to it, without symbols (each
+object runs to the next referenced address)
+Packages
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
+┃ package                       ┃    old ┃     new ┃    delta ┃  change ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━┩
+│ example.com/app/evil|<b>x</b> │    0 B │ 1.50 KB │ +1.50 KB │     new │
+│ main                          │ 260 B† │   330 B │   +70 B† │ +26.92% │
+└───────────────────────────────┴────────┴─────────┴──────────┴─────────┘
+† data partly estimated: 10 B (old) found through the references of code
+and data to it, without symbols (each object runs to the next referenced
+address)
+"""
+
+ESTIMATED_DIFF_MD = """\
+#### Modules
+
+| module | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>example.com/app</code> | 260 B† | 1.83 KB | +1.57 KB† | +603.85% |
+
+† data partly estimated: 10 B (old) found through the references of code and data to it, without symbols (each object runs to the next referenced address)
+
+#### Packages
+
+| package | old | new | delta | change |
+|---|---:|---:|---:|---:|
+| <code>example.com/app/evil\\|&lt;b&gt;x&lt;/b&gt;</code> | 0 B | 1.50 KB | +1.50 KB | new |
+| <code>main</code> | 260 B† | 330 B | +70 B† | +26.92% |
+
+† data partly estimated: 10 B (old) found through the references of code and data to it, without symbols (each object runs to the next referenced address)
+
+"""
+
+
+def _estimated(report: BinaryReport, by_package: dict[str, int]) -> BinaryReport:
+    from dataclasses import replace
+
+    return replace(report, packages=tuple(replace(p, data_estimated=by_package.get(p.name, 0))
+                                          for p in report.packages))
+
+
+def test_estimated_data_is_carried_into_the_diff_and_marked_exactly() -> None:
+    """runtime's 200 estimated bytes on both sides: an unchanged row, not shown, not in the legend;
+    main's 10 bytes at the old side only mark its old figure and its delta (and its module's)."""
+    d = diff_reports(_estimated(tiny_old(), {"runtime": 200, "main": 10}), _estimated(tiny_new(), {"runtime": 200}))
+    assert [(r.name, r.old_estimated, r.new_estimated) for r in d.packages] == [
+        ("example.com/app/evil|<b>x</b>", 0, 0), ("main", 10, 0), ("runtime", 200, 200)]
+    assert [(r.name, r.old_estimated, r.new_estimated) for r in d.modules] == [("example.com/app", 10, 0),
+                                                                               ("std", 200, 200)]
+    text = render(d, "text")
+    assert text[text.index("Modules") : text.index("Sections")] == ESTIMATED_DIFF_TEXT
+    md = render(d, "markdown")
+    assert md[md.index("#### Modules") : md.index("#### Sections")] == ESTIMATED_DIFF_MD
+    # without estimated bytes, no mark and no legend
+    assert "†" not in render(diff_reports(tiny_old(), tiny_new()), "text") + \
+        render(diff_reports(tiny_old(), tiny_new()), "markdown")
+
+
+def test_estimated_data_in_the_diff_document() -> None:
+    d = diff_reports(_estimated(tiny_old(), {"main": 10}), _estimated(tiny_new(), {"runtime": 200}))
+    doc = d.to_json()
+    validate(doc)
+    assert [{k: r[k] for k in r if k.endswith("_estimated")} for r in doc["packages"]] == [
+        {}, {"old_estimated": 10}, {"new_estimated": 200}]
+    assert BinaryDiff.from_json(doc) == d
+    doc["packages"][1]["old_estimated"] = doc["packages"][1]["old_size"] + 1
+    with pytest.raises(DocumentError, match=r"diff\.packages\[1\]: estimated bytes more than the size"):
+        BinaryDiff.from_json(doc)

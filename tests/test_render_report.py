@@ -333,3 +333,61 @@ def test_identical_budget_rows_once_with_their_builds():
     md = render_report_markdown(Report.from_json(doc))
     assert md.count("the head did not build") == 1
     assert "| ⏭️ skipped | budget\\[0\\] | app linux/arm64 default, app linux/arm64 release | the head did not build |" in md
+
+
+ESTIMATED_PACKAGES_MD = """\
+| <code>golang.org/x/text/unicode/norm</code> | — | 118 KB† | +118 KB† | +118,000 | new |
+| <code>golang.org/x/net/http2/hpack</code> | — | 96.4 KB | +96.4 KB | +96,400 | new |
+| <code>example.com/app/internal/legacy</code> | 96.0 KB | — | -96.0 KB | -96,000 | -100.00% |
+| <code>golang.org/x/net/idna</code> | — | 64.3 KB | +64.3 KB | +64,300 | new |
+| <code>net/http</code> | 640 KB† | 702 KB† | +62.0 KB† | +62,000 | +9.69% |
+| <code>example.com/app/server</code> | 210 KB | 236 KB | +26.5 KB | +26,500 | +12.62% |
+| <code>github.com/acme/log</code> | 88.0 KB | 91.2 KB | +3.20 KB | +3,200 | +3.64% |
+| <code>crypto/tls</code> | 380 KB | 383 KB | +3.00 KB | +3,000 | +0.79% |
+| <code>example.com/app/plugins/evil\\|&lt;b&gt;x&lt;/b&gt;</code> | — | 1.20 KB | +1.20 KB | +1,200 | new |
+| unattributed | | | +505 KB | +505,400 | |
+
+† data partly estimated: 2.00 KB (base), 120 KB (head) found through the references of code and data to it, \
+without symbols (each object runs to the next referenced address)
+
+</details>
+"""
+
+ESTIMATED_PACKAGES_TEXT = """\
+golang.org/x/text/unicode/norm                —   118 KB†    +118 KB†   +118,000        new
+golang.org/x/net/http2/hpack                  —   96.4 KB    +96.4 KB    +96,400        new
+example.com/app/internal/legacy         96.0 KB         —    -96.0 KB    -96,000   -100.00%
+golang.org/x/net/idna                         —   64.3 KB    +64.3 KB    +64,300        new
+net/http                                640 KB†   702 KB†   +62.0 KB†    +62,000     +9.69%
+example.com/app/server                   210 KB    236 KB    +26.5 KB    +26,500    +12.62%
+github.com/acme/log                     88.0 KB   91.2 KB    +3.20 KB     +3,200     +3.64%
+crypto/tls                               380 KB    383 KB    +3.00 KB     +3,000     +0.79%
+example.com/app/plugins/evil|<b>x</b>         —   1.20 KB    +1.20 KB     +1,200        new
+unattributed                                                  +505 KB   +505,400
+† data partly estimated: 2.00 KB (base), 120 KB (head) found through the references of code and data
+to it, without symbols (each object runs to the next referenced address)
+"""
+
+
+def _sample_with_estimated_data() -> Report:
+    """A stripped build's packages: one new package's data all estimated, net/http's in part at both sides."""
+    doc = sample()
+    rows = {r["name"]: r for r in doc["builds"][0]["diff"]["packages"]}
+    rows["golang.org/x/text/unicode/norm"]["new_estimated"] = 118_000
+    rows["net/http"].update(old_estimated=2_000, new_estimated=2_500)
+    return Report.from_json(doc)
+
+
+def test_estimated_data_is_marked_in_the_comment_and_the_text():
+    report = _sample_with_estimated_data()
+    md = render_report_markdown(report)
+    table = md.split("| <code>golang.org/x/net/http2</code> | — | 412 KB | +412 KB | +412,000 | new |\n", 1)[1]
+    assert table.split("\n<details><summary>🧩 Modules", 1)[0] == ESTIMATED_PACKAGES_MD
+    assert md.count("†") == 6  # five figures and the legend: nothing else is marked
+    text = render_report_text(report, width=100)
+    rows = text.split("golang.org/x/net/http2                        —    412 KB     +412 KB   +412,000        new\n")[1]
+    assert rows.split("\nSections of", 1)[0] == ESTIMATED_PACKAGES_TEXT
+    assert {r["name"]: r for r in report.to_json()["builds"][0]["diff"]["packages"]}["golang.org/x/text/unicode/norm"] == {
+        "name": "golang.org/x/text/unicode/norm", "old_size": 0, "new_size": 118_000, "delta": 118_000,
+        "new_estimated": 118_000}
+    assert "†" not in render_report_markdown(Report.from_json(sample())) + render_report_text(Report.from_json(sample()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from sizebot.documents.analyze import BinaryReport, BuildInfo, Module
+from sizebot.documents.analyze import UNKNOWN, BinaryReport, BuildInfo, Module
 from sizebot.documents.diff import BinaryDiff, EmbedDelta, FunctionDelta, ModuleChange, SizeDelta
 
 
@@ -23,13 +23,16 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
     new_pkgs = _totals((p.name, p.size) for p in new.packages)
     old_mods = _totals((m.path, m.size) for m in old.modules)
     new_mods = _totals((m.path, m.size) for m in new.modules)
+    estimated = (_totals((p.name, p.data_estimated) for p in old.packages),
+                 _totals((p.name, p.data_estimated) for p in new.packages))
+    module_estimated = (_module_estimated(old), _module_estimated(new))
     return BinaryDiff(
         old=old,
         new=new,
         sections=_deltas(_totals((s.name, s.file_size) for s in old.sections),
                          _totals((s.name, s.file_size) for s in new.sections)),
-        packages=_deltas(old_pkgs, new_pkgs),
-        modules=_deltas(old_mods, new_mods),
+        packages=_deltas(old_pkgs, new_pkgs, estimated),
+        modules=_deltas(old_mods, new_mods, module_estimated),
         functions=_function_deltas(old, new, top),
         unattributed=_deltas(_totals((u.section, u.size) for u in old.unattributed),
                              _totals((u.section, u.size) for u in new.unattributed)),
@@ -129,8 +132,19 @@ def _order(d: SizeDelta) -> tuple[int, str]:
     return (-abs(d.delta), d.name)
 
 
-def _deltas(old: dict[str, int], new: dict[str, int]) -> tuple[SizeDelta, ...]:
-    rows = [SizeDelta(name, old.get(name, 0), new.get(name, 0)) for name in old.keys() | new.keys()]
+def _module_estimated(report: BinaryReport) -> dict[str, int]:
+    """Estimated data bytes per module row: its packages' (module "" is the (unknown) row, as the
+    analyser groups them)."""
+    return _totals((p.module or UNKNOWN, p.data_estimated) for p in report.packages if p.data_estimated)
+
+
+def _deltas(old: dict[str, int], new: dict[str, int],
+            estimated: tuple[dict[str, int], dict[str, int]] = ({}, {})) -> tuple[SizeDelta, ...]:
+    """A row per name of either side; ``estimated``: the estimated bytes per name at each side (never
+    more than the row's size, whatever a stored document's modules say)."""
+    rows = [SizeDelta(name, old.get(name, 0), new.get(name, 0), min(estimated[0].get(name, 0), old.get(name, 0)),
+                      min(estimated[1].get(name, 0), new.get(name, 0)))
+            for name in old.keys() | new.keys()]
     return tuple(sorted(rows, key=_order))
 
 

@@ -17,10 +17,18 @@ class SizeDelta:
     name: str
     old_size: int
     new_size: int
+    # of each size, the bytes of data whose extent is estimated (a package's or module's data_estimated)
+    old_estimated: int = 0
+    new_estimated: int = 0
 
     @property
     def delta(self) -> int:
         return self.new_size - self.old_size
+
+    @property
+    def estimated(self) -> bool:
+        """Whether a figure of this row (either size, hence the delta) holds estimated bytes."""
+        return bool(self.old_estimated or self.new_estimated)
 
 
 @dataclass(frozen=True)
@@ -146,20 +154,27 @@ def delta_to_json(d: SizeDelta) -> dict[str, Any]:
     row: dict[str, Any] = {"name": d.name, "old_size": d.old_size, "new_size": d.new_size, "delta": d.delta}
     if isinstance(d, FunctionDelta):
         row.update(package=d.package, old_code=d.old_code, new_code=d.new_code)
+    if d.old_estimated:
+        row["old_estimated"] = d.old_estimated
+    if d.new_estimated:
+        row["new_estimated"] = d.new_estimated
     return row
 
 
 def delta_from_json(obj: Any, where: str) -> SizeDelta:
-    f = Fields(obj, where, ("name", "old_size", "new_size", "delta"))
-    row = SizeDelta(f.text("name"), f.size("old_size"), f.size("new_size"))
+    f = Fields(obj, where, ("name", "old_size", "new_size", "delta"), ("old_estimated", "new_estimated"))
+    row = SizeDelta(f.text("name"), f.size("old_size"), f.size("new_size"), f.size("old_estimated", 0),
+                    f.size("new_estimated", 0))
     _check_delta(f, row.delta)
+    if row.old_estimated > row.old_size or row.new_estimated > row.new_size:
+        raise DocumentError(f"{where}: estimated bytes more than the size they are part of")
     return row
 
 
 def function_delta_from_json(obj: Any, where: str) -> FunctionDelta:
     f = Fields(obj, where, ("name", "old_size", "new_size", "delta", "package", "old_code", "new_code"))
-    row = FunctionDelta(f.text("name"), f.size("old_size"), f.size("new_size"), f.text("package"),
-                        f.size("old_code"), f.size("new_code"))
+    row = FunctionDelta(f.text("name"), f.size("old_size"), f.size("new_size"), package=f.text("package"),
+                        old_code=f.size("old_code"), new_code=f.size("new_code"))
     _check_delta(f, row.delta)
     if row.old_code > row.old_size or row.new_code > row.new_size:
         raise DocumentError(f"{where}: code larger than the function's size")

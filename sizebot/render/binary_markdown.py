@@ -9,7 +9,7 @@ from typing import Any
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff
 from sizebot.render import renderer
-from sizebot.render.common import render_template
+from sizebot.render.common import estimated_legend, render_template
 
 ALL = 10**9  # "no limit" for the templates' slices and comparisons
 
@@ -32,8 +32,12 @@ def render_analyze_markdown(doc: dict[str, Any], *, top: int | None = 20) -> str
 
 def _changed(rows: list[dict[str, Any]], top: int) -> dict[str, Any]:
     changed = [r for r in rows if r["delta"]]
+    old_estimated = sum(r.get("old_estimated", 0) for r in changed)
+    new_estimated = sum(r.get("new_estimated", 0) for r in changed)
     return {"rows": changed[:top], "more": max(0, len(changed) - top),
-            "rest": sum(r["delta"] for r in changed[top:])}
+            "rest": sum(r["delta"] for r in changed[top:]),
+            "rest_estimated": any(r.get("old_estimated") or r.get("new_estimated") for r in changed[top:]),
+            "estimated": estimated_legend(old_estimated, new_estimated, ("old", "new"))}
 
 
 def render_diff_markdown(doc: dict[str, Any], *, old_path: str, new_path: str, top: int | None = 20) -> str:

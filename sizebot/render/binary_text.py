@@ -11,7 +11,15 @@ from rich.text import Text
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import BinaryDiff, SizeDelta
 from sizebot.render import renderer
-from sizebot.render.common import ESTIMATED_MARK, embed_label, estimated_note, plain_text, rich_to_text
+from sizebot.render.common import (
+    ESTIMATED_MARK,
+    embed_label,
+    estimated_legend,
+    estimated_note,
+    marked,
+    plain_text,
+    rich_to_text,
+)
 from sizebot.units import format_delta, format_percent, format_size
 
 
@@ -131,11 +139,18 @@ def _delta_table(title: str, label: str, rows: Sequence[SizeDelta], top: int | N
                            ("change", "right")))
     shown, more = _cut(changed, top)
     for d in shown:
-        table.add_row(one_line(d.name, 70), format_size(d.old_size), format_size(d.new_size), format_delta(d.delta),
-                      format_percent(d.delta, d.old_size))
+        table.add_row(one_line(d.name, 70), marked(format_size(d.old_size), bool(d.old_estimated)),
+                      marked(format_size(d.new_size), bool(d.new_estimated)),
+                      marked(format_delta(d.delta), d.estimated), format_percent(d.delta, d.old_size))
     if more:
         rest = sum(d.delta for d in changed[len(shown):])
-        table.add_row(Text(f"... {more} more"), "", "", format_delta(rest), "")
+        table.add_row(Text(f"... {more} more"), "", "",
+                      marked(format_delta(rest), any(d.estimated for d in changed[len(shown):])), "")
+    legend = estimated_legend(sum(d.old_estimated for d in changed), sum(d.new_estimated for d in changed),
+                              ("old", "new"))
+    if legend:
+        table.caption = legend
+        table.caption_justify = "left"
     return table
 
 

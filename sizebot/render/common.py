@@ -80,6 +80,18 @@ def estimated_note(amount: str) -> str:
             "symbols (each object runs to the next referenced address)")
 
 
+def marked(figure: str, estimated: bool) -> str:
+    """``figure`` with the estimated mark when it holds estimated bytes."""
+    return figure + ESTIMATED_MARK if estimated else figure
+
+
+def estimated_legend(old: int, new: int, sides: tuple[str, str] = ("base", "head")) -> str:
+    """The one-line legend under a table of changes whose figures hold ``old`` and ``new`` estimated
+    bytes (named by ``sides``); "" when neither does."""
+    amounts = [f"{format_size(n)} ({side})" for side, n in zip(sides, (old, new), strict=True) if n]
+    return f"{ESTIMATED_MARK} {estimated_note(', '.join(amounts))}" if amounts else ""
+
+
 def dump_json(payload: Any) -> str:
     return json.dumps(payload, indent=2, sort_keys=False) + "\n"
 
@@ -106,7 +118,7 @@ def jinja_env() -> jinja2.Environment:
     )
     env.filters.update(md=escape_md, code=code_md, size=format_size, delta=format_delta)
     env.globals.update(percent=format_percent, embed_label=embed_label, estimated_mark=ESTIMATED_MARK,
-                       estimated_note=estimated_note)
+                       estimated_note=estimated_note, marked=marked)
     return env
 
 

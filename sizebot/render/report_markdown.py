@@ -23,7 +23,7 @@ from sizebot.documents.image_diff import FileChange
 from sizebot.documents.report import Build, BuildDiff, Commit, Report, ReportImage, Waterfall
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import code_md, embed_label, escape_md, render_template
+from sizebot.render.common import code_md, embed_label, escape_md, estimated_legend, marked, render_template
 from sizebot.render.mermaid import bar_chart
 from sizebot.render.report_view import (
     ATTENTION,
@@ -104,9 +104,9 @@ def _row_sizes(r: SizeDelta, zero_is_absent: bool) -> dict[str, str]:
     old, new = r.old_size, r.new_size
     absent = "—" if zero_is_absent else "0 B"
     return {
-        "old": absent if zero_is_absent and old == 0 else format_size(old),
-        "new": absent if zero_is_absent and new == 0 else format_size(new),
-        "delta": format_delta(r.delta),
+        "old": absent if zero_is_absent and old == 0 else marked(format_size(old), bool(r.old_estimated)),
+        "new": absent if zero_is_absent and new == 0 else marked(format_size(new), bool(r.new_estimated)),
+        "delta": marked(format_delta(r.delta), r.estimated),
         "bytes": exact_bytes(r.delta),
         "percent": format_percent(r.delta, old) if old or not zero_is_absent else "new",
     }
@@ -126,11 +126,14 @@ def _category(rows: tuple[SizeDelta, ...], top: int | None, zero_is_absent: bool
     explains, so that the rows add up to the binary's change exactly."""
     shown, n, total = changes(rows, top)
     more = total - sum(r.delta for r in shown)
+    changed = changes(rows, None)[0]  # shown first, then the rows cut
     view: dict[str, Any] = {
         "rows": [{"name": r.name, **_row_sizes(r, zero_is_absent), **_function_sizes(r)} for r in shown],
         "changed": n, "total": total, "more": n - len(shown),
-        "more_delta": format_delta(more), "more_bytes": exact_bytes(more), "unattributed": None,
+        "more_delta": marked(format_delta(more), any(r.estimated for r in changed[len(shown):])),
+        "more_bytes": exact_bytes(more), "unattributed": None,
         "summary": f"{n} changed, {format_delta(total)} in all",
+        "estimated": estimated_legend(sum(r.old_estimated for r in changed), sum(r.new_estimated for r in changed)),
     }
     if delta is not None:
         rest = delta - total

@@ -17,7 +17,7 @@ from rich.text import Text
 from sizebot.documents.report import Dependency, Report
 from sizebot.documents.verdict import Verdict
 from sizebot.render import renderer
-from sizebot.render.common import embed_label, plain_text, rich_to_text
+from sizebot.render.common import embed_label, estimated_legend, marked, plain_text, rich_to_text
 from sizebot.render.report_view import (
     build_state,
     changes,
@@ -138,14 +138,21 @@ def _changes_table(report: Report, kind: str, top: int | None) -> Group | None:
     for r in rows:
         old, new = r.old_size, r.new_size
         style = _delta_style(r.delta)
-        table.add_row(_plain(r.name), format_size(old) if old else "—", format_size(new) if new else "—",
-                      Text(format_delta(r.delta), style=style), Text(exact_bytes(r.delta), style=style),
-                      Text(format_percent(r.delta, old), style=style))
+        table.add_row(_plain(r.name), marked(format_size(old), bool(r.old_estimated)) if old else "—",
+                      marked(format_size(new), bool(r.new_estimated)) if new else "—",
+                      Text(marked(format_delta(r.delta), r.estimated), style=style),
+                      Text(exact_bytes(r.delta), style=style), Text(format_percent(r.delta, old), style=style))
+    changed = changes(diff.packages if kind == "package" else diff.sections, None)[0]
     if n > len(rows):
-        table.add_row(f"… {n - len(rows)} more", "", "", Text(format_delta(more), style=_delta_style(more)),
+        table.add_row(f"… {n - len(rows)} more", "", "",
+                      Text(marked(format_delta(more), any(r.estimated for r in changed[len(rows):])),
+                           style=_delta_style(more)),
                       Text(exact_bytes(more), style=_delta_style(more)), "")
     table.add_row("unattributed", "", "", Text(format_delta(rest), style=_delta_style(rest)),
                   Text(exact_bytes(rest), style=_delta_style(rest)), "")
+    legend = estimated_legend(sum(r.old_estimated for r in changed), sum(r.new_estimated for r in changed))
+    if legend:
+        return _titled(title, Group(table, _plain(legend)))
     return _titled(title, table)
 
 
