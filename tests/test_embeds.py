@@ -5,6 +5,9 @@ list the changes; damaged headers and tables are notes, never exceptions."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 import struct
 
 import pytest
@@ -32,7 +35,6 @@ STRIPPED = ("-ldflags=-s -w",)
 SCHEMA, BLOB = len(PROGRAM["web/schema.json"]), len(PROGRAM["blob.txt"])
 FILES = (
     EmbeddedFile(WEB, "index.html", len(PROGRAM["web/index.html"])),
-    EmbeddedFile(WEB, "static/", 0),
     EmbeddedFile(WEB, "static/a.txt", 12),
     EmbeddedFile(WEB, "static/app.css", len(CSS)),
 )
@@ -147,6 +149,35 @@ def test_diff_lists_added_removed_changed():
     assert f"| <code>{WEB}</code> | <code>var schema string</code> | removed | 2.78 KB | 0 B | -2.78 KB |" in md
 
 
+def test_directories_are_not_files():
+    """A head that embeds a new directory tree: analyze, diff, report and their texts list its files,
+    never "assets/" or "assets/img/" as added 0 B files; a document of an older analysis that lists
+    "static/" with size 0 changes nothing either."""
+    head_files = dict(PROGRAM)
+    head_files["web/assets/logo.svg"] = "<svg/>\n"
+    head_files["web/assets/img/a.gif"] = "GIF89a" + "g" * 100
+    head_files["web/web.go"] = PROGRAM["web/web.go"].replace("//go:embed index.html static\n",
+                                                             "//go:embed index.html static assets\n")
+    old, new = analyze_binary(build(PROGRAM)), analyze_binary(build(head_files))
+    assert [e.name for e in new.embeds if e.kind == "file"] == [
+        "assets/img/a.gif", "assets/logo.svg", "index.html", "static/a.txt", "static/app.css"]
+    d = diff_reports(old, new)
+    assert [(e.name, e.status, e.delta) for e in d.embeds] == [("assets/img/a.gif", "added", 106),
+                                                                ("assets/logo.svg", "added", 7)]
+    side = BuildSide("ok", None)
+    build_row = Build("app", ".", "linux/amd64", "default", side, side, BuildDiff.of(d, top=10),
+                      d.old.file_size, d.new.file_size)
+    report = Report(verdict=Verdict.NEUTRAL, repo=Repo("", ""), base=Commit("", "0" * 40, ""),
+                    head=Commit("", "1" * 40, ""), config=ConfigUsed(None, True), builds=(build_row,))
+    for text in (render(new, "text", width=200), render(new, "markdown"), render(d, "text", width=200),
+                 render(d, "markdown"), render_report_markdown(report), render_report_text(report, width=200),
+                 json.dumps(d.to_json())):
+        assert "assets/img/a.gif" in text and not re.search(r"(static|assets|img)/[^a-z]", text), text
+    older = dataclasses.replace(old, embeds=tuple(sorted((*old.embeds, EmbeddedFile(WEB, "static/", 0)))))
+    assert diff_reports(older, old).embeds == ()
+    assert diff_reports(older, new).embeds == d.embeds
+
+
 def test_report_comment_lists_changed_embeds():
     """The pull request comment has an "Embedded files" section: what changed, largest first."""
     d = diff_reports(analyze_binary(build(PROGRAM)), analyze_binary(build(_changed())))
@@ -211,7 +242,7 @@ def test_text_lists_files():
     table = text[text.index("Embedded files"):]
     assert "static/app.css" in table and WEB in table and "var blob []byte" in table
     md = render(analyze_binary(build(PROGRAM)), "markdown")
-    assert "<summary>Embedded files (6)</summary>" in md
+    assert "<summary>Embedded files (5)</summary>" in md
     assert f"| <code>{WEB}</code> | <code>static/a.txt</code> | 12 B |" in md
     assert "| <code>main</code> | <code>var blob \\[\\]byte</code> | 3.00 KB |" in md
     md = render(analyze_binary(build(PROGRAM, flags=STRIPPED)), "markdown")
@@ -238,7 +269,7 @@ def test_a_file_name_that_is_not_utf8_keeps_the_table_with_a_note(tmp_path, flag
     [name_off] = [off for name, _, _, off in table.files if name == "static/a.txt"]
     r = _corrupt(tmp_path, src, lambda d: d.__setitem__(name_off + len("static/"), 0xFF))
     files = {e.name: e for e in r.embeds if e.kind == "file"}
-    assert sorted(files) == ["index.html", "static/", "static/\\xff.txt", "static/app.css"]
+    assert sorted(files) == ["index.html", "static/\\xff.txt", "static/app.css"]
     assert files["static/\\xff.txt"].size == 12
     assert any(n.startswith("embed.FS table at ") and n.endswith(": 1 file name(s) not UTF-8, shown with \\xNN escapes")
                for n in r.notes), r.notes
@@ -269,7 +300,7 @@ def test_absurd_variable_header_is_a_note(tmp_path):
     r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<Q", d, blob.offset, 0xDEAD_BEEF_0000))
     assert [e for e in r.embeds if e.package == "main"] == []
     r = _corrupt(tmp_path, src, lambda d: struct.pack_into("<Q", d, schema.offset + 8, 1 << 62))
-    assert [e.kind for e in r.embeds if e.package == WEB] == ["file"] * 4
+    assert [e.kind for e in r.embeds if e.package == WEB] == ["file"] * 3
 
 
 def test_mutated_data_never_crashes(tmp_path):

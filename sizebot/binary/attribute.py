@@ -493,7 +493,8 @@ def _embed_claims(
                                         is_std, lambda: data_references(binary, acc))
     for table, pkg in zip(tables, fs_pkgs, strict=True):
         for (name, data_off, size, name_off), name_len in zip(table.files, table.name_sizes, strict=True):
-            acc.embeds.append((pkg or "", name, size, "file"))
+            if not name.endswith("/"):  # a directory's entry: its name counts, it is not a file
+                acc.embeds.append((pkg or "", name, size, "file"))
             if pkg:
                 pid = acc.pkg_id(pkg)
                 acc.claims.add(data_off, data_off + size, 2, pid, DATA)

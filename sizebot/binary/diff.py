@@ -49,8 +49,8 @@ def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...
     """Embeds added, removed or resized, by package then name; a file and a variable of the same
     name are two embeds. Variables named by their order ("#N", no symbol table) are matched by size
     first: one embed added before others shifts their numbers, and is still one embed added."""
-    before = {(e.package, e.name, e.kind): e.size for e in old.embeds if not _positional(e.name, e.kind)}
-    after = {(e.package, e.name, e.kind): e.size for e in new.embeds if not _positional(e.name, e.kind)}
+    before = {(e.package, e.name, e.kind): e.size for e in old.embeds if _named_file(e.name, e.kind)}
+    after = {(e.package, e.name, e.kind): e.size for e in new.embeds if _named_file(e.name, e.kind)}
     out = []
     for key in sorted(before.keys() | after.keys()):
         pkg, name, kind = key
@@ -62,6 +62,12 @@ def embed_changes(old: BinaryReport, new: BinaryReport) -> tuple[EmbedDelta, ...
             out.append(EmbedDelta(pkg, name, "changed", before[key], after[key], kind))
     out.extend(_positional_changes(old, new))
     return tuple(sorted(out, key=lambda e: (e.package, e.name, e.kind)))
+
+
+def _named_file(name: str, kind: str) -> bool:
+    """An embed matched by name: a variable named by its symbol, or a file of an embed.FS (not a
+    directory's entry, which documents of older analyses list with size 0)."""
+    return not _positional(name, kind) and not (kind == "file" and name.endswith("/"))
 
 
 def _positional(name: str, kind: str) -> bool:

@@ -70,8 +70,9 @@ class ModuleSize:
 
 @dataclass(frozen=True, order=True)
 class EmbeddedFile:
-    """One //go:embed payload of a package: a file of an embed.FS (directories with size 0), or the
-    contents of a string or []byte variable (the file's name is not in the binary: the variable's)."""
+    """One //go:embed payload of a package: a file of an embed.FS (its directories are not files: not
+    listed), or the contents of a string or []byte variable (the file's name is not in the binary: the
+    variable's)."""
 
     package: str  # "" when the embedding package could not be told
     name: str  # file: path inside the embed.FS ("static/app.css"); variable: its name ("logo"), "#1" without symbols
