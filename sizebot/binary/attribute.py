@@ -115,8 +115,8 @@ def _attribution(
         else:
             pcln = Pclntab(binary, pcln_sec)
             md = find_moduledata(binary, pcln)
-            # the type walk and the DWARF split need only the file: on a large binary a worker does
-            # them while this process does the rest
+            # the type walk, the code's reference scan and the DWARF split need only the file: on a
+            # large binary a worker does them while this process does the rest
             early = _start_worker(binary, md, _go_minor(info, pcln), symbols)
             try:
                 _attribute_go(binary, pcln, md, info, acc, functions, symbols, early)
@@ -180,7 +180,7 @@ def _attribute_go(
     binary: BinaryFile, pcln: Pclntab, md: ModuleData | None, info: BuildInfo | None, acc: Attribution,
     functions: bool, symbols: bool = True, early: Worker | None = None,
 ) -> None:
-    """``early``: the worker doing the type walk and the DWARF split (_start_worker)."""
+    """``early``: the worker doing the type walk, the reference scan and the DWARF split (_start_worker)."""
     claims, pkg_id, notes = acc.claims, acc.pkg_id, acc.notes
     text_base = pcln.text_start
     if md is not None and (not text_base or md.text):
