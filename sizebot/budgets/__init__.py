@@ -11,6 +11,9 @@ Semantics (docs/configuration.md repeats them):
   is itself the level ("warn"/"fail"; "allow" checks nothing).
 * A rule whose scope (targets, platforms, strategies) names no build of the report gives one
   ``skipped`` row saying it judged nothing: never silence, which would pass every pull request.
+* A build in a rule's scope whose package the head no longer has (deleted, renamed) has the
+  rule's level as status ("the head no longer builds ..."): a pull request cannot escape a budget by
+  removing what it judges; the override is the way to accept that on purpose.
 * Overrides (a PR label or a commit trailer) turn every ``fail`` into ``overridden`` with the
   reason; warnings stay warnings. Verdict: a build that fails at base and head alike (the config
   cannot work) -> error; a head that does not build, or any fail -> fail (no override passes a head
@@ -51,6 +54,7 @@ class BuildMeasurement:
     head_modules: Mapping[str, int] = field(default_factory=dict)  # module path -> bytes (ModuleSize.size)
     new_modules: tuple[str, ...] = ()  # modules in head and not in base (BinaryDiff.added_modules)
     base_packages: Mapping[str, int] = field(default_factory=dict)  # to tell a typo from a removed package
+    head_missing: bool = False  # the head has no such package: it no longer builds what the base built
 
     @property
     def subject(self) -> str:
@@ -58,7 +62,8 @@ class BuildMeasurement:
 
     @classmethod
     def from_reports(cls, target: str, platform: str, strategy: str, base: BinaryReport | None,
-                     head: BinaryReport | None, diff: BinaryDiff | None = None) -> BuildMeasurement:
+                     head: BinaryReport | None, diff: BinaryDiff | None = None, *,
+                     head_missing: bool = False) -> BuildMeasurement:
         """From the binary analyses of base and head (either may be None: missing or failed build)."""
         if base is not None and head is not None:
             added = diff.added_modules if diff is not None else tuple(
@@ -74,6 +79,7 @@ class BuildMeasurement:
             head_modules={m.path: m.size for m in head.modules} if head is not None else {},
             new_modules=added,
             base_packages={p.name: p.size for p in base.packages} if base is not None else {},
+            head_missing=head_missing,
         )
 
 
@@ -250,6 +256,10 @@ def _new_modules(rule: BudgetRule, build: BuildMeasurement) -> BudgetResult:
 
 def _judge_build(rule: BudgetRule, build: BuildMeasurement) -> list[BudgetResult]:
     subject = build.subject
+    if build.head_missing:  # a build its budget cannot judge any more never passes it (an override may)
+        return [BudgetResult(f"budget[{rule.index}]", rule.level, rule.level, subject, None, None, "bytes",
+                             f"the head no longer builds {build.target} ({build.platform}, {build.strategy}): "
+                             "its package is not at the head", source=_source(rule))]
     if build.head_size is None:
         return [BudgetResult(f"budget[{rule.index}]", rule.level, "skipped", subject, None, None, "bytes",
                              "the head did not build", source=_source(rule))]

@@ -54,6 +54,11 @@ def unmatched_package(config: Config, rules: Sequence[BudgetRule],
 
 
 def in_scope(rule: BudgetRule, build: BuildMeasurement) -> bool:
-    return ((not rule.targets or build.target in rule.targets)
-            and (not rule.platforms or build.platform in rule.platforms)
-            and (not rule.strategies or build.strategy in rule.strategies))
+    return judges(rule, build.target, build.platform, build.strategy)
+
+
+def judges(rule: BudgetRule, target: str, platform: str, strategy: str) -> bool:
+    """Whether ``rule``'s scope names the build of ``target`` on ``platform`` with ``strategy``."""
+    return ((not rule.targets or target in rule.targets)
+            and (not rule.platforms or platform in rule.platforms)
+            and (not rule.strategies or strategy in rule.strategies))

@@ -48,12 +48,14 @@ class _SideFailed(Exception):
 
 def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, work_dir: Path, *,
                    docker_host: str | None = None, top: int = 20,
-                   measured_base: BaselineImage | None = None) -> ImageSection:
+                   measured_base: BaselineImage | None = None, rules_dir: Path | None = None) -> ImageSection:
     """Build, analyse and diff the image at base (``None``: not measured) and head; ``measured_base``:
     the base's image as a baseline measured it (``measure_base_image``), used instead of building it.
 
+    ``rules_dir``: where the ``.dive-ci`` is read (default: the head's checkout).
+
     Raises ConfigError only for a bad ``.dive-ci`` (read before anything is built)."""
-    rules = image_rules(image, head_dir)
+    rules = image_rules(image, rules_dir if rules_dir is not None else head_dir)
     error: str | None = None
     head: ImageReport | None = None
     base: ImageReport | None = None

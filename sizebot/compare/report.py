@@ -249,7 +249,7 @@ def measurements(comparisons: Iterable[Comparison]) -> tuple[BuildMeasurement, .
         c.target, c.platform, c.strategy,
         c.base.report if c.base.status == OK else None,
         c.head.report if c.head.status == OK else None,
-        c.diff) for c in comparisons)
+        c.diff, head_missing=c.head.status == MISSING) for c in comparisons)
 
 
 def compared(comparisons: Iterable[Comparison], image: ImageMeasurement | None = None) -> bool:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sizebot.binary.diff import diff_reports
 from sizebot.budgets.changes import judging_changes
-from sizebot.budgets.checks import unknown_target, unmatched_package
+from sizebot.budgets.checks import judges, unknown_target, unmatched_package
 from sizebot.budgets.overrides import find_overrides
 from sizebot.builds.committed import REGULAR_MODES, committed_files
 from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, import_graph
@@ -48,7 +48,7 @@ from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_basel
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
-from sizebot.config import Config, Strategy, Target, default_config, find_config, load_config
+from sizebot.config import Config, ImageConfig, Strategy, Target, default_config, find_config, load_config
 from sizebot.config.loading import CONFIG_NAMES, parse_config
 from sizebot.documents.baseline import Baseline
 from sizebot.documents.diff import BinaryDiff
@@ -59,6 +59,7 @@ from sizebot.units import format_size
 Progress = Callable[[str], None]
 BASE_CANDIDATES = ("origin/HEAD", "main", "master")
 GO_FILES = ("go.mod", "go.work")  # what the go command reads to choose its toolchain
+DIVE_CI = ".dive-ci"  # the image rules dive reads (compare/image.py)
 
 
 def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = None, labels: tuple[str, ...] = (),
@@ -164,11 +165,11 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         comparisons = _with_chains(comparisons, graphs, base_graphs, notes)
         notes.extend(toolchain_notes(comparisons, installed_f.result(), go_version))
         image_doc, image_measurement = None, None
-        if cfg.image is not None:
+        if judged.image is not None:
             from sizebot.compare.image import measure_images  # docker: only when an image is configured
 
             image_top = top if top is not None else DEFAULT_TOP
-            measured_image, image_note = base_image(baseline, base_sha, cfg.image, image_top) \
+            measured_image, image_note = base_image(baseline, base_sha, judged.image, image_top) \
                 if isinstance(baseline, Baseline) else (None, None)
             notes.extend([image_note] if image_note else [])
             if measured_image is not None:
@@ -179,7 +180,10 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                 say("building and measuring the image at base and head")
                 base_co, head_co = stack.enter_context(checkouts(repo, (base_sha, head_sha), work_dir / "worktrees"))
                 base_path = base_co.path
-            section = measure_images(base_path, head_co.path, cfg.image, work_dir / "image", docker_host=docker_host,
+            # the base's image is judged by the base's rules: its .dive-ci, not one the head adds or edits
+            rules_dir = _base_rules_dir(repo, base_sha, work_dir / "base-rules") if plan.image_from_base else None
+            section = measure_images(base_path, head_co.path, judged.image, work_dir / "image", docker_host=docker_host,
+                                     rules_dir=rules_dir,
                                      top=image_top, measured_base=measured_image)
             image_doc, image_measurement = section.doc, section.measurement
         overrides = find_overrides(list(labels), head_message, judged.override)
@@ -214,7 +218,7 @@ def _read_side(checkout: SharedCheckout, named: Config | None, head_config: Conf
     cfg, has_file, invalid = _side_config(path, named, head_config)
     wanted = head_config if head_config is not None else cfg  # the head's config decides what to build
     discovered, discovery_error = None, None
-    if not wanted.targets:
+    if not wanted.targets or (head_config is not None and _lists_budgeted(cfg, has_file, invalid, named)):
         say("finding main packages (go list)")
         if head_config is None:
             discovered = discover_targets(path, go=go, env=env)
@@ -260,6 +264,10 @@ def _plan_beside_builds(checkout: SharedCheckout, named: Config | None, head: _R
     present = frozenset(t.name for t in head.config.targets if package_present(path, t.package))
     base = _Read(cfg, has_file, invalid, None, None, present)
     if head.config.targets:
+        if _lists_budgeted(cfg, has_file, invalid, named):  # the base's budgeted main packages, listed now
+            say("finding main packages (go list)")
+            discovered, error = _base_targets(path, go, env)
+            base = replace(base, discovered=discovered, discovery_error=error)
         return _plan(named, base, head, base_sha, head_sha, notes, host_platform_f), None
     notes = list(notes)
 
@@ -335,7 +343,7 @@ def _read_unchecked_base(files: dict[str, tuple[str, str]], baseline: Baseline, 
         except ConfigError as exc:  # as _read_side: the base's file may be invalid
             cfg, invalid = default_config(), str(exc)
     discovered = None
-    if not head_config.targets:
+    if not head_config.targets or _lists_budgeted(cfg, has_file, invalid, named):
         if baseline.discovered is None:
             return None
         discovered = tuple(Target(name=name, package=package, platforms=()) for name, package in baseline.discovered)
@@ -351,6 +359,7 @@ class _Plan:
     jobs: list[Job]
     judged: Config  # the head's config with the judging budgets and override policy
     notes: list[str]  # the report's notes so far
+    image_from_base: bool = False  # the image is the base's [image]: its .dive-ci is the base's too
 
 
 def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sha: str, notes: Sequence[str],
@@ -359,21 +368,100 @@ def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sh
     cfg = head.config
     targets = _targets(cfg, base, head, base_sha, head_sha, notes)
     judging = _judging_config(named, base, head, notes)
-    built_names = [t.name for t in targets]
+    base_judges = named is None and judging is base.config and base.has_file
+    host = host_platform_f.result() if any(not t.platforms for t in targets) else ""
+    jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,)) for s in _strategies(cfg, t)]
+    strategies = cfg.strategies
+    if base_judges and judging.budgets:
+        base_targets = base.config.targets or base.discovered or ()
+        base_host = host_platform_f.result() if any(not t.platforms for t in base_targets) else ""
+        budgeted = [(t, platform, s) for t in base_targets for platform in (t.platforms or (base_host,))
+                    for s in _strategies(base.config, t)
+                    if any(judges(rule, t.name, platform, s.name) for rule in judging.budgets)]
+        jobs = _with_budgeted(jobs, budgeted, notes)
+        names = {s.name for s in strategies}
+        strategies += tuple(s for s in base.config.strategies if s.name not in names)  # the waterfall's order
+    built_names = list(dict.fromkeys(t.name for t, _p, _s in jobs)) if jobs else [t.name for t in targets]
     known = [t.name for t in base.config.targets] if judging is base.config else []
     error = unknown_target(cfg, judging.budgets, built_names, known)
     if error is not None:
         raise error
-    host = host_platform_f.result() if any(not t.platforms for t in targets) else ""
-    jobs = [(t, platform, s) for t in targets for platform in (t.platforms or (host,)) for s in _strategies(cfg, t)]
     if cfg.defaulted:
         notes.insert(0, f"no sizebot.toml at the head: built every main package for {host or 'the host'} "
                         f"with the default strategies ({', '.join(s.name for s in cfg.strategies)})"
                         + ("; no budgets" if not judging.budgets else ""))
-    judged = replace(cfg, budgets=judging.budgets, override=judging.override,
-                     image=replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
-                     if cfg.image is not None else None)
-    return _Plan(jobs, judged, notes)
+    judged = replace(cfg, strategies=strategies, budgets=judging.budgets, override=judging.override,
+                     image=_judged_image(cfg, judging, base_judges, notes))
+    return _Plan(jobs, judged, notes, image_from_base=base_judges and judging.image is not None)
+
+
+def _base_rules_dir(repo: Path, base_sha: str, where: Path) -> Path:
+    """A directory holding the base commit's .dive-ci (none when the base has no such regular file)."""
+    where.mkdir(parents=True, exist_ok=True)
+    found = committed_files(repo, base_sha, (DIVE_CI,)).get(DIVE_CI)
+    if found is not None and found[0] in REGULAR_MODES:
+        (where / DIVE_CI).write_text(found[1], encoding="utf-8")
+    return where
+
+
+def _lists_budgeted(cfg: Config, has_file: bool, invalid: str | None, named: Config | None) -> bool:
+    """Whether the base's own budgets judge main packages only ``go list`` at the base can name (its
+    sizebot.toml has budgets and no ``[[target]]``): they are built whatever the head's file says."""
+    return (named is None and has_file and invalid is None and cfg.budgets_from != "head" and bool(cfg.budgets)
+            and not cfg.targets)
+
+
+def _with_budgeted(jobs: Sequence[Job], budgeted: Sequence[Job], notes: list[str]) -> list[Job]:
+    """The head's jobs with every build the base's budgets judge built from the base's definition: one
+    the head redefines (another package, flags, post-steps, command) takes the base's, one the head no
+    longer builds (a strategy or platform dropped, the target removed from its file) is added after the
+    head's. A head whose jobs agree with the base's is left as it is (the same report)."""
+    wanted = {(t.name, p, s.name): (t, p, s) for t, p, s in budgeted}
+    out: list[Job] = []
+    redefined: list[str] = []
+    for t, p, s in jobs:
+        base_job = wanted.pop((t.name, p, s.name), None)
+        if base_job is None:
+            out.append((t, p, s))
+            continue
+        changed = _redefinition(base_job, (t, p, s))
+        if changed:
+            redefined.append(f"{t.name} {p} {s.name} ({', '.join(changed)})")
+        out.append(base_job)
+    dropped = [f"{t.name} {p} {s.name}" for t, p, s in wanted.values()]
+    out.extend(wanted.values())
+    for what, labels in (("redefines", redefined), ("no longer builds", dropped)):
+        if labels:
+            shown = "; ".join(labels[:6]) + (f"; and {len(labels) - 6} more" if len(labels) > 6 else "")
+            notes.append(f"the head {what} {shown}: built at base and head as the base's sizebot.toml defines it, "
+                         "since the base's budgets judge it (the head's definition applies once merged)")
+    return out
+
+
+def _redefinition(base: Job, head: Job) -> list[str]:
+    """What the head's definition of a build changes from the base's: the keys, by name."""
+    (bt, _bp, bs), (ht, _hp, hs) = base, head
+    changed = [key for key, b, h in (("package", bt.package, ht.package), ("tags", bt.tags, ht.tags),
+                                     ("env", bt.env, ht.env)) if b != h]
+    changed += [f"strategy.{bs.name}.{key}" for key, b, h in (
+        ("flags", bs.flags, hs.flags), ("env", bs.env, hs.env), ("post", bs.post, hs.post),
+        ("command", bs.command, hs.command), ("output", bs.output, hs.output)) if b != h]
+    return changed
+
+
+def _judged_image(cfg: Config, judging: Config, base_judges: bool, notes: list[str]) -> ImageConfig | None:
+    """The image built and judged: the base's ``[image]`` (Dockerfile, context, target, build args,
+    platform, rules) when the base's budgets judge and it has one, so that a head cannot move the image
+    its budgets judge; else the head's, with the judging budgets."""
+    if base_judges and judging.image is not None:
+        if cfg.image != judging.image and (cfg.image is None or replace(cfg.image, budgets=()) !=
+                                           replace(judging.image, budgets=())):
+            notes.append("the head changes [image]: the image is built at base and head as the base's "
+                         "sizebot.toml defines it, since the base's budgets judge it (the head's applies once merged)")
+        return judging.image
+    if cfg.image is None:
+        return None
+    return replace(cfg.image, budgets=judging.image.budgets if judging.image else ())
 
 
 def _plan_from_baseline(base_files_f: Future[_BaseFiles | None], baseline: Baseline, named: Config | None,
