@@ -185,3 +185,74 @@ def test_the_same_config_at_both_commits_is_unchanged(repo, capsys, tmp_path):
     assert (status, doc["verdict"], rows(doc)) == (1, "fail", [("max_increase 1%", "fail", "app linux/amd64 release")])
     assert len(doc["builds"]) == 2
     assert os.path.isdir(repo["path"])
+
+
+# ---- the image: built as the base's [image] defines it --------------------------------------------
+
+IMAGE_CONFIG = CONFIG + """
+[image]
+dockerfile = "Dockerfile"
+
+[[image.budget]]
+level = "fail"
+max_increase = "1%"
+measure = "uncompressed"
+"""
+DIVE_CI = "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 1KB\n  highestUserWastedPercent: 0.05\n"
+
+
+def imaged_repo(root: Path) -> tuple[Path, str]:
+    repo = root / "imaged"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": SMALL, "cmd/hello/main.go": SMALL,
+                      "sizebot.toml": IMAGE_CONFIG, ".dive-ci": DIVE_CI,
+                      "Dockerfile": "FROM scratch\nCOPY blob.bin /blob.bin\n"})
+    (repo / "blob.bin").write_bytes(b"a" * 10_000)
+    return repo, commit_all(repo, "An image")
+
+
+def image_report(repo: Path, base: str, head: str, **kw) -> dict:
+    from sizebot.compare.run import run_report_doc
+
+    return run_report_doc(repo=repo, base=base, head=head, env={**os.environ, "GOTOOLCHAIN": "local"},
+                          **kw).to_json()
+
+
+def test_deleting_the_budgeted_dockerfile_fails_the_image_budget(tmp_path):
+    """The head removes its Dockerfile and [image]: the base's image budget cannot judge it, and fails
+    (the head's side is refused before any engine is asked)."""
+    repo, base = imaged_repo(tmp_path)
+    git(repo, "rm", "-q", "Dockerfile")
+    write_tree(repo, {"sizebot.toml": CONFIG})
+    head = commit_all(repo, "No image")
+    doc = image_report(repo, base, head, docker_host="unix:///nonexistent/docker.sock")
+    assert doc["image"]["error"] == "head image: no Dockerfile in the head commit"
+    assert [(r["rule"], r["status"], r["subject"], r["message"]) for r in doc["budgets"]
+            if r["subject"].startswith("image")] == [
+        ("image.budget[0]", "fail", "image (uncompressed)", "head image: no Dockerfile in the head commit")]
+    assert doc["verdict"] == "fail"
+
+
+@pytest.mark.docker
+def test_moving_the_dockerfile_and_the_dive_ci_does_not_escape(tmp_path, docker_engine):
+    """The head grows the image and points [image] at a tiny Dockerfile, and loosens .dive-ci: the image
+    is built from the base's Dockerfile at both commits, its rules read from the base's .dive-ci."""
+    repo, base = imaged_repo(tmp_path)
+    (repo / "blob.bin").write_bytes(b"b" * 30_000)
+    write_tree(repo, {"Dockerfile.small": "FROM scratch\nCOPY go.mod /go.mod\n",
+                      "sizebot.toml": IMAGE_CONFIG.replace('dockerfile = "Dockerfile"', 'dockerfile = "Dockerfile.small"'),
+                      ".dive-ci": "rules:\n  lowestEfficiency: 0\n  highestWastedBytes: disabled\n"
+                                  "  highestUserWastedPercent: disabled\n"})
+    head = commit_all(repo, "A bigger image, measured elsewhere")
+    doc = image_report(repo, base, head, docker_host=docker_engine.host)
+    image = doc["image"]
+    assert image["error"] is None
+    assert (image["base"]["size"], image["head"]["size"]) == (10_000, 30_000)
+    assert [(r["rule"], r["status"], r["actual"]) for r in doc["budgets"] if r["subject"].startswith("image")] == [
+        ("max_increase 1%", "fail", 200.0)]
+    assert sorted((r["name"], r["threshold"]) for r in image["rules"]) == [
+        ("highestUserWastedPercent", 0.05), ("highestWastedBytes", 1000), ("lowestEfficiency", 0.95)]
+    assert ("the head changes [image]: the image is built at base and head as the base's sizebot.toml defines it, "
+            "since the base's budgets judge it (the head's applies once merged)") in doc["notes"]
+    assert doc["verdict"] == "fail"

@@ -221,7 +221,8 @@ def test_failed_head_build_is_one_line_and_no_measurement(docker_engine, checkou
     err = section.doc.to_json()["error"]
     assert err.startswith("head image: docker build of Dockerfile failed (exit 1): ")
     assert "sizebot-boom" in err and "\n" not in err and str(tmp_path) not in err
-    assert section.measurement is None
+    # no figures; the head's fault said, so that the image budgets fail rather than pass
+    assert section.measurement == ImageMeasurement(None, None, None, None, head_problem=err)
     # The base is not built once the head failed.
     assert {k: section.doc.to_json()[k] for k in ("base", "head", "diff", "rules")} == {
         "base": None, "head": None, "diff": None, "rules": []}
@@ -259,7 +260,9 @@ def test_head_without_the_dockerfile_or_outside_paths(checkouts, tmp_path):
     empty = write_tree(tmp_path / "head", {"README": "x\n"})
     section = measure_images(base, empty, ImageConfig(dockerfile="build/Dockerfile"), tmp_path)
     assert section.doc.to_json()["error"] == "head image: no build/Dockerfile in the head commit"
-    assert section.measurement is None
+    # no figures; the head's fault said, so that the image budgets fail rather than pass
+    assert section.measurement == ImageMeasurement(None, None, None, None,
+                                                   head_problem="head image: no build/Dockerfile in the head commit")
     section = measure_images(base, head, ImageConfig(context=".."), tmp_path)
     assert section.doc.to_json()["error"] == "head image: [image] context '..' is outside the repository"
 

@@ -91,6 +91,7 @@ class ImageMeasurement:
     head_size: int | None
     base_compressed_size: int | None
     head_compressed_size: int | None
+    head_problem: str | None = None  # the head lost or broke its image (not the engine's fault): budgets fail
 
     @classmethod
     def from_reports(cls, base: ImageReport | None, head: ImageReport | None) -> ImageMeasurement:
@@ -281,6 +282,9 @@ def _judge_image(rule: ImageBudgetRule, image: ImageMeasurement) -> list[BudgetR
     subject = f"image ({rule.measure})"
     base, head = image.sizes(rule.measure)
     if head is None:
+        if image.head_problem is not None:  # like a budgeted build the head no longer has: never a pass
+            return [BudgetResult(f"image.budget[{rule.index}]", rule.level, rule.level, subject, None, None,
+                                 "bytes", image.head_problem, source=_source(rule))]
         return [BudgetResult(f"image.budget[{rule.index}]", rule.level, "skipped", subject, None, None, "bytes",
                              "the head image did not build", source=_source(rule))]
     out: list[BudgetResult] = []

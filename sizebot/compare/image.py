@@ -3,7 +3,8 @@
 Each side is built by the Docker engine, saved with ``docker save`` into ``work_dir``, its tag
 removed at once (the engine's storage stays small) and the archive read by analyze_image, then
 deleted. The head image is judged by dive's CI rules: ``[image.rules]`` of sizebot.toml, else a
-``.dive-ci`` file at the head checkout's root, else dive's defaults (as ``dive --ci`` would).
+``.dive-ci`` file at the root of ``rules_dir`` (the head checkout's, or the base's when the base's
+``[image]`` is judged), else dive's defaults (as ``dive --ci`` would).
 
 A failed build never raises: its one-line error goes in the section's ``error`` and there is no
 measurement for the image budgets. A base without the Dockerfile (the PR adds it) is not an
@@ -60,8 +61,13 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
     head: ImageReport | None = None
     base: ImageReport | None = None
     note: str | None = None
+    head_problem: str | None = None  # what the head did that leaves its image unmeasured (not the engine's)
     try:
-        _inputs(head_dir, image, "head")  # a head without its Dockerfile is an error, before the engine
+        try:
+            _inputs(head_dir, image, "head")  # a head without its Dockerfile is an error, before the engine
+        except _SideFailed as exc:
+            head_problem = str(exc)
+            raise
         if measured_base is not None:
             base_dir = None
             if measured_base.status == "missing":
@@ -77,7 +83,11 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
                               "(start dockerd or set DOCKER_HOST)")
         scratch = Path(work_dir) / f"image-{uuid.uuid4().hex[:12]}"
         try:
-            head = _measure(head_dir, image, scratch, "head", docker_host, top)
+            try:
+                head = _measure(head_dir, image, scratch, "head", docker_host, top)
+            except _SideFailed as exc:
+                head_problem = str(exc)
+                raise
             if measured_base is not None:
                 if measured_base.report is None:
                     raise _SideFailed(measured_base.error or "base image: the build failed")
@@ -92,8 +102,9 @@ def measure_images(base_dir: Path | None, head_dir: Path, image: ImageConfig, wo
                       diff=diff_images(base, head, top=top) if base is not None and head is not None else None,
                       rules=tuple(image_rule(r) for r in evaluate_rules(head, rules)) if head is not None else (),
                       error=error if error is not None else note)
-    if error is not None:
-        return ImageSection(doc=doc, measurement=None)
+    if error is not None:  # a head that lost or broke its image is judged so (its budgets cannot pass)
+        return ImageSection(doc=doc, measurement=ImageMeasurement(None, None, None, None, head_problem=head_problem)
+                            if head_problem is not None else None)
     return ImageSection(doc=doc, measurement=ImageMeasurement.from_reports(base, head))
 
 

@@ -7,9 +7,11 @@ a build without -trimpath embeds it, and the same commit must give the same bina
 and in every run. At the head: what to build (its sizebot.toml, or ``config``, else the defaults with
 main packages discovered by ``go list``). At the base: its sizebot.toml's budgets and override policy,
 which judge the pull request unless that file says ``budgets_from = "head"`` (a pull request cannot
-loosen its own budget); then every base build, its main packages listed by ``go list`` while the
-builds of the head's run (they come first whatever the base has; a main package only the base has is
-built once listed). Then every head build, finding Go's build cache warm. Within a side, ``go build``
+loosen its own budget), and every build they judge, built at both sides as the base defines it (a pull
+request cannot escape them by changing what is built: ``_with_budgeted``); then every base build, its
+main packages listed by ``go list`` while the builds of the head's run (they come first whatever the
+base has; a main package only the base has is built once listed). Then every head build, finding
+Go's build cache warm. Within a side, ``go build``
 jobs run in parallel up to the number of CPUs; custom build commands run one at a time (they write
 inside the checkout, where two could collide). Each binary is analysed (or its analysis read back from
 the cache, in a reader thread) while the next builds run, and each diff is worked out as soon as both
