@@ -155,6 +155,25 @@ def test_budget_naming_an_undiscovered_target_is_a_config_error(repo, capsys):
         f"sizebot: error: {path}:1: budget[0].targets[0]: unknown target 'ap'; did you mean 'app'?"]
 
 
+def test_an_error_in_the_base_budgets_names_the_base_file(repo, capsys):
+    """The base's budgets judge: a fault in them is reported as the base's file at the base's commit,
+    not as the sizebot.toml a reviewer has open (the head's, where that line says something else)."""
+    path = repo["path"]
+    typo = CONFIG + '\n[[budget]]\nlevel = "fail"\nmax_size = "50 MB"\npackages = { "github.com/google/uuidx" = "1 MB" }\n'
+    git(path, "checkout", "-q", repo["c1"])
+    write_tree(path, {"sizebot.toml": typo})
+    base = commit_all(path, "Cap a package (a typo)")
+    write_tree(path, {"sizebot.toml": typo.replace("uuidx", "uuid")})
+    head = commit_all(path, "Fix the package's name")
+    git(path, "checkout", "-q", "main")
+    status, out, err = report(capsys, repo, "--base", base, "--head", head)
+    assert (status, out) == (2, "")
+    assert err.strip().splitlines() == [
+        f"sizebot: error: base sizebot.toml (at {base[:12]}):12: budget[1].packages: package "
+        "'github.com/google/uuidx' is in no binary of this budget's builds, at the base or the head (a typo, or a "
+        "package path the binaries do not use)"]
+
+
 def test_target_package_at_neither_commit_is_a_config_error(repo, capsys):
     path = config_file(repo, "no-package.toml", CONFIG.replace("./cmd/app", "./cmd/ap"))
     status, out, err = report(capsys, repo, "--base", repo["c1"], "--head", repo["c2"], "--config", path)

@@ -161,7 +161,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             jobs, judged = plan.jobs, plan.judged
             notes[:] = plan.notes + more_notes
         comparisons = _compare(jobs, base_sides, head_sides, top, diffs)
-        error = unmatched_package(cfg, judged.budgets, measurements(comparisons))
+        error = unmatched_package(replace(cfg, path=plan.budgets_file), judged.budgets, measurements(comparisons))
         if error is not None:
             raise error
         comparisons = _with_chains(comparisons, graphs, base_graphs, notes)
@@ -362,6 +362,7 @@ class _Plan:
     judged: Config  # the head's config with the judging budgets and override policy
     notes: list[str]  # the report's notes so far
     image_from_base: bool = False  # the image is the base's [image]: its .dive-ci is the base's too
+    budgets_file: str | None = None  # the file of the judging budgets as errors name it (the base's says so)
 
 
 def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sha: str, notes: Sequence[str],
@@ -385,7 +386,9 @@ def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sh
         strategies += tuple(s for s in base.config.strategies if s.name not in names)  # the waterfall's order
     built_names = list(dict.fromkeys(t.name for t, _p, _s in jobs)) if jobs else [t.name for t in targets]
     known = [t.name for t in base.config.targets] if judging is base.config else []
-    error = unknown_target(cfg, judging.budgets, built_names, known)
+    # the base's file is not the one a reader has open: errors name it as the base's
+    budgets_file = replace(judging, path=f"base {judging.path} (at {base_sha[:12]})") if base_judges else judging
+    error = unknown_target(budgets_file, judging.budgets, built_names, known)
     if error is not None:
         raise error
     if cfg.defaulted:
@@ -394,7 +397,8 @@ def _plan(named: Config | None, base: _Read, head: _Read, base_sha: str, head_sh
                         + ("; no budgets" if not judging.budgets else ""))
     judged = replace(cfg, strategies=strategies, budgets=judging.budgets, override=judging.override,
                      image=_judged_image(cfg, judging, base_judges, notes))
-    return _Plan(jobs, judged, notes, image_from_base=base_judges and judging.image is not None)
+    return _Plan(jobs, judged, notes, image_from_base=base_judges and judging.image is not None,
+                 budgets_file=budgets_file.path)
 
 
 def _base_rules_dir(repo: Path, base_sha: str, where: Path) -> Path:
