@@ -161,7 +161,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             jobs, judged = plan.jobs, plan.judged
             notes[:] = plan.notes + more_notes
         comparisons = _compare(jobs, base_sides, head_sides, top, diffs)
-        error = unmatched_package(replace(cfg, path=plan.budgets_file), judged.budgets, measurements(comparisons))
+        error = unmatched_package(replace(cfg, path=plan.budgets_file or cfg.path), judged.budgets,
+                                  measurements(comparisons))
         if error is not None:
             raise error
         comparisons = _with_chains(comparisons, graphs, base_graphs, notes)
