@@ -1,8 +1,9 @@
 """Data by reference, for bytes no symbol or format sizes: the code's references into the data
 sections (the GOARCH's scanner, sizebot/binary/references.py) start objects of the referencing
-functions' package; pointer-sized words of .data start objects of the holding object's package; a
-generic function's dictionary goes to the package of the shape function it is passed to. Extents run to
-the next such start in the section: estimated (``ESTIMATED``), never above an exact claim.
+functions' package (in code inlined into a function, the inlined function's: sizebot/binary/inltree.py);
+pointer-sized words of .data start objects of the holding object's package; a generic function's
+dictionary goes to the package of the shape function it is passed to. Extents run to the next such start
+in the section: estimated (``ESTIMATED``), never above an exact claim.
 """
 
 from __future__ import annotations
