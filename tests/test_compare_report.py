@@ -475,3 +475,26 @@ def test_a_go_upgrade_brings_no_unknown_dependency_and_no_new_module():
     assert measured.new_modules == ()
     [rule] = parse_config('[[budget]]\nnew_modules = "fail"\n').budgets
     assert [(r.status, r.message) for r in evaluate([rule], [measured])] == [("pass", "no new modules")]
+
+
+def test_dependencies_carry_their_estimated_data():
+    """Two stripped builds (data found by reference only), with the head's real import graph: each new
+    package's estimated bytes are its analysed data_estimated, its total's those of what only it brings in."""
+    from sizebot.binary.attribute import analyze_binary
+    from sizebot.builds.discover import import_graph
+    from tests.support.goprograms import HELLO, HTTPJSON, build
+
+    stripped = ("-ldflags=-s -w",)
+    exe = build(HTTPJSON, flags=stripped)
+    base, head = analyze_binary(build(HELLO, flags=stripped)), analyze_binary(exe)
+    graph = import_graph(exe.parent / "src", ".", "linux/amd64")
+    diff = diff_reports(base, head)
+    deps = new_dependencies(diff, chains_in(graph, diff.added_packages), top=None, graph=graph)
+    estimated = {p.name: p.data_estimated for p in head.packages}
+    assert deps and all(d.kind == "package" for d in deps)
+    assert {d.name: d.estimated for d in deps} == {d.name: estimated[d.name] for d in deps}
+    assert sum(d.estimated for d in deps) > 10_000  # the reference method did estimate data here
+    for d in deps:
+        only = graph.only_through({d.name})
+        assert d.total_estimated == sum(estimated.get(p, 0) for p in only) <= (d.total_size or 0)
+        assert Dependency.from_json(d.to_json(), "dependency") == d

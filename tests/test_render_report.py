@@ -391,3 +391,58 @@ def test_estimated_data_is_marked_in_the_comment_and_the_text():
         "name": "golang.org/x/text/unicode/norm", "old_size": 0, "new_size": 118_000, "delta": 118_000,
         "new_estimated": 118_000}
     assert "†" not in render_report_markdown(Report.from_json(sample())) + render_report_text(Report.from_json(sample()))
+
+
+ESTIMATED_DEPENDENCIES_MD = """\
+- **+573 KB** module <code>golang.org/x/net</code> ← <code>net/http</code> ← <code>example.com/app/server</code> \
+· +691 KB† with what only it brings in
+- **+412 KB** package <code>golang.org/x/net/http2</code> ← <code>net/http</code> ← <code>example.com/app/server</code> \
+· +691 KB† with what only it brings in
+- **+118 KB†** module <code>golang.org/x/text</code> through <code>golang.org/x/text/unicode/norm</code> ← \
+<code>golang.org/x/net/idna</code> ← <code>golang.org/x/net/http2</code> ← <code>net/http</code> ← \
+<code>example.com/app/server</code>
+- **+1.20 KB** package <code>example.com/app/plugins/evil\\|&lt;b&gt;x&lt;/b&gt;</code> ← <code>example.com/app/server</code>
+- **-96.0 KB†** removed package <code>example.com/app/internal/legacy</code> ← <code>example.com/app/server</code>
+
+† data partly estimated: 4.00 KB (base), 118 KB (head) found through the references of code and data to it, \
+without symbols (each object runs to the next referenced address)
+
+</details>
+"""
+
+ESTIMATED_DEPENDENCIES_TEXT = """\
+Dependencies
+  +573 KB module golang.org/x/net ← net/http ← example.com/app/server · +691 KB† with what only it
+          brings in
+  +412 KB package golang.org/x/net/http2 ← net/http ← example.com/app/server · +691 KB† with what
+          only it brings in
+ +118 KB† module golang.org/x/text through golang.org/x/text/unicode/norm ← golang.org/x/net/idna ←
+          golang.org/x/net/http2 ← net/http ← example.com/app/server
+ +1.20 KB package example.com/app/plugins/evil|<b>x</b> ← example.com/app/server
+-96.0 KB† removed package example.com/app/internal/legacy ← example.com/app/server
+† data partly estimated: 4.00 KB (base), 118 KB (head) found through the references of code and data
+to it, without symbols (each object runs to the next referenced address)
+"""
+
+
+def test_estimated_data_is_marked_in_the_dependency_lines():
+    """x/text's bytes all estimated, 4 KB of the removed legacy package's, and 118 KB of what x/net and
+    http2 bring in: each figure marked, one legend (the totals overlap the sizes: not added again)."""
+    doc = sample()
+    build = doc["builds"][0]
+    deps = {d["name"]: d for d in build["new_dependencies"]}
+    deps["golang.org/x/text"].update(estimated=118_000, total_estimated=118_000)
+    for name in ("golang.org/x/net", "golang.org/x/net/http2"):
+        deps[name]["total_estimated"] = 118_000
+    build["removed_dependencies"][0]["estimated"] = 4_000
+    report = Report.from_json(doc)
+    assert Report.from_json(report.to_json()) == report
+    md = render_report_markdown(report)
+    section = md.split("<details open><summary>🆕 Dependencies: 4 new, 1 removed</summary>\n\n", 1)[1]
+    assert section[: section.index("</details>") + len("</details>\n")] == ESTIMATED_DEPENDENCIES_MD
+    text = render_report_text(report, width=100)
+    section = text[text.index("Dependencies\n"):]
+    assert section[: section.index("\nStrategy waterfall")] == ESTIMATED_DEPENDENCIES_TEXT
+    build["removed_dependencies"][0]["estimated"] = 96_001
+    with pytest.raises(DocumentError, match=r"estimated bytes more than the size"):
+        Report.from_json(doc)

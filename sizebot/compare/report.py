@@ -99,6 +99,11 @@ def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str
     package_module = {p.name: p.module for p in report.packages}
     package_size = {p.name: p.size for p in report.packages}
     module_size = {m.path: m.size for m in report.modules}
+    package_estimated = {p.name: p.data_estimated for p in report.packages if p.data_estimated}
+    module_estimated: dict[str, int] = {}
+    for p in report.packages:
+        if p.data_estimated:
+            module_estimated[p.module] = module_estimated.get(p.module, 0) + p.data_estimated
     main_module = _main_module(report)
 
     def module_of(path: str) -> str:
@@ -113,11 +118,13 @@ def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str
     walk = len(graph.parent) + sum(len(i) for i in graph.imports.values()) if graph is not None else 0
     spent = [0]
 
-    def total(removed: Iterable[str]) -> int | None:
+    def total(removed: Iterable[str]) -> tuple[int | None, int]:
+        """(the bytes only ``removed`` brings in, of them estimated)"""
         if graph is None or spent[0] + walk > TOTALS_WORK:
-            return None
+            return None, 0
         spent[0] += walk
-        return sum(package_size.get(p, 0) for p in graph.only_through(set(removed)))
+        only = graph.only_through(set(removed))
+        return sum(package_size.get(p, 0) for p in only), sum(package_estimated.get(p, 0) for p in only)
 
     changed = set(packages)
     out: list[Dependency] = []
@@ -127,9 +134,11 @@ def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str
         mine = [p for p, m in package_module.items() if m == module]
         reached = sorted((len(chains[p]), p) for p in mine if p in chains)
         chain = tuple(chains[reached[0][1]]) if reached else (module,)
-        out.append(Dependency("module", module, module, module_size.get(module, 0), chain,
-                              total_size=total(p for p in graph.parent if module_of(p) == module)
-                              if graph is not None else None))
+        total_size, total_estimated = total(p for p in graph.parent if module_of(p) == module) \
+            if graph is not None else (None, 0)
+        out.append(Dependency("module", module, module, module_size.get(module, 0), chain, total_size=total_size,
+                              estimated=min(module_estimated.get(module, 0), module_size.get(module, 0)),
+                              total_estimated=total_estimated))
     for package in packages:
         chain = tuple(chains.get(package) or (package,))
         if package in modules or module_of(package) in upgraded:
@@ -140,8 +149,10 @@ def _listed(report: BinaryReport, modules: Sequence[str], packages: Sequence[str
             importer = module_of(chain[1])
             if importer != main_module and (chain[1] in changed or module_of(package) == importer == "std"):
                 continue
+        total_size, total_estimated = total([package])
         out.append(Dependency("package", package, package_module.get(package, ""), package_size.get(package, 0),
-                              chain, total_size=total([package])))
+                              chain, total_size=total_size, estimated=package_estimated.get(package, 0),
+                              total_estimated=total_estimated))
     return out
 
 
@@ -187,12 +198,14 @@ def module_upgrades(diff: BinaryDiff, chains: Mapping[str, Sequence[str]]) -> tu
     old_sizes = {m.path: m.size for m in diff.old.modules}
     new_sizes = {m.path: m.size for m in diff.new.modules}
     package_module = {p.name: p.module for p in diff.new.packages}
+    new_estimated = {r.name: r.new_estimated for r in diff.modules if r.new_estimated}
     out = []
     for old, new in upgrades(diff):
         reached = sorted((len(chain), p) for p, chain in chains.items() if package_module.get(p) == new)
         chain = tuple(chains[reached[0][1]]) if reached else (new,)
         out.append(Dependency("upgrade", new, new, new_sizes.get(new, 0), chain, replaces=old,
-                              replaced_size=old_sizes.get(old, 0)))
+                              replaced_size=old_sizes.get(old, 0),
+                              estimated=min(new_estimated.get(new, 0), new_sizes.get(new, 0))))
     return tuple(out)
 
 

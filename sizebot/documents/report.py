@@ -204,6 +204,9 @@ class Dependency:
     total_size: int | None = None
     replaces: str = ""  # upgrade: the module path it replaces (chroma for chroma/v2)
     replaced_size: int = 0  # upgrade: that module's bytes in the base binary
+    # of size and of total_size, the bytes of data whose extent is estimated (analyze's data_estimated)
+    estimated: int = 0
+    total_estimated: int = 0
 
     @property
     def net(self) -> int:
@@ -211,20 +214,28 @@ class Dependency:
         return self.size - self.replaced_size
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "module": self.module, "size": self.size,
-                "chain": list(self.chain), "total_size": self.total_size, "replaces": self.replaces,
-                "replaced_size": self.replaced_size}
+        doc = {"kind": self.kind, "name": self.name, "module": self.module, "size": self.size,
+               "chain": list(self.chain), "total_size": self.total_size, "replaces": self.replaces,
+               "replaced_size": self.replaced_size}
+        if self.estimated:
+            doc["estimated"] = self.estimated
+        if self.total_estimated:
+            doc["total_estimated"] = self.total_estimated
+        return doc
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> Dependency:
         f = Fields(obj, where, ("kind", "name", "module", "size", "chain", "total_size", "replaces",
-                                "replaced_size"))
+                                "replaced_size"), ("estimated", "total_estimated"))
         chain = f.get("chain", strings)
         if not chain:
             raise DocumentError(f"{f.at('chain')}: expected at least one package")
-        return cls(f.get("kind", lambda v, w: one_of(v, w, DEPENDENCY_KINDS)), f.text("name"),
-                   f.text("module"), f.size("size"), chain, f.nullable("total_size", size), f.text("replaces"),
-                   f.size("replaced_size"))
+        dep = cls(f.get("kind", lambda v, w: one_of(v, w, DEPENDENCY_KINDS)), f.text("name"),
+                  f.text("module"), f.size("size"), chain, f.nullable("total_size", size), f.text("replaces"),
+                  f.size("replaced_size"), f.size("estimated", 0), f.size("total_estimated", 0))
+        if dep.estimated > dep.size or dep.total_estimated > (dep.total_size or 0):
+            raise DocumentError(f"{where}: estimated bytes more than the size they are part of")
+        return dep
 
 
 @dataclass(frozen=True)

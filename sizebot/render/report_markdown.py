@@ -31,6 +31,7 @@ from sizebot.render.report_view import (
     build_state,
     changes,
     delta_cell,
+    dependencies_legend,
     dependency_line,
     dependency_title,
     exact_bytes,
@@ -285,7 +286,7 @@ def _dependencies(builds: tuple[Build, ...], limit: int | None) -> tuple[list[di
             line += f" (in {escape_md(', '.join(e['labels']))})"
         if len(e["figures"]) > 1:  # the builds differ (DWARF, -s -w, platforms): say whose figures these are
             line += f" (the figures of {escape_md(e['labels'][0])})"
-        items.append({"line": line, "change": e["change"], "kind": e["dep"].kind})
+        items.append({"line": line, "change": e["change"], "kind": e["dep"].kind, "dep": e["dep"]})
     return items, len(entries) - len(cut)
 
 
@@ -382,6 +383,7 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
         "budget_emoji": BUDGET_EMOJI,
         "details": details, "categories": categories, "version_groups": version_groups,
         "embed_groups": embed_groups, "deps": deps, "chart": chart,
+        "dep_legend": dependencies_legend((item["dep"], item["change"]) for item in deps),
         "dep_count": len(deps), "dep_more": dep_more, "dep_title": dependency_title(deps, dep_more),
         "waterfalls": [_waterfall_view(w, level.chart) for w in report.waterfalls if w.steps]
         if level.details else [],

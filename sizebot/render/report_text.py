@@ -22,6 +22,7 @@ from sizebot.render.report_view import (
     build_state,
     changes,
     delta_cell,
+    dependencies_legend,
     dependency_line,
     exact_bytes,
     go_change_note,
@@ -201,7 +202,8 @@ def _dependencies(report: Report) -> list[Group]:
         if len(figures[(change, d.kind, d.name)]) > 1:
             line.append_text(_plain(f" (the figures of {labels[0]})"))
         grid.add_row(Text(size, style="green" if size.startswith("-") else "red"), line)
-    return [_titled("Dependencies", grid)]
+    legend = dependencies_legend((d, change) for d, change, _ in seen.values())
+    return [_titled("Dependencies", Group(grid, _plain(legend)) if legend else grid)]
 
 
 def _waterfalls(report: Report) -> list[Group]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from sizebot.documents.diff import SizeDelta
 from sizebot.documents.report import BudgetResult, Build, BuildDiff, Dependency, Report
+from sizebot.render.common import estimated_legend, marked
 from sizebot.units import format_delta, format_percent, format_size
 
 BUDGET_ORDER = {"fail": 0, "warn": 1, "overridden": 2, "pass": 3, "skipped": 4}
@@ -157,9 +158,10 @@ def dependency_line(dep: Dependency, change: str, name: Callable[[str], str] = s
     → 312 KB)"); a removed one with its base bytes as a shrinkage. A module reached through one of its
     packages says "through" (never "module ← its own package", which reads like a cycle). ``name``
     escapes the untrusted names (code_md for markdown)."""
+    est = bool(dep.estimated)  # a figure holding estimated bytes is marked, as in the tables
     if dep.kind == "upgrade":
-        return (format_delta(dep.net), f"upgrade {name(dep.replaces)} → {name(dep.name)} "
-                                       f"({format_size(dep.replaced_size)} → {format_size(dep.size)})")
+        return (marked(format_delta(dep.net), est), f"upgrade {name(dep.replaces)} → {name(dep.name)} "
+                f"({format_size(dep.replaced_size)} → {marked(format_size(dep.size), est)})")
     sign = -1 if change == "removed" else 1
     chain = list(dep.chain)
     if dep.kind == "module" and chain and chain[0] != dep.name:
@@ -169,8 +171,24 @@ def dependency_line(dep: Dependency, change: str, name: Callable[[str], str] = s
     rest = f"{'removed ' if change == 'removed' else ''}{dep.kind} {where}"
     if dep.total_size is not None and dep.total_size != dep.size:
         verb = "brought" if change == "removed" else "brings"
-        rest += f" · {format_delta(sign * dep.total_size)} with what only it {verb} in"
-    return format_delta(sign * dep.size), rest
+        total = marked(format_delta(sign * dep.total_size), bool(dep.total_estimated))
+        rest += f" · {total} with what only it {verb} in"
+    return marked(format_delta(sign * dep.size), est), rest
+
+
+def dependencies_legend(listed: Iterable[tuple[Dependency, str]]) -> str:
+    """The legend of the estimated figures among the dependency lines (``(dependency, change)``
+    pairs shown): their own estimated bytes, the base's for removed ones, the head's for the rest."""
+    listed = list(listed)
+    old = new = 0
+    for dep, change in listed:
+        if change == "removed":
+            old += dep.estimated
+        else:
+            new += dep.estimated
+    if not (old or new):  # only totals are marked (they overlap): the largest says how much
+        new = max((dep.total_estimated for dep, _ in listed), default=0)
+    return estimated_legend(old, new)
 
 
 def dependency_title(items: Sequence[dict[str, str]], more: int) -> str:
