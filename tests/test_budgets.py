@@ -229,6 +229,8 @@ max_increase = "1%"
 level = "warn"
 new_modules = "warn"
 packages = { "golang.org/x/net/http2" = "400 KB" }
+[override]
+trailer = "Size-Budget-Override"
 """)
     results = evaluate(config.budgets, [APP])
     assert [(x.source, x.rule, x.status) for x in results] == [
@@ -242,12 +244,14 @@ packages = { "golang.org/x/net/http2" = "400 KB" }
     overridden = evaluate(config.budgets, [APP], overrides=overrides)
     assert verdict(overridden, compared=True) == "warn"
     assert overridden[0].override_reason == "vendoring the new SDK"
+    # without [override] trailer in the file, a trailer any author can write overrides nothing
+    assert find_overrides([], message, parse_config("[[budget]]\nmax_size = 1\n").override) == ()
 
 
 # -- overrides: labels and trailers -------------------------------------------------------------------
 
 def test_find_overrides_labels_and_trailers():
-    policy = OverridePolicy()
+    policy = OverridePolicy(trailer="Size-Budget-Override")
     msg = "Add SDK\n\nBody text.\n\nsize-budget-override : vendoring\n  the SDK\nSigned-off-by: A <a@example.invalid>\n"
     assert find_overrides(["bug", "Size-Budget-Override"], msg, policy) == (
         Override("trailer", "vendoring the SDK"), Override("label", "PR label size-budget-override"))

@@ -174,7 +174,7 @@ def test_schema_rejects_what_the_validator_rejects():
 def test_default_config():
     config = default_config()
     assert config == Config(path=None, defaulted=True, targets=(), strategies=DEFAULT_STRATEGIES, budgets=(),
-                            override=OverridePolicy("size-budget-override", "Size-Budget-Override"), image=None)
+                            override=OverridePolicy("size-budget-override", ""), image=None)
     assert config.strategies == (Strategy("default"), Strategy("release", flags=("-trimpath", "-ldflags=-s -w")))
     assert config.strategy("release").flags == ("-trimpath", "-ldflags=-s -w")
 
@@ -240,7 +240,7 @@ def test_defaults_of_a_minimal_budget_and_image():
                           '[override]\nlabel = ""\n')
     assert config.budgets == (BudgetRule(index=0, level="fail", max_size=1000, line=1),)
     assert config.image == ImageConfig(budgets=(ImageBudgetRule(index=0, level="fail", max_size=1_048_576, line=4),))
-    assert config.override == OverridePolicy(label="", trailer="Size-Budget-Override")
+    assert config.override == OverridePolicy(label="", trailer="")  # a trailer overrides only where opted in
 
 
 def test_sizes_and_percentages():

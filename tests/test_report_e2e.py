@@ -264,8 +264,15 @@ def test_waterfall_budgets_and_notes(full):
 
 def test_override_by_trailer_and_by_label(repo, capsys):
     one = str(repo["configs"] / "one.toml")
+    # a trailer any author can write overrides nothing unless the file opts in
     status, out, _ = cli(capsys, "--repo", str(repo["path"]), "--base", repo["c1"], "--head", repo["c3"],
                          "--config", one, "--format", "json", "--quiet")
+    doc = json.loads(out)
+    assert (status, doc["verdict"], doc["overrides"]) == (1, "fail", [])
+    opted_in = repo["configs"] / "one-trailer.toml"
+    opted_in.write_text(ONE + '\n[override]\ntrailer = "Size-Budget-Override"\n')
+    status, out, _ = cli(capsys, "--repo", str(repo["path"]), "--base", repo["c1"], "--head", repo["c3"],
+                         "--config", str(opted_in), "--format", "json", "--quiet")
     doc = json.loads(out)
     validate(doc)
     assert (status, doc["verdict"]) == (0, "warn")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sizebot.config.dive_rules import DiveRules
 
 DEFAULT_LABEL = "size-budget-override"
-DEFAULT_TRAILER = "Size-Budget-Override"
+DEFAULT_TRAILER = ""  # off: any pull request's author can write a trailer; a base's sizebot.toml may opt in
 
 
 @dataclass(frozen=True)
