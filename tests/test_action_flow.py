@@ -24,6 +24,7 @@ from tests.support.action import (
     BASE,
     HEAD,
     REPO,
+    SAMPLE_CONFIG,
     action_env,
     comment_mode,
     fake_github,
@@ -660,9 +661,12 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
         raise AssertionError("mode comment measured (ran PR code)")
 
     monkeypatch.setattr(action, "MEASURE", must_not_measure)
+    # the budgets that judge are the base's sizebot.toml, read through the API
+    fake.files[(base, "sizebot.toml")] = HELLO_CONFIG
     Path(env["GITHUB_OUTPUT"]).write_text("")
     assert main(["action"]) == 1
     [c] = fake.comments_on(12)
+    # judged again from its figures, the honest file is posted as it was measured
     report = Report.from_json({k: v for k, v in measurement.items() if k not in ("pull_request", "comment_key")})
     assert c["body"] == build_comment(merge_reports([report]), "default")
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
@@ -708,7 +712,12 @@ def test_measure_stage_exits_0_for_any_verdict(env, fake, measured, monkeypatch,
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["verdict"] == verdict and load_measurement(output_file(out))["verdict"] == verdict
     assert _writes(fake) == []
-    # stage 2 on the uploaded file: the commit status carries the verdict
+    # stage 2 on the uploaded file: the commit status carries the verdict its figures get against the
+    # base's budgets (read through the API), here budgets that give the verdict the file claims
+    fake.files[(BASE, "sizebot.toml")] = {
+        "fail": SAMPLE_CONFIG, "pass": "",
+        "warn": SAMPLE_CONFIG.replace('[[budget]]\ntargets = ["app"]\nplatforms = ["linux/amd64"]\n',
+                                      '[[budget]]\nlevel = "warn"\ntargets = ["app"]\nplatforms = ["linux/amd64"]\n')}[verdict]
     (Path(env["GITHUB_WORKSPACE"]) / "m.json").write_bytes(output_file(out).read_bytes())
     comment_mode(env, monkeypatch, json.loads(output_file(out).read_text()))
     code = main(["action"])

@@ -9,14 +9,24 @@ from pathlib import Path
 
 import pytest
 
+from sizebot.budgets.rejudge import rejudge
 from sizebot.cli import action, main
 from sizebot.cli.report import render_doc
+from sizebot.config.loading import parse_config
 from sizebot.documents.report import Report
 from sizebot.github.client import RetryPolicy
 from sizebot.github.comment import build_comment
 from sizebot.github.merge import merge_reports
 from sizebot.render.comment import treemap_line
-from tests.support.action import action_env, comment_mode, fake_github, measurement, read_outputs, sample
+from tests.support.action import (
+    SAMPLE_CONFIG,
+    action_env,
+    comment_mode,
+    fake_github,
+    measurement,
+    read_outputs,
+    sample,
+)
 
 
 @pytest.fixture
@@ -54,7 +64,8 @@ def test_comment_mode_writes_the_page_and_links_the_runs_artifacts(env, fake, mo
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["report-html"] == "sizebot-output/sizebot-report-default.html"
     page = (Path(env["GITHUB_WORKSPACE"]) / out["report-html"]).read_text()
-    merged = merge_reports([Report.from_json(sample())])
+    # the comment stage judges the figures again, against the base's sizebot.toml (SAMPLE_CONFIG)
+    merged = rejudge(merge_reports([Report.from_json(sample())]), parse_config(SAMPLE_CONFIG), ())
     assert page == render_doc(merged, "html")
     [c] = fake.comments_on(12)
     link = treemap_line(f"{RUN}#artifacts", "sizebot-treemap")

@@ -383,6 +383,30 @@ def measurement_files(pattern: str, shown: str) -> tuple[list[str], str]:
     return sorted(found), root
 
 
+def _judged(env: Mapping[str, str], client: GitHubClient, repo: str, pull: dict[str, Any], head_sha: str,
+            report: Report, files: list[str]) -> Report:
+    """The measured report judged again on this trusted side: its budget rows and verdict recomputed
+    from its figures against the budgets of the sizebot.toml at the pull request's base (read through the
+    API, never from the files), with the override label as the pull request has it now and a trailer
+    only when that file opts in. What the files claimed is replaced; a disagreement is said."""
+    from sizebot.budgets.overrides import find_overrides
+    from sizebot.budgets.rejudge import disagreement, rejudge
+    from sizebot.github.contents import commit_message, config_names, judging_config
+
+    base_sha = str((pull.get("base") or {}).get("sha") or report.base.sha)
+    names = config_names(_input(env, "working-directory") or ".", _input(env, "config") or None)
+    config = judging_config(client, repo, base_sha, head_sha, names)
+    labels = tuple(str(label["name"]) for label in pull.get("labels") or ()
+                   if isinstance(label, dict) and isinstance(label.get("name"), str))
+    message = commit_message(client, repo, head_sha) if config.override.trailer else ""
+    judged = rejudge(report, config, find_overrides(labels, message, config.override))
+    fault = disagreement(report, judged)
+    if fault is not None:
+        _warn(f"{', '.join(files)}: {fault}: the rows and verdict recomputed from its figures and the base's "
+              "budgets are posted, not the file's")
+    return judged
+
+
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
                   key: str, fail_on: str, source: str) -> int:
     """Post what the measuring run measured, where the trusted side says.
@@ -441,7 +465,8 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         print("sizebot: no measurement matches the pull request's current head: nothing posted")
         write_outputs(env.get("GITHUB_OUTPUT"), outputs)
         return 0
-    report = merge_reports([reports[f] for f, _d in fresh])
+    report = _judged(env, client, repo, pull, run.head_sha, merge_reports([reports[f] for f, _d in fresh]),
+                     [f for f, _d in fresh])
     # Everything rendered before anything is written or posted: what cannot be rendered reaches nobody.
     from sizebot.render import render
     from sizebot.render.comment import build_job_summary

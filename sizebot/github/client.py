@@ -31,6 +31,7 @@ _PERMISSION_HINTS = (
     ("/check-runs", "checks: write"),
     ("/statuses/", "statuses: write"),
     ("/comments", "pull-requests: write"),
+    ("/contents/", "contents: read"),
 )
 
 

@@ -43,10 +43,45 @@ def read_outputs(path: Path) -> dict[str, str]:
             for m in re.finditer(r"^([\w-]+)<<(\S+)\n(.*?)\n\2$", path.read_text(), re.DOTALL | re.MULTILINE)}
 
 
+# The base's sizebot.toml whose budgets give sample()'s rows (the comment stage judges them again)
+SAMPLE_CONFIG = """[[budget]]
+targets = ["app"]
+platforms = ["linux/amd64"]
+strategies = ["release"]
+max_size = "25 MB"
+max_increase = "5%"
+
+[[budget]]
+level = "warn"
+targets = ["app"]
+platforms = ["linux/arm64"]
+strategies = ["release"]
+max_increase = "500 KB"
+
+[[budget]]
+targets = ["app"]
+platforms = ["linux/amd64"]
+strategies = ["default"]
+max_increase = "1%"
+
+[[budget]]
+targets = ["worker"]
+platforms = ["linux/amd64"]
+strategies = ["release"]
+max_size = "5 MB"
+
+[[budget]]
+targets = ["cli"]
+max_increase = "1%"
+"""
+
+
 @contextmanager
 def fake_github(*pulls: int) -> Iterator[fg.FakeGitHub]:
-    """The fake GitHub server of REPO, with open pull requests ``pulls`` from BASE to HEAD."""
+    """The fake GitHub server of REPO, with open pull requests ``pulls`` from BASE to HEAD, and
+    SAMPLE_CONFIG as the base's sizebot.toml."""
     fake = fg.FakeGitHub(REPO).start()
+    fake.files[(BASE, "sizebot.toml")] = SAMPLE_CONFIG
     try:
         for number in pulls:
             fake.add_pull(number, BASE, HEAD)

@@ -9,9 +9,11 @@ fault, if any. Every request is recorded.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
+import urllib.parse
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +86,8 @@ class FakeGitHub:
         self.comments: list[dict[str, Any]] = []
         self.statuses: list[dict[str, Any]] = []
         self.check_runs: list[dict[str, Any]] = []
+        self.files: dict[tuple[str, str], str] = {}  # (commit, path) -> text: GET contents
+        self.commits: dict[str, str] = {}  # sha -> message: GET commits/SHA
         self.faults: dict[str, deque[Fault | None]] = defaultdict(deque)
         self.requests: list[Request] = []
         self.remaining = 5000
@@ -93,7 +97,7 @@ class FakeGitHub:
 
     # -- scripting --------------------------------------------------------------------------
     def add_pull(self, number: int, base_sha: str, head_sha: str, *, base_ref: str = "main",
-                 head_ref: str = "feature", head_repo: str | None = None) -> None:
+                 head_ref: str = "feature", head_repo: str | None = None, labels: tuple[str, ...] = ()) -> None:
         """``head_repo``: a fork's owner/name (the head branch lives there); default this repository."""
         api = f"{self.api}/repos/{self.repo}"
         head = self._repo() if head_repo is None else dict(
@@ -105,6 +109,7 @@ class FakeGitHub:
             "title": f"PR {number}", "user": self._user("octocat", "User"),
             "issue_url": f"{api}/issues/{number}", "comments_url": f"{api}/issues/{number}/comments",
             "statuses_url": f"{api}/statuses/{head_sha}",
+            "labels": [{"id": 900 + i, "name": name, "color": "ededed"} for i, name in enumerate(labels)],
             "base": {"label": f"octo:{base_ref}", "sha": base_sha, "ref": base_ref, "repo": self._repo()},
             "head": {"label": f"{head['owner']['login']}:{head_ref}", "sha": head_sha, "ref": head_ref,
                      "repo": head},
@@ -244,6 +249,8 @@ class FakeGitHub:
             ("PATCH", rf"/repos/{r}/issues/comments/(\d+)", "comments.update"),
             ("POST", rf"/repos/{r}/statuses/([0-9a-f]{{40}})", "statuses"),
             ("POST", rf"/repos/{r}/check-runs", "check-runs"),
+            ("GET", rf"/repos/{r}/contents/(.+)", "contents"),
+            ("GET", rf"/repos/{r}/commits/([0-9a-f]{{40}})", "commit"),
         ]
         for method, pattern, name in table:
             m = re.fullmatch(pattern, req.path)
@@ -263,6 +270,22 @@ class FakeGitHub:
     def _r_pull(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
         pr = self.pulls.get(int(m.group(1)))
         return (200, pr, {}) if pr else (404, {"message": "Not Found", "documentation_url": DOCS}, {})
+
+    def _r_contents(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
+        """A file at ``?ref=SHA`` as GitHub answers it (base64 content), 404 when that commit lacks it."""
+        path = urllib.parse.unquote(m.group(1))
+        text = self.files.get((req.query.get("ref", [""])[0], path))
+        if text is None:
+            return 404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, {}
+        raw = text.encode()
+        return 200, {"type": "file", "encoding": "base64", "size": len(raw), "name": path.rsplit("/", 1)[-1],
+                     "path": path, "content": base64.b64encode(raw).decode(), "sha": "f" * 40}, {}
+
+    def _r_commit(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
+        message = self.commits.get(m.group(1))
+        if message is None:
+            return 422, {"message": f"No commit found for SHA: {m.group(1)}", "documentation_url": DOCS}, {}
+        return 200, {"sha": m.group(1), "commit": {"message": message}}, {}
 
     def _r_pulls(self, req: Request, m: re.Match) -> tuple[int, Any, dict[str, str]]:
         """Open pull requests, ``head=OWNER:BRANCH`` filtered as GitHub does (one page)."""
