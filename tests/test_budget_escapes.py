@@ -256,3 +256,32 @@ def test_moving_the_dockerfile_and_the_dive_ci_does_not_escape(tmp_path, docker_
     assert ("the head changes [image]: the image is built at base and head as the base's sizebot.toml defines it, "
             "since the base's budgets judge it (the head's applies once merged)") in doc["notes"]
     assert doc["verdict"] == "fail"
+
+
+def test_naming_targets_does_not_drop_the_base_s_discovered_ones(tmp_path, capsys):
+    """The base's sizebot.toml has a budget and no [[target]] (main packages found by go list); the head
+    names only cmd/hello as a target: cmd/app, which the budget judges, is still built and judged."""
+    repo = tmp_path / "discovered"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": SMALL, "cmd/hello/main.go": SMALL,
+                      "sizebot.toml": '[[budget]]\nlevel = "fail"\nmax_increase = "1%"\n'})
+    base = commit_all(repo, "Say hello")
+    write_tree(repo, {"cmd/app/main.go": LARGE,
+                      "sizebot.toml": '[[target]]\nname = "hello"\npackage = "./cmd/hello"\n\n'
+                                      '[[budget]]\nlevel = "fail"\nmax_increase = "1%"\n'})
+    head = commit_all(repo, "Serve HTTP, build only hello")
+    capsys.readouterr()
+    status = main(["report", "--repo", str(repo), "--quiet", "--base", base, "--head", head, "--format", "json"])
+    doc = json.loads(capsys.readouterr().out)
+    host = doc["builds"][0]["platform"]
+    assert (status, doc["verdict"]) == (1, "fail")
+    assert builds(doc) == [("hello", "./cmd/hello", host, "default", "ok", "ok"),
+                           ("hello", "./cmd/hello", host, "release", "ok", "ok"),
+                           ("app", "./cmd/app", host, "default", "ok", "ok"),
+                           ("app", "./cmd/app", host, "release", "ok", "ok")]
+    assert rows(doc) == [("max_increase 1%", "pass", f"hello {host} default"),
+                         ("max_increase 1%", "pass", f"hello {host} release"),
+                         ("max_increase 1%", "fail", f"app {host} default"),
+                         ("max_increase 1%", "fail", f"app {host} release")]
+    assert doc["notes"] == [f"the head no longer builds app {host} default; app {host} release: {NOTE_TAIL}"]
