@@ -274,11 +274,16 @@ def test_a_major_version_move_is_one_upgrade_and_its_figures_name_their_build(ha
     assert (upgrade["kind"], upgrade["replaces"]) == ("upgrade", "github.com/cespare/xxhash")
     assert upgrade["size"] != {d["name"]: d for d in release["new_dependencies"]}["github.com/cespare/xxhash/v2"]["size"]
     net = format_delta(upgrade["size"] - upgrade["replaced_size"])
-    assert (f"- **{net}** upgrade <code>github.com/cespare/xxhash</code> → <code>github.com/cespare/xxhash/v2</code> "
-            f"({format_size(upgrade['replaced_size'])} → {format_size(upgrade['size'])}) "
+    # a figure holding bytes found by reference only (the document's "estimated") is marked
+    mark = {name: "†" if d.get("estimated") else "" for name, d in deps.items()}
+    assert deps["embed"].get("estimated"), "the precondition: embed's data is partly estimated, even with symbols"
+    assert (f"- **{net}{mark[upgrade['name']]}** upgrade <code>github.com/cespare/xxhash</code> → "
+            f"<code>github.com/cespare/xxhash/v2</code> ({format_size(upgrade['replaced_size'])} → "
+            f"{format_size(upgrade['size'])}{mark[upgrade['name']]}) (the figures of hasher linux/amd64 default)\n") \
+        in markdown
+    assert (f"- **{format_delta(deps['embed']['size'])}†** package <code>embed</code> ← <code>example.com/hasher</code> "
             "(the figures of hasher linux/amd64 default)\n") in markdown
-    assert (f"- **{format_delta(deps['embed']['size'])}** package <code>embed</code> ← <code>example.com/hasher</code> "
-            "(the figures of hasher linux/amd64 default)\n") in markdown
+    assert f"† data partly estimated: {deps['embed']['estimated']} B (head) found through" in markdown
     assert "(the figures of hasher linux/amd64 default)" in hasher_pr["text"]
     assert ("| <code>github.com/cespare/xxhash</code> | v1.1.0 | removed |\n"
             "| <code>github.com/cespare/xxhash/v2</code> | — | v2.3.0 |\n") in markdown
@@ -287,7 +292,7 @@ def test_a_major_version_move_is_one_upgrade_and_its_figures_name_their_build(ha
 def test_embedded_file_names_a_pull_request_chose_are_listed_exactly_and_inert(hasher_pr):
     for build in hasher_pr["doc"]["builds"]:
         files = {e["name"]: e["size"] for e in build["head"]["binary"]["embeds"] if e["kind"] == "file"}
-        assert files == {"assets/": 0, **{f"assets/{name}": size for name, size in ASSETS.items()}}
+        assert files == {f"assets/{name}": size for name, size in ASSETS.items()}  # the directory is no file
     markdown = hasher_pr["markdown"]
     assert "| <code>main</code> | <code>assets/\\$x^2\\$ @\u200bsomeone \\#\u200b12.txt</code> | added | 0 B | 3.00 KB |" in markdown
     assert ("| <code>main</code> | <code>assets/\\[click\\]\\(\\_\\_evil.example\\) \\~\\~x\\~\\~ \\_y\\_ \\(1\\).txt</code> "
