@@ -152,3 +152,43 @@ def test_a_config_input_outside_the_repository_is_one_line(fake, env, monkeypatc
     assert capsys.readouterr().err.strip() == (
         "sizebot: error: input config: '../../etc/sizebot.toml' is outside the repository")
     assert fake.statuses == [] and fake.comments_on(12) == []
+
+
+TARGETED = """[[target]]
+name = "app"
+package = "./cmd/app"
+platforms = ["linux/amd64"]
+strategies = ["release"]
+
+[strategy.release]
+flags = ["-trimpath", "-ldflags=-s -w"]
+
+[[budget]]
+targets = ["app"]
+max_increase = "5%"
+"""
+
+
+def test_a_file_that_leaves_out_the_budgeted_build_fails(fake, env, monkeypatch):
+    """Rows need builds: a file without the build the base's budgets judge cannot make them judge nothing."""
+    fake.files[(BASE, "sizebot.toml")] = TARGETED
+    fake.add_pull(12, BASE, HEAD)
+    doc = forged("pass", budgets=[])
+    doc["builds"] = [b for b in doc["builds"] if b["target"] != "app"]
+    comment_mode(env, monkeypatch, doc)
+    assert main(["action"]) == 1
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    report = json.loads((Path(env["GITHUB_WORKSPACE"]) / out["report-json"]).read_text())
+    assert [(r["rule"], r["status"], r["subject"], r["message"]) for r in report["budgets"]] == [
+        ("budget[0]", "skipped", "targets app", "no build of this report is in its scope: it judged nothing"),
+        ("budget[0]", "fail", "app linux/amd64 release", "not in the measurement: a build the base's budgets judge")]
+    assert (out["verdict"], fake.statuses[-1]["state"]) == ("fail", "failure")
+    # the honest file: judged on its figures, nothing added
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    comment_mode(env, monkeypatch, measurement())
+    assert main(["action"]) == 1
+    out = read_outputs(Path(env["GITHUB_OUTPUT"]))
+    report = json.loads((Path(env["GITHUB_WORKSPACE"]) / out["report-json"]).read_text())
+    assert [(r["rule"], r["status"], r["subject"]) for r in report["budgets"]] == [
+        ("max_increase 5%", "fail", "app linux/amd64 release"), ("max_increase 5%", "fail", "app linux/amd64 default"),
+        ("max_increase 5%", "fail", "app linux/arm64 release")]

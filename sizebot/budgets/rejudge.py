@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sizebot.budgets import BuildMeasurement, ImageMeasurement, evaluate, verdict
+from sizebot.budgets import BuildMeasurement, ImageMeasurement, apply_overrides, evaluate, verdict
+from sizebot.budgets.checks import judges
 from sizebot.config import Config
 from sizebot.documents.analyze import UNKNOWN
 from sizebot.documents.report import FAILED, MISSING, OK, BudgetResult, Build, Override, Report, ReportImage
@@ -26,11 +27,32 @@ def rejudge(report: Report, config: Config, overrides: Sequence[Override]) -> Re
     image = measured_image(report.image)
     results = evaluate(config.budgets, builds, image_rules=config.image.budgets if config.image is not None else (),
                        image=image, overrides=overrides)
+    results += apply_overrides(_unmeasured(config, builds), overrides)
     compared = any(b.base_size is not None and b.head_size is not None for b in builds) or (
         image is not None and image.base_size is not None and image.head_size is not None)
     judged = verdict(results, compared, head_failed=any(b.head.status == FAILED for b in report.builds),
                      failed_alike=any(b.base.status == FAILED and b.head.status == FAILED for b in report.builds))
     return replace(report, budgets=results, overrides=tuple(overrides), verdict=judged)
+
+
+def _unmeasured(config: Config, builds: Sequence[BuildMeasurement]) -> tuple[BudgetResult, ...]:
+    """A row at the rule's level for each build the budgets judge that the files do not have: the
+    builds of ``config``'s ``[[target]]``s on their named platforms (discovered main packages and the
+    host's platform are known only to the measuring job) in a rule's scope. A file cannot pass a budget
+    by leaving out what it judges."""
+    have = {(b.target, b.platform, b.strategy) for b in builds}
+    out = []
+    for rule in config.budgets:
+        for target in config.targets:
+            strategies = [s.name for s in config.strategies if not target.strategies or s.name in target.strategies]
+            for platform in target.platforms:
+                for strategy in strategies:
+                    if judges(rule, target.name, platform, strategy) and (target.name, platform, strategy) not in have:
+                        out.append(BudgetResult(f"budget[{rule.index}]", rule.level, rule.level,
+                                                f"{target.name} {platform} {strategy}", None, None, "bytes",
+                                                "not in the measurement: a build the base's budgets judge",
+                                                source=f"budget[{rule.index}]"))
+    return tuple(out)
 
 
 def disagreement(claimed: Report, recomputed: Report) -> str | None:
