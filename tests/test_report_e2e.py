@@ -363,6 +363,31 @@ def test_user_errors_exit_2(repo, capsys, tmp_path):
     assert status == 2 and "none of origin/HEAD, main, master exists: name the base commit with --base REF" in err
 
 
+def test_a_run_that_fails_before_building_leaves_no_worktree(repo, capsys, tmp_path):
+    """With --base, both refs are resolved and the head checked out while the report's modules load; a
+    run that fails before it builds (a bad config, an unknown ref) leaves no worktree behind, and one
+    that works removes its own."""
+    def worktrees():
+        return [line for line in git(repo["path"], "worktree", "list", "--porcelain").splitlines()
+                if line.startswith("worktree ")]
+
+    assert worktrees() == [f"worktree {repo['path']}"]
+    work = tmp_path / "work"
+    status, _, err = cli(capsys, "--repo", str(repo["path"]), "--base", repo["c1"], "--head", repo["c2"],
+                         "--config", str(repo["configs"] / "bad.toml"), "--work-dir", str(work))
+    assert status == 2 and "budget[0].max_sise: unknown key" in err
+    assert worktrees() == [f"worktree {repo['path']}"] and not (work / "src").exists()
+    status, _, err = cli(capsys, "--repo", str(repo["path"]), "--base", repo["c1"], "--head", "no-such-ref",
+                         "--work-dir", str(work))
+    assert status == 2 and "unknown ref 'no-such-ref'" in err
+    assert worktrees() == [f"worktree {repo['path']}"] and not (work / "src").exists()
+    status, _, _ = cli(capsys, "--repo", str(repo["path"]), "--base", repo["c1"], "--head", repo["c2"],
+                       "--config", str(repo["configs"] / "one.toml"), "--work-dir", str(work), "--quiet",
+                       "--format", "json")
+    assert status in (0, 1)
+    assert worktrees() == [f"worktree {repo['path']}"] and not (work / "src").exists()
+
+
 def test_default_base_is_the_merge_base(repo):
     assert default_base(repo["path"], repo["c3"]) == (repo["c1"], "main")
     assert default_base(repo["path"], "HEAD") == (repo["c1"], "main")

@@ -21,13 +21,13 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sizebot.builds.git import checked_sha
 from sizebot.builds.git import last_line as _last_line
 from sizebot.builds.git import run_git as _git
-from sizebot.builds.worktree import _force_rmtree
+from sizebot.builds.worktree import _force_rmtree, resolve_commits
 from sizebot.errors import GitError
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -111,6 +111,67 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
                 checkout._removed()
             else:
                 _remove(repo, path)
+
+
+class EarlyCheckout:
+    """``resolve_commits`` of (base, head) and ``shared_checkout`` of the head, begun in a thread so that
+    git's work overlaps what the caller does meanwhile (a report loads its modules: tenths of a second);
+    ``run_report_doc`` takes both over, and the checkout is then its own. ``close`` waits for the thread
+    and removes a checkout nobody took. ``waiting``: as ``shared_checkout``'s (called from the thread);
+    without it, what would be said is kept in ``said``, for the taker to say in its turn."""
+
+    def __init__(self, repo: Path, base: str, head: str, path: Path, *,
+                 waiting: Callable[[str], None] | None = None):
+        self.repo, self.refs, self.path = Path(repo), (base, head), Path(path)
+        self.said: list[str] = []
+        self.waiting = waiting if waiting is not None else self.said.append
+        self._commits: list[tuple[str, str, str]] | None = None
+        self._held: AbstractContextManager[SharedCheckout] | None = None
+        self._checkout: SharedCheckout | None = None
+        self._error: BaseException | None = None
+        self._taken = False
+        self._thread = threading.Thread(target=self._begin, name="sizebot-early-checkout", daemon=True)
+        self._thread.start()
+
+    def _begin(self) -> None:
+        try:
+            self._commits = resolve_commits(self.repo, self.refs)
+            held = shared_checkout(self.repo, self._commits[1][0], self.path, waiting=self.waiting)
+            self._checkout = held.__enter__()
+            self._held = held
+        except BaseException as exc:  # noqa: BLE001 - raised again in the thread that takes them over
+            self._error = exc
+
+    def commits(self) -> list[tuple[str, str, str]]:
+        """What ``resolve_commits`` gives for (base, head), or raises."""
+        self._thread.join()
+        if self._commits is None:
+            assert self._error is not None
+            raise self._error
+        return self._commits
+
+    @contextmanager
+    def taken(self) -> Iterator[SharedCheckout]:
+        """The head's shared checkout, as ``shared_checkout`` yields it (and removes it on exit)."""
+        self.commits()
+        if self._checkout is None or self._held is None:
+            assert self._error is not None
+            raise self._error
+        self._taken = True
+        held = self._held
+        try:
+            yield self._checkout
+        except BaseException as exc:
+            if not held.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            held.__exit__(None, None, None)
+
+    def close(self) -> None:
+        self._thread.join()
+        if not self._taken and self._held is not None:
+            self._taken = True
+            self._held.__exit__(None, None, None)
 
 
 def _remove(repo: Path, path: Path, *, prune: bool = False) -> None:

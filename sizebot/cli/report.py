@@ -77,8 +77,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sizebot.compare.run import default_base, run_report_doc  # heavy imports after argument parsing
-
     if args.top < 0:
         raise SizebotError("--top must be 0 or more")
     if args.max_chars < 0 or 0 < args.max_chars < 2000:
@@ -88,22 +86,37 @@ def run(args: argparse.Namespace) -> int:
     repo = Path(args.repo)
     if args.work_dir and os.path.lexists(args.work_dir) and not os.path.isdir(args.work_dir):
         raise SizebotError(f"--work-dir {args.work_dir}: not a directory")
-    baseline = None
-    if args.baseline:
-        from sizebot.documents.saved import load_baseline
-
-        # read while the head is checked out; a corrupt or hostile file: one line, exit 2, nothing built
-        baseline = partial(load_baseline, args.baseline)
-    base, base_label = args.base, None
-    if base is None:
-        base, base_label = default_base(repo, args.head)
+    work_dir = Path(args.work_dir) if args.work_dir else None
     with progress_display(quiet=args.quiet) as progress:
-        report = run_report_doc(repo=repo, base=base, head=args.head, config=args.config, labels=tuple(args.label),
-                             docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
-                             progress=progress, top=args.top, base_label=base_label,
-                             work_dir=Path(args.work_dir) if args.work_dir else None,
-                             go_version=args.go_version, baseline=baseline,
-                             analysis_cache=None if args.no_cache else cache_dir(args.cache_dir))
+        early = None
+        if args.base is not None:
+            from sizebot.builds.workpath import EarlyCheckout, build_path
+
+            # git resolves both refs and checks out the head while the report's modules load (what it says
+            # waits, with a baseline, for the baseline to be read: a bad one is all that is said)
+            early = EarlyCheckout(repo, args.base, args.head, build_path(repo, work_dir),
+                                  waiting=None if args.baseline else progress)
+        try:
+            from sizebot.compare.run import default_base, run_report_doc
+
+            baseline = None
+            if args.baseline:
+                from sizebot.documents.saved import load_baseline
+
+                # read while the head is checked out; a corrupt or hostile file: one line, exit 2, nothing built
+                baseline = partial(load_baseline, args.baseline)
+            base, base_label = args.base, None
+            if base is None:
+                base, base_label = default_base(repo, args.head)
+            report = run_report_doc(repo=repo, base=base, head=args.head, config=args.config,
+                                    labels=tuple(args.label),
+                                    docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
+                                    progress=progress, top=args.top, base_label=base_label, work_dir=work_dir,
+                                    go_version=args.go_version, baseline=baseline,
+                                    analysis_cache=None if args.no_cache else cache_dir(args.cache_dir), begun=early)
+        finally:
+            if early is not None:
+                early.close()  # taken over by then, unless the run ended before: then removed here
     write_report(report, args.format, args.output, max_chars=args.max_chars)
     if args.json_file:
         write_report(report, "json", args.json_file)

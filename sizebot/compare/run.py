@@ -43,7 +43,7 @@ from sizebot.builds.discover import ImportGraph, chains_in, discover_targets, im
 from sizebot.builds.git import run_git as _git
 from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_platform, package_present
 from sizebot.builds.toolchain import installed_version, selected_version, selected_version_of, toolchain_environ
-from sizebot.builds.workpath import SharedCheckout, build_path, shared_checkout
+from sizebot.builds.workpath import EarlyCheckout, SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit, resolve_commits
 from sizebot.compare.analysis_cache import analyze_and_keep, analyze_cached, cache_key, kept_analysis
 from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_baseline, trend
@@ -69,7 +69,8 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    docker_host: str | None = None, progress: Progress | None = None,
                    top: int | None = DEFAULT_TOP, base_label: str | None = None,
                    go_version: str | None = None, baseline: Baseline | Callable[[], Baseline] | None = None,
-                   baseline_problem: str | None = None, analysis_cache: Path | None = None) -> Report:
+                   baseline_problem: str | None = None, analysis_cache: Path | None = None,
+                   begun: EarlyCheckout | None = None) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
@@ -84,12 +85,13 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     base measured before (``sizebot measure``), used instead of building it when it was measured at the
     base with the same fingerprint, else a note says why not (or what reads it: read while the head is
     checked out, its errors raised before anything is built); ``baseline_problem``: why a baseline file
-    could not be read (a note; the base is built)."""
+    could not be read (a note; the base is built). ``begun``: ``base`` and ``head`` resolved, and the head
+    checked out at the fixed path, begun by the caller (taken over here; the caller closes it)."""
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
     (base_sha, base_subject, base_message), (head_sha, head_subject, head_message) = \
-        resolve_commits(repo, (base, head))
+        begun.commits() if begun is not None else resolve_commits(repo, (base, head))
     named = load_config(config) if config is not None else None  # a bad file fails before any checkout
     base_commit = Commit(base_label or base, base_sha, base_subject, base_message)
     head_commit = Commit(head, head_sha, head_subject, head_message)
@@ -115,7 +117,12 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
         work_dir = Path(work_dir)
         say(f"checking out head {head_sha[:12]} at {src}")
-        checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
+        if begun is not None and begun.path == src:
+            checkout = stack.enter_context(begun.taken())
+            for line in begun.said:
+                say(line)
+        else:
+            checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
         head_side = _read_side(checkout, named, None, go, env, say)
         if baseline_f is not None:
             baseline = baseline_f.result()
