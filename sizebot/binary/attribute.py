@@ -729,8 +729,10 @@ def _funcdata_claims(
     prev_end = base
     for rel in sorted(spans):
         start, obj_end = spans[rel]
-        _pad(acc, data, base, prev_end, start, min(32, (rel & -rel) or 32))
-        prev_end = max(prev_end, obj_end)
+        if 0 < start - prev_end < 32:  # most objects follow the previous one: no gap to look at
+            _pad(acc, data, base, prev_end, start, min(32, (rel & -rel) or 32))
+        if obj_end > prev_end:
+            prev_end = obj_end
     _pad(acc, data, base, prev_end, end, 8)
     acc.region(base, end, "go:func.* (unreferenced)")
     return spans
