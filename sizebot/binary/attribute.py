@@ -200,8 +200,7 @@ def _attribute_go(
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
-    func_pkg: dict[str, str | None] = {}  # go_package() of each function name, for the symbol table's
-    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, func_pkg)))
+    ids = array("I", map(pkg_id, _function_packages(funcs, pcln, {})))
     sym_pkg: dict[str, str | None] = {}  # go_package() of data symbols' names, for the loops below
     n = len(funcs)
     keys, vals = claims.keys, claims.vals
@@ -299,8 +298,7 @@ def _attribute_go(
     else:
         notes.append("moduledata not found: type descriptors are left unattributed")
     symtab = binary.symbols() if symbols else ()
-    named = _symbol_claims(binary, symtab, sym_pkg, func_pkg, acc)  # (address, end, name) of the data symbols
-    del func_pkg
+    named = _symbol_claims(binary, symtab, sym_pkg, acc)  # (address, end, name) of the data symbols
 
     if early is not None:  # the code's data references, scanned by the worker, for whichever step needs them first
         acc.references = early.result(1)
@@ -316,12 +314,11 @@ def _attribute_go(
 
 
 def _symbol_claims(
-    binary: BinaryFile, symtab: Sequence[Symbol], sym_pkg: dict[str, str | None], func_pkg: dict[str, str | None],
-    acc: Attribution,
+    binary: BinaryFile, symtab: Sequence[Symbol], sym_pkg: dict[str, str | None], acc: Attribution,
 ) -> list[tuple[int, int, str]]:
     """Sized data symbols (outside code, not linker containers) are their package's data; each Go
     symbol's symbol-table entry and name string are its package's meta. ``sym_pkg`` collects
-    go_package() of the data symbols' names, ``func_pkg`` already holds the function names'.
+    go_package() of the data symbols' names.
     Returns (address, end, name) of the data symbols claimed."""
     if not symtab:
         return []
@@ -352,7 +349,7 @@ def _symbol_claims(
     # symbol-table entries and names: the package of each symbol (-1: none), then the claims at C speed
     pids = array("q")
     for name in names:
-        owner = symbol_table_package(name, sym_pkg if name in sym_pkg else func_pkg)
+        owner = symbol_table_package(name, sym_pkg)
         pids.append(-1 if owner is None else pkg_id(owner))
     keys, vals = acc.claims.keys, acc.claims.vals
     for offs, lens in ((table.entry_offs, table.entry_lens), (table.name_offs, table.name_lens)):
