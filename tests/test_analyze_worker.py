@@ -56,7 +56,7 @@ def test_worker_split_gives_the_same_report(build: str, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(attribute, "WORKER_MIN_BYTES", 0)
     monkeypatch.setattr(attribute, "_start_worker", spy)
-    in_worker = analyze_binary(exe)
+    in_worker = analyze_binary(exe, jobs=2)
     assert len(started) == 1 and started[0].pid is None  # the worker ran and was reaped
     assert started[0].pending == 0  # both of its results were used
     assert in_worker.to_json() == in_process.to_json()
@@ -67,7 +67,17 @@ def test_small_binaries_are_analysed_in_one_process() -> None:
     """Below the threshold no process is started (fzf: 6 MiB)."""
     with open_binary(build_real(FZF)) as binary:
         assert binary.file_size < attribute.WORKER_MIN_BYTES
-        assert attribute._start_worker(binary, None, 26, True) is None
+        assert attribute._start_worker(binary, None, 26, True, 2) is None
+
+
+def test_one_process_unless_two_jobs_are_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default keeps the analysis in one process (peak memory within about 2x the file), at any size."""
+    monkeypatch.setattr(attribute, "WORKER_MIN_BYTES", 0)
+    with open_binary(build_real(FZF)) as binary:
+        assert attribute._start_worker(binary, None, 26, True, 1) is None
+        w = attribute._start_worker(binary, None, 26, True, 2)
+        assert w is not None
+        w.close()
 
 
 # -- the worker itself ---------------------------------------------------------------------------
@@ -180,7 +190,7 @@ def _start_stopped(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     """``sizebot analyze fzf`` with its worker stopped: (the analysis, the worker's pid)."""
     exe = build_real(FZF)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", _RUN, "analyze", str(exe), "--format", "json", "-o",
+    proc = subprocess.Popen([sys.executable, "-c", _RUN, "analyze", str(exe), "--jobs", "2", "--format", "json", "-o",
                              str(tmp_path / "out.json")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 120

@@ -74,10 +74,12 @@ from sizebot.errors import PclntabError, UnsupportedGoVersion
 NOT_GO = "not a Go binary: sections only"
 
 
-def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True) -> BinaryReport:
-    """Measure one binary. BinaryFormatError for unreadable files, PclntabError for a corrupt pclntab."""
+def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True, jobs: int = 1) -> BinaryReport:
+    """Measure one binary. BinaryFormatError for unreadable files, PclntabError for a corrupt pclntab.
+    ``jobs=2``: on a large binary a worker process takes the steps that need only the file, for a
+    shorter wall time on a free core at the cost of more memory (docs/benchmarks.md); the same figures."""
     with open_binary(path) as binary:
-        return _report(binary, *_attribution(binary, functions))
+        return _report(binary, *_attribution(binary, functions, jobs=jobs))
 
 
 def attribution(binary: BinaryFile, *, symbols: bool = True) -> Attribution:
@@ -87,7 +89,7 @@ def attribution(binary: BinaryFile, *, symbols: bool = True) -> Attribution:
 
 
 def _attribution(
-    binary: BinaryFile, functions: bool, symbols: bool = True
+    binary: BinaryFile, functions: bool, symbols: bool = True, jobs: int = 1
 ) -> tuple[BuildInfo | None, str, Attribution, str]:
     try:
         info = parse_buildinfo(binary)
@@ -117,7 +119,7 @@ def _attribution(
             md = find_moduledata(binary, pcln)
             # the type walk, the code's reference scan and the DWARF split need only the file: on a
             # large binary a worker does them while this process does the rest
-            early = _start_worker(binary, md, _go_minor(info, pcln), symbols)
+            early = _start_worker(binary, md, _go_minor(info, pcln), symbols, jobs)
             try:
                 _attribute_go(binary, pcln, md, info, acc, functions, symbols, early)
             finally:
@@ -140,13 +142,14 @@ def _go_minor(info: BuildInfo | None, pcln: Pclntab) -> int:
 WORKER_MIN_BYTES = 8 << 20
 
 
-def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool) -> Worker | None:
+def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool,
+                  jobs: int) -> Worker | None:
     """The type walk (result 0: _type_claims), the scan of the code for data references (result 1:
     _scan_references) and the DWARF split (result 2: a PackedSplit) of a large binary started in a
-    worker process, in the order the main process needs them, or None where that does not pay or a
-    fork is not safe or possible. A step that does not apply gives None."""
+    worker process, in the order the main process needs them, or None with ``jobs`` < 2 or where that
+    does not pay or a fork is not safe or possible. A step that does not apply gives None."""
     split = symbols and has_dwarf(binary)
-    if binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
+    if jobs < 2 or binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
         return None
     try:
         return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),

@@ -47,20 +47,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("binary", metavar="BINARY")
     add_common(p)
+    p.add_argument("--jobs", "-j", type=int, choices=(1, 2), default=1,
+                   help="processes for the analysis (default 1: peak memory within about 2x the file); 2: on a "
+                        "binary of 8 MiB or more a second process takes the type walk, the reference scan and the "
+                        "DWARF split, about 15-30%% less wall time on a free core for about 30%% more memory; "
+                        "the same figures")
     return p
 
 
-def measure(path: str, top: int | None) -> BinaryReport:
+def measure(path: str, top: int | None, jobs: int = 1) -> BinaryReport:
     """analyze_binary, its notes on stderr. Errors (SizebotError) go up to cli.main: one line, exit 2."""
     from sizebot.binary.attribute import analyze_binary
 
-    report = analyze_binary(path, functions=top != 0)
+    report = analyze_binary(path, functions=top != 0, jobs=jobs)
     for note in report.notes:
         print(f"sizebot: {path}: {note}", file=sys.stderr)
     return report
 
 
 def run(args: argparse.Namespace) -> int:
-    report = measure(args.binary, args.top)
+    report = measure(args.binary, args.top, args.jobs)
     emit(render(report, args.format, top=args.top), args.output)
     return 0
