@@ -12,7 +12,7 @@ from elftools.elf.elffile import ELFFile
 from sizebot.binary import dwarf
 from sizebot.binary.attribute import analyze_binary
 from sizebot.binary.container import open_binary
-from sizebot.binary.dwarf import debug_sections, read_units, section_bytes
+from sizebot.binary.dwarf import _uleb128, debug_sections, read_units, section_bytes
 from sizebot.documents.analyze import BinaryReport
 from tests.support.goprograms import HTTPJSON, build, go_bin
 
@@ -237,15 +237,6 @@ def test_location_list_past_its_section_is_a_note(tmp_path):
     debug_rows = {u.section: u.size for u in r.unattributed if "debug" in u.section}
     assert debug_rows.pop(".debug_loc") == loc.file_size
     assert sum(debug_rows.values()) < 2000, debug_rows
-
-
-def _uleb128(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        c, v = v & 0x7F, v >> 7
-        out.append(c | 0x80 if v else c)
-        if not v:
-            return bytes(out)
 
 
 @pytest.mark.parametrize("ptr, bo", [(8, "<"), (4, ">")])

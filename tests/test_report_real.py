@@ -81,6 +81,14 @@ def fzf_pr(tmp_path_factory) -> dict[str, object]:
     base = commit_all(repo, "fzf 0.55.0")
     _copy_release(HEAD, repo)
     head = commit_all(repo, SUBJECT)
+    out, status = _report(repo, base, head, root)
+    return {"status": status, "doc": json.loads((out / "report.json").read_text()),
+            "markdown": (out / "report.md").read_text(), "base_dir": module_dir(BASE), "head_dir": module_dir(HEAD)}
+
+
+def _report(repo: Path, base: str, head: str, root: Path) -> tuple[Path, int]:
+    """``sizebot report`` of base..head in text, JSON and markdown into root/out, module downloads off:
+    (the output directory, the exit status)."""
     out = root / "out"
     out.mkdir()
     env_before = dict(os.environ)
@@ -92,8 +100,7 @@ def fzf_pr(tmp_path_factory) -> dict[str, object]:
     finally:
         os.environ.clear()
         os.environ.update(env_before)
-    return {"status": status, "doc": json.loads((out / "report.json").read_text()),
-            "markdown": (out / "report.md").read_text(), "base_dir": module_dir(BASE), "head_dir": module_dir(HEAD)}
+    return out, status
 
 
 def _build(doc: dict, platform: str) -> dict:
@@ -245,17 +252,7 @@ def hasher_pr(tmp_path_factory) -> dict[str, object]:
     (repo / "go.sum").unlink()
     write_tree(repo, HASHER_HEAD)
     head = commit_all(repo, "xxhash v2, and hash the embedded assets")
-    out = root / "out"
-    out.mkdir()
-    env_before = dict(os.environ)
-    os.environ["GOFLAGS"] = "-mod=readonly"
-    try:
-        status = main(["report", "--repo", str(repo), "--base", base, "--head", head, "--go-version", "local",
-                       "--format", "text", "--output", str(out / "report.txt"), "--json", str(out / "report.json"),
-                       "--markdown", str(out / "report.md"), "--no-cache", "--quiet"])
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
+    out, status = _report(repo, base, head, root)
     return {"status": status, "doc": json.loads((out / "report.json").read_text()),
             "markdown": (out / "report.md").read_text(), "text": (out / "report.txt").read_text()}
 
