@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass
 
 from sizebot.binary.binaryfile import BinaryFile
-from sizebot.binary.pclntab import MAGIC_GO118, Pclntab
+from sizebot.binary.pclntab import MAGIC_GO118, Pclntab, uvarint
 
 
 @dataclass(frozen=True)
@@ -240,15 +240,8 @@ class TypeWalker:
         return text, end - off
 
     def _varint(self, off: int) -> tuple[int | None, int]:
-        d, v, shift = self.b.data, 0, 0
-        while off < self.b.file_size and shift < 35:
-            c = d[off]
-            off += 1
-            v |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                return v, off
-        return None, off
+        # at most 5 bytes (35 bits): a longer length is an absurd type name, refused
+        return uvarint(self.b.data, off, 35)
 
     def _in_types(self, addr: int) -> bool:
         return self.md.types <= addr < self.md.etypes

@@ -50,10 +50,11 @@ _VALUE_DELTA = re.compile(rb"([\x80-\xff]*+[\x00-\x7f])[\x80-\xff]*+[\x00-\x7f]"
 _PC_DELTA = re.compile(rb"[\x80-\xff]*+[\x00-\x7f]([\x80-\xff]*+[\x00-\x7f])")
 
 
-def uvarint(data: bytes | memoryview, pos: int) -> tuple[int | None, int]:
-    """The unsigned varint at ``pos`` and the position after it; None where the data ends first."""
+def uvarint(data: bytes | memoryview, pos: int, max_bits: int = 64) -> tuple[int | None, int]:
+    """The unsigned varint at ``pos`` and the position after it; None where the data ends first or
+    the varint runs past ``max_bits``."""
     v, shift = 0, 0
-    while pos < len(data) and shift < 64:
+    while pos < len(data) and shift < max_bits:
         c = data[pos]
         pos += 1
         v |= (c & 0x7F) << shift
