@@ -44,7 +44,6 @@ from sizebot.binary.claims import (
     SYMBOL_PRIO,
     TYPES_PRIO,
     Attribution,
-    Claims,
     go_package,
     symbol_table_package,
 )
@@ -874,23 +873,6 @@ def _clip_regions(
     return out
 
 
-def _named_gaps(gaps: list[tuple[int, int]], regions: list[tuple[int, int, str, str]]) -> list[tuple[str, str, int]]:
-    """(row, section, bytes) of the unclaimed bytes (``gaps``, sorted) inside each named region."""
-    out: dict[tuple[str, str], int] = defaultdict(int)
-    j = 0
-    for g_start, g_end in gaps:
-        while j < len(regions) and regions[j][1] <= g_start:
-            j += 1
-        k = j
-        while k < len(regions) and regions[k][0] < g_end:
-            r_start, r_end, name, section = regions[k]
-            n = min(g_end, r_end) - max(g_start, r_start)
-            if n > 0:
-                out[name, section] += n
-            k += 1
-    return [(name, section, n) for (name, section), n in out.items()]
-
-
 def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: Attribution, packed: str) -> BinaryReport:
     size = binary.file_size
     pkg_names, notes = acc.pkg_names, acc.notes
@@ -904,47 +886,20 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
             secs.append((s_start, s_end, name))
             sec_pos = s_end
     starts = [s for s, _e, _n in secs]
-    claimed = [0] * len(secs)
     # resolve: each byte to the first claim covering it (sorted by start, then priority); only
-    # bytes inside a section count, so a claim can never reach headers or padding
-    totals = [0] * (8 * max(len(pkg_names), len(acc.row_names)))  # package (or row) index * 8 + kind
-    # named regions: the unclaimed bytes inside them (gaps between claims) go to their row
+    # bytes inside a section count, so a claim can never reach headers or padding. Named regions:
+    # the unclaimed bytes inside them go to their row
     regions = _clip_regions(acc.regions, secs, starts)
-    reg_lo = regions[0][0] if regions else size
-    reg_hi = regions[-1][1] if regions else 0
-    gaps: list[tuple[int, int]] = []
-    pos = 0
-    cur_start, cur_end, cur = -1, -1, -1  # the section of the last claim: nearly every claim stays in it
-    end_mask, low_mask = Claims._END_MASK, (1 << 23) - 1
-    for part in acc.claims.drain_sorted_parts():  # the ledger's last reader
-        for c in part:
-            end = (c >> 23) & end_mask
-            if end <= pos:
-                continue  # covered by earlier claims
-            start = c >> 65
-            if start < pos:
-                start = pos
-            elif start > pos and start > reg_lo and pos < reg_hi:
-                gaps.append((pos, start))
-            pos = end
-            if cur_start <= start and end <= cur_end:
-                totals[c & low_mask] += end - start
-                claimed[cur] += end - start
-                continue
-            while start < end:
-                i = bisect.bisect_right(starts, start) - 1
-                if i < 0 or start >= secs[i][1]:  # between sections: skip to the next one
-                    if i + 1 >= len(secs):
-                        break
-                    start = secs[i + 1][0]
-                    continue
-                cur_start, cur_end, cur = secs[i][0], secs[i][1], i
-                piece = min(end, cur_end) - start
-                totals[c & low_mask] += piece
-                claimed[i] += piece
-                start += piece
-    if pos < reg_hi:
-        gaps.append((pos, size))
+    bounds = [x for s_start, s_end, _n in secs for x in (s_start, s_end)]
+    bounds += [x for r_start, r_end, _n, _s in regions for x in (r_start, r_end)]
+    totals, below = acc.claims.resolve(  # the ledger's last reader
+        starts, [e for _s, e, _n in secs], bounds, 8 * max(len(pkg_names), len(acc.row_names)))
+    claimed = [below[2 * i + 1] - below[2 * i] for i in range(len(secs))]
+    named_gaps: dict[tuple[str, str], int] = defaultdict(int)
+    for k, (r_start, r_end, name, section) in enumerate(regions, len(secs)):
+        n = r_end - r_start - (below[2 * k + 1] - below[2 * k])
+        if n > 0:
+            named_gaps[name, section] += n
     unattr: dict[str, int] = defaultdict(int)
     for (s_start, s_end, name), c in zip(secs, claimed, strict=True):
         if s_end - s_start - c:
@@ -952,7 +907,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
     for rid, name in enumerate(acc.row_names):
         if totals[8 * rid + ROW]:
             unattr[name] += totals[8 * rid + ROW]
-    for name, section, n in _named_gaps(gaps, regions):
+    for (name, section), n in named_gaps.items():
         unattr[section] -= n
         unattr[name] += n
     for start, end, kind in binary.uncovered_ranges():

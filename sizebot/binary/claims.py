@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import repeat
 from operator import lshift, or_
+
+import numpy as np
 
 CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
 ESTIMATED = 5  # data attributed by the code's references to it (no symbol, no format says its extent)
@@ -34,10 +35,6 @@ MARKERS = re.compile(
 
 
 _INNERMOST_BRACKETS = re.compile(r"\[[^\[\]]*\]")
-
-
-# _ONLY[j]: the bytes.translate table that maps byte j to 1 and every other byte to 0
-_ONLY = tuple(bytes(256)[:j] + b"\1" + bytes(255 - j) for j in range(256))
 
 
 class Claims:
@@ -67,29 +64,72 @@ class Claims:
         items.sort()
         return items
 
+    def resolve(self, sec_starts: Sequence[int], sec_ends: Sequence[int], points: Sequence[int],
+                classes: int, parts: int = 8) -> tuple[list[int], list[int]]:
+        """Each byte to the first claim that covers it (claims by start, then priority, then the
+        packed end, package and kind), as arrays at C speed; the ledger is empty afterwards.
+        Returns, per class (package or row index << 3 | kind, ``classes`` of them), the bytes it wins
+        inside the sections [sec_starts[i], sec_ends[i]) (sorted, disjoint), and for each of
+        ``points`` how many claimed bytes (in a section or not) lie below it. The claims are taken
+        in parts of consecutive keys (split at sampled quantiles), so only one part is ever sorted
+        beside the ledger."""
+        totals = np.zeros(classes, np.int64)
+        covered = np.zeros(len(points), np.int64)
+        n = len(self.keys)
+        if n:
+            ss, se = np.array(sec_starts, np.int64), np.array(sec_ends, np.int64)
+            below = np.concatenate(([0], np.cumsum(se - ss)))[:-1]  # section bytes before each section
+
+            def in_sections(x: np.ndarray) -> np.ndarray:  # section bytes below each of x
+                i = np.searchsorted(ss, x, "right") - 1
+                j = np.maximum(i, 0)
+                return np.where(i >= 0, below[j] + np.minimum(x, se[j]) - ss[j], 0) if len(ss) else np.zeros_like(x)
+
+            at = np.array(points, np.int64)
+            keys, vals = np.frombuffer(self.keys, np.uint64), np.frombuffer(self.vals, np.uint64)
+            sample = np.sort(keys[:: max(1, n // (64 * parts))])
+            bounds = np.unique(sample[len(sample) * np.arange(1, parts) // parts])
+            pos = 0  # the end of the claims so far: a claim's bytes before it are covered already
+            for lo, hi in zip([None, *bounds.tolist()], [*bounds.tolist(), None], strict=True):
+                inside = np.ones(n, bool) if lo is None else keys >= lo
+                if hi is not None:
+                    inside &= keys < hi
+                members = np.flatnonzero(inside)
+                del inside
+                k, v = keys[members], vals[members]
+                del members
+                order = np.lexsort((v, k))
+                k, v = k[order], v[order]
+                del order
+                starts = (k >> 2).astype(np.int64)
+                ends = ((v >> 23) & self._END_MASK).astype(np.int64)
+                reach = np.maximum.accumulate(np.concatenate(([pos], ends)))
+                pos = int(reach[-1])
+                starts = np.maximum(starts, reach[:-1])  # what earlier claims left of each
+                won = ends > starts
+                starts, ends = starts[won], ends[won]
+                cls = (v[won] & ((1 << 23) - 1)).astype(np.intp)
+                del k, v, reach, won
+                totals += np.bincount(cls, in_sections(ends) - in_sections(starts), classes).astype(np.int64)
+                # the pieces are disjoint and in order: claimed bytes below each point
+                if len(starts):
+                    lens = ends - starts
+                    before = np.concatenate(([0], np.cumsum(lens)))[:-1]
+                    i = np.searchsorted(starts, at, "right") - 1
+                    j = np.maximum(i, 0)
+                    covered += np.where(i >= 0, before[j] + np.clip(at - starts[j], 0, lens[j]), 0)
+            del keys, vals  # the ledger's buffers are exported until here
+        del self.keys[:], self.vals[:]
+        return totals.tolist(), covered.tolist()
+
     def packed_between(self, first: int, last: int) -> list[int]:
         """The packed claims that start in [first, last), unsorted."""
-        inside = list(map(range(first << 2, last << 2).__contains__, self.keys))
-        return list(map(or_, map(lshift, compress(self.keys, inside), repeat(63)), compress(self.vals, inside)))
-
-    def drain_sorted_parts(self, parts: int = 8) -> Iterator[list[int]]:
-        """The packed claims by start, then priority, as consecutive sorted lists; the ledger is
-        empty afterwards. The parts split the range of keys at sampled quantiles; one byte per claim
-        says its part (computed once), so a part is gathered by index at C speed, and only one part
-        is ever a list of Python ints (no second copy of the ledger)."""
-        keys, vals = self.keys, self.vals
-        sample = sorted(keys[:: max(1, len(keys) // (64 * parts))])
-        bounds = sorted({sample[len(sample) * j // parts] for j in range(1, parts)} if sample else set())
-        which = bytes(map(bisect_right, repeat(bounds), keys))
-        everyone = range(len(which))
-        for j in range(len(bounds) + 1):
-            members = array("I", compress(everyone, which.translate(_ONLY[j])))  # where which == j
-            items = list(map(or_, map(lshift, map(keys.__getitem__, members), repeat(63)),
-                             map(vals.__getitem__, members)))
-            del members
-            items.sort()
-            yield items
-        del keys[:], vals[:]
+        if not self.keys:
+            return []
+        keys, vals = np.frombuffer(self.keys, np.uint64), np.frombuffer(self.vals, np.uint64)
+        inside = np.flatnonzero((keys >= first << 2) & (keys < last << 2))
+        k, v = array("Q", keys[inside].tobytes()), array("Q", vals[inside].tobytes())
+        return list(map(or_, map(lshift, k, repeat(63)), v))
 
 
 def go_package(name: str) -> str | None:
