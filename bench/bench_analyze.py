@@ -22,12 +22,25 @@ main process never waited for it in these runs) and the worker's (the extra CPU 
 costs). CPU figures hold on a loaded machine, where wall times do not.
 
 and prints each run's wall time, CPU time (user + system, the child and its descendants, from
-wait4) and peak memory: the peak of the SUM of the resident sets of the child and all its
-descendants (sizebot's worker processes), sampled from /proc every 5 ms (and never below the
-largest single process's peak that wait4 reports), then the 1-minute load average before it, the
-medians, the ratios of the median wall and CPU times and each tool's median peak as a multiple of
-the file size. gsa runs on every core (Go), sizebot on one (two with --jobs 2): on a loaded machine
-the CPU ratio is the steadier figure.
+wait4) and two peaks of memory, both of the SUM over the child and all its descendants (sizebot's
+worker process), sampled from /proc every 5 ms:
+
+- PSS (proportional set size, /proc/PID/smaps_rollup): each resident page divided by the number of
+  processes that map it. **The goal (peak memory at most 2x the file) is judged on this one.** A
+  forked worker shares every page of its parent (the interpreter, the imported modules, the mapped
+  binary, what was allocated before the fork) until one of them writes it: those pages take memory
+  once, and the summed PSS counts them once, where the summed RSS counts them once per process. The
+  summed PSS is what the analysis takes from the machine. To keep processes outside the tree from
+  taking a share of its pages, each binary is measured on a private copy (no other process maps it);
+  what is left shared with the rest of the machine is the C libraries' code (a few MiB; the
+  one-process run's RSS - PSS shows how much).
+- RSS (resident set size, statm), never below the largest single process's peak that wait4 reports:
+  counts the shared pages once per process, so it overstates a forked tree (kept beside the PSS, as
+  the figure earlier runs recorded).
+
+then the 1-minute load average before it, the medians, the ratios of the median wall and CPU times
+and each tool's median peaks as multiples of the file size. gsa runs on every core (Go), sizebot on
+one (two with --jobs 2): on a loaded machine the CPU ratio is the steadier figure.
 gsa is AGPL: it is never vendored here; when it is not found the bench says so and measures
 sizebot alone.
 
@@ -76,32 +89,55 @@ def build_target(target: str, go: str, out_dir: Path) -> Path:
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes resident in ``pid`` and all its descendants now (/proc: statm, and each thread's children)."""
-    total, todo = 0, [pid]
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants now (/proc: each thread's children)."""
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         try:
-            with open(f"/proc/{p}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * PAGE
             for tid in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{tid}/children", "rb") as f:
                     todo.extend(int(c) for c in f.read().split())
-        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        except (FileNotFoundError, ProcessLookupError, ValueError):
             continue  # ended between two reads
-    return total
+    return out
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int, int]:
-    """(wall seconds, CPU seconds (user + system), peak of the summed RSS of the process tree in
-    bytes, exit status) of one child process (descendants included)."""
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(summed RSS, summed PSS) in bytes of ``pid`` and all its descendants now. RSS from statm; PSS
+    (each resident page divided by the number of processes that map it) from smaps_rollup, where the
+    kernel has it (Linux 4.14+; else RSS stands in for it)."""
+    rss = pss = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                resident = int(f.read().split()[1]) * PAGE
+            try:
+                with open(f"/proc/{p}/smaps_rollup", "rb") as f:
+                    proportional = next(int(line.split()[1]) * 1024 for line in f if line.startswith(b"Pss:"))
+            except FileNotFoundError:
+                if not os.path.exists(f"/proc/{p}"):
+                    raise
+                proportional = resident
+        except (FileNotFoundError, ProcessLookupError, ValueError, IndexError, StopIteration):
+            continue  # ended between two reads
+        rss += resident
+        pss += proportional
+    return rss, pss
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int, int, int]:
+    """(wall seconds, CPU seconds (user + system), peak of the summed RSS and peak of the summed PSS
+    of the process tree in bytes, exit status) of one child process (descendants included)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        peak = 0
+        peak_rss = peak_pss = 0
         while True:
-            peak = max(peak, tree_rss(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -112,7 +148,7 @@ def measure(cmd: list[str]) -> tuple[float, float, int, int]:
             err.seek(0)
             lines = err.read().decode(errors="replace").strip().splitlines()
             print(f"  {cmd[0]} exited {rc}: {lines[-1] if lines else ''}", file=sys.stderr)
-    return wall, usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024), rc
+    return wall, usage.ru_utime + usage.ru_stime, max(peak_rss, usage.ru_maxrss * 1024), peak_pss, rc
 
 
 def find_gsa(option: str | None) -> str | None:
@@ -123,44 +159,53 @@ def find_gsa(option: str | None) -> str | None:
 
 
 def bench_one(binary: Path, work: Path, gsa: str | None, runs: int,
-              jobs2: bool = False) -> dict[str, tuple[float, float, float]]:
-    """Alternate the tools ``runs`` times on ``binary``; {tool: (median wall s, median CPU s, median
-    peak RSS bytes)}."""
+              jobs2: bool = False) -> dict[str, tuple[float, ...]]:
+    """Alternate the tools ``runs`` times on a private copy of ``binary`` (no process outside the
+    measured tree maps its pages, so none takes a share of them off its PSS); {tool: (median wall s,
+    median CPU s, median peak summed RSS bytes, median peak summed PSS bytes)}."""
     size = binary.stat().st_size
     print(f"\n{binary.name}: {size:,} bytes ({size / 2**20:.1f} MiB)")
-    tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--format", "json", "-o",
-                         str(work / "sizebot.json")]}
+    with tempfile.TemporaryDirectory(dir=work) as private:
+        copy = Path(private) / binary.name
+        shutil.copyfile(binary, copy)
+        return _bench_copy(copy, size, work, gsa, runs, jobs2)
+
+
+def _bench_copy(binary: Path, size: int, work: Path, gsa: str | None, runs: int,
+                jobs2: bool) -> dict[str, tuple[float, ...]]:
+    tools = {"sizebot": [sys.executable, "-m", "sizebot", "analyze", str(binary), "--jobs", "1", "--format", "json",
+                         "-o", str(work / "sizebot.json")]}
     if jobs2:
         tools["sizebot-j2"] = [sys.executable, "-m", "sizebot", "analyze", str(binary), "--jobs", "2", "--format",
                                "json", "-o", str(work / "sizebot-j2.json")]
     if gsa:
         tools["gsa"] = [gsa, str(binary), "-f", "json", "-o", str(work / "gsa.json")]
-    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in tools}
-    print(f"{'run':>3} {'tool':<9} {'load':>5} {'wall s':>7} {'CPU s':>7} {'peak MiB':>9} {'x file':>7}")
+    samples: dict[str, list[tuple[float, float, int, int]]] = {name: [] for name in tools}
+    print(f"{'run':>3} {'tool':<10} {'load':>5} {'wall s':>7} {'CPU s':>7} {'RSS MiB':>8} {'x file':>7} "
+          f"{'PSS MiB':>8} {'x file':>7}")
     for run in range(1, runs + 1):
         for name, cmd in tools.items():
             load = os.getloadavg()[0]
-            wall, cpu, rss, rc = measure(cmd)
+            wall, cpu, rss, pss, rc = measure(cmd)
             if rc != 0:
                 raise SystemExit(f"{name} failed on {binary}")
-            samples[name].append((wall, cpu, rss))
-            print(f"{run:>3} {name:<9} {load:>5.1f} {wall:>7.2f} {cpu:>7.2f} {rss / 2**20:>9.1f} {rss / size:>7.2f}",
-                  flush=True)
-    medians = {name: tuple(statistics.median(x[k] for x in s) for k in range(3)) for name, s in samples.items()}
-    for name, (wall, cpu, rss) in medians.items():
-        print(f"median {name:<8} wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS (sum of its processes) "
-              f"{rss / 2**20:.1f} MiB = {rss / size:.2f}x the file")
+            samples[name].append((wall, cpu, rss, pss))
+            print(f"{run:>3} {name:<10} {load:>5.1f} {wall:>7.2f} {cpu:>7.2f} {rss / 2**20:>8.1f} {rss / size:>7.2f} "
+                  f"{pss / 2**20:>8.1f} {pss / size:>7.2f}", flush=True)
+    medians = {name: tuple(statistics.median(x[k] for x in s) for k in range(4)) for name, s in samples.items()}
+    for name, (wall, cpu, rss, pss) in medians.items():
+        print(f"median {name:<10} wall {wall:.2f} s, CPU {cpu:.2f} s, peak of the summed PSS {pss / 2**20:.1f} MiB "
+              f"= {pss / size:.2f}x the file (summed RSS {rss / 2**20:.1f} MiB = {rss / size:.2f}x)")
     if "gsa" in medians:
-        (sw, sc, sr), (gw, gc, gr) = medians["sizebot"], medians["gsa"]
-        print(f"sizebot / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x, peak RSS {sr / gr:.2f}x")
+        (sw, sc, _sr, sp), (gw, gc, _gr, gp) = medians["sizebot"], medians["gsa"]
+        print(f"sizebot / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x, peak PSS {sp / gp:.2f}x")
     if "sizebot-j2" in medians:
-        (ow, oc, orss), (sw, sc, sr) = medians["sizebot"], medians["sizebot-j2"]
+        (ow, oc, orss, opss), (sw, sc, sr, sp) = medians["sizebot"], medians["sizebot-j2"]
         same = (work / "sizebot.json").read_bytes() == (work / "sizebot-j2.json").read_bytes()
         print(f"sizebot-j2 / sizebot (one process): wall {sw / ow:.2f}x, CPU {sc / oc:.2f}x, "
-              f"peak RSS {sr / orss:.2f}x; "
-              f"the same JSON: {same}")
+              f"peak PSS {sp / opss:.2f}x, peak RSS {sr / orss:.2f}x; the same JSON: {same}")
         if "gsa" in medians:
-            gw, gc, _gr = medians["gsa"]
+            gw, gc, _gr, _gp = medians["gsa"]
             print(f"sizebot-j2 / gsa: wall {sw / gw:.2f}x, CPU {sc / gc:.2f}x")
     doc = json.loads((work / "sizebot.json").read_text())
     attributed = sum(p["size"] for p in doc["packages"])
