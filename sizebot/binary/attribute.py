@@ -50,7 +50,7 @@ from sizebot.binary.claims import (
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
-from sizebot.binary.dwarf_packed import PackedSplit, has_dwarf, read_info, resolve, split_by_address
+from sizebot.binary.dwarf_packed import ClaimsDelta, PackedSplit, add_claims, has_dwarf, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
 from sizebot.binary.inltree import tree_span
@@ -144,16 +144,17 @@ WORKER_MIN_BYTES = 8 << 20
 def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool,
                   jobs: int) -> Worker | None:
     """The type walk (result 0: _type_claims), the scan of the code for data references (result 1:
-    _scan_references) and the DWARF split (result 2: a PackedSplit) of a large binary started in a
-    worker process, in the order the main process needs them, or None with ``jobs`` < 2 or where that
-    does not pay or a fork is not safe or possible. A step that does not apply gives None."""
+    _scan_references) and the DWARF split with the claims of what global variables point at (result
+    2: _split_in_worker) of a large binary started in a worker process, in the order the main process
+    needs them, or None with ``jobs`` < 2 or where that does not pay or a fork is not safe or possible.
+    A step that does not apply gives None."""
     split = symbols and has_dwarf(binary)
     if jobs < 2 or binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
         return None
     try:
         return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),
                                    lambda: _scan_references(binary),
-                                   lambda: split_by_address(binary) if split else None])
+                                   lambda: _split_in_worker(binary) if split else None])
     except OSError:  # no temporary file, no fork (a process limit): all of it runs here
         return None
 
@@ -164,6 +165,21 @@ def _scan_references(binary: BinaryFile) -> tuple[array, array] | None:
     scratch = Attribution()
     refs = data_references(binary, scratch)
     return None if scratch.notes else refs
+
+
+def _split_in_worker(binary: BinaryFile) -> tuple[PackedSplit, ClaimsDelta]:
+    """The DWARF split by code address and, while it holds .debug_info, the claims of the objects
+    that global variables point at (_pointee_claims, its data symbols found as _symbol_claims finds
+    them), on a scratch ledger."""
+    sym_pkg: dict[str, str | None] = {}
+    named = _symbol_claims(binary, binary.symbols(), sym_pkg, Attribution())
+    scratch = Attribution()
+
+    def pointees(info: bytes, abbrev: bytes, units: list[Unit]) -> None:
+        if named:
+            _pointee_claims(binary, info, abbrev, units, named, sym_pkg, scratch)
+
+    return split_by_address(binary, pointees), ClaimsDelta.of(scratch)
 
 
 def _walk_types(
@@ -511,12 +527,17 @@ def _embed_claims(
 
 def _dwarf_claims(
     binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], acc: Attribution,
-    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None], packed: PackedSplit | None = None,
+    named: list[tuple[int, int, str]], sym_pkg: dict[str, str | None],
+    done: tuple[PackedSplit, ClaimsDelta] | None = None,
 ) -> None:
     """Each DWARF compile unit's bytes in every debug section go to its package's debug bytes; the
     unnamed objects that global variables point at (their DWARF types give the extents) are the
-    variable's package's data. ``packed``: the split done by a worker (.debug_info is read again here
-    for those objects)."""
+    variable's package's data. ``done``: the split and those objects' claims made by a worker."""
+    if done is not None:
+        packed, pointed = done
+        pointed.take(acc)
+        add_claims(packed, binary, funcs.starts, funcs.ends, ids, acc)
+        return
     entries, ends = funcs.starts, funcs.ends
     names = acc.pkg_names
 
@@ -528,15 +549,7 @@ def _dwarf_claims(
         if named:
             _pointee_claims(binary, info, abbrev, units, named, sym_pkg, acc)
 
-    if packed is None:
-        split = split_dwarf(binary, package_at, pointees)
-    else:
-        read = read_info(binary) if named else None
-        if read is not None:
-            pointees(*read)
-        del read
-        split = resolve(packed, package_at)
-        del packed
+    split = split_dwarf(binary, package_at, pointees)
     acc.notes.extend(split.notes)
     secs = debug_sections(binary)
     for name, pieces in split.pieces.items():
