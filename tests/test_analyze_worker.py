@@ -80,6 +80,34 @@ def test_one_process_unless_two_jobs_are_asked_for(monkeypatch: pytest.MonkeyPat
         w.close()
 
 
+def test_a_signal_as_the_worker_is_forked_leaves_no_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT reaching the analysis in the instant after the fork, before the worker is anyone's to
+    close: it waits until the worker is registered, then the analysis unwinds and reaps it."""
+    monkeypatch.setattr(attribute, "WORKER_MIN_BYTES", 0)
+    real_fork, forked = os.fork, []
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGSTOP)  # the worker stays alive until it is killed
+        else:
+            forked.append(pid)
+            os.kill(os.getpid(), signal.SIGINT)  # the parent, before Worker() has returned
+        return pid
+
+    monkeypatch.setattr(worker.os, "fork", fork)
+    with pytest.raises(KeyboardInterrupt):
+        analyze_binary(build_real(FZF), jobs=2)
+    assert len(forked) == 1
+    try:
+        waited = os.waitpid(forked[0], os.WNOHANG)
+    except ChildProcessError:  # already reaped by the analysis
+        return
+    os.kill(forked[0], signal.SIGKILL)
+    os.waitpid(forked[0], 0)
+    raise AssertionError(f"the worker outlived the interrupted analysis (wait status {waited})")
+
+
 # -- the worker itself ---------------------------------------------------------------------------
 
 

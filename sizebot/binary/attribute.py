@@ -118,12 +118,13 @@ def _attribution(
             md = find_moduledata(binary, pcln)
             # the type walk, the code's reference scan and the DWARF split need only the file: on a
             # large binary a worker does them while this process does the rest
-            early = _start_worker(binary, md, _go_minor(info, pcln), symbols, jobs)
+            started: list[Worker] = []  # the worker, there before a signal can interrupt this
             try:
+                early = _start_worker(binary, md, _go_minor(info, pcln), symbols, jobs, started)
                 _attribute_go(binary, pcln, md, info, acc, functions, symbols, early)
             finally:
-                if early is not None:
-                    early.close()
+                for worker in started:
+                    worker.close()
     return info, go_version, acc, packed
 
 
@@ -142,7 +143,7 @@ WORKER_MIN_BYTES = 8 << 20
 
 
 def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool,
-                  jobs: int) -> Worker | None:
+                  jobs: int, started: list[Worker] | None = None) -> Worker | None:
     """The type walk (result 0: _type_claims), the scan of the code for data references (result 1:
     _scan_references) and the DWARF split with the claims of what global variables point at (result
     2: _split_in_worker) of a large binary started in a worker process, in the order the main process
@@ -154,7 +155,7 @@ def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symb
     try:
         return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),
                                    lambda: _scan_references(binary),
-                                   lambda: _split_in_worker(binary) if split else None])
+                                   lambda: _split_in_worker(binary) if split else None], started)
     except OSError:  # no temporary file, no fork (a process limit): all of it runs here
         return None
 

@@ -48,7 +48,10 @@ class Worker:
     one's return value (taken once: the worker keeps no reference to it), ``close()`` ends the
     child."""
 
-    def __init__(self, what: str, jobs: Sequence[Callable[[], Any]]):
+    def __init__(self, what: str, jobs: Sequence[Callable[[], Any]], started: list[Worker] | None = None):
+        """Fork the child. ``started``: where the worker is put before any signal can interrupt its
+        caller (SIGINT and SIGTERM are held from the fork until it is there), so that a caller that
+        closes what ``started`` holds as it unwinds never leaves a child running."""
         self.what = what
         self._files: list[IO[bytes]] = []
         try:
@@ -58,21 +61,27 @@ class Worker:
             self._close_files()
             raise
         parent = os.getpid()
+        held = _hold_signals()
         try:
-            pid = os.fork()
-        except OSError:
-            os.close(read_fd)
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                self._close_files()
+                raise
+            if pid == 0:  # the child: never returns
+                os.close(read_fd)
+                _run_child(jobs, [f.fileno() for f in self._files], write_fd, parent, held)
             os.close(write_fd)
-            self._close_files()
-            raise
-        if pid == 0:  # the child: never returns
-            os.close(read_fd)
-            _run_child(jobs, [f.fileno() for f in self._files], write_fd, parent)
-        os.close(write_fd)
-        self.pid: int | None = pid
-        self._ready_fd: int | None = read_fd
-        self._ready = 0  # results announced so far
-        self._status: int | None = None
+            self.pid: int | None = pid
+            self._ready_fd: int | None = read_fd
+            self._ready = 0  # results announced so far
+            self._status: int | None = None
+            if started is not None:
+                started.append(self)
+        finally:
+            _release_signals(held)
 
     def result(self, k: int = 0) -> Any:
         """The k-th job's return value; WorkerError when the child failed in any way before it was
@@ -142,13 +151,32 @@ class Worker:
                 self._status = None
 
 
-def _run_child(jobs: Sequence[Callable[[], Any]], out_fds: list[int], ready_fd: int, parent: int) -> None:
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+def _hold_signals() -> set[int | signal.Signals] | None:
+    """Block SIGINT and SIGTERM (they wait, pending, until released); the mask before, or None where
+    signal masks are not available."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(held: set[int | signal.Signals] | None) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _run_child(jobs: Sequence[Callable[[], Any]], out_fds: list[int], ready_fd: int, parent: int,
+               held: set[int | signal.Signals] | None = None) -> None:
     """Run the jobs; write each pickled result (or the failure) to its file and announce it on
-    ``ready_fd``; exit at once."""
+    ``ready_fd``; exit at once. ``held``: the signal mask to restore once the child's own signal
+    dispositions are set."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _release_signals(held)
         _die_with(parent)
         for job, out_fd in zip(jobs, out_fds, strict=True):
             try:
