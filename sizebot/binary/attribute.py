@@ -58,6 +58,7 @@ from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.symbol import Symbol, SymbolTable
+from sizebot.binary.typewalk import walk_types
 from sizebot.binary.worker import Worker, can_fork
 from sizebot.documents.analyze import (
     BinaryReport,
@@ -432,21 +433,11 @@ def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[arr
     """The type descriptors, itabs and their tables recovered through moduledata, compactly: (starts,
     ends, package index of each, package names); None when the type region could not be read."""
     try:
-        recovered = TypeWalker(binary, md, go_minor).walk().claims
+        walked = walk_types(TypeWalker(binary, md, go_minor))
     except (struct.error, TypeError, IndexError, ValueError, OverflowError):
         return None  # a damaged type region: its bytes stay unattributed
-    starts, ends, pkgs = array("Q"), array("Q"), array("I")
-    names: list[str] = []
-    index: dict[str, int] = {}
-    for start, end, pkg in recovered:
-        k = index.get(pkg)
-        if k is None:
-            k = index[pkg] = len(names)
-            names.append(pkg)
-        starts.append(start)
-        ends.append(end)
-        pkgs.append(k)
-    return starts, ends, pkgs, names
+    return (array("Q", walked.starts.astype("=u8").tobytes()), array("Q", walked.ends.astype("=u8").tobytes()),
+            array("I", walked.packages.astype("=u4").tobytes()), walked.names)
 
 
 def _embed_claims(

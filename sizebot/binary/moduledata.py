@@ -22,9 +22,11 @@ the shape still reads.
 
 from __future__ import annotations
 
-import itertools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 from sizebot.binary.binaryfile import BinaryFile
 from sizebot.binary.pclntab import MAGIC_GO118, Pclntab, uvarint
@@ -153,8 +155,23 @@ TFLAG_UNCOMMON = 1
 class TypeRegions:
     """What the type walk recovered: byte ranges (file offsets) and the package owning each."""
 
-    claims: list[tuple[int, int, str]]  # (start, end, package path) file offsets
+    starts: np.ndarray  # int64 file offsets
+    ends: np.ndarray
+    packages: np.ndarray  # index into ``names`` of each range's package
+    names: list[str]  # package paths, in the order of first use
     types: int  # descriptors found
+
+
+@dataclass(frozen=True)
+class Links:
+    """What moduledata links to the type region (TypeWalker.links)."""
+
+    roots: list[int]  # descriptor addresses: typelinked, packed (Go 1.27+), and each itab's interface and type
+    typelinks: list[int]  # the typelinked descriptors' addresses
+    tl_off: int | None  # file offset of the typelinks
+    tl_n: int
+    il_off: int | None  # file offset of the itablinks
+    pairs: list[tuple[int, int, int] | None]  # (itab, interface, type) of each itab; None where unreadable
 
 
 class TypeWalker:
@@ -180,8 +197,7 @@ class TypeWalker:
         self._pkg: dict[int, str | None] = {}
         self._info: dict[int, tuple | None] = {}  # addr -> descriptor() result
         self._names: dict[int, tuple[str, int] | None] = {}  # addr -> name_at() result: names are shared
-        self._gap_spans: list[tuple[int, int]] = []  # _scan_gaps: spans of the descriptors seen so far
-        self._gap_done = 0
+        self._candidates: np.ndarray | None = None  # _scan_gaps: where a descriptor may begin
         # the type region is one section's bytes in every format Go writes: map it by arithmetic
         self._types_off = None
         for sec in binary.sections:
@@ -386,46 +402,113 @@ class TypeWalker:
         self._pkg[addr] = pkg
         return pkg
 
+    def _region(self) -> np.ndarray:
+        """The type region's bytes as far as the file holds them (a view of the mapping: callers drop
+        it before returning, so the file can be closed)."""
+        if self._types_off is None:
+            return np.zeros(0, np.uint8)
+        n = max(0, min(self.md.etypes - self.md.types, self.b.file_size - self._types_off))
+        return np.frombuffer(self.b.data, np.uint8, count=n, offset=self._types_off)
+
+    def _name_sizes(self, rel: np.ndarray) -> np.ndarray:
+        """name_at(types + r)[1] for each offset r into the type region, -1 where it is None. The
+        usual name (no tag, a length below 2^14) is sized by array operations; the others by name_at."""
+        buf = self._region()
+        out = np.full(len(rel), -1, np.int64)
+        slow = np.ones(len(rel), bool)
+        quick = np.flatnonzero(rel + 3 <= len(buf))
+        if len(quick):
+            r = rel[quick]
+            flags, b1, b2 = buf[r], buf[r + 1].astype(np.int64), buf[r + 2].astype(np.int64)
+            one = b1 < 0x80
+            vlen = np.where(one, 1, 2)
+            n = np.where(one, b1, (b1 & 0x7F) | b2 << 7)
+            fits = int(self._types_off or 0) + r + 1 + vlen + n <= self.b.file_size
+            out[quick] = np.where(fits & (flags & 0xF0 == 0), 1 + vlen + n + 4 * (flags >> 2 & 1), -1)
+            slow[quick[(flags & 0xF0 != 0) | ((flags & 2 == 0) & (one | (b2 < 0x80)))]] = False
+        del buf
+        for i in np.flatnonzero(slow).tolist():
+            got = self.name_at(self.md.types + int(rel[i]))
+            out[i] = -1 if got is None else got[1]
+        return out
+
     def _scan_gaps(self, found: list[int]) -> list[int]:
         """Descriptors referenced only from code: look for plausible ones at pointer-aligned
         addresses in the gaps between the descriptors and names found so far."""
-        ptr, common = self.ptr, self.common
-        spans = self._gap_spans  # sorted spans of found[:self._gap_done], from the previous round
-        for a in found[self._gap_done :]:
-            spans += self._descriptor_spans(a)
-        self._gap_done = len(found)
-        if not spans:
+        types, etypes = self.md.types, self.md.etypes
+        starts, ends, names = [], [], set()
+        info = self._info
+        for a in found:
+            got = info[a]
+            if got is None:  # only parsed descriptors are listed
+                continue
+            for start, size in got[3]:
+                if types <= start < etypes:
+                    starts.append(start - types)
+                    ends.append(start - types + size)
+            names.update(got[4])
+        rel = np.fromiter((n - types for n in names if n and types <= n < etypes), np.int64)
+        return self.gaps(np.array(starts, np.int64), np.array(ends, np.int64), rel)
+
+    def gaps(self, starts: np.ndarray, ends: np.ndarray, names: np.ndarray) -> list[int]:
+        """_scan_gaps from the spans found so far: ``starts``/``ends`` of the descriptors' parts and
+        ``names`` (abi.Name addresses), all as offsets into the type region."""
+        ptr, common, types = self.ptr, self.common, self.md.types
+        sizes = self._name_sizes(names)
+        named = sizes >= 0
+        s = np.concatenate([starts, names[named]])
+        e = np.concatenate([ends, names[named] + sizes[named]])
+        if not len(s):
             return []
-        spans.sort()  # a sorted run plus the new spans: nearly linear
-        out, pos = [], self.md.types
-        for s, e in spans:
-            if s >= pos + common:  # a gap that can hold a descriptor's fixed part
-                p = (pos + ptr - 1) // ptr * ptr
-                while p + common <= s:
-                    if self._plausible(p, s):
-                        out.append(p)
-                        p += common
-                    else:
-                        p += ptr
-            if e > pos:
-                pos = e
+        by = np.lexsort((e, s))
+        s, e = s[by], e[by]
+        pos = np.maximum(np.concatenate([[0], np.maximum.accumulate(e)[:-1]]), 0)  # the furthest end before
+        gap = np.flatnonzero(s >= pos + common)  # a gap that can hold a descriptor's fixed part
+        lo = (pos[gap] + types % ptr + ptr - 1) // ptr * ptr - types % ptr  # pointer-aligned addresses
+        hi = s[gap]
+        cands = self._gap_candidates()
+        first = np.searchsorted(cands, lo)
+        last = np.searchsorted(cands, hi - common, "right")
+        out: list[int] = []
+        for g in np.flatnonzero(last > first).tolist():
+            p, limit = int(lo[g]), int(hi[g])
+            for c in cands[first[g] : last[g]].tolist():
+                if c >= p and self._plausible(types + c, types + limit):
+                    out.append(types + c)
+                    p = c + common
         return out
 
-    def _descriptor_spans(self, a: int) -> list[tuple[int, int]]:
-        """(start, end) addresses of a descriptor's parts and names inside the type region."""
-        types, etypes = self.md.types, self.md.etypes
-        info = self._info[a]
-        if info is None:  # only parsed descriptors are listed
-            return []
-        _kind, _refs, _pp, arrays, names = info
-        out = [(start, start + size) for start, size in arrays if types <= start < etypes]
-        cache, name_at = self._names, self.name_at
-        for n in names:
-            if n and types <= n < etypes:
-                got = cache[n] if n in cache else name_at(n)
-                if got:
-                    out.append((n, n + got[1]))
-        return out
+    def _gap_candidates(self) -> np.ndarray:
+        """Offsets into the type region of the pointer-aligned addresses that pass _plausible's
+        first checks (sizes, hash, type string offset, kind and alignments), computed once for the
+        whole region: the rest of _plausible runs at these only."""
+        if self._candidates is not None:
+            return self._candidates
+        ptr, common, span = self.ptr, self.common, self.md.etypes - self.md.types
+        buf = self._region()
+        r0 = (-self.md.types) % ptr
+        k = (len(buf) - r0 - common) // ptr + 1 if len(buf) >= r0 + common else 0
+        if k <= 0:
+            self._candidates = np.zeros(0, np.int64)
+            return self._candidates
+        at = buf[r0:]
+        words = at[: (len(at) // ptr) * ptr].view(self.bo + ("u8" if ptr == 8 else "u4"))
+        u32 = at[: (len(at) // 4) * 4].view(self.bo + "u4")
+        i32 = at[: (len(at) // 4) * 4].view(self.bo + "i4")
+        q = ptr // 4
+        size, ptrbytes = words[:k], words[1 : k + 1]
+        ok = (ptrbytes <= size) & (size < 1 << 40) & (u32[2 * q :: q][:k] != 0)
+        str_off = i32[4 * q + 2 :: q][:k]
+        ok &= (str_off > 0) & (str_off < span)
+        c = 2 * ptr + 4
+        powers = np.zeros(256, bool)
+        powers[[1, 2, 4, 8, 16]] = True
+        ok &= powers[at[c + 1 :: ptr][:k]] & powers[at[c + 2 :: ptr][:k]]
+        kind = at[c + 3 :: ptr][:k] & 0x1F
+        ok &= (kind >= 1) & (kind <= 26)
+        self._candidates = r0 + np.flatnonzero(ok).astype(np.int64) * ptr
+        del buf, at, words, u32, i32, size, ptrbytes, str_off
+        return self._candidates
 
     def _plausible(self, addr: int, limit: int) -> bool:
         """Strict checks for a descriptor nobody points at: sane sizes, a hash, a printable type
@@ -485,10 +568,10 @@ class TypeWalker:
             p += fun + n * ptr
         return out
 
-    def walk(self) -> TypeRegions:
+    def links(self) -> Links:
+        """The typelinks, the itabs (itablinks, or packed in Go 1.27+) and the descriptors they name."""
         md, ptr, d = self.md, self.ptr, self.b.data
         roots: list[int] = []
-        claims: list[tuple[int, int, str]] = []
         tl_addr, tl_n = md.typelinks
         tl_off = self.b.vaddr_to_offset(tl_addr) if tl_n else None
         typelinks = []
@@ -504,25 +587,87 @@ class TypeWalker:
             roots += self._packed_descriptors()
         if md.itabs[1]:
             itabs += self._packed_itabs()
-        itab_info: list[tuple[int, int, int] | None] = []
-        fun_off = 2 * ptr + (8 if ptr == 8 or self.go_minor < 22 else 4)  # Inter, Type, Hash (+pad)
+        pairs: list[tuple[int, int, int] | None] = []
         for it in itabs:
             inter, typ = self._word(it), self._word(it + ptr)
             if inter is None or typ is None:
-                itab_info.append(None)
+                pairs.append(None)
                 continue
             roots += [inter, typ]
-            info = self.descriptor(inter)
+            pairs.append((it, inter, typ))
+        return Links(roots, typelinks, tl_off, tl_n, il_off, pairs)
+
+    def itab_sizes(
+        self, pairs: list[tuple[int, int, int] | None], is_interface: Callable[[int], bool]
+    ) -> list[tuple[int, int, int] | None]:
+        """(address, size, type) of each itab: its fixed part and one word per method of its interface."""
+        ptr, d = self.ptr, self.b.data
+        fun_off = 2 * ptr + (8 if ptr == 8 or self.go_minor < 22 else 4)  # Inter, Type, Hash (+pad)
+        out: list[tuple[int, int, int] | None] = []
+        for item in pairs:
+            if item is None:
+                out.append(None)
+                continue
+            it, inter, typ = item
             nmeth = 1
-            if info is not None and info[0] == K_INTERFACE:
+            if is_interface(inter):
                 io = self._off(inter + self.common + 2 * ptr, ptr)
                 nmeth = max(1, self.word.unpack_from(d, io)[0]) if io is not None else 1
-            itab_info.append((it, fun_off + nmeth * ptr, typ))
-        # breadth-first over every referenced descriptor, then descriptors found in the gaps
+            out.append((it, fun_off + nmeth * ptr, typ))
+        return out
+
+    def link_claims(
+        self, links: Links, itab_info: list[tuple[int, int, int] | None], package: Callable[[int], str | None],
+        pkg_index: Callable[[str], int], starts: list[int], ends: list[int], pkgs: list[int],
+    ) -> None:
+        """The typelinks' and the itabs' ranges, for the package of the type each names."""
+        tl_off, il_off, ptr = links.tl_off, links.il_off, self.ptr
+        for tl, a in zip(range(links.tl_n), links.typelinks, strict=False):  # typelinks may be cut short
+            pkg = package(a)
+            if pkg and tl_off is not None:
+                starts.append(tl_off + 4 * tl)
+                ends.append(tl_off + 4 * tl + 4)
+                pkgs.append(pkg_index(pkg))
+        for i, item in enumerate(itab_info):
+            if item is None:
+                continue
+            it, size, typ = item
+            pkg = package(typ)
+            if not pkg:
+                continue
+            off = self._off(it, size)
+            if off is not None:
+                starts.append(off)
+                ends.append(off + size)
+                pkgs.append(pkg_index(pkg))
+            if il_off is not None:
+                starts.append(il_off + ptr * i)
+                ends.append(il_off + ptr * (i + 1))
+                pkgs.append(pkg_index(pkg))
+
+    def regions(
+        self, starts: list[int] | np.ndarray, ends: list[int] | np.ndarray, pkgs: list[int] | np.ndarray,
+        names: list[str], types: int,
+    ) -> TypeRegions:
+        """The recovered ranges, and the padding after them (_padding)."""
+        s, e, p = np.asarray(starts, np.int64), np.asarray(ends, np.int64), np.asarray(pkgs, np.int64)
+        ps, pe, pp = self._padding(s, e, p, names)
+        return TypeRegions(np.concatenate([s, ps]), np.concatenate([e, pe]), np.concatenate([p, pp]), names, types)
+
+    def _is_interface(self, addr: int) -> bool:
+        info = self.descriptor(addr)
+        return info is not None and info[0] == K_INTERFACE
+
+    def walk(self) -> TypeRegions:
+        """The walk one descriptor at a time (typewalk.py does it in batches where it can)."""
+        md = self.md
+        links = self.links()
+        itab_info = self.itab_sizes(links.pairs, self._is_interface)
+        # depth-first over every referenced descriptor, then descriptors found in the gaps
         seen: set[int] = set()
         order: list[int] = []
-        todo = list(roots)
-        for _round in range(3):
+        todo = list(links.roots)
+        for rnd in range(3):
             while todo:
                 a = todo.pop()
                 if a in seen:
@@ -533,6 +678,8 @@ class TypeWalker:
                     continue
                 order.append(a)
                 todo.extend(r for r in info[1] if r not in seen)
+            if rnd == 2:  # the last round's gaps would not be walked
+                break
             todo = [a for a in self._scan_gaps(order) if a not in seen]
             if not todo:
                 break
@@ -542,7 +689,20 @@ class TypeWalker:
         if self._types_off is not None:
             lo, delta = md.types, self._types_off - md.types
             hi = min(md.etypes, self.b.file_size - delta)
-        name_at, off_of, add = self.name_at, self._off, claims.append
+        starts: list[int] = []
+        ends: list[int] = []
+        pkgs: list[int] = []
+        index: dict[str, int] = {}  # package path -> its index, in the order of first use
+        names: list[str] = []
+
+        def pkg_index(pkg: str) -> int:
+            k = index.get(pkg)
+            if k is None:
+                k = index[pkg] = len(names)
+                names.append(pkg)
+            return k
+
+        name_at, off_of = self.name_at, self._off
         for a in order:
             pkg = self.package(a)
             if not pkg:
@@ -550,12 +710,15 @@ class TypeWalker:
             info = self._info[a]
             if info is None:  # order holds parsed descriptors only
                 continue
-            _kind, _refs, _pp, arrays, names = info
+            k = pkg_index(pkg)
+            _kind, _refs, _pp, arrays, desc_names = info
             for start, size in arrays:
                 off = start + delta if lo <= start and start + size <= hi else off_of(start, size)
                 if off is not None:
-                    add((off, off + size, pkg))
-            for n in names:
+                    starts.append(off)
+                    ends.append(off + size)
+                    pkgs.append(k)
+            for n in desc_names:
                 if n in named or not n:
                     continue
                 named.add(n)
@@ -564,35 +727,33 @@ class TypeWalker:
                     size = got[1]
                     off = n + delta if lo <= n and n + size <= hi else off_of(n, size)
                     if off is not None:
-                        add((off, off + size, pkg))
-        for tl, a in zip(range(tl_n), typelinks, strict=False):  # typelinks may be cut short
-            pkg = self.package(a)
-            if pkg and tl_off is not None:
-                claims.append((tl_off + 4 * tl, tl_off + 4 * tl + 4, pkg))
-        for i, item in enumerate(itab_info):
-            if item is None:
-                continue
-            it, size, typ = item
-            pkg = self.package(typ)
-            if not pkg:
-                continue
-            off = self._off(it, size)
-            if off is not None:
-                claims.append((off, off + size, pkg))
-            if il_off is not None:
-                claims.append((il_off + ptr * i, il_off + ptr * (i + 1), pkg))
-        claims += self._padding(claims)
-        return TypeRegions(claims=claims, types=len(order))
+                        starts.append(off)
+                        ends.append(off + size)
+                        pkgs.append(k)
+        self.link_claims(links, itab_info, self.package, pkg_index, starts, ends, pkgs)
+        return self.regions(starts, ends, pkgs, names, len(order))
 
-    def _padding(self, claims: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    def _padding(
+        self, starts: np.ndarray, ends: np.ndarray, pkgs: np.ndarray, names: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Zero bytes (< 32, the descriptors' alignment) between two recovered objects of the type
-        region are the alignment padding of the first: same package."""
+        region are the alignment padding of the first: same package. The objects in the order of
+        (start, end, package path); the padding as (starts, ends, package indexes)."""
+        none = np.zeros(0, np.int64)
         if self._types_off is None:
-            return []
+            return none, none, none
         lo, hi = self._types_off, self._types_off + (self.md.etypes - self.md.types)
-        inside = sorted(c for c in claims if lo <= c[0] < hi)
-        out, d = [], self.b.data
-        for (_s1, e1, pkg), (s2, _e2, _p2) in itertools.pairwise(inside):
-            if 0 < s2 - e1 < 32 and not any(d[e1:s2]):
-                out.append((e1, s2, pkg))
-        return out
+        inside = np.flatnonzero((starts >= lo) & (starts < hi))
+        rank = np.zeros(len(names), np.int64)
+        rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        by = inside[np.lexsort((rank[pkgs[inside]], ends[inside], starts[inside]))]
+        e1, s2 = ends[by[:-1]], starts[by[1:]]
+        pad = np.flatnonzero((s2 - e1 > 0) & (s2 - e1 < 32))
+        e1, s2 = e1[pad], s2[pad]
+        data = np.frombuffer(self.b.data, np.uint8)
+        at = e1[:, None] + np.arange(31)
+        inside_gap = at < s2[:, None]
+        nonzero = (data[np.where(inside_gap, at, 0)] != 0) & inside_gap
+        zero = ~nonzero.any(axis=1)
+        del data
+        return e1[zero], s2[zero], pkgs[by[:-1][pad][zero]]
