@@ -10,7 +10,8 @@ from collections import defaultdict
 
 import pytest
 
-from sizebot.binary.attribute import NOT_GO, analyze_binary, go_package, symbol_table_package
+from sizebot.binary.attribute import NOT_GO, analyze_binary, go_package
+from sizebot.binary.claims import symbol_table_package
 from sizebot.binary.container import open_binary
 from sizebot.documents.analyze import BinaryReport
 from sizebot.errors import BinaryFormatError, PclntabError

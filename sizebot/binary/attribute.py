@@ -31,9 +31,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
-from operator import and_, ge, gt, lshift, or_
+from operator import and_, ge, gt, itemgetter, lshift, neg, or_
 
-from sizebot.binary.buildinfo import module_for_package, parse_buildinfo
+from sizebot.binary.buildinfo import module_finder, module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
     CODE,
     DATA,
@@ -45,7 +45,6 @@ from sizebot.binary.claims import (
     TYPES_PRIO,
     Attribution,
     go_package,
-    symbol_table_package,
 )
 from sizebot.binary.container import BinaryFile, open_binary
 from sizebot.binary.data_by_reference import data_references, reference_claims
@@ -368,9 +367,14 @@ def _symbol_claims(
         named.append((addr, addr + size, name))
     # symbol-table entries and names: the package of each symbol (-1: none), then the claims at C speed
     pids = array("q")
-    for name in names:
-        owner = symbol_table_package(name, sym_pkg)
-        pids.append(-1 if owner is None else pkg_id(owner))
+    append, index = pids.append, acc.pkg_index
+    for name in names:  # symbol_table_package(name, sym_pkg), inline: one call fewer per symbol
+        owner = sym_pkg[name] if name in sym_pkg else go_package(name)
+        if owner is None or (name.startswith("go") and MARKERS.match(name)):
+            append(-1)
+        else:
+            pid = index.get(owner)
+            append(pkg_id(owner) if pid is None else pid)
     keys, vals = acc.claims.keys, acc.claims.vals
     for offs, lens in ((table.entry_offs, table.entry_lens), (table.name_offs, table.name_lens)):
         claimed = list(map(and_, map(ge, pids, repeat(0)), map(bool, lens)))  # Claims.add: non-empty only
@@ -917,8 +921,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         unattr[name] += n
     for start, end, kind in binary.uncovered_ranges():
         unattr[f"({kind})"] += end - start
-    deps = [m.path for m in info.deps] if info else []
-    main_mod = info.main.path if info and info.main else ""
+    module_of = module_finder([m.path for m in info.deps] if info else [], info.main.path if info and info.main else "")
     packages = []
     mod_sizes: dict[str, int] = defaultdict(int)
     pkg_module: dict[str, str] = {}
@@ -932,7 +935,7 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
         elif name == "go.shape":  # the compiler's generic shape types
             mod = "std"
         else:
-            mod = module_for_package(name, deps, main_mod)
+            mod = module_of(name)
         pkg_module[name] = mod
         total = code + meta + data + debug
         packages.append(PackageSize(name=name, module=mod, size=total, code=code, meta=meta, data=data, debug=debug,
@@ -963,13 +966,12 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
             f"{binary.path}: attribution does not add up: {attributed} + {sum(u.size for u in unattributed)} != {size}"
         )
     funcs: tuple[Function, ...] = ()
-    if acc.functions:
-        funcs = tuple(
-            sorted(
-                (Function(name=n, package=pkg_names[pid], code=c, meta=m) for n, pid, c, m in acc.functions),
-                key=lambda f: (-(f.code + f.meta), f.name),
-            )
-        )
+    if acc.functions:  # by size, then name (ties in their order): sorted as tuples, then made Functions
+        order = sorted(zip(map(neg, map(plus, (f[2] for f in acc.functions), (f[3] for f in acc.functions))),
+                           (f[0] for f in acc.functions), itertools.count()))
+        records = acc.functions
+        funcs = tuple(Function(name=n, package=pkg_names[pid], code=c, meta=m)
+                      for n, pid, c, m in map(records.__getitem__, map(itemgetter(2), order)))
     return BinaryReport(
         path=binary.path,
         file_size=size,

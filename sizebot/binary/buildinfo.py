@@ -11,6 +11,8 @@ Where it is: ELF ``.go.buildinfo``, Mach-O ``__go_buildinfo``; PE has no section
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sizebot.binary.binaryfile import BinaryFile, ByteOrder
 from sizebot.documents.analyze import BuildInfo, Module
 from sizebot.errors import BinaryFormatError, UnsupportedGoVersion
@@ -226,15 +228,27 @@ def module_for_package(pkg: str, modules: list[str] | tuple[str, ...], main_modu
     (`go build main.go`): never "std". Not under any module and a first path
     element without a dot (runtime, net/http, internal/..., vendor/golang.org/x/...) -> "std".
     Otherwise "" (unknown: a module missing from the build info)."""
-    if pkg == "main":
-        return main_module
-    best = ""
-    for mod in (*modules, main_module):
-        if mod and len(mod) > len(best) and (pkg == mod or pkg.startswith(mod + "/")):
-            best = mod
-    if best:
-        return best
-    first = pkg.split("/", 1)[0]
-    if first and "." not in first:
-        return "std"
-    return ""
+    return module_finder(modules, main_module)(pkg)
+
+
+def module_finder(modules: list[str] | tuple[str, ...], main_module: str) -> Callable[[str], str]:
+    """module_for_package for many packages of one binary: the module paths in a set, and each
+    package's path-prefixes (cut at each "/", longest first) looked up in it."""
+    paths = {mod for mod in (*modules, main_module) if mod}
+
+    def module_of(pkg: str) -> str:
+        if pkg == "main":
+            return main_module
+        if pkg in paths:
+            return pkg
+        cut = pkg.rfind("/")
+        while cut > 0:
+            if pkg[:cut] in paths:
+                return pkg[:cut]
+            cut = pkg.rfind("/", 0, cut)
+        first = pkg.split("/", 1)[0]
+        if first and "." not in first:
+            return "std"
+        return ""
+
+    return module_of

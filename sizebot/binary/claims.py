@@ -34,6 +34,10 @@ MARKERS = re.compile(
 )
 
 
+# First characters and prefixes after which go_package() has more to do than find the "." after
+# the last "/": names that are no package's, prefixes to strip, types spelled out
+_SPECIAL_PREFIXES = ("$", "_", "*", "(", "[", "type", "go:", "go.", "struct ", "func(", "map[", "chan ", "interface ",
+                     "noalg.")
 _INNERMOST_BRACKETS = re.compile(r"\[[^\[\]]*\]")
 
 
@@ -139,6 +143,17 @@ def go_package(name: str) -> str | None:
     Generic arguments "[...]" are dropped first; the path runs up to the first "." after the last "/"
     (the linker escapes dots in the last path element as %2e); "type:*T", "go:itab.*T,I" name T's package.
     """
+    if not name.startswith(_SPECIAL_PREFIXES) and "[" not in name and "," not in name:
+        # a plain name (most of them): nothing to strip, the package is what precedes the "."
+        dot = name.find(".", name.rfind("/") + 1)
+        if dot <= 0:
+            return None
+        pkg = name[:dot]
+        if "%" in pkg:
+            pkg = re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), pkg)
+        if not pkg or pkg[0] in "(*[" or " " in pkg or "(" in pkg:
+            return None
+        return sys.intern(pkg)
     if not name or name[0] in "$_" or name.startswith(("go:string", "go:func", "go:funcdesc")):
         return None
     if name.startswith(_STRIP_PREFIXES):  # rare: skip the loop for plain function names

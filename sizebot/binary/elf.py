@@ -11,6 +11,7 @@ import struct
 from collections.abc import Sequence
 from typing import IO, cast
 
+import numpy as np
 from elftools.common.exceptions import ELFError, ELFParseError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
@@ -127,33 +128,44 @@ class ElfFile(BinaryFile):
         if self._symtab is None:
             return ()
         off, size, str_off, str_size = self._symtab
-        little = self.byte_order == "little"
-        bo = "<" if little else ">"
+        bo = "<" if self.byte_order == "little" else ">"
         if self.ptr_size == 8:
-            fmt, entsize = bo + "IBBHQQ", 24
+            fields = [("name", "u4"), ("info", "u1"), ("other", "u1"), ("shndx", "u2"), ("value", "u8"), ("size", "u8")]
         else:
-            fmt, entsize = bo + "IIIBBH", 16
+            fields = [("name", "u4"), ("value", "u4"), ("size", "u4"), ("info", "u1"), ("other", "u1"), ("shndx", "u2")]
+        layout = np.dtype([(f, bo + t) for f, t in fields])
+        entsize = layout.itemsize
         size -= size % entsize
+        # both tables are inside the file (checked with the section headers); copied, so that no
+        # array holds on to the mapping
+        entries = np.frombuffer(bytes(self.data[off : off + size]), layout)
         strtab = bytes(self.data[str_off : str_off + str_size])  # one copy of the names, freed on return
-        names = self._section_names
-        out = SymbolTable()
-        add = out.append
-        for idx, entry in enumerate(struct.iter_unpack(fmt, self.data[off : off + size])):
-            if self.ptr_size == 8:
-                st_name, st_info, _other, shndx, value, sym_size = entry
-            else:
-                st_name, value, sym_size, st_info, _other, shndx = entry
-            stype = st_info & 0xF
-            if shndx == 0 or shndx >= SHN_LORESERVE or shndx >= len(names) or stype in (STT_SECTION, STT_FILE):
-                continue
-            end = strtab.find(b"\0", st_name)
-            name = strtab[st_name : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
-            if not name:
-                continue
-            kind = "func" if stype == STT_FUNC else "data" if stype == STT_OBJECT else "other"
-            add(name, value, sym_size, kind, names[shndx], (off + idx * entsize, entsize),
-                (str_off + st_name, (end + 1 if end >= 0 else len(strtab)) - st_name))
+        stype = entries["info"] & 0xF
+        shndx = entries["shndx"].astype(np.int64)
+        st_name = entries["name"].astype(np.int64)
+        # each name runs to the first NUL at or after it (or the table's end)
+        nuls = np.flatnonzero(np.frombuffer(strtab, np.uint8) == 0)
+        j = np.searchsorted(nuls, st_name)
+        found = j < len(nuls)
+        end = np.where(found, nuls[np.minimum(j, len(nuls) - 1)] if len(nuls) else 0, len(strtab))
+        keep = np.flatnonzero((shndx != 0) & (shndx < min(SHN_LORESERVE, len(self._section_names)))
+                              & (stype != STT_SECTION) & (stype != STT_FILE) & (end > st_name))
+        starts, ends = st_name[keep].tolist(), end[keep].tolist()
+        if strtab.isascii():
+            text = strtab.decode("ascii")
+            names = list(map(text.__getitem__, map(slice, starts, ends)))
+            del text
+        else:
+            names = [strtab[a:b].decode("utf-8", "replace") for a, b in zip(starts, ends, strict=True)]
         del strtab
+        stype = stype[keep]
+        kinds = np.where(stype == STT_FUNC, 0, np.where(stype == STT_OBJECT, 1, 2))  # symbol._KINDS
+        used, secs = np.unique(shndx[keep], return_inverse=True)
+        out = SymbolTable.from_columns(
+            names, entries["value"][keep], entries["size"][keep], kinds, secs, [self._section_names[k] for k in used],
+            off + keep * entsize, np.full(len(keep), entsize), str_off + st_name[keep],
+            np.where(found[keep], end[keep] + 1, end[keep]) - st_name[keep])
+        del entries
         self.release(off, size)  # read through once: the analysis needs only the offsets kept above
         self.release(str_off, str_size)
         return out if len(out) else ()

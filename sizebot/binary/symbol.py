@@ -6,6 +6,8 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, overload
 
+import numpy as np
+
 
 class Symbol(NamedTuple):
     """A sized symbol from the symbol table, when the binary has one."""
@@ -39,6 +41,25 @@ class SymbolTable(Sequence[Symbol]):
         self.name_lens = array("I")
         self._section_names: list[str] = []
         self._section_index: dict[str, int] = {}
+
+    @classmethod
+    def from_columns(cls, names: list[str], addrs: np.ndarray, sizes: np.ndarray, kinds: np.ndarray,
+                     sections: np.ndarray, section_names: list[str], entry_offs: np.ndarray, entry_lens: np.ndarray,
+                     name_offs: np.ndarray, name_lens: np.ndarray) -> SymbolTable:
+        """A table from whole columns: ``kinds`` index ("func", "data", "other"), ``sections`` index
+        ``section_names``."""
+        table = cls()
+        table.names = names
+        columns = ((table.addrs, addrs), (table.sizes, sizes), (table.sections, sections),
+                   (table.entry_offs, entry_offs), (table.entry_lens, entry_lens), (table.name_offs, name_offs),
+                   (table.name_lens, name_lens))
+        for column, values in columns:
+            column.frombytes(values.astype(f"=u{column.itemsize}").tobytes())
+        table.kinds = bytearray(kinds.astype(np.uint8).tobytes())
+        table._section_names = section_names
+        for i, name in enumerate(section_names):
+            table._section_index.setdefault(name, i)
+        return table
 
     def append(self, name: str, addr: int, size: int, kind: str, section: str,
                entry: tuple[int, int] = (0, 0), name_bytes: tuple[int, int] = (0, 0)) -> None:
