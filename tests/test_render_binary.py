@@ -158,14 +158,32 @@ def test_diff_json_exact_and_valid() -> None:
         ],
         "added_packages": ["example.com/app/evil|<b>x</b>"], "removed_packages": [],
         "added_modules": [], "removed_modules": [],
+        "functions_changed": 3, "functions_delta": 1580,
     }
     assert sum(p["delta"] for p in doc["packages"]) + sum(u["delta"] for u in doc["unattributed"]) == doc["delta"]
     full = d.to_json(top=1)
     validate(full)
     assert full["old"] == tiny_old().to_json(top=1) and full["new"] == tiny_new().to_json(top=1)
     assert [f["name"] for f in full["functions"]] == ["example.com/app/evil|<b>x</b>.[bold]Run[/bold]"]
+    # the list is cut, the count and the sum are of every changed function
+    assert (full["functions_changed"], full["functions_delta"]) == (3, 1580)
     assert json.loads(render(d, "json")) == d.to_json()
     assert json.loads(render(d, "json", include_reports=False, top=1)) == d.to_json(top=1, include_reports=False)
+
+
+def test_function_totals_that_cannot_be_are_refused() -> None:
+    """A saved diff (or a measurement file) may not say fewer functions changed than it lists, nor give
+    a sum other than the rows' when it lists them all: the comment would print it."""
+    doc = diff_reports(tiny_old(), tiny_new()).to_json()
+    assert (BinaryDiff.from_json(doc).functions_changed, BinaryDiff.from_json(doc).functions_delta) == (3, 1580)
+    for changed, delta, message in ((2, 1580, "2, fewer than the 3 functions listed"),
+                                    (3, 99, "functions_delta: is not the sum of the functions' deltas")):
+        with pytest.raises(DocumentError, match=message):
+            BinaryDiff.from_json(dict(doc, functions_changed=changed, functions_delta=delta))
+    with pytest.raises(DocumentError, match="missing functions_delta"):
+        BinaryDiff.from_json({k: v for k, v in doc.items() if k != "functions_delta"})
+    older = {k: v for k, v in doc.items() if k not in ("functions_changed", "functions_delta")}
+    assert BinaryDiff.from_json(older).functions_changed is None  # written before the totals were kept
 
 
 def test_larger_and_non_go_documents_valid() -> None:

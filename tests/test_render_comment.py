@@ -38,6 +38,7 @@ def huge_report(builds: int = 12, packages: int = 3000) -> dict:
         b["diff"]["packages"] = rows
         b["diff"]["functions"] = [{**r, "name": r["name"] + ".Func", "package": r["name"],
                                    "old_code": r["old_size"] // 2, "new_code": r["new_size"] // 2} for r in rows]
+        b["diff"]["functions_changed"], b["diff"]["functions_delta"] = len(rows), sum(r["delta"] for r in rows)
         b["diff"]["modules"] = [{**r, "name": r["name"].replace("/pkg", "/mod")} for r in rows[: packages // 3]]
         b["new_dependencies"] = [{"kind": "package", "name": r["name"], "module": "example.com/gen", "size": r["delta"],
                                   "chain": [r["name"], "net/http", "example.com/app/server"], "total_size": None,

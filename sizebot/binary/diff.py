@@ -16,7 +16,8 @@ from sizebot.documents.diff import BinaryDiff, EmbedDelta, FunctionDelta, Module
 
 def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) -> BinaryDiff:
     """Deltas per section (file bytes), package, module, unattributed section, and the ``top``
-    changed functions (code + meta; None: all of them), largest |delta| first, ties by name."""
+    changed functions (code + meta; None: all of them), largest |delta| first, ties by name, with the
+    count and the sum of the deltas of every changed function (what the cut list cannot tell)."""
     if top is not None and top < 0:
         raise ValueError("top must be 0 or more (or None for all)")
     old_pkgs = _totals((p.name, p.size) for p in old.packages)
@@ -26,6 +27,7 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
     estimated = (_totals((p.name, p.data_estimated) for p in old.packages),
                  _totals((p.name, p.data_estimated) for p in new.packages))
     module_estimated = (_module_estimated(old), _module_estimated(new))
+    functions = _function_deltas(old, new)
     return BinaryDiff(
         old=old,
         new=new,
@@ -33,7 +35,7 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
                          _totals((s.name, s.file_size) for s in new.sections)),
         packages=_deltas(old_pkgs, new_pkgs, estimated),
         modules=_deltas(old_mods, new_mods, module_estimated),
-        functions=_function_deltas(old, new, top),
+        functions=functions if top is None else functions[:top],
         unattributed=_deltas(_totals((u.section, u.size) for u in old.unattributed),
                              _totals((u.section, u.size) for u in new.unattributed)),
         module_changes=module_changes(old.build_info, new.build_info),
@@ -42,6 +44,8 @@ def diff_reports(old: BinaryReport, new: BinaryReport, *, top: int | None = 20) 
         added_modules=tuple(sorted(new_mods.keys() - old_mods.keys())),
         removed_modules=tuple(sorted(old_mods.keys() - new_mods.keys())),
         embeds=embed_changes(old, new),
+        functions_changed=len(functions),
+        functions_delta=sum(f.delta for f in functions),
     )
 
 
@@ -154,7 +158,7 @@ def _deltas(old: dict[str, int], new: dict[str, int],
     return tuple(sorted(rows, key=_order))
 
 
-def _function_deltas(old: BinaryReport, new: BinaryReport, top: int | None) -> tuple[FunctionDelta, ...]:
+def _function_deltas(old: BinaryReport, new: BinaryReport) -> tuple[FunctionDelta, ...]:
     def sizes(report: BinaryReport) -> dict[str, tuple[int, int, str]]:
         out: dict[str, tuple[int, int, str]] = {}
         for f in report.functions:
@@ -170,4 +174,4 @@ def _function_deltas(old: BinaryReport, new: BinaryReport, top: int | None) -> t
         if a != b:
             rows.append(FunctionDelta(name, a, b, package=pkg_b or pkg_a, old_code=code_a, new_code=code_b))
     rows.sort(key=_order)
-    return tuple(rows if top is None else rows[:top])
+    return tuple(rows)

@@ -86,6 +86,10 @@ class BinaryDiff:
     added_modules: tuple[str, ...] = field(default=())
     removed_modules: tuple[str, ...] = field(default=())
     embeds: tuple[EmbedDelta, ...] = field(default=())  # embedded files added, removed, changed
+    # every changed function, of which ``functions`` holds the top N: how many and their deltas' sum
+    # (None in a document written before they were recorded)
+    functions_changed: int | None = None
+    functions_delta: int | None = None
 
     @property
     def delta(self) -> int:
@@ -108,6 +112,7 @@ class BinaryDiff:
             "added_modules": list(self.added_modules),
             "removed_modules": list(self.removed_modules),
         }
+        doc.update(function_totals_to_json(self.functions_changed, self.functions_delta))
         if self.embeds:
             doc["embeds"] = embeds_to_json(self.embeds)
         if include_reports:
@@ -118,13 +123,16 @@ class BinaryDiff:
     @classmethod
     def from_json(cls, obj: Any, where: str = "diff") -> BinaryDiff:
         """The record of a diff document written with its reports (``old`` and ``new``)."""
-        f = Fields(obj, where, (*DIFF_REQUIRED, "old", "new"), ("embeds",))
+        f = Fields(obj, where, (*DIFF_REQUIRED, "old", "new"), ("embeds", *FUNCTION_TOTALS))
         check_header(f)
         old = BinaryReport.from_json(f.raw("old"), f.at("old"))
         new = BinaryReport.from_json(f.raw("new"), f.at("new"))
         if (f.size("old_size"), f.size("new_size")) != (old.file_size, new.file_size):
             raise DocumentError(f"{where}: old_size and new_size differ from the reports' file sizes")
-        return cls(old=old, new=new, **rows_from_json(f), embeds=f.seq("embeds", embed_delta_from_json, optional=True))
+        rows = rows_from_json(f)
+        changed, delta = function_totals_from_json(f, rows["functions"])
+        return cls(old=old, new=new, **rows, embeds=f.seq("embeds", embed_delta_from_json, optional=True),
+                   functions_changed=changed, functions_delta=delta)
 
 
 # ---- JSON (sizebot/schemas/diff.schema.json); the report's builds[].diff shares the rows --------------
@@ -203,6 +211,27 @@ def rows_to_json(sections: tuple[SizeDelta, ...], packages: tuple[SizeDelta, ...
         "module_changes": [{"path": c.path, "old_version": c.old_version, "new_version": c.new_version}
                            for c in module_changes],
     }
+
+
+FUNCTION_TOTALS = ("functions_changed", "functions_delta")
+
+
+def function_totals_to_json(changed: int | None, delta: int | None) -> dict[str, int]:
+    return {} if changed is None or delta is None else {"functions_changed": changed, "functions_delta": delta}
+
+
+def function_totals_from_json(f: Fields, functions: tuple[FunctionDelta, ...]) -> tuple[int | None, int | None]:
+    """functions_changed and functions_delta, both or neither; a count below the rows listed, or a sum
+    other than the rows' when they are all listed, is refused (the comment would say what is not so)."""
+    if not any(f.has(k) for k in FUNCTION_TOTALS):
+        return None, None
+    changed = f.get("functions_changed", lambda v, w: integer(v, w, minimum=0))
+    delta = f.count("functions_delta")
+    if changed < len(functions):
+        raise DocumentError(f"{f.at('functions_changed')}: {changed}, fewer than the {len(functions)} functions listed")
+    if changed == len(functions) and delta != sum(r.delta for r in functions):
+        raise DocumentError(f"{f.at('functions_delta')}: is not the sum of the functions' deltas")
+    return changed, delta
 
 
 def check_header(f: Fields) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.diff import (
     DIFF_REQUIRED,
+    FUNCTION_TOTALS,
     BinaryDiff,
     EmbedDelta,
     FunctionDelta,
@@ -29,6 +30,8 @@ from sizebot.documents.diff import (
     check_header,
     embed_delta_from_json,
     embeds_to_json,
+    function_totals_from_json,
+    function_totals_to_json,
     go_versions_from_json,
     rows_from_json,
     rows_to_json,
@@ -140,6 +143,8 @@ class BuildDiff:
     added_modules: tuple[str, ...] = ()
     removed_modules: tuple[str, ...] = ()
     embeds: tuple[EmbedDelta, ...] = ()  # embeds added, removed or changed
+    functions_changed: int | None = None  # every changed function (``functions`` is the top N) ...
+    functions_delta: int | None = None  # ... and the sum of their deltas
 
     @property
     def delta(self) -> int:
@@ -158,7 +163,8 @@ class BuildDiff:
                    functions=diff.functions if top is None else diff.functions[:top],
                    unattributed=changed(diff.unattributed), module_changes=diff.module_changes,
                    added_packages=diff.added_packages, removed_packages=diff.removed_packages,
-                   added_modules=diff.added_modules, removed_modules=diff.removed_modules, embeds=diff.embeds)
+                   added_modules=diff.added_modules, removed_modules=diff.removed_modules, embeds=diff.embeds,
+                   functions_changed=diff.functions_changed, functions_delta=diff.functions_delta)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,17 +179,20 @@ class BuildDiff:
             "removed_packages": list(self.removed_packages),
             "added_modules": list(self.added_modules),
             "removed_modules": list(self.removed_modules),
+            **function_totals_to_json(self.functions_changed, self.functions_delta),
             **({"embeds": embeds_to_json(self.embeds)} if self.embeds else {}),
         }
 
     @classmethod
     def from_json(cls, obj: Any, where: str) -> BuildDiff:
-        f = Fields(obj, where, DIFF_REQUIRED, ("embeds",))
+        f = Fields(obj, where, DIFF_REQUIRED, ("embeds", *FUNCTION_TOTALS))
         check_header(f)
         old_go, new_go = go_versions_from_json(f)
+        rows = rows_from_json(f)
+        changed, delta = function_totals_from_json(f, rows["functions"])
         return cls(old_size=f.size("old_size"), new_size=f.size("new_size"), old_go_version=old_go,
-                   new_go_version=new_go, **rows_from_json(f),
-                   embeds=f.seq("embeds", embed_delta_from_json, optional=True))
+                   new_go_version=new_go, **rows, embeds=f.seq("embeds", embed_delta_from_json, optional=True),
+                   functions_changed=changed, functions_delta=delta)
 
 
 DEPENDENCY_KINDS = ("module", "package", "upgrade")

@@ -45,6 +45,11 @@ def render_diff_markdown(doc: dict[str, Any], *, old_path: str, new_path: str, t
     limit = ALL if top is None else top
     views = {key: _changed(doc[key], ALL if key in ("sections", "unattributed") else limit)
              for key in ("modules", "packages", "sections", "unattributed", "functions")}
+    functions, count = views["functions"], doc.get("functions_changed")
+    if isinstance(count, int) and count >= len(functions["rows"]) + functions["more"]:
+        # the document lists the top N functions: the "… more" row counts every other change
+        functions["more"] = count - len(functions["rows"])
+        functions["rest"] = doc["functions_delta"] - sum(r["delta"] for r in functions["rows"])
     lists = [("Added modules", doc["added_modules"]), ("Removed modules", doc["removed_modules"]),
              ("Added packages", doc["added_packages"]), ("Removed packages", doc["removed_packages"])]
     unchanged = (not any(views[k]["rows"] or views[k]["more"] for k in views) and not doc["module_changes"]

@@ -131,7 +131,9 @@ def render_report_text(report: BinaryReport, *, top: int | None = 20, width: int
     return _text(parts, width)
 
 
-def _delta_table(title: str, label: str, rows: Sequence[SizeDelta], top: int | None) -> Table | None:
+def _delta_table(title: str, label: str, rows: Sequence[SizeDelta], top: int | None, *,
+                 in_all: tuple[int | None, int | None] = (None, None)) -> Table | None:
+    """``in_all``: how many rows changed and their sum when ``rows`` is itself the top N (functions)."""
     changed = [d for d in rows if d.delta]
     if not changed:
         return None
@@ -142,8 +144,11 @@ def _delta_table(title: str, label: str, rows: Sequence[SizeDelta], top: int | N
         table.add_row(one_line(d.name, 70), marked(format_size(d.old_size), bool(d.old_estimated)),
                       marked(format_size(d.new_size), bool(d.new_estimated)),
                       marked(format_delta(d.delta), d.estimated), format_percent(d.delta, d.old_size))
+    rest = sum(d.delta for d in changed[len(shown):])
+    count, count_delta = in_all
+    if count is not None and count_delta is not None and count >= len(changed):
+        more, rest = count - len(shown), count_delta - sum(d.delta for d in shown)
     if more:
-        rest = sum(d.delta for d in changed[len(shown):])
         table.add_row(Text(f"... {more} more"), "", "",
                       marked(format_delta(rest), any(d.estimated for d in changed[len(shown):])), "")
     legend = estimated_legend(sum(d.old_estimated for d in changed), sum(d.new_estimated for d in changed),
@@ -174,7 +179,8 @@ def render_diff_text(diff: BinaryDiff, *, top: int | None = 20, width: int = 100
         _delta_table("Packages", "package", diff.packages, top),
         _delta_table("Sections (file bytes)", "section", diff.sections, None),
         _delta_table("Unattributed", "section", diff.unattributed, None),
-        _delta_table("Functions", "function", diff.functions, top) if top != 0 else None,
+        _delta_table("Functions", "function", diff.functions, top,
+                     in_all=(diff.functions_changed, diff.functions_delta)) if top != 0 else None,
     ]
     parts.extend(t for t in tables if t is not None)
     if diff.embeds:

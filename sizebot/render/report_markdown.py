@@ -121,11 +121,21 @@ def _function_sizes(r: SizeDelta) -> dict[str, str]:
 
 
 def _category(rows: tuple[SizeDelta, ...], top: int | None, zero_is_absent: bool = True, *,
-              delta: int | None = None) -> dict[str, Any]:
+              delta: int | None = None, in_all: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
     """A table of changed rows, largest first, cut to ``top``: the rows cut are one "… more" row
     with their sum, and with the binary's ``delta`` a last "unattributed" row holds what no row
-    explains, so that the rows add up to the binary's change exactly."""
+    explains, so that the rows add up to the binary's change exactly. ``in_all``: for rows that are
+    themselves the top N of a longer list (functions), how many changed in all and their sum, so
+    that the count and the "… more" row speak of every change, not of the N kept."""
     shown, n, total = changes(rows, top)
+    summary = f"{n} changed, {format_delta(total)} in all"
+    if in_all is not None:
+        count, count_delta = in_all
+        if count is None or count_delta is None:  # a document from before the totals were kept
+            summary = f"the {n} largest changes, {format_delta(total)}"
+        elif count >= n:
+            n, total = count, count_delta
+            summary = f"{n} changed, {format_delta(total)} in all"
     more = total - sum(r.delta for r in shown)
     changed = changes(rows, None)[0]  # shown first, then the rows cut
     view: dict[str, Any] = {
@@ -133,7 +143,7 @@ def _category(rows: tuple[SizeDelta, ...], top: int | None, zero_is_absent: bool
         "changed": n, "total": total, "more": n - len(shown),
         "more_delta": marked(format_delta(more), any(r.estimated for r in changed[len(shown):])),
         "more_bytes": exact_bytes(more), "unattributed": None,
-        "summary": f"{n} changed, {format_delta(total)} in all",
+        "summary": summary,
         "estimated": estimated_legend(sum(r.old_estimated for r in changed), sum(r.new_estimated for r in changed)),
     }
     if delta is not None:
@@ -341,7 +351,8 @@ def _context(report: Report, level: Detail, trimmed: bool, details_url: str | No
             "packages": _category(b.diff.packages, level.top, delta=b.diff.delta),
             "modules": _category(b.diff.modules, level.top, delta=b.diff.delta),
             "sections": _category(b.diff.sections, None, zero_is_absent=False, delta=b.diff.delta),
-            "functions": _category(b.diff.functions, level.top_functions),
+            "functions": _category(b.diff.functions, level.top_functions,
+                                   in_all=(b.diff.functions_changed, b.diff.functions_delta)),
             "module_changes": b.diff.module_changes,
             "embeds": _embed_rows(b.diff.embeds, level.top),
         })
