@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -194,6 +195,24 @@ def test_the_section_renders_in_the_report(measured):
             "| <code>/data/y</code> | 0 B | 700 B | +700 B |\n"
             "| <code>/data/x</code> | 500 B | 0 B | -500 B |\n"
             "| <code>/etc/cfg</code> | 0 B | 300 B | +300 B |\n") in md
+
+
+@pytest.mark.docker
+def test_files_beyond_the_rows_shown_are_counted(docker_engine, tmp_path):
+    """25 files grow: the comment lists the 20 largest changes and one row for the 5 others with their
+    sum, so that the rows add up to the image's change (before, the table just stopped at 20)."""
+    dockerfile = "FROM scratch\nCOPY data /data/\n"
+    base = write_tree(tmp_path / "base", {"Dockerfile": dockerfile, **{f"data/f{i:02d}": blob(1000, i) for i in range(25)}})
+    head = write_tree(tmp_path / "head", {"Dockerfile": dockerfile,
+                                          **{f"data/f{i:02d}": blob(1000 + 10 * (i + 1), i) for i in range(25)}})
+    section = measure_images(base, head, ImageConfig(), tmp_path / "work", docker_host=docker_engine.host)
+    doc = json.loads((DATA / "report-render-sample.json").read_text())
+    doc["image"] = json.loads(json.dumps(section.doc.to_json()))
+    md = render_report_markdown(Report.from_json(doc))
+    rows = re.findall(r"^\| <code>/data/f(\d\d)</code> \| [^|]+ \| [^|]+ \| \+(\d+) B \|$", md, re.MULTILINE)
+    assert [int(i) for i, _ in rows] == list(range(24, 4, -1))  # the largest growth first
+    assert "| … 5 more | | | +150 B |" in md  # f00..f04 grew 10+20+30+40+50 bytes
+    assert sum(int(d) for _, d in rows) + 150 == 10 * sum(range(1, 26))  # the image's change, every byte
 
 
 @pytest.mark.docker

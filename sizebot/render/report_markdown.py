@@ -235,10 +235,14 @@ def _image_view(image: ReportImage | None) -> dict[str, Any] | None:
             rows.append((name, {"base": fmt(b) if b is not None else "—", "head": fmt(h) if h is not None else "—",
                                 "delta": format_delta(h - b) if signed and b is not None and h is not None else ""}))
     diff_files: list[FileChange] = []
-    if image.diff is not None:  # the top rows of each change kind
+    changed_files, changed_bytes = 0, 0
+    if image.diff is not None:  # the top rows of each change kind, and how many changed in all
         for kind in (image.diff.added, image.diff.removed, image.diff.grown, image.diff.shrunk):
             diff_files += kind.top
+            changed_files, changed_bytes = changed_files + kind.count, changed_bytes + kind.bytes
     diff_files.sort(key=lambda f: -abs(f.delta))
+    shown_files = diff_files[:20]
+    more_files = max(0, changed_files - len(shown_files))
     rules = []
     for r in image.rules:
         # dive's rule values: byte counts for *Bytes rules, ratios (0.95) for the others.
@@ -252,7 +256,10 @@ def _image_view(image: ReportImage | None) -> dict[str, Any] | None:
                        for layer in (head.layers if head is not None else ())],
             "error": image.error,
             "files": [{"path": f.path, "old": format_size(f.old_size), "new": format_size(f.new_size),
-                       "delta": format_delta(f.delta)} for f in diff_files[:20]],
+                       "delta": format_delta(f.delta)} for f in shown_files],
+            # the files changed beyond the rows (the diff keeps the top N of each kind): one "… more" row
+            "more_files": more_files,
+            "more_files_delta": format_delta(changed_bytes - sum(f.delta for f in shown_files)),
             "rule_emoji": RULE_EMOJI}
 
 
