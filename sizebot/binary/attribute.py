@@ -33,6 +33,8 @@ from itertools import compress, repeat
 from operator import add as plus
 from operator import and_, ge, gt, itemgetter, lshift, neg, or_
 
+import numpy as np
+
 from sizebot.binary.buildinfo import module_finder, module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
     CODE,
@@ -51,10 +53,11 @@ from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.dwarf_packed import ClaimsDelta, PackedSplit, add_claims, has_dwarf, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
-from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, decode_objects
+from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_arrays
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
+from sizebot.binary.pcvalues import as_array, pctab_claims, release_tokens
 from sizebot.binary.pointees import pointee_spans
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
@@ -235,60 +238,9 @@ def _attribute_go(
     vals.extend(map(or_, map(lshift, map(plus, funcs.name_offs, funcs.name_lens), repeat(23)), pks))
     meta_by_func = array("Q", map(plus, map(plus, funcs.func_lens, funcs.name_lens), repeat(8))) if functions else None
     cu_owner = dict(zip(reversed(funcs.cu_offsets), range(n - 1, -1, -1), strict=True))  # each CU's first function
-    # -- then each function's pc-value tables (shared ones counted once, for the first function) and
-    # its code: its own bytes, the pc span of its pcsp/pcfile/pcln tables capped by the next entry;
-    # the alignment padding up to the next entry stays unattributed .text, as `go tool nm -size` counts it
-    seen_tables: set[int] = set()
-    spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
-    kadd, vadd = keys.append, vals.append
-    pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
-    entries = funcs.entries
-    text = _section_for_addr(binary, entries[0])
-    if text is None:
-        raise PclntabError(f"first function entry {entries[0]:#x} is not in any section", path=binary.path)
-    t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
-    code_sizes = array("Q")
-    records = zip(pks, funcs.starts, funcs.ends, funcs.iter_tables(), strict=True)
-    for i, (pk, entry, f_end, (pc_tables, _fd)) in enumerate(records):
-        m = 0
-        for k, rel in enumerate(pc_tables):
-            if rel and rel not in seen_tables:
-                seen_tables.add(rel)
-                size, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
-                if k < 3:
-                    spans[rel] = span
-                o = pctab + rel
-                kadd(o << 2 | 1)
-                vadd((o + size) << 23 | pk)
-                m += size
-        if m and meta_by_func is not None:
-            meta_by_func[i] += m
-        if not t_addr <= entry < t_end:
-            text = _section_for_addr(binary, entry)
-            if text is None:
-                raise PclntabError(f"function {funcs.name(i)} at {entry:#x} is not in any section", path=binary.path)
-            t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
-        span = 0
-        for r in pc_tables[:3]:
-            if r:
-                sp = spans.get(r)
-                if sp is None:  # first seen as a pcdata table, where the span was skipped
-                    sp = spans[r] = extent(r)[1]
-                if sp > span:
-                    span = sp
-        size = f_end - entry
-        if 0 < span < size:
-            size = span
-        if size > 0:
-            start = t_off + entry
-            end = min(t_off + t_end, start + size)
-            code_sizes.append(end - start)
-            if end > start:
-                kadd(start << 2)
-                vadd(end << 23 | (pk ^ META ^ CODE))  # the same package, kind CODE
-        else:
-            code_sizes.append(0)
-    del seen_tables, spans, pks
+    # -- then each function's pc-value tables and its code
+    code_sizes = _pctab_claims(binary, pcln, funcs, pks, keys, vals, meta_by_func)
+    del pks
 
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
@@ -668,6 +620,72 @@ def _package_from_file(pcln: Pclntab, f: FuncRecord) -> str | None:
     return directory
 
 
+def _pctab_claims(
+    binary: BinaryFile, pcln: Pclntab, funcs: FuncTable, pks: array[int], keys: array[int], vals: array[int],
+    meta_by_func: array[int] | None,
+) -> array[int]:
+    """Each function's pc-value tables (shared ones counted once, for the first function) and its
+    code: its own bytes, the pc span of its pcsp/pcfile/pcln tables capped by the next entry; the
+    alignment padding up to the next entry stays unattributed .text, as `go tool nm -size` counts
+    it. Returns each function's code bytes. All functions at once as arrays; function by function
+    where a table is malformed or an entry outside its section (to name the first fault)."""
+    code_sizes = pctab_claims(funcs, pks, keys, vals, meta_by_func, META ^ CODE)
+    if code_sizes is None:
+        seen_tables: set[int] = set()
+        spans: dict[int, int] = {}  # pctab offset -> pc span, for pcsp/pcfile/pcln tables
+        kadd, vadd = keys.append, vals.append
+        pctab, extent = pcln.pctab_off, pcln.pcvalue_extent
+        entries = funcs.entries
+        text = _section_for_addr(binary, entries[0])
+        if text is None:
+            raise PclntabError(f"first function entry {entries[0]:#x} is not in any section", path=binary.path)
+        t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
+        code_sizes = array("Q")
+        records = zip(pks, funcs.starts, funcs.ends, funcs.iter_tables(), strict=True)
+        for i, (pk, entry, f_end, (pc_tables, _fd)) in enumerate(records):
+            m = 0
+            for k, rel in enumerate(pc_tables):
+                if rel and rel not in seen_tables:
+                    seen_tables.add(rel)
+                    size, span = extent(rel, span=k < 3)  # pcdata tables: the span is not needed
+                    if k < 3:
+                        spans[rel] = span
+                    o = pctab + rel
+                    kadd(o << 2 | 1)
+                    vadd((o + size) << 23 | pk)
+                    m += size
+            if m and meta_by_func is not None:
+                meta_by_func[i] += m
+            if not t_addr <= entry < t_end:
+                text = _section_for_addr(binary, entry)
+                if text is None:
+                    raise PclntabError(
+                        f"function {funcs.name(i)} at {entry:#x} is not in any section", path=binary.path
+                    )
+                t_addr, t_end, t_off = text.addr, text.addr + text.file_size, text.offset - text.addr
+            span = 0
+            for r in pc_tables[:3]:
+                if r:
+                    sp = spans.get(r)
+                    if sp is None:  # first seen as a pcdata table, where the span was skipped
+                        sp = spans[r] = extent(r)[1]
+                    if sp > span:
+                        span = sp
+            size = f_end - entry
+            if 0 < span < size:
+                size = span
+            if size > 0:
+                start = t_off + entry
+                end = min(t_off + t_end, start + size)
+                code_sizes.append(end - start)
+                if end > start:
+                    kadd(start << 2)
+                    vadd(end << 23 | (pk ^ META ^ CODE))  # the same package, kind CODE
+            else:
+                code_sizes.append(0)
+    return code_sizes
+
+
 def _pclntab_regions(pcln: Pclntab, acc: Attribution) -> None:
     """Name the pclntab's tables: bytes no function references stay in these rows."""
     acc.region(pcln.start, pcln.funcname_off, "pclntab: header")
@@ -710,21 +728,23 @@ def _funcdata_claims(
         binary.data, base, limit, ptr_size=binary.ptr_size, little_endian=binary.byte_order == "little",
         go_minor=go_minor, inline_entry_size=16 if pcln.func_size == 44 else 20,
     )
-    sizes, failed = decode_objects(decoder, pcln, funcs, None if region_end is None else region_end - base)
-    spans: dict[int, tuple[int, int]] = {}
-    kadd, vadd = acc.claims.keys.append, acc.claims.vals.append
-    for rel, (n, i) in sizes.items():
-        start = base + rel
-        spans[rel] = (start, start + n)
-        kadd(start << 2 | 1)
-        vadd((start + n) << 23 | ids[i] << 3 | META)
-        if meta_by_func is not None:
-            meta_by_func[i] += n
-    if failed:
+    rels, sizes, owners, failed = object_arrays(decoder, pcln, funcs, None if region_end is None else region_end - base)
+    release_tokens(funcs)
+    starts = base + rels
+    ends = starts + sizes
+    owner_ids = np.asarray(ids, dtype=np.int64)[owners]
+    acc.claims.keys.frombytes((starts << 2 | 1).astype(np.uint64).tobytes())
+    acc.claims.vals.frombytes((ends << 23 | owner_ids << 3 | META).astype(np.uint64).tobytes())
+    if meta_by_func is not None:
+        meta = np.frombuffer(meta_by_func, dtype=np.uint64).astype(np.int64)
+        meta += np.bincount(owners, weights=sizes, minlength=len(meta)).astype(np.int64)
+        meta_by_func[:] = as_array(meta, "Q")
+    if len(failed):
         acc.notes.append(f"{len(failed)} funcdata objects could not be decoded: left unattributed")
-    if not spans:
-        return spans
-    end = region_end if region_end is not None else max(e for _s, e in spans.values())
+    if not len(rels):
+        return {}
+    spans = dict(zip(rels.tolist(), zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
+    end = region_end if region_end is not None else int(ends.max())
     entry_pkg = dict(zip(funcs.starts, ids, strict=True))
     _funcdesc_claims(binary, entry_pkg, base + (-md.gofunc) % binary.ptr_size, end, acc)
     for desc in binary.sections:  # Go 1.27+: the descriptors have a section of their own
@@ -732,16 +752,14 @@ def _funcdata_claims(
             _funcdesc_claims(binary, entry_pkg, desc.offset, desc.offset + desc.file_size, acc)
     # alignment padding: zero bytes up to an object's start that rounding the previous object's end
     # up to the start's alignment gives (it depends on the object, not only its kind: up to 32 for
-    # some assembly functions' arg info)
+    # some assembly functions' arg info); most objects follow the previous one: no gap to look at
+    prev_end = np.maximum.accumulate(np.concatenate([[base], ends[:-1]]))
+    gap = starts - prev_end
     data = binary.data
-    prev_end = base
-    for rel in sorted(spans):
-        start, obj_end = spans[rel]
-        if 0 < start - prev_end < 32:  # most objects follow the previous one: no gap to look at
-            _pad(acc, data, base, prev_end, start, min(32, (rel & -rel) or 32))
-        if obj_end > prev_end:
-            prev_end = obj_end
-    _pad(acc, data, base, prev_end, end, 8)
+    for j in np.flatnonzero((gap > 0) & (gap < 32)).tolist():
+        rel = int(rels[j])
+        _pad(acc, data, base, int(prev_end[j]), int(starts[j]), min(32, (rel & -rel) or 32))
+    _pad(acc, data, base, max(base, int(ends.max())), end, 8)
     acc.region(base, end, "go:func.* (unreferenced)")
     return spans
 

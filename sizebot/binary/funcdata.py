@@ -30,7 +30,10 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from sizebot.binary.pclntab import uvarint
+from sizebot.binary.pcvalues import arrays, fits, tokens, words_at
 
 if TYPE_CHECKING:
     from sizebot.binary.pclntab import FuncTable, Pclntab
@@ -168,6 +171,135 @@ def decode_objects(
     """Every funcdata object the functions reference, decoded once: ({go:func.* offset: (bytes,
     index of the first function referencing it)}, offsets that could not be decoded).
     ``region_len`` is go:func.*'s length when known (Go 1.26+)."""
+    rels, sizes, owners, failed = object_arrays(decoder, pcln, funcs, region_len)
+    return (dict(zip(rels.tolist(), zip(sizes.tolist(), owners.tolist(), strict=True), strict=True)),
+            set(failed.tolist()))
+
+
+def object_arrays(
+    decoder: FuncdataDecoder, pcln: Pclntab, funcs: FuncTable, region_len: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """decode_objects as arrays: (offsets in ascending order, their bytes, the index of the first
+    function referencing each, offsets that could not be decoded). All objects at once; object by
+    object (``decode_one_by_one``) where a pc-value table has an unusual varint or an arg
+    liveness object's neighbour cannot be told."""
+    got = _object_arrays(decoder, pcln, funcs, region_len) if fits(pcln) else None
+    if got is None:
+        decoder.ambiguous.clear()
+        sizes, failed = decode_one_by_one(decoder, pcln, funcs, region_len)
+        rels = np.array(sorted(sizes), dtype=np.int64)
+        n = np.array([sizes[r][0] for r in rels.tolist()], dtype=np.int64)
+        owners = np.array([sizes[r][1] for r in rels.tolist()], dtype=np.int64)
+        return rels, n, owners, np.array(sorted(failed), dtype=np.int64)
+    return got
+
+
+def _object_arrays(
+    decoder: FuncdataDecoder, pcln: Pclntab, funcs: FuncTable, region_len: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    fa = arrays(funcs)
+    fi = np.repeat(np.arange(len(funcs), dtype=np.int64), np.diff(fa.fd_ptr))
+    fk = np.arange(len(fa.fd_rel), dtype=np.int64) - fa.fd_ptr[fi]
+    refs = np.flatnonzero(fa.fd_rel != NO_FUNCDATA)
+    fr, fk, fi = fa.fd_rel[refs], fk[refs], fi[refs]
+    rels, first = np.unique(fr, return_index=True)
+    kind, owner = fk[first], fi[first]
+    data, base, limit = decoder.data, decoder.base, decoder.limit
+    buf = np.frombuffer(data, dtype=np.uint8)
+    start = base + rels
+    inside = start < limit
+    n = np.full(len(rels), -1, dtype=np.int64)
+    tok = tokens(funcs)
+
+    def stats(of: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(largest value, any even, has a well-formed table) of PCDATA table j of functions ``of``."""
+        tables = fa.pcdata(of, j)
+        got = tok.stats(tables)
+        if got is None:
+            return None
+        top, even, ok = got
+        return top, even, ok & (tables != 0)
+
+    little = decoder._u32x2.format.startswith("<")
+    sel = np.flatnonzero((kind <= FUNCDATA_LOCALS_POINTER_MAPS) & inside & (start + 8 <= len(buf)))
+    count = words_at(buf, start[sel], little).astype(np.int64)
+    nbit = words_at(buf, start[sel] + 4, little).astype(np.int64)
+    good = (count <= _MAX_STACK_MAPS) & (nbit <= _MAX_BITS)
+    n[sel[good]] = 8 + count[good] * ((nbit[good] + 7) // 8)
+    sel = np.flatnonzero((kind == FUNCDATA_STACK_OBJECTS) & inside & (start + decoder.ptr <= len(buf)))
+    count = words_at(buf, start[sel], little, decoder.ptr)
+    good = count <= _MAX_STACK_MAPS
+    n[sel[good]] = decoder.ptr + 16 * count[good].astype(np.int64)
+    sel = np.flatnonzero((kind == FUNCDATA_INLTREE) & inside)
+    got = stats(owner[sel], PCDATA_INLTREE_INDEX)
+    if got is None:
+        return None
+    good = got[2] & (got[0] >= 0)
+    n[sel[good]] = (got[0][good] + 1) * decoder.inline_entry_size
+    n[np.flatnonzero((kind == FUNCDATA_WRAP_INFO) & inside)] = 4
+    for j in np.flatnonzero(((kind == FUNCDATA_OPEN_CODED_DEFER) | (kind == FUNCDATA_ARG_INFO)) & inside).tolist():
+        m = decoder.extent(int(kind[j]), int(rels[j]), _no_pcdata)
+        n[j] = -1 if m is None else m
+    # arg liveness, for the first function referencing the object, then for each other one (a
+    # shared object: each function's table may use fewer of its bitmaps)
+    sel = np.flatnonzero((kind == FUNCDATA_ARG_LIVE_INFO) & inside)
+    live = _arg_live_bytes(stats(owner[sel], PCDATA_ARG_LIVE_INDEX))
+    if live is None:
+        return None
+    n[sel], lone = live
+    ambiguous = rels[sel[lone]]
+    n = np.where(inside & (n > 0) & (start + n <= limit), n, -1)
+    decoded = n >= 0
+    again = np.ones(len(fr), dtype=bool)
+    again[first] = False
+    again &= fk == FUNCDATA_ARG_LIVE_INFO
+    again[again] = decoded[np.searchsorted(rels, fr[again])]
+    sel = np.flatnonzero(again)
+    if len(sel):
+        live = _arg_live_bytes(stats(fi[sel], PCDATA_ARG_LIVE_INDEX))
+        if live is None:
+            return None
+        more, lone = live
+        at = np.searchsorted(rels, fr[sel])
+        ambiguous = np.concatenate([ambiguous, fr[sel][lone]])
+        fit = (more > 0) & (base + fr[sel] + more <= limit)
+        np.maximum.at(n, at[fit], more[fit])
+    ambiguous = np.unique(ambiguous)
+    decoder.ambiguous.update(ambiguous.tolist())
+    if len(ambiguous):  # a lone 1- or 2-byte liveness bitmap: the next object (alignment 1) tells
+        at = np.searchsorted(rels, ambiguous)
+        if not decoded[at].all():
+            return None  # the one-by-one reading decides what an undecodable one means
+        order = rels[decoded]
+        after = np.searchsorted(order, ambiguous, side="right")
+        nxt = np.where(after < len(order), order[np.minimum(after, len(order) - 1)],
+                       -1 if region_len is None else region_len)
+        widen = nxt == ambiguous + n[at] + 1
+        n[at[widen]] += 1
+    return rels[decoded], n[decoded], owner[decoded], rels[~decoded]
+
+
+def _no_pcdata(_j: int) -> None:
+    return None
+
+
+def _arg_live_bytes(
+    stats: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(bytes or -1, whether it is a lone bitmap of 1 or 2 bytes) of arg liveness objects whose
+    functions' PCDATA_ArgLiveIndex tables have ``stats`` (FuncdataDecoder._extent's rule)."""
+    if stats is None:
+        return None
+    top, even, ok = stats
+    ok = ok & (top >= 1)
+    n = np.where(even, top + 1, np.where(top > 1, top + 2, 2))
+    return np.where(ok, n, -1), ok & ~even & (top <= 1)
+
+
+def decode_one_by_one(
+    decoder: FuncdataDecoder, pcln: Pclntab, funcs: FuncTable, region_len: int | None
+) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """decode_objects, function by function (the reference reading)."""
     stats_cache: dict[int, tuple[int, bool] | None] = {}
 
     def pcdata_of(pc_tables: tuple[int, ...]) -> Callable[[int], tuple[int, bool] | None]:

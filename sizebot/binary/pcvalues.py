@@ -1,0 +1,345 @@
+"""Every function's pc-value tables and funcdata references at once, as arrays.
+
+The pctab is read as one byte array. A varint ends at each byte below 0x80 wherever a table starts,
+so one pass finds every varint ("token") of every table. From its first token a table alternates
+value deltas and pc deltas, and it ends at the first value delta after its first pair that is the
+one-byte 0 (Pclntab.pcvalue_extent's grammar). The terminator is therefore the first one-byte 0
+token of the same parity as the table's first token, at least two tokens on. Sums and maxima over
+a table's tokens are reductions over the tokens of one parity.
+
+Only well-formed input takes this path. Any table, record or object whose reading would fail or
+be unusual (a malformed table, a varint of 5 bytes or more, a table starting inside a varint) is
+read by the reference decoders in pclntab.py and funcdata.py, so faults are named as before.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+import numpy as np
+
+from sizebot.binary.pclntab import FuncTable, Pclntab
+
+_LONG = 6  # varints this long (values of 2**35 or more) are read by the reference decoder
+_CHUNK = 1 << 20
+
+
+def u8(data: bytes | memoryview, start: int, end: int) -> np.ndarray:
+    """The bytes [start, end) of ``data`` as a uint8 array (a view: no copy)."""
+    return np.frombuffer(data[start:end], dtype=np.uint8)
+
+
+def words_at(buf: np.ndarray, positions: np.ndarray, little: bool, size: int = 4) -> np.ndarray:
+    """The unsigned ``size``-byte words at ``positions`` of ``buf`` (any alignment), as uint64."""
+    out = np.zeros(len(positions), dtype=np.uint64)
+    for j in range(size):
+        shift = 8 * j if little else 8 * (size - 1 - j)
+        out |= buf[positions + j].astype(np.uint64) << np.uint64(shift)
+    return out
+
+
+def as_array(values: np.ndarray, typecode: str) -> array:
+    """A numpy array as an ``array.array`` of ``typecode`` (the ledger's and FuncTable's storage)."""
+    out = array(typecode)
+    out.frombytes(values.astype(np.dtype(typecode)).tobytes())
+    return out
+
+
+def segments(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the concatenated ranges [starts[i], starts[i] + lens[i]) and where each range
+    begins in them (every length at least 1)."""
+    offs = np.cumsum(lens) - lens
+    idx = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offs - starts, lens)
+    return idx, offs
+
+
+def fits(pcln: Pclntab) -> bool:
+    """Whether the pctab is small enough for the token arrays: int32 offsets, and int64 sums of
+    its values (fewer than 2**26 values below 2**35, times minLC)."""
+    return pcln.functab_off - pcln.pctab_off < 1 << 26
+
+
+class PcTokens:
+    """The pctab's varints: where each ends, its value (0 for long ones), the one-byte zeros by
+    parity of their token index."""
+
+    def __init__(self, pcln: Pclntab):
+        self.pcln = pcln
+        buf = np.frombuffer(pcln.pctab_bytes(), dtype=np.uint8)
+        self.size = len(buf)
+        parts = [np.flatnonzero(buf[c : c + _CHUNK] < 0x80).astype(np.int32) + c for c in range(0, len(buf), _CHUNK)]
+        ends = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        del parts
+        n = len(ends)
+        self.ends = ends
+        lens = np.diff(ends, prepend=-1)
+        # values, with two zeros after the last token (reductions may end one past a parity's last)
+        vals = np.zeros(n + 2, dtype=np.int64)
+        vals[:n] = buf[ends]
+        multi = np.flatnonzero(lens > 1)
+        ml = lens[multi]
+        del lens
+        short = ml < _LONG
+        long_ = [multi[~short]]
+        multi, ml = multi[short], ml[short]
+        if len(multi):
+            first = ends[multi] - ml + 1
+            v = np.zeros(len(multi), dtype=np.int64)
+            for j in range(int(ml.max())):
+                m = ml > j
+                v[m] |= (buf[first[m] + j] & 0x7F).astype(np.int64) << (7 * j)
+            vals[multi] = v
+        self.long = np.sort(np.concatenate(long_))
+        vals[self.long] = 0
+        self.vals = vals
+        zeros = np.flatnonzero(vals[:n] == 0)
+        one_byte = np.ones(len(zeros), dtype=bool)  # the one-byte zeros, not 0x80.. 0x00
+        inner = zeros > 0
+        one_byte[inner] = ends[zeros[inner] - 1] == ends[zeros[inner]] - 1
+        zeros = zeros[one_byte]
+        self.zeros = (zeros[zeros % 2 == 0], zeros[zeros % 2 == 1])
+
+    def token_start(self, t: np.ndarray) -> np.ndarray:
+        """Where tokens ``t`` start: a table whose offset is not one starts inside a varint."""
+        return np.where(t > 0, self.ends[np.maximum(t - 1, 0)].astype(np.int64) + 1, 0)
+
+    def tables(self, rels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first token, terminator token, well-formed) of the tables at pctab offsets ``rels``."""
+        rels = rels.astype(np.int64)
+        t0 = np.searchsorted(self.ends, rels)
+        ok = t0 < len(self.ends)
+        tz = np.zeros(len(rels), dtype=np.int64)
+        for q in (0, 1):
+            sel = np.flatnonzero(ok & (t0 % 2 == q))
+            zq = self.zeros[q]
+            pos = np.searchsorted(zq, t0[sel] + 2)
+            found = pos < len(zq)
+            tz[sel[found]] = zq[pos[found]]
+            ok[sel[~found]] = False
+        return t0, tz, ok
+
+    def extent_bytes(self, rels: np.ndarray, tz: np.ndarray) -> np.ndarray:
+        return self.ends[tz].astype(np.int64) + 1 - rels
+
+    def _exact(self, rels: np.ndarray, t0: np.ndarray, tz: np.ndarray, first_value: bool) -> np.ndarray:
+        """Which tables the token values describe exactly: no long varint, and (when the first
+        value counts) a first token that starts at the table."""
+        lo = np.searchsorted(self.long, t0)
+        hi = np.searchsorted(self.long, tz, side="right")
+        exact = lo == hi
+        if first_value:
+            exact &= self.token_start(t0) == rels
+        return exact
+
+    def spans(self, rels: np.ndarray, t0: np.ndarray, tz: np.ndarray) -> np.ndarray | None:
+        """Pc span of well-formed tables: the sum of their pc deltas (tokens t0+1, t0+3, ... tz-1)
+        times minLC; None when a table has a long varint."""
+        if not self._exact(rels, t0, tz, False).all():
+            return None
+        out = np.zeros(len(rels), dtype=np.int64)
+        for q in (0, 1):
+            sel = np.flatnonzero((t0 + 1) % 2 == q)
+            if len(sel):
+                out[sel] = _segment_sum(self.vals[q::2], (t0[sel] + 1) // 2, (tz[sel] + 1) // 2)
+        out *= self.pcln.min_lc
+        return out
+
+    def stats(self, rels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(largest value, whether any value is even, well-formed) of the tables at ``rels``:
+        Pclntab.pcvalue_stats of each; None when a well-formed table has a long varint or starts
+        inside one."""
+        t0, tz, ok = self.tables(rels)
+        top = np.zeros(len(rels), dtype=np.int64)
+        even = np.zeros(len(rels), dtype=bool)
+        good = np.flatnonzero(ok)
+        if not self._exact(rels[good], t0[good], tz[good], True).all():
+            return None
+        if len(good):
+            a = t0[good] // 2
+            lens = tz[good] // 2 - a  # value tokens t0, t0+2, ... tz-2 of the table's parity
+            idx, offs = segments(a, lens)
+            u = self.vals[2 * idx + np.repeat(t0[good] % 2, lens)]
+            del idx
+            cs = np.cumsum((u >> 1) ^ -(u & 1))
+            del u
+            base = np.where(offs > 0, cs[offs - 1], 0)
+            v = cs - np.repeat(base, lens) - 1
+            top[good] = np.maximum.reduceat(v, offs)
+            even[good] = np.logical_or.reduceat((v & 1) == 0, offs)
+        return top, even, ok
+
+
+def _segment_sum(arr: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(arr[a[i]:b[i]]) for each i (a < b <= len(arr) - 1), in int64."""
+    order = np.argsort(a, kind="stable")
+    idx = np.empty(2 * len(a), dtype=np.int64)
+    idx[0::2] = a[order]
+    idx[1::2] = b[order]
+    sums = np.add.reduceat(arr, idx, dtype=np.int64)[0::2]
+    out = np.empty(len(a), dtype=np.int64)
+    out[order] = sums
+    return out
+
+
+@dataclass(frozen=True)
+class FuncArrays:
+    """Each function's pc tables (pcsp, pcfile, pcln, then each pcdata table: pctab offsets, 0 =
+    none) and funcdata objects (go:func.* offsets) as flat arrays, function i's in
+    [ptr[i], ptr[i + 1])."""
+
+    pc_ptr: np.ndarray
+    pc_rel: np.ndarray
+    fd_ptr: np.ndarray
+    fd_rel: np.ndarray
+
+    def pcdata(self, funcs: np.ndarray, j: int) -> np.ndarray:
+        """PCDATA table ``j`` of each of ``funcs`` (0 where it has none)."""
+        at = self.pc_ptr[funcs] + 3 + j
+        has = at < self.pc_ptr[funcs + 1]
+        return np.where(has, self.pc_rel[np.where(has, at, 0)], 0)
+
+
+_ARRAYS: WeakKeyDictionary[FuncTable, FuncArrays] = WeakKeyDictionary()
+_TOKENS: WeakKeyDictionary[FuncTable, PcTokens] = WeakKeyDictionary()
+
+
+def arrays(funcs: FuncTable) -> FuncArrays:
+    """The function table's tables as arrays (read once per table)."""
+    got = _ARRAYS.get(funcs)
+    if got is None:
+        got = _ARRAYS[funcs] = func_arrays(funcs)
+    return got
+
+
+def tokens(funcs: FuncTable) -> PcTokens:
+    """The pctab's varints as arrays (read once; ``release_tokens`` when no step needs them)."""
+    got = _TOKENS.get(funcs)
+    if got is None:
+        got = _TOKENS[funcs] = PcTokens(funcs.pcln)
+    return got
+
+
+def release_tokens(funcs: FuncTable) -> None:
+    _TOKENS.pop(funcs, None)
+
+
+def func_arrays(funcs: FuncTable) -> FuncArrays:
+    """The tables of every function, read from the _func records (Pclntab._record_tables' layout:
+    pcsp, pcfile, pcln and npcdata at +16, nfuncdata the record's last byte, then the arrays)."""
+    pcln = funcs.pcln
+    little = pcln._bo == "<"
+    data = pcln.binary.data
+    buf = u8(data, pcln.start, pcln.end)
+    fs = pcln.func_size
+    rec = np.frombuffer(funcs.func_offs, dtype=np.uint64).astype(np.int64) - pcln.start
+    npcdata = words_at(buf, rec + 28, little).astype(np.int64)
+    nfuncdata = buf[rec + fs - 1].astype(np.int64)
+    n_pc = 3 + npcdata
+    pc_ptr = np.zeros(len(rec) + 1, dtype=np.int64)
+    np.cumsum(n_pc, out=pc_ptr[1:])
+    j, _ = segments(np.zeros(len(rec), np.int64), n_pc)
+    at = np.repeat(rec, n_pc) + np.where(j < 3, 16 + 4 * j, fs + 4 * (j - 3))
+    pc_rel = words_at(buf, at, little).astype(np.int64)
+    fd_ptr = np.zeros(len(rec) + 1, dtype=np.int64)
+    np.cumsum(nfuncdata, out=fd_ptr[1:])
+    k, _ = segments(np.zeros(len(rec), np.int64), nfuncdata)
+    at = np.repeat(rec + fs + 4 * npcdata, nfuncdata) + 4 * k
+    fd_rel = words_at(buf, at, little).astype(np.int64)
+    return FuncArrays(pc_ptr, pc_rel, fd_ptr, fd_rel)
+
+
+def _func_index(ptr: np.ndarray) -> np.ndarray:
+    """The function of each element of a flat array with offsets ``ptr``."""
+    return np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
+
+
+def pctab_claims(
+    funcs: FuncTable,
+    pks: Sequence[int],
+    keys: array,
+    vals: array,
+    meta_by_func: array | None,
+    code: int,
+) -> array | None:
+    """Every function's pc-value tables (each table once, for the first function that uses it) as
+    claims of its package's meta, and its code: from its entry the largest pc span of its pcsp,
+    pcfile and pcln tables, capped by the next entry and its section's end. ``pks`` is each
+    function's claim value (package << 3 | META); ``code`` the bits that turn it into CODE.
+    Returns each function's code bytes; None when a table is malformed or an entry is not in
+    a section of its own (the caller then reads function by function, naming the fault)."""
+    pcln = funcs.pcln
+    binary = pcln.binary
+    if not fits(pcln):
+        return None
+    fa = arrays(funcs)
+    n = len(funcs)
+    entries = np.frombuffer(funcs.entries, dtype=np.uint64).astype(np.int64)
+    starts, f_ends = entries[:-1], entries[1:]
+    # each entry's section: unambiguous only when no two sections holding entries overlap
+    secs = [s for s in binary.sections if s.file_size and s.addr]
+    sec_of = np.full(n, -1, dtype=np.int64)
+    for j in range(len(secs) - 1, -1, -1):
+        s = secs[j]
+        sec_of[(starts >= s.addr) & (starts < s.addr + s.file_size)] = j
+    if (sec_of < 0).any():
+        return None
+    used = sorted({int(j) for j in np.unique(sec_of)}, key=lambda j: secs[j].addr)
+    for a, b in zip(used, used[1:], strict=False):
+        if secs[a].addr + secs[a].file_size > secs[b].addr:
+            return None
+    sec_addr = np.array([s.addr for s in secs], dtype=np.int64)[sec_of]
+    sec_end = sec_addr + np.array([s.file_size for s in secs], dtype=np.int64)[sec_of]
+    sec_off = np.array([s.offset - s.addr for s in secs], dtype=np.int64)[sec_of]
+
+    tok = tokens(funcs)
+    rel, fi = fa.pc_rel, _func_index(fa.pc_ptr)
+    slot = np.arange(len(rel), dtype=np.int64) - fa.pc_ptr[fi]
+    nz = np.flatnonzero(rel)
+    tabs, first = np.unique(rel[nz], return_index=True)
+    first = nz[first]
+    t0, tz, ok = tok.tables(tabs)
+    if not ok.all():
+        return None
+    size = tok.extent_bytes(tabs, tz)
+    # spans of the tables used as pcsp, pcfile or pcln by any function
+    spanned = np.zeros(len(tabs), dtype=bool)
+    k3 = nz[slot[nz] < 3]
+    spanned[np.searchsorted(tabs, rel[k3])] = True
+    span = np.zeros(len(tabs), dtype=np.int64)
+    si = np.flatnonzero(spanned)
+    spans = tok.spans(tabs[si], t0[si], tz[si])
+    if spans is None:
+        return None
+    span[si] = spans
+    pk = np.asarray(pks, dtype=np.int64)
+    owner = fi[first]
+    o = pcln.pctab_off + tabs
+    t_keys = o << 2 | 1
+    t_vals = (o + size) << 23 | pk[owner]
+    if meta_by_func is not None:
+        meta = np.frombuffer(meta_by_func, dtype=np.uint64).astype(np.int64)
+        meta += np.bincount(owner, weights=size, minlength=n).astype(np.int64)
+        meta_by_func[:] = as_array(meta, "Q")
+    # code: the largest span of the first three tables, capped by the next entry and the section
+    first3 = fa.pc_rel[fa.pc_ptr[:-1, None] + np.arange(3)]
+    fspan = np.zeros(n, dtype=np.int64)
+    if len(tabs):
+        fspan = np.where(first3 > 0, span[np.searchsorted(tabs, first3).clip(0, len(tabs) - 1)], 0).max(axis=1)
+    csize = f_ends - starts
+    csize = np.where((fspan > 0) & (fspan < csize), fspan, csize)
+    cstart = sec_off + starts
+    cend = np.minimum(sec_off + sec_end, cstart + csize)
+    positive = csize > 0
+    code_sizes = np.where(positive, cend - cstart, 0)
+    has_code = positive & (cend > cstart)
+    c_keys = cstart[has_code] << 2
+    c_vals = cend[has_code] << 23 | (pk[has_code] ^ code)
+    # in the order a function-by-function reading appends them: each function's new tables, then its code
+    order = np.argsort(np.concatenate([first, fa.pc_ptr[1:][has_code] - 0.5]), kind="stable")
+    keys.frombytes(np.concatenate([t_keys, c_keys])[order].astype(np.uint64).tobytes())
+    vals.frombytes(np.concatenate([t_vals, c_vals])[order].astype(np.uint64).tobytes())
+    return as_array(code_sizes, "Q")
+
