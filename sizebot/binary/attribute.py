@@ -408,7 +408,8 @@ def _embed_claims(
     if not tables and not found:
         return
     sym_names, sym_addrs, _sizes = _symbol_columns(symtab)
-    by_addr = {sym_addrs[i]: name for i, name in enumerate(sym_names) if name.endswith(".files")}
+    files = compress(range(len(sym_names)), map(str.endswith, sym_names, repeat(".files")))
+    by_addr = {sym_addrs[i]: sym_names[i] for i in files}
     entries = funcs.starts
     names = acc.pkg_names
 

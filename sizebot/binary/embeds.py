@@ -36,8 +36,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
 
+import numpy as np
+
 from sizebot.binary.container import BinaryFile
-from sizebot.binary.symbol import Symbol
+from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.documents.analyze import Section
 
 MAX_FILES = 1 << 20  # far more than any module embeds; past it the table is taken as damaged
@@ -76,41 +78,19 @@ def find_fs_tables(binary: BinaryFile, notes: list[str]) -> list[FsTable]:
 
 
 def _counting_words(binary: BinaryFile, offset: int, n: int, base: int) -> list[int]:
-    """Indexes i < n of the pointer-sized words at ``offset`` that hold base + i * ptr_size. A chunk
-    of words is compared with the chunk those values make as two large integers: where their XOR
-    has a zero word, the words are equal (C speed, no Python int per word). The values' integer is
-    first * (1 + X + X^2 + ...) + (0 + ptr X + 2 ptr X^2 + ...) with X = 2^(8 ptr): no value
-    reaches the next word, so there is no carry."""
+    """Indexes i < n of the pointer-sized words at ``offset`` that hold base + i * ptr_size, compared
+    a chunk of words at a time with the values they would hold."""
     ptr = binary.ptr_size
     n = max(0, min(n, ((1 << (8 * ptr)) - base + ptr - 1) // ptr))  # larger values fit no word
-    zero = bytes(ptr)
-    little = binary.byte_order == "little"
-    terms: dict[int, tuple[int, int]] = {}  # words in a chunk -> (ones, ramp)
+    dtype = ("<" if binary.byte_order == "little" else ">") + ("u8" if ptr == 8 else "u4")
     hits: list[int] = []
-    for lo in range(0, n, 8192):
-        k = min(8192, n - lo)
-        first = base + lo * ptr
-        if k not in terms:
-            ramp = array("Q" if ptr == 8 else "I", range(0, k * ptr, ptr))
-            if sys.byteorder != "little":
-                ramp.byteswap()
-            ones = int.from_bytes((b"\1" + bytes(ptr - 1)) * k, "little")
-            terms[k] = (ones, int.from_bytes(ramp.tobytes(), "little"))
-        ones, ramp_int = terms[k]
-        expected = (first * ones + ramp_int).to_bytes(k * ptr, "little")
-        raw = binary.data[offset + lo * ptr : offset + (lo + k) * ptr]
-        if not little:  # each word's bytes in the binary's order
-            words = array("Q" if ptr == 8 else "I", expected)
-            words.byteswap()
-            expected = words.tobytes()
-        xor = (int.from_bytes(raw, "little") ^ int.from_bytes(expected, "little")).to_bytes(k * ptr, "little")
-        pos = xor.find(zero)
-        while pos >= 0:
-            if pos % ptr:
-                pos = xor.find(zero, pos + 1)
-            else:
-                hits.append(lo + pos // ptr)
-                pos = xor.find(zero, pos + ptr)
+    chunk = 1 << 18
+    for lo in range(0, n, chunk):
+        k = min(chunk, n - lo)
+        words = np.frombuffer(binary.data, dtype, count=k, offset=offset + lo * ptr)
+        expected = np.arange(k, dtype=np.uint64) * np.uint64(ptr) + np.uint64(base + lo * ptr)
+        hits += (np.flatnonzero(words == expected) + lo).tolist()
+        del words
     return hits
 
 
@@ -253,11 +233,15 @@ def find_data_vars(binary: BinaryFile, notes: list[str]) -> list[DataVar]:
         n = (sec.file_size - first) // ptr
         if n < 2:
             continue
+        found: Iterable[int]
+        if max(hi, sec.addr + sec.file_size, *(e for _s, e in ro + rw)) < 1 << 64:  # addresses fit uint64
+            found = _header_words(binary, sec.offset + first, n, sec.addr + first, ro, rw, (lo, hi))
+        else:
+            words = word_view(binary, sec.offset + first, n)
+            found = (i for i in range(n - 1) if words[i + 1] >= MIN_LISTED)
         words = word_view(binary, sec.offset + first, n)
-        for i in range(n - 1):
+        for i in found:
             size = words[i + 1]
-            if size < MIN_LISTED:
-                continue
             p, addr = words[i], sec.addr + first + i * ptr
             if i + 2 < n and words[i + 2] == size and _inside(rw, p, 1):
                 if not _inside(rw, p, size) or p <= addr < p + size:
@@ -275,6 +259,40 @@ def find_data_vars(binary: BinaryFile, notes: list[str]) -> list[DataVar]:
                 continue
             out.append(DataVar(kind, addr, sec.offset + first + i * ptr, header, p, data_off, size))
     return out
+
+
+def _header_words(
+    binary: BinaryFile, offset: int, n: int, addr: int, ro: list[tuple[int, int]], rw: list[tuple[int, int]],
+    mapped: tuple[int, int],
+) -> list[int]:
+    """The indexes i of the n words at ``offset`` (address ``addr``) that find_data_vars keeps or
+    notes, found by array operations (the same tests; it makes them again on these only)."""
+    ptr = binary.ptr_size
+    dtype = ("<" if binary.byte_order == "little" else ">") + ("u8" if ptr == 8 else "u4")
+    words = np.frombuffer(binary.data, dtype, count=n, offset=offset).astype(np.uint64)
+    i = np.flatnonzero(words[1:] >= MIN_LISTED)
+    p, size = words[i], words[i + 1]
+    following = np.zeros(len(i), bool)
+    inner = i + 2 < n
+    following[inner] = words[i[inner] + 2] == size[inner]
+    at = np.uint64(addr) + i.astype(np.uint64) * np.uint64(ptr)
+    is_slice = following & _inside_all(rw, p, np.ones(len(i), np.uint64))
+    bad = is_slice & (~_inside_all(rw, p, size) | ((p <= at) & (at - p < size)))
+    noted = bad & (size > MAX_EMBED) & ~((size >= mapped[0]) & (size < mapped[1]))
+    kept = (is_slice & ~bad) | (~is_slice & _inside_all(ro, p, size))
+    return i[noted | kept].tolist()
+
+
+def _inside_all(ranges: list[tuple[int, int]], addr: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """_inside for arrays of addresses and sizes (uint64, as the ranges' ends: no sum that could wrap)."""
+    if not ranges:
+        return np.zeros(len(addr), bool)
+    starts = np.array([r[0] for r in ranges], np.uint64)
+    ends = np.array([r[1] for r in ranges], np.uint64)
+    i = np.searchsorted(starts, addr, "right") - 1
+    end = ends[np.maximum(i, 0)]
+    ok = (i >= 0) & (addr <= end)
+    return ok & (size <= np.where(ok, end - np.minimum(addr, end), 0))
 
 
 def _ranges(sections: Iterable[Section]) -> list[tuple[int, int]]:
@@ -301,8 +319,8 @@ def data_var_embeds(
     if symtab:
         wanted = {v.addr for v in found} | {v.data_addr for v in found}
         at: dict[int, list[str]] = {}
-        for sym in symtab:
-            if sym.kind != "func" and sym.addr in wanted and sym.size > 0:
+        for sym in _symbols_at(symtab, wanted):
+            if sym.kind != "func" and sym.size > 0:
                 at.setdefault(sym.addr, []).append(sym.name)
         for v in found:
             for name in at.get(v.addr, ()):
@@ -321,7 +339,8 @@ def data_var_embeds(
         if sec.name in _NOPTR:
             continue
         first = (-sec.addr) % ptr
-        pointed.update(w for w in word_view(binary, sec.offset + first, (sec.file_size - first) // ptr) if w in windows)
+        words = word_view(binary, sec.offset + first, (sec.file_size - first) // ptr)
+        pointed.update(compress(words, map(windows.__contains__, words)))
     ends = {windows[t].addr for t in pointed}
     rw = _ranges(binary.data_sections())
     by_var: dict[int, list[int]] = {}
@@ -338,3 +357,10 @@ def data_var_embeds(
         counters[(pkg, v.kind)] += 1
         named.append((pkg, f"#{counters[(pkg, v.kind)]}", v))
     return named
+
+
+def _symbols_at(symtab: Sequence[Symbol], wanted: set[int]) -> Iterable[Symbol]:
+    """The symbols whose address is in ``wanted``, in the table's order (by column where it has them)."""
+    if isinstance(symtab, SymbolTable):
+        return map(symtab.__getitem__, compress(range(len(symtab)), map(wanted.__contains__, symtab.addrs)))
+    return (sym for sym in symtab if sym.addr in wanted)
