@@ -31,7 +31,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
-from operator import and_, ge, gt, itemgetter, lshift, neg, or_
+from operator import and_, gt, itemgetter, lshift, neg, or_
+
+import numpy as np
 
 import numpy as np
 
@@ -327,13 +329,12 @@ def _symbol_claims(
         else:
             pid = index.get(owner)
             append(pkg_id(owner) if pid is None else pid)
-    keys, vals = acc.claims.keys, acc.claims.vals
+    owners = np.frombuffer(pids, np.int64)
+    owners = np.where(owners >= 0, owners << 3 | META, -1)
     for offs, lens in ((table.entry_offs, table.entry_lens), (table.name_offs, table.name_lens)):
-        claimed = list(map(and_, map(ge, pids, repeat(0)), map(bool, lens)))  # Claims.add: non-empty only
-        starts = array("Q", compress(offs, claimed))
-        keys.extend(map(or_, map(lshift, starts, repeat(2)), repeat(SYMBOL_PRIO)))
-        owners = map(or_, map(lshift, compress(pids, claimed), repeat(3)), repeat(META))
-        vals.extend(map(or_, map(lshift, map(plus, starts, compress(lens, claimed)), repeat(23)), owners))
+        starts = np.frombuffer(offs, np.uint64).astype(np.int64)
+        ends = np.where(owners >= 0, starts + np.frombuffer(lens, np.uint32), 0)  # no package: no claim
+        acc.claims.extend(starts, ends, SYMBOL_PRIO, owners)
     return named
 
 

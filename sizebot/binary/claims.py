@@ -68,6 +68,14 @@ class Claims:
         items.sort()
         return items
 
+    def extend(self, starts: np.ndarray, ends: np.ndarray, prio: int, owners: np.ndarray) -> None:
+        """``add`` for whole arrays: ``owners`` are package (or row) index << 3 | kind; empty ranges
+        are dropped."""
+        keep = ends > starts
+        starts, ends, owners = starts[keep].astype(np.uint64), ends[keep].astype(np.uint64), owners[keep]
+        self.keys.frombytes(((starts << 2) | prio).tobytes())
+        self.vals.frombytes(((ends << 23) | owners.astype(np.uint64)).tobytes())
+
     def resolve(self, sec_starts: Sequence[int], sec_ends: Sequence[int], points: Sequence[int],
                 classes: int, parts: int = 8) -> tuple[list[int], list[int]]:
         """Each byte to the first claim that covers it (claims by start, then priority, then the

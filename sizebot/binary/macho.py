@@ -19,7 +19,7 @@ import struct
 from collections.abc import Sequence
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent, reader_errors, sizes_from_next_address
-from sizebot.binary.symbol import Symbol
+from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
@@ -239,17 +239,17 @@ class MachOFile(BinaryFile):
             if name:
                 by_sect.setdefault(nsect, []).append((value, i, name))
                 where[i] = (stroff + strx, (end + 1 if end >= 0 else len(strtab)) - strx)
-        out: list[Symbol] = []
+        rows: list[tuple[int, int, str, int, int, int, int, int, int]] = []
+        section_names: list[str] = []
         for nsect, entries in by_sect.items():
             _seg, _plain, raw_sec = self._raw[nsect - 1]
-            name = self._n_sect_names[nsect - 1]
+            section = len(section_names)
+            section_names.append(self._n_sect_names[nsect - 1])
             sec_end = raw_sec.addr + raw_sec.mem_size
-            kind = "func" if raw_sec.raw_flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS) else "data"
+            kind = 0 if raw_sec.raw_flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS) else 1  # func, data
             for addr, size, sym_name, i in sizes_from_next_address(entries, sec_end):
-                out.append(Symbol(name=sym_name, addr=addr, size=size, kind=kind, section=name,
-                                  entry=(symoff + i * entsize, entsize), name_bytes=where[i]))
-        out.sort(key=lambda s: s.addr)
-        return tuple(out)
+                rows.append((addr, size, sym_name, kind, section, symoff + i * entsize, entsize, *where[i]))
+        return SymbolTable.from_rows(rows, section_names) if rows else ()
 
     def _raw_is64(self) -> bool:
         return int.from_bytes(self.data[:4], "little") == MH_MAGIC_64

@@ -16,7 +16,7 @@ import struct
 from collections.abc import Sequence
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent, sizes_from_next_address
-from sizebot.binary.symbol import Symbol
+from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
@@ -145,15 +145,16 @@ class PEFile(BinaryFile):
                 by_sect.setdefault(sect, []).append((self.sections[sect - 1].addr + value, i, name))
                 where[i] = ((self._symoff + i * _SYM_SIZE, (1 + naux) * _SYM_SIZE), name_bytes)
             i += 1 + naux
-        out: list[Symbol] = []
+        rows: list[tuple[int, int, str, int, int, int, int, int, int]] = []
+        section_names: list[str] = []
         for sect, entries in by_sect.items():
             s = self.sections[sect - 1]
-            kind = "func" if s.raw_flags & (IMAGE_SCN_MEM_EXECUTE | IMAGE_SCN_CNT_CODE) else "data"
+            section = len(section_names)
+            section_names.append(s.name)
+            kind = 0 if s.raw_flags & (IMAGE_SCN_MEM_EXECUTE | IMAGE_SCN_CNT_CODE) else 1  # func, data
             for addr, sym_size, name, i in sizes_from_next_address(entries, s.addr + s.mem_size):
-                out.append(Symbol(name=name, addr=addr, size=sym_size, kind=kind, section=s.name,
-                                  entry=where[i][0], name_bytes=where[i][1]))
-        out.sort(key=lambda s: s.addr)
-        return tuple(out)
+                rows.append((addr, sym_size, name, kind, section, *where[i][0], *where[i][1]))
+        return SymbolTable.from_rows(rows, section_names) if rows else ()
 
     def data_sections(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.name == ".data" and s.file_size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from typing import NamedTuple, overload
 
 import numpy as np
@@ -60,6 +61,18 @@ class SymbolTable(Sequence[Symbol]):
         for i, name in enumerate(section_names):
             table._section_index.setdefault(name, i)
         return table
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, int, str, int, int, int, int, int, int]],
+                  section_names: list[str]) -> SymbolTable:
+        """A table in address order (rows at one address in their order) from (address, size, name,
+        kind index, section index, entry offset, entry bytes, name offset, name bytes) rows."""
+        rows.sort(key=itemgetter(0))
+        columns = list(zip(*rows, strict=True))
+        addrs, sizes, kinds, sections, entry_offs, entry_lens, name_offs, name_lens = (
+            np.array(columns[k], np.uint64) for k in (0, 1, 3, 4, 5, 6, 7, 8))
+        return cls.from_columns(list(columns[2]), addrs, sizes, kinds, sections, section_names, entry_offs, entry_lens,
+                                name_offs, name_lens)
 
     def append(self, name: str, addr: int, size: int, kind: str, section: str,
                entry: tuple[int, int] = (0, 0), name_bytes: tuple[int, int] = (0, 0)) -> None:
