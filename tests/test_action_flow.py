@@ -90,6 +90,10 @@ def test_report_mode_creates_then_updates(env, fake, measured, monkeypatch):
     assert fake.statuses[-1]["context"] == "sizebot/default" and fake.statuses[-1]["state"] == "failure"
     assert fake.statuses[-1]["sha"] == HEAD and len(fake.statuses[-1]["description"]) <= 140
     assert fake.check_runs[-1]["conclusion"] == "failure"
+    # beside the check, the comment's headline: never a figure the comment does not show
+    headline = c["body"].split("**sizebot: fail** — ", 1)[1].split("\n", 1)[0]
+    assert fake.statuses[-1]["description"] == f"fail: {headline}"
+    assert fake.check_runs[-1]["output"]["title"] == f"fail: {headline}"
     # second run: the same comment, updated
     state["verdict"] = "pass"
     assert main(["action"]) == 0
@@ -341,6 +345,22 @@ def test_comment_hostile_values_one_line(env, fake, monkeypatch, tmp_path, capsy
     err = _one_line(capsys)
     assert "m.json: " in err and message in err
     _nothing_happened(env, fake)
+
+
+def test_comment_forged_build_names_are_text_in_the_status_and_the_check(env, fake, monkeypatch, capsys):
+    """The check run's summary is markdown and the status plain text: a build name the file chose,
+    shown in both as the headline's largest change, is escaped in the one and one line in the other."""
+    doc = measurement()
+    evil = "x</code><img src=x onerror=alert(1)>\n## [a](javascript:x) @octocat"
+    for b in doc["builds"]:
+        b["target"] = evil
+    comment_mode(env, monkeypatch, doc)
+    main(["action"])
+    summary = fake.check_runs[-1]["output"]["summary"]
+    assert "<img" not in summary and "&lt;img src=x onerror=alert\\(1\\)&gt;" in summary and "\n" not in summary
+    assert "@octocat" not in summary and "javascript:" not in summary
+    description = fake.statuses[-1]["description"]
+    assert "\n" not in description and len(description) <= 140 and description.count("<img") <= 1
 
 
 def test_comment_forged_embeds_are_inert_and_bounded(env, fake, monkeypatch, capsys):

@@ -341,16 +341,19 @@ def _publish(client: GitHubClient, repo: str, number: int, head_sha: str, key: s
         _warn(f"sizebot: the comment was refused even shortened: {exc}")
     except GitHubError as exc:
         _warn(f"sizebot: cannot post the comment: {exc}")
+    from sizebot.render.common import escape_md
+    from sizebot.render.report_view import headline_parts
     verdict = report.verdict
-    delta = total_delta(report)
-    builds = len(report.builds)
-    description = f"{verdict}: total {'+' if delta >= 0 else ''}{delta} bytes over {builds} builds"
+    # the comment's own headline, so that the line beside the check says what the comment says (a sum of
+    # every build's change adds strategies of one program together: a figure the comment never shows)
+    description = f"{verdict}: " + " · ".join(headline_parts(report))
+    summary = f"{verdict}: " + " · ".join(headline_parts(report, escape_md))
     try:
         set_status(client, repo, head_sha, key, verdict, description, target_url=url or summary_url)
     except GitHubError as exc:
         _warn(f"sizebot: cannot set the commit status: {exc}")
     try:
-        check = create_check_run(client, repo, head_sha, key, verdict, description, description)
+        check = create_check_run(client, repo, head_sha, key, verdict, description, summary)
         if check.note:
             print(f"sizebot: {check.note}")
     except GitHubError as exc:
