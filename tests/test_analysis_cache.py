@@ -207,3 +207,49 @@ def test_a_linked_entry_is_not_read_and_its_target_is_not_touched(tmp_path, monk
     assert not entry.is_symlink() and json.loads(entry.read_text())["analysis"] == expected.to_json()
     assert json.loads(outside.read_text()) == forged and other.read_text() == "kept"
     assert analyze_cached(binary, cache) == expected
+
+
+def test_a_prediction_is_a_key_kept_under_a_build_id(tmp_path):
+    cache = tmp_path / "cache"
+    build = analysis_cache.build_id("sha", "head", "/src", "job")
+    assert build != analysis_cache.build_id("sha", "head", "/src", "other job")
+    assert analysis_cache.predicted_key(cache, build) is None
+    key = "a" * 64 + "-" + "b" * 16 + "-f"
+    analysis_cache.predict(cache, build, key)
+    assert analysis_cache.predicted_key(cache, build) == key
+    analysis_cache.predict(cache, build, "not a key")  # nothing kept that is not a key
+    analysis_cache.predict(cache, "../escape", key)
+    assert analysis_cache.predicted_key(cache, build) == key
+    assert sorted(p.name for p in (cache / "predict").iterdir()) == [build]
+
+
+@pytest.mark.parametrize("text", ["", "x" * 199, "a" * 64 + "-" + "b" * 16 + "-f" + "x" * 300, "../../etc/passwd",
+                                  "A" * 64 + "-" + "b" * 16 + "-f", "a" * 64 + "-" + "b" * 16 + "-f/../x"])
+def test_a_prediction_that_is_not_a_key_is_none(tmp_path, text):
+    cache = tmp_path / "cache"
+    build = analysis_cache.build_id("x")
+    (cache / "predict").mkdir(parents=True)
+    (cache / "predict" / build).write_text(text)
+    assert analysis_cache.predicted_key(cache, build) is None
+    assert analysis_cache.predicted_key(cache, "../predict/" + build) is None  # an id is hex, nothing else
+
+
+def test_a_linked_or_special_prediction_is_not_read(tmp_path):
+    cache = tmp_path / "cache"
+    key = "a" * 64 + "-" + "b" * 16 + "-f"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "k").write_text(key)
+    (cache / "predict").mkdir(parents=True)
+    linked = analysis_cache.build_id("linked")
+    os.symlink(elsewhere / "k", cache / "predict" / linked)
+    assert analysis_cache.predicted_key(cache, linked) is None
+    fifo = analysis_cache.build_id("fifo")
+    os.mkfifo(cache / "predict" / fifo)
+    assert analysis_cache.predicted_key(cache, fifo) is None  # and never blocks
+    other = tmp_path / "other"
+    other.mkdir()
+    os.symlink(elsewhere, other / "predict")
+    assert analysis_cache.predicted_key(other, analysis_cache.build_id("x")) is None
+    analysis_cache.predict(other, analysis_cache.build_id("x"), key)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["k"]  # never written through a link

@@ -20,15 +20,21 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sizebot.builds.git import checked_sha
 from sizebot.builds.git import last_line as _last_line
 from sizebot.builds.git import run_git as _git
 from sizebot.builds.worktree import _force_rmtree, resolve_commits
-from sizebot.errors import GitError
+from sizebot.errors import GitError, SizebotError
+
+if TYPE_CHECKING:
+    from sizebot.builds.discovery_cache import Listing
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -113,18 +119,42 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
                 _remove(repo, path)
 
 
+@dataclass(frozen=True)
+class HeadListing:
+    """What ``EarlyCheckout`` asks of a head that has no sizebot.toml: its main packages (the targets
+    of the default config), listed by go list or kept from an earlier run under ``key`` in ``cache``."""
+
+    go: str
+    env: Mapping[str, str] | None
+    cache: Path
+
+
 class EarlyCheckout:
     """``resolve_commits`` of (base, head) and ``shared_checkout`` of the head, begun in a thread so that
     git's work overlaps what the caller does meanwhile (a report loads its modules: tenths of a second);
     ``run_report_doc`` takes both over, and the checkout is then its own. ``close`` waits for the thread
     and removes a checkout nobody took. ``waiting``: as ``shared_checkout``'s (called from the thread);
-    without it, what would be said is kept in ``said``, for the taker to say in its turn."""
+    without it, what would be said is kept in ``said``, for the taker to say in its turn.
+
+    With ``listing``, and a head without a sizebot.toml, the thread goes on to what the report does next:
+    it lists the head's main packages (``head_listing``, or ``head_error`` when go list fails) and checks
+    out the base; or, when a listing under the same key was kept (``listed_before``), checks out the base
+    at once, and the report lists the head again beside its builds (builds/discovery_cache.py). Then,
+    with ``listing`` whatever the head has, it asks the go command for the host's platform and the
+    installed Go (``host_platform``, ``installed``: what the report asks before its first build)."""
 
     def __init__(self, repo: Path, base: str, head: str, path: Path, *,
-                 waiting: Callable[[str], None] | None = None):
+                 waiting: Callable[[str], None] | None = None, listing: HeadListing | None = None):
         self.repo, self.refs, self.path = Path(repo), (base, head), Path(path)
         self.said: list[str] = []
         self.waiting = waiting if waiting is not None else self.said.append
+        self.listing = listing
+        self.key: str | None = None  # the head listing's key in the cache (None: not looked up)
+        self.head_listing: Listing | None = None
+        self.head_error: SizebotError | None = None
+        self.listed_before = False
+        self.host_platform: Future[str] = Future()
+        self.installed: Future[str] = Future()
         self._commits: list[tuple[str, str, str]] | None = None
         self._held: AbstractContextManager[SharedCheckout] | None = None
         self._checkout: SharedCheckout | None = None
@@ -135,12 +165,67 @@ class EarlyCheckout:
 
     def _begin(self) -> None:
         try:
+            self._prepare()
+        finally:
+            if self.listing is not None:
+                self._ask_go(self.listing)
+
+    def _ask_go(self, listing: HeadListing) -> None:
+        from sizebot.builds.gobuild import host_platform
+        from sizebot.builds.toolchain import installed_version
+
+        other = threading.Thread(target=_answer, args=(self.installed, installed_version, listing.go, listing.env),
+                                 name="sizebot-early-go", daemon=True)
+        other.start()
+        _answer(self.host_platform, host_platform, listing.go, listing.env)
+        other.join()
+
+    def _prepare(self) -> None:
+        try:
             self._commits = resolve_commits(self.repo, self.refs)
-            held = shared_checkout(self.repo, self._commits[1][0], self.path, waiting=self.waiting)
-            self._checkout = held.__enter__()
-            self._held = held
+            base_sha, head_sha = self._commits[0][0], self._commits[1][0]
+            listing = self.listing
+            if listing is not None:
+                # imported here, in the thread, beside the report's imports: the thread starts at once
+                from sizebot.builds.discovery_cache import keep_listing, kept_listing, listing_key
+
+                self.key = listing_key(self.repo, head_sha, self.path, listing.go, listing.env)
+                kept = kept_listing(listing.cache, self.key) if self.key is not None else None
+                if kept is not None:
+                    self._check_out(base_sha)
+                    self.head_listing, self.listed_before = kept, True
+                    return
+            checkout = self._check_out(head_sha)
+            if listing is not None and self.key is not None:
+                from sizebot.builds.discover import discover_targets
+
+                try:
+                    found = discover_targets(checkout.path, go=listing.go, env=listing.env)
+                except SizebotError as exc:
+                    self.head_error = exc  # raised by the report, as the listing it would have run
+                    return
+                self.head_listing = tuple((t.name, t.package) for t in found)
+                keep_listing(listing.cache, self.key, self.head_listing)
+                checkout.switch(base_sha)
         except BaseException as exc:  # noqa: BLE001 - raised again in the thread that takes them over
             self._error = exc
+
+    def _check_out(self, sha: str) -> SharedCheckout:
+        held = shared_checkout(self.repo, sha, self.path, waiting=self.waiting)
+        self._checkout = held.__enter__()
+        self._held = held
+        return self._checkout
+
+    def relisted(self, found: Listing | None) -> None:
+        """The head's main packages as go list found them beside the builds, unlike those kept: kept
+        instead (None: it could not list them; the entry is removed)."""
+        if self.listing is not None and self.key is not None:
+            from sizebot.builds.discovery_cache import forget, keep_listing
+
+            if found is None:
+                forget(self.listing.cache, self.key)
+            else:
+                keep_listing(self.listing.cache, self.key, found)
 
     def commits(self) -> list[tuple[str, str, str]]:
         """What ``resolve_commits`` gives for (base, head), or raises."""
@@ -152,9 +237,10 @@ class EarlyCheckout:
 
     @contextmanager
     def taken(self) -> Iterator[SharedCheckout]:
-        """The head's shared checkout, as ``shared_checkout`` yields it (and removes it on exit)."""
+        """The shared checkout (of the head; of the base when the head's main packages are known), as
+        ``shared_checkout`` yields it (and removes it on exit)."""
         self.commits()
-        if self._checkout is None or self._held is None:
+        if self._error is not None or self._checkout is None or self._held is None:
             assert self._error is not None
             raise self._error
         self._taken = True
@@ -172,6 +258,14 @@ class EarlyCheckout:
         if not self._taken and self._held is not None:
             self._taken = True
             self._held.__exit__(None, None, None)
+
+
+def _answer(future: Future[str], ask: Callable[[str, Mapping[str, str] | None], str], go: str,
+            env: Mapping[str, str] | None) -> None:
+    try:
+        future.set_result(ask(go, env))
+    except BaseException as exc:  # noqa: BLE001 - raised where the answer is read
+        future.set_exception(exc)
 
 
 def _remove(repo: Path, path: Path, *, prune: bool = False) -> None:

@@ -90,12 +90,16 @@ def run(args: argparse.Namespace) -> int:
     with progress_display(quiet=args.quiet) as progress:
         early = None
         if args.base is not None:
-            from sizebot.builds.workpath import EarlyCheckout, build_path
+            from sizebot.builds.toolchain import toolchain_environ
+            from sizebot.builds.workpath import EarlyCheckout, HeadListing, build_path
 
             # git resolves both refs and checks out the head while the report's modules load (what it says
-            # waits, with a baseline, for the baseline to be read: a bad one is all that is said)
+            # waits, with a baseline, for the baseline to be read: a bad one is all that is said); a head
+            # without a sizebot.toml is listed too, or its listing read back, and the base checked out
+            listing = HeadListing("go", toolchain_environ(None, args.go_version), cache_dir(args.cache_dir)) \
+                if args.config is None and not args.baseline and not args.no_cache else None
             early = EarlyCheckout(repo, args.base, args.head, build_path(repo, work_dir),
-                                  waiting=None if args.baseline else progress)
+                                  waiting=None if args.baseline else progress, listing=listing)
         try:
             from sizebot.compare.run import default_base, run_report_doc
 

@@ -18,6 +18,11 @@ whose objects are linked into binaries unverified (``--no-cache`` analyses every
 An analysis whose document does not read back equal to it (a value the document cannot carry) is
 not kept. The directory keeps the ``MAX_ENTRIES`` most recently written entries.
 
+Beside the entries, the key each build gave last time (``predict``/``predicted_key``, by an id of the
+build: its commit, side, path and definition), so that a report can read an entry while the build runs,
+and keep it only when the binary turns out to have that key (``compare/run.py``): a build is
+reproducible, so the same build gives the same binary; a prediction is never trusted, only checked.
+
 Below the cache directory nothing is reached through a symbolic link (a restored cache may carry
 one to anywhere): entries are opened with O_NOFOLLOW, written and pruned relative to a descriptor of
 the ``analyze`` directory opened without following it. A linked ``analyze`` directory means no cache.
@@ -29,6 +34,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterator
@@ -102,10 +108,68 @@ def cache_key(binary: Path, functions: bool = True) -> str:
 
 def kept_analysis(binary: Path, cache_dir: Path, key: str) -> BinaryReport | None:
     """The analysis kept under ``key`` (as the analysis of ``binary``), or None: none, or a bad entry."""
+    kept = kept_entry(cache_dir, key)
+    return replace(kept, path=str(binary)) if kept is not None else None
+
+
+def kept_entry(cache_dir: Path, key: str) -> BinaryReport | None:
+    """The analysis kept under ``key`` as it was kept, or None: none, or a bad entry."""
     try:
-        return replace(read_entry(_entry(cache_dir, key), key, below=cache_dir), path=str(binary))
+        return read_entry(_entry(cache_dir, key), key, below=cache_dir)
     except Exception:  # noqa: BLE001 - missing, partial, stale or forged: analysed again
         return None
+
+
+_KEY = re.compile(r"[0-9a-f]{64}-[0-9a-f]{16}-[fn]")
+_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def build_id(*parts: str) -> str:
+    """An id of one build (what ``predict`` keeps a key under) from what defines it."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def predicted_key(cache_dir: Path, build: str) -> str | None:
+    """The key the build ``build`` (a ``build_id``) gave last time, or None (none kept, or not a key)."""
+    if not _ID.fullmatch(build):
+        return None
+    try:
+        text = read_regular_file(Path(cache_dir) / "predict" / build, max_bytes=200, untrusted_below=cache_dir)
+    except Exception:  # noqa: BLE001 - missing or forged: nothing predicted
+        return None
+    key = text.decode("ascii", "replace").strip()
+    return key if _KEY.fullmatch(key) else None
+
+
+def predict(cache_dir: Path, build: str, key: str) -> None:
+    """Keep ``key`` as what the build ``build`` gives (nothing kept when the directory cannot be written)."""
+    if not _ID.fullmatch(build) or not _KEY.fullmatch(key):
+        return
+    directory = _open_directory(Path(cache_dir) / "predict")
+    if directory is None:
+        return
+    tmp = f".tmp-{secrets.token_hex(8)}"
+    written = False
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key + "\n")
+        os.replace(tmp, build, src_dir_fd=directory, dst_dir_fd=directory)
+        written = True
+        _prune(directory, suffix="", keep=8 * MAX_ENTRIES)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    finally:
+        if not written:
+            try:
+                os.unlink(tmp, dir_fd=directory)
+            except OSError:
+                pass
+        os.close(directory)
 
 
 def _entry(cache_dir: Path, key: str) -> Path:
@@ -210,13 +274,13 @@ def _open_directory(path: Path) -> int | None:
         return None
 
 
-def _prune(directory: int) -> None:
+def _prune(directory: int, *, suffix: str = _SUFFIX, keep: int | None = None) -> None:
     """Keep the newest MAX_ENTRIES entries; a name that is not a regular file is only ever unlinked itself."""
     with os.scandir(directory) as found:
         listed = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in found
-                  if e.name.endswith(_SUFFIX) and e.is_file(follow_symlinks=False)]
+                  if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
         listed.sort(key=lambda entry: entry[1], reverse=True)
-    stale = [name for name, _ in listed[MAX_ENTRIES:]]
+    stale = [name for name, _ in listed[MAX_ENTRIES if keep is None else keep:]]
     with os.scandir(directory) as found:
         stale += [e.name for e in found if e.name.endswith(".pickle")]  # entries of an older sizebot: never read
     for name in stale:

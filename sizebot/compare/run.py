@@ -45,13 +45,23 @@ from sizebot.builds.gobuild import BuildOutcome, build_binary, go_environ, host_
 from sizebot.builds.toolchain import installed_version, selected_version, selected_version_of, toolchain_environ
 from sizebot.builds.workpath import EarlyCheckout, SharedCheckout, build_path, shared_checkout
 from sizebot.builds.worktree import checkouts, resolve_commit, resolve_commits
-from sizebot.compare.analysis_cache import analyze_and_keep, analyze_cached, cache_key, kept_analysis
+from sizebot.compare.analysis_cache import (
+    analyze_and_keep,
+    analyze_cached,
+    build_id,
+    cache_key,
+    kept_analysis,
+    kept_entry,
+    predict,
+    predicted_key,
+)
 from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_baseline, trend
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
 from sizebot.config import Config, ImageConfig, Strategy, Target, default_config, find_config, load_config
 from sizebot.config.loading import CONFIG_NAMES, parse_config
+from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.baseline import Baseline
 from sizebot.documents.diff import BinaryDiff
 from sizebot.documents.report import Report
@@ -86,7 +96,34 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     base with the same fingerprint, else a note says why not (or what reads it: read while the head is
     checked out, its errors raised before anything is built); ``baseline_problem``: why a baseline file
     could not be read (a note; the base is built). ``begun``: ``base`` and ``head`` resolved, and the head
-    checked out at the fixed path, begun by the caller (taken over here; the caller closes it)."""
+    checked out at the fixed path, begun by the caller (taken over here; the caller closes it); when it
+    also gives the head's main packages kept from an earlier run, the head is listed again beside its
+    builds, and the report starts over, listing first, when the two differ."""
+    given = dict(locals())
+    try:
+        return _report_doc(**given)
+    except _StaleListing as stale:
+        assert begun is not None
+        begun.relisted(tuple((t.name, t.package) for t in stale.found) if stale.found is not None else None)
+        if progress is not None:
+            progress("the main packages kept for the head are not those go list finds: starting again")
+        return _report_doc(**{**given, "begun": None})
+
+
+class _StaleListing(Exception):
+    """The head's main packages kept from an earlier run differ from what go list finds now (None: it
+    cannot list them)."""
+
+    def __init__(self, found: tuple[Target, ...] | None):
+        super().__init__("stale listing of the head's main packages")
+        self.found = found
+
+
+def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels: tuple[str, ...],
+                work_dir: Path | None, go: str, env: Mapping[str, str] | None, docker_host: str | None,
+                progress: Progress | None, top: int | None, base_label: str | None, go_version: str | None,
+                baseline: Baseline | Callable[[], Baseline] | None, baseline_problem: str | None,
+                analysis_cache: Path | None, begun: EarlyCheckout | None) -> Report:
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
@@ -103,8 +140,10 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         # the installed Go and the host's platform do not depend on the checkout: asked beside it
         early = ThreadPoolExecutor(max_workers=4)
         stack.callback(early.shutdown)
-        host_platform_f = early.submit(host_platform, go, env)
-        installed_f = early.submit(installed_version, go, env)
+        # (asked already by the early checkout, when it asked with the same go and environment)
+        ahead = begun is not None and begun.listing is not None and (begun.listing.go, begun.listing.env) == (go, env)
+        host_platform_f = begun.host_platform if ahead and begun is not None else early.submit(host_platform, go, env)
+        installed_f = begun.installed if ahead and begun is not None else early.submit(installed_version, go, env)
         # and, with a baseline, the baseline and what the base's Go is decided by
         baseline_f = early.submit(baseline) if callable(baseline) else None
         said, held = say, list[str]()  # progress held back until the baseline is read: a bad one is all that is said
@@ -116,14 +155,29 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
         work_dir = Path(work_dir)
-        say(f"checking out head {head_sha[:12]} at {src}")
-        if begun is not None and begun.path == src:
+        taken = begun is not None and begun.path == src
+        listed = tuple(Target(name=name, package=package, platforms=()) for name, package in begun.head_listing) \
+            if taken and begun is not None and begun.head_listing is not None and named is None and baseline is None \
+            else None
+        recheck = listed if listed is not None and begun is not None and begun.listed_before else None
+        if listed is None or recheck is None:
+            say(f"checking out head {head_sha[:12]} at {src}")
+        if taken and begun is not None:
             checkout = stack.enter_context(begun.taken())
             for line in begun.said:
                 say(line)
         else:
             checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
-        head_side = _read_side(checkout, named, None, go, env, say)
+        if begun is not None and taken and begun.head_error is not None:
+            say("finding main packages (go list)")
+            raise begun.head_error
+        if listed is not None:  # the head has no sizebot.toml: its main packages are all it says
+            say("finding main packages (go list)" if recheck is None else
+                f"main packages of head {head_sha[:12]}: as listed before (listed again beside the builds)")
+            head_side = _Read(default_config(), False, None, listed, None, frozenset())
+        else:
+            checkout.switch(head_sha)  # the early checkout holds the base only with the head listed
+            head_side = _read_side(checkout, named, None, go, env, say)
         if baseline_f is not None:
             baseline = baseline_f.result()
             for line in held:
@@ -162,7 +216,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
         base_sides, head_sides, graphs, base_graphs = _measure(
             jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
             use.graphs if use is not None and reused is not None else None, top=top, diffs=diffs,
-            base_listing=listing, keep_binaries=keep_binaries)
+            base_listing=listing, keep_binaries=keep_binaries, recheck=recheck)
         if listing is not None and listing.plan is not None:  # the full plan, once the base was listed
             plan = listing.plan
             jobs, judged = plan.jobs, plan.judged
@@ -600,6 +654,7 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
              measured_graphs: Mapping[tuple[str, str], Graph] | None = None,
              *, top: int | None = DEFAULT_TOP, diffs: dict[int, Future[BinaryDiff | None]] | None = None,
              base_listing: _BaseListing | None = None, keep_binaries: bool = True,
+             recheck: tuple[Target, ...] | None = None,
              ) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
@@ -612,7 +667,9 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
     builds run (the diff of the build that ends last is the only one left for after it). ``base_listing``:
     the base's main packages, listed while its ``jobs`` build; the others of the full plan's jobs
     (``jobs`` first) are built at the base too. ``keep_binaries`` False: each binary is deleted once analysed (nothing
-    reads it again), so that little is left to delete when the report is done."""
+    reads it again), so that little is left to delete when the report is done. ``recheck``: the head's
+    main packages the plan took from an earlier run, listed again at the head beside its builds
+    (_StaleListing when go list finds others)."""
     differ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-diff")
     with ExitStack() as stack:
         # not waited for: _compare waits for the diffs (a diff still queued runs: its analyses are done);
@@ -623,6 +680,15 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
         lister = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         if base_listing is not None:
             base_listing.start(lister)  # the workers are forked: no open pipe to go goes with them
+        base_sha = checkout.sha
+
+        def build_of(sha: str, side: str) -> Callable[[int], str]:
+            return lambda i: build_id(sha, side, str(checkout.path), repr(jobs[i]))
+        # what each build gave last time, read while the builds run: kept if its binary has that key
+        for i in range(len(jobs)):
+            if measured_base is None:
+                analyses.expect(build_of(base_sha, "base")(i))
+            analyses.expect(build_of(head_sha, "head")(i))
         base_graphs = _given(measured_graphs) if measured_graphs is not None else \
             list_graphs(jobs, checkout.path, go, env, lister)
         jobs = list(jobs)
@@ -638,11 +704,12 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
 
         base_sides = [] if measured_base is not None else \
             _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses,
-                        more=more if base_listing is not None else None)
+                        more=more if base_listing is not None else None, build_of=build_of(base_sha, "base"))
         for graph in base_graphs.values():
             graph.exception()  # listed before the checkout changes
         say(f"checking out head {head_sha[:12]}")
         checkout.switch(head_sha)
+        relisted = lister.submit(discover_targets, checkout.path, go=go, env=env) if recheck is not None else None
         graphs = list_graphs(jobs, checkout.path, go, env, lister)
 
         def diff_soon(i: int, head: tuple[BuildOutcome, str, Future[Side]]) -> None:
@@ -653,9 +720,16 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
                 diffs[i] = differ.submit(diff)
 
         head_sides = _build_side("head", checkout.path, jobs, out_dir / "head", go, env, say, analyses,
-                                 then=diff_soon)
+                                 then=diff_soon, build_of=build_of(head_sha, "head"))
         for graph in graphs.values():
             graph.exception()  # listed before the checkout is removed
+        if relisted is not None:
+            try:
+                found = relisted.result()
+            except SizebotError as exc:
+                raise _StaleListing(None) from exc
+            if found != recheck:
+                raise _StaleListing(found)
         checkout.remove_soon()  # every build done, every graph listed: removed while the last analyses are read
         base = measured_base if measured_base is not None else [analyses.result(a) for a in base_sides]
         return base, [analyses.result(a) for a in head_sides], graphs, base_graphs
@@ -668,12 +742,14 @@ class _Analyses:
     available, or a worker dies, the analysis runs in the calling thread instead. With a cache, each
     binary is first looked up there by a reader thread (hashing it, reading a kept analysis back), so
     a build's thread is free as soon as its binary is written: the last build of the base hands over
-    to the head's builds without waiting for its analysis to be read."""
+    to the head's builds without waiting for its analysis to be read. What a build gave last time is read
+    by that thread before the build ends (``expect``), and taken when the binary has its key."""
 
     def __init__(self, jobs: int, say: Progress, cache: Path | None = None, *, keep_binaries: bool = True):
         self.say = say
         self.cache = cache
         self.keep_binaries = keep_binaries
+        self.expected: dict[str, tuple[str, Future[BinaryReport | None]]] = {}  # build id -> (key, kept entry)
         self.pool: ProcessPoolExecutor | None = None
         self.reader: ThreadPoolExecutor | None = None
         workers = max(1, min(2 * jobs, os.cpu_count() or 1))
@@ -697,24 +773,43 @@ class _Analyses:
                     worker.kill()
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, outcome: BuildOutcome, label: str) -> tuple[BuildOutcome, str, Future[Side]]:
+    def expect(self, build: str) -> None:
+        """Read, in the reader thread, the analysis the build ``build`` (a ``build_id``) gave last time."""
+        if self.reader is None or self.cache is None or build in self.expected:
+            return
+        key = predicted_key(self.cache, build)
+        if key is not None:
+            self.expected[build] = (key, self.reader.submit(kept_entry, self.cache, key))
+
+    def submit(self, outcome: BuildOutcome, label: str, build: str | None = None,
+               ) -> tuple[BuildOutcome, str, Future[Side]]:
         """The analysis of one build's binary: read back when the cache keeps it (no worker, no copy of
-        the analysis between processes), else in a worker, which keeps it."""
+        the analysis between processes), else in a worker, which keeps it. ``build``: the build's id,
+        under which what it gave is kept for the next run."""
         if self.reader is not None and self.cache is not None and outcome.status == OK and outcome.binary is not None:
             side: Future[Side] = Future()
             side.add_done_callback(lambda f: self._said(label, f, outcome.binary))
-            self.reader.submit(self._look_up, outcome, outcome.binary, self.cache, side)
+            self.reader.submit(self._look_up, outcome, outcome.binary, self.cache, side, build)
             return outcome, label, side
         return self._analysed(outcome, label)
 
-    def _look_up(self, outcome: BuildOutcome, binary: Path, cache: Path, side: Future[Side]) -> None:
+    def _look_up(self, outcome: BuildOutcome, binary: Path, cache: Path, side: Future[Side],
+                 build: str | None = None) -> None:
         """In the reader thread: ``side`` gets the kept analysis, else the worker's."""
         try:
             try:
                 key: str | None = cache_key(binary)
             except OSError:
                 key = None  # the worker says what is wrong with the binary
-            kept = kept_analysis(binary, cache, key) if key is not None else None
+            expected = self.expected.pop(build, None) if build is not None else None
+            kept = None
+            if key is not None and expected is not None and expected[0] == key and expected[1].done():
+                read = expected[1].result()  # read before, by this thread: the analysis kept under this key
+                kept = replace(read, path=str(binary)) if read is not None else None
+            if kept is None and key is not None:
+                kept = kept_analysis(binary, cache, key)
+            if build is not None and key is not None and (expected is None or expected[0] != key):
+                predict(cache, build, key)
             if kept is not None:
                 side.set_result(Side(OK, report=kept, name=binary.name))
                 return
@@ -775,12 +870,12 @@ def _worker_signals() -> None:
 def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, go: str,
                 env: Mapping[str, str] | None, say: Progress, analyses: _Analyses,
                 then: Callable[[int, tuple[BuildOutcome, str, Future[Side]]], None] | None = None,
-                more: Callable[[], Sequence[Job]] | None = None,
+                more: Callable[[], Sequence[Job]] | None = None, build_of: Callable[[int], str] | None = None,
                 ) -> list[tuple[BuildOutcome, str, Future[Side]]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
     all are built, with each binary's analysis submitted to ``analyses`` (and handed to ``then``).
     ``more``: called once ``jobs`` are started, the full list of jobs (``jobs`` first); what it raises
-    is raised once the builds under way end."""
+    is raised once the builds under way end. ``build_of``: the id of the build of job i (see _Analyses)."""
     jobs = list(jobs)
     results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
@@ -794,7 +889,7 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
                 outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
             outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
-        analysis = results[i] = analyses.submit(outcome, label)
+        analysis = results[i] = analyses.submit(outcome, label, build_of(i) if build_of is not None else None)
         if then is not None:
             then(i, analysis)
 
