@@ -207,6 +207,20 @@ def test_custom_command_go_build(tmp_path, trees, env):
         assert (b.goos, b.goarch) == ("linux", "arm64")
 
 
+def test_one_custom_command_builds_each_target_it_serves(tmp_path, trees, env):
+    """{package} and {target}: one strategy's command builds app and tool, each to its own output (before,
+    a command could not tell which target it was called for, and every target's row showed one binary)."""
+    _, head, _ = trees
+    strategy = Strategy("dist", command="go build -trimpath -o {output} {package}", output="dist/{target}-{goos}")
+    built = {t.name: build_binary(head, t, "linux/amd64", strategy, tmp_path, env=env) for t in (APP_TARGET, TOOL_TARGET)}
+    assert built["tool"].command == ("/bin/sh", "-c", "go build -trimpath -o dist/tool-linux ./cmd/tool")
+    for name, result in built.items():
+        assert result.status == "ok", result.error
+        info = subprocess.run(["go", "version", "-m", str(result.binary)], capture_output=True, text=True,
+                              check=True, env=env).stdout
+        assert f"\tpath\texample.com/sb/cmd/{name}\n" in info
+
+
 def test_custom_command_make_with_post_step(tmp_path, trees, env):
     _, head, _ = trees
     strategy = Strategy("make", command="make dist/app", output="dist/app",

@@ -224,8 +224,10 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
     if strategy.command is not None:
         if not strategy.output:
             raise BuildError(f"strategy {strategy.name!r}: a custom command needs an output path")
-        rel_output = expand_placeholders(strategy.output, {"goos": goos, "goarch": goarch}, quote=False)
-        values = {"output": rel_output, "goos": goos, "goarch": goarch}
+        rel_output = expand_placeholders(strategy.output, {"goos": goos, "goarch": goarch, "target": target.name},
+                                         quote=False)
+        values = {"output": rel_output, "goos": goos, "goarch": goarch, "target": target.name,
+                  "package": target.package}
         shell_cmd = expand_placeholders(strategy.command, values)
         command: tuple[str, ...] = ("/bin/sh", "-c", shell_cmd)
     else:
