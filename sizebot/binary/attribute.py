@@ -35,8 +35,6 @@ from operator import and_, gt, itemgetter, lshift, neg, or_
 
 import numpy as np
 
-import numpy as np
-
 from sizebot.binary.buildinfo import module_finder, module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
     CODE,
@@ -228,16 +226,15 @@ def _attribute_go(
     sym_pkg: dict[str, str | None] = {}  # go_package() of data symbols' names, for the loops below
     n = len(funcs)
     keys, vals = claims.keys, claims.vals
-    # the functab entry, the _func record with its arrays and the name of every function, packed
-    # at C speed (Claims.add's layout; every range here is non-empty)
-    pks = array("Q", map(or_, map(lshift, ids, repeat(3)), repeat(META)))  # package index << 3 | META
-    ft = pcln.functab_off
-    keys.extend(range(ft << 2 | 1, (ft << 2 | 1) + 32 * n, 32))
-    vals.extend(map(or_, range((ft + 8) << 23, (ft + 8 + 8 * n) << 23, 8 << 23), pks))
-    keys.extend(map(or_, map(lshift, funcs.func_offs, repeat(2)), repeat(1)))
-    vals.extend(map(or_, map(lshift, map(plus, funcs.func_offs, funcs.func_lens), repeat(23)), pks))
-    keys.extend(map(or_, map(lshift, funcs.name_offs, repeat(2)), repeat(1)))
-    vals.extend(map(or_, map(lshift, map(plus, funcs.name_offs, funcs.name_lens), repeat(23)), pks))
+    # the functab entry, the _func record with its arrays and the name of every function, as arrays
+    owners = np.frombuffer(ids, np.uint32).astype(np.uint64) << 3 | META
+    pks = array("Q", owners.tobytes())  # package index << 3 | META
+    functab = pcln.functab_off + 8 * np.arange(n, dtype=np.uint64)
+    claims.extend(functab, functab + 8, 1, owners)
+    for offs, lens in ((funcs.func_offs, funcs.func_lens), (funcs.name_offs, funcs.name_lens)):
+        starts = np.frombuffer(offs, np.uint64)
+        claims.extend(starts, starts + np.frombuffer(lens, np.uint32), 1, owners)
+    del owners, functab, starts
     meta_by_func = array("Q", map(plus, map(plus, funcs.func_lens, funcs.name_lens), repeat(8))) if functions else None
     cu_owner = dict(zip(reversed(funcs.cu_offsets), range(n - 1, -1, -1), strict=True))  # each CU's first function
     # -- then each function's pc-value tables and its code
