@@ -221,6 +221,21 @@ def test_one_custom_command_builds_each_target_it_serves(tmp_path, trees, env):
         assert f"\tpath\texample.com/sb/cmd/{name}\n" in info
 
 
+def test_a_custom_command_that_ignores_the_platform_fails(tmp_path, trees, env):
+    """A command that builds for the host whatever GOARCH it is given: the linux/arm64 row would measure
+    an amd64 binary and pass green. It fails, naming what the binary is."""
+    base, _, _ = trees
+    strategy = Strategy("dist", command="GOOS=linux GOARCH=amd64 go build -o {output} ./cmd/app", output="dist/host")
+    result = build_binary(base, APP_TARGET, "linux/arm64", strategy, tmp_path, env=env)
+    assert (result.status, result.binary) == ("failed", None)
+    assert result.error == ("build command `GOOS=linux GOARCH=amd64 go build -o dist/host ./cmd/app` left a linux/amd64 "
+                            "binary at dist/host, not linux/arm64: it must build for the GOOS and GOARCH it is given")
+    assert not (tmp_path / "dist" / "app-linux-arm64").exists()
+    windows = build_binary(base, APP_TARGET, "windows/amd64", strategy, tmp_path, env=env)
+    assert windows.status == "failed" and "left a linux/amd64 binary at dist/host, not windows/amd64" in windows.error
+    assert build_binary(base, APP_TARGET, "linux/amd64", strategy, tmp_path, env=env).status == "ok"
+
+
 def test_custom_command_make_with_post_step(tmp_path, trees, env):
     _, head, _ = trees
     strategy = Strategy("make", command="make dist/app", output="dist/app",

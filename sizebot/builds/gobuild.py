@@ -202,6 +202,28 @@ def _shell_failure(command: str, proc: subprocess.CompletedProcess[str], env: Ma
                     prefix=f"{what} `{command}` exited with status {proc.returncode}")
 
 
+_FILE_FORMATS = {"windows": "pe", "darwin": "macho", "ios": "macho"}  # every other GOOS writes ELF (or no
+# format sizebot reads: wasm, Plan 9)
+
+
+def _built_for_another_platform(binary: Path, goos: str, goarch: str) -> str | None:
+    """What a custom command's binary is when it is not for goos/goarch ("linux/amd64", "a Mach-O"): a
+    command that ignores GOOS/GOARCH would have one platform's row measure another's binary. None when
+    it matches, or when the file says too little (not a format sizebot reads: its analysis says so)."""
+    from sizebot.binary.container import open_binary  # only custom commands need a binary reader here
+    from sizebot.errors import SizebotError
+
+    try:
+        with open_binary(binary) as b:
+            file_format, file_goos, file_goarch = b.format, b.goos, b.goarch
+    except SizebotError:
+        return None
+    if file_format != _FILE_FORMATS.get(goos, "elf"):
+        return f"{file_goos}/{file_goarch}"
+    known = re.fullmatch(r"[a-z0-9]+", file_goarch) is not None  # not "elf-machine-N": a machine Go has no name for
+    return f"{file_goos}/{file_goarch}" if known and file_goarch != goarch else None
+
+
 def build_binary(checkout: Path, target: Target, platform: str, strategy: Strategy, out_dir: Path, *,
                  go: str = "go", env: Mapping[str, str] | None = None) -> BuildOutcome:
     """Build ``target`` for ``platform`` with ``strategy`` in ``checkout``; never raises for a failed build.
@@ -261,6 +283,11 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
         if not produced.is_file():
             return outcome(FAILED, error=f"build command `{shell_cmd}` succeeded but left no file at {rel_output}")
         shutil.copy2(produced, out)  # the worktree goes away; the binary must not
+        other = _built_for_another_platform(out, goos, goarch)
+        if other is not None:
+            out.unlink()
+            return outcome(FAILED, error=f"build command `{shell_cmd}` left a {other} binary at {rel_output}, "
+                                         f"not {platform}: it must build for the GOOS and GOARCH it is given")
     else:
         proc = run_go(go, command[1:], checkout, build_env)
         if proc.returncode != 0 or not out.is_file():
