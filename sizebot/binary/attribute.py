@@ -32,8 +32,7 @@ from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
 from operator import and_, gt, itemgetter, lshift, neg, or_
-
-import numpy as np
+from typing import Any
 
 from sizebot.binary.buildinfo import module_finder, module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
@@ -147,20 +146,32 @@ WORKER_MIN_BYTES = 8 << 20
 
 def _start_worker(binary: BinaryFile, md: ModuleData | None, go_minor: int, symbols: bool,
                   jobs: int, started: list[Worker] | None = None) -> Worker | None:
-    """The type walk (result 0: _type_claims), the scan of the code for data references (result 1:
-    _scan_references) and the DWARF split with the claims of what global variables point at (result
-    2: _split_in_worker) of a large binary started in a worker process, in the order the main process
-    needs them, or None with ``jobs`` < 2 or where that does not pay or a fork is not safe or possible.
-    A step that does not apply gives None."""
+    """The type walk (result 0: _type_claims), the symbol table's claims (result 1: a ClaimsDelta),
+    the scan of the code for data references (result 2: _scan_references) and the DWARF split with
+    the claims of what global variables point at (result 3: _split_in_worker) of a large binary
+    started in a worker process, in the order the main process needs them, or None with ``jobs`` < 2
+    or where that does not pay or a fork is not safe or possible. A step that does not apply gives
+    None."""
     split = symbols and has_dwarf(binary)
     if jobs < 2 or binary.file_size < WORKER_MIN_BYTES or (md is None and not split) or not can_fork():
         return None
+    kept: dict[str, Any] = {}  # the symbol step's data symbols, for the DWARF step's pointees
     try:
         return Worker("analysis", [lambda: _walk_types(binary, md, go_minor),
+                                   lambda: _symbols_in_worker(binary, kept) if symbols else None,
                                    lambda: _scan_references(binary),
-                                   lambda: _split_in_worker(binary) if split else None], started)
+                                   lambda: _split_in_worker(binary, kept) if split else None], started)
     except OSError:  # no temporary file, no fork (a process limit): all of it runs here
         return None
+
+
+def _symbols_in_worker(binary: BinaryFile, kept: dict[str, Any]) -> ClaimsDelta:
+    """_symbol_claims on a scratch ledger; its data symbols and their packages kept in ``kept``."""
+    scratch = Attribution()
+    sym_pkg: dict[str, str | None] = {}
+    kept["sym_pkg"] = sym_pkg
+    kept["named"] = _symbol_claims(binary, binary.symbols(), sym_pkg, scratch)
+    return ClaimsDelta.of(scratch)
 
 
 def _scan_references(binary: BinaryFile) -> tuple[array, array] | None:
@@ -171,12 +182,12 @@ def _scan_references(binary: BinaryFile) -> tuple[array, array] | None:
     return None if scratch.notes else refs
 
 
-def _split_in_worker(binary: BinaryFile) -> tuple[PackedSplit, ClaimsDelta]:
+def _split_in_worker(binary: BinaryFile, kept: dict[str, Any]) -> tuple[PackedSplit, ClaimsDelta]:
     """The DWARF split by code address and, while it holds .debug_info, the claims of the objects
-    that global variables point at (_pointee_claims, its data symbols found as _symbol_claims finds
-    them), on a scratch ledger."""
-    sym_pkg: dict[str, str | None] = {}
-    named = _symbol_claims(binary, binary.symbols(), sym_pkg, Attribution())
+    that global variables point at (_pointee_claims, of the data symbols the symbol step kept), on a
+    scratch ledger."""
+    named: list[tuple[int, int, str]] = kept.get("named", [])
+    sym_pkg: dict[str, str | None] = kept.get("sym_pkg", {})
     scratch = Attribution()
 
     def pointees(info: bytes, abbrev: bytes, units: list[Unit]) -> None:
@@ -268,15 +279,20 @@ def _attribute_go(
     else:
         notes.append("moduledata not found: type descriptors are left unattributed")
     symtab = binary.symbols() if symbols else ()
-    named = _symbol_claims(binary, symtab, sym_pkg, acc)  # (address, end, name) of the data symbols
+    symbol_claims = early.result(1) if early is not None else None  # made by the worker
+    if symbol_claims is not None:
+        symbol_claims.take(acc)
+        named: list[tuple[int, int, str]] = []  # the worker's DWARF step has them
+    else:
+        named = _symbol_claims(binary, symtab, sym_pkg, acc)  # (address, end, name) of the data symbols
 
     if early is not None:  # the code's data references, scanned by the worker, for whichever step needs them first
-        acc.references = early.result(1)
+        acc.references = early.result(2)
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
-        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(2) if early else None)
+        _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(3) if early else None)
     reference_claims(binary, funcs, ids, acc, tree_span(binary, md.gofunc) if md is not None and md.gofunc else None)
 
     if meta_by_func is not None:
@@ -287,8 +303,8 @@ def _symbol_claims(
     binary: BinaryFile, symtab: Sequence[Symbol], sym_pkg: dict[str, str | None], acc: Attribution,
 ) -> list[tuple[int, int, str]]:
     """Sized data symbols (outside code, not linker containers) are their package's data; each Go
-    symbol's symbol-table entry and name string are its package's meta. ``sym_pkg`` collects
-    go_package() of the data symbols' names.
+    symbol's symbol-table entry and name string are its package's meta.
+    ``sym_pkg`` collects go_package() of the data symbols' names.
     Returns (address, end, name) of the data symbols claimed."""
     if not symtab:
         return []

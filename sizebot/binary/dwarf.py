@@ -322,10 +322,13 @@ def split_dwarf(
     binary: BinaryFile,
     package_at: Callable[[int], str | None],
     on_info: Callable[[bytes, bytes, list[Unit]], None] | None = None,
+    merge: bool = True,
 ) -> DwarfSplit:
     """Pieces of each debug section per package. ``package_at(pc)`` names the package of the
     function containing ``pc`` (None outside Go code). ``on_info(info, abbrev, units)`` reads the
-    inflated .debug_info while it is held (it is inflated once)."""
+    inflated .debug_info while it is held (it is inflated once). ``merge=False`` leaves adjacent
+    pieces of one owner apart (for a caller that merges them by package itself)."""
+    runs = _runs if merge else list
     out = DwarfSplit()
     secs = debug_sections(binary)
     if ".debug_info" not in secs or ".debug_abbrev" not in secs:
@@ -356,7 +359,7 @@ def split_dwarf(
             continue
         stream = _zlib_stream(binary, sec) if name == ".debug_loc" else None
         if stream is not None:  # the largest section, read as it is inflated
-            _split_loc_stream(out, binary, sec, stream, units, package_at)
+            _split_loc_stream(out, binary, sec, stream, units, package_at, runs)
             continue
         data = section_bytes(binary, sec)
         if data is None:
@@ -364,7 +367,7 @@ def split_dwarf(
             continue
         out.sizes[name] = len(data)
         try:
-            pieces = _runs(_split_section(name, data, units, little, binary.ptr_size, package_at, secs, binary))
+            pieces = runs(_split_section(name, data, units, little, binary.ptr_size, package_at, secs, binary))
         except (ValueError, IndexError, struct.error) as e:
             out.notes.append(f"DWARF {name}: {e}: left unattributed")
             continue
@@ -376,7 +379,7 @@ def split_dwarf(
 
 def _split_loc_stream(
     out: DwarfSplit, binary: BinaryFile, sec: Section, stream: tuple[memoryview, int], units: list[Unit],
-    package_at: PackageAt,
+    package_at: PackageAt, runs: Callable[[Pieces], list[tuple[int, int, str]]] | None = None,
 ) -> None:
     """.debug_loc, zlib-compressed, split as it is inflated: the same pieces and notes as inflating it
     whole first (a stream that does not inflate to its claimed size fails at its end, before the last
@@ -384,7 +387,7 @@ def _split_loc_stream(
     body, size = stream
     bo = "<" if binary.byte_order == "little" else ">"
     try:
-        pieces = _runs(_loc_stream(_inflated_chunks(body, size), bo, binary.ptr_size, package_at, units))
+        pieces = (runs or _runs)(_loc_stream(_inflated_chunks(body, size), bo, binary.ptr_size, package_at, units))
     except (_INFLATE_ERROR, _BadStream):
         out.notes.append("DWARF .debug_loc could not be inflated: left unattributed")
         return

@@ -45,27 +45,32 @@ def split_by_address(
     binary: BinaryFile, on_info: Callable[[bytes, bytes, list[Unit]], None] | None = None
 ) -> PackedSplit:
     """``split_dwarf`` with code addresses for owners, packed (``on_info`` as split_dwarf's)."""
-    split = split_dwarf(binary, cast(PackageAt, _address), on_info)
+    split = split_dwarf(binary, cast(PackageAt, _address), on_info, merge=False)
     units: list[str] = []
     index: dict[str, int] = {}
     sections = []
     for name, pieces in split.pieces.items():
         offset = "I" if split.sizes[name] < 1 << 32 else "Q"
-        starts, ends, kinds, owners = array(offset), array(offset), array("B"), array("Q")
-        for start, end, owner in pieces:
-            starts.append(start)
-            ends.append(end)
-            if isinstance(owner, str):
-                k = index.get(owner)
-                if k is None:
-                    k = index[owner] = len(units)
-                    units.append(owner)
-                kinds.append(_UNIT)
-                owners.append(k)
-            else:
-                kinds.append(_ADDRESS)
-                owners.append(owner)
-        sections.append((name, split.sizes[name], starts, ends, kinds, owners))
+        columns = list(zip(*pieces, strict=True)) or [(), (), ()]
+        starts, ends, owners = array(offset, columns[0]), array(offset, columns[1]), columns[2]
+        del columns
+        try:  # frame entries and location lists: every owner an address
+            addresses = array("Q", owners)
+            kinds = array("B", bytes(len(addresses)))  # _ADDRESS
+        except TypeError:  # a unit's name among them
+            kinds, addresses = array("B"), array("Q")
+            for owner in owners:
+                if isinstance(owner, str):
+                    k = index.get(owner)
+                    if k is None:
+                        k = index[owner] = len(units)
+                        units.append(owner)
+                    kinds.append(_UNIT)
+                    addresses.append(k)
+                else:
+                    kinds.append(_ADDRESS)
+                    addresses.append(owner)
+        sections.append((name, split.sizes[name], starts, ends, kinds, addresses))
     return PackedSplit(units, sections, split.notes)
 
 
