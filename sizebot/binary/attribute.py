@@ -34,6 +34,8 @@ from operator import add as plus
 from operator import and_, gt, itemgetter, lshift, neg, or_
 from typing import Any
 
+import numpy as np
+
 from sizebot.binary.buildinfo import module_finder, module_for_package, parse_buildinfo
 from sizebot.binary.claims import (
     CODE,
