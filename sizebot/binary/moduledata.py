@@ -149,6 +149,8 @@ def _addr_of(binary: BinaryFile, off: int) -> int:
 
 K_ARRAY, K_CHAN, K_FUNC, K_INTERFACE, K_MAP, K_POINTER, K_SLICE, K_STRUCT = 17, 18, 19, 20, 21, 22, 23, 25
 TFLAG_UNCOMMON = 1
+ALIGNS = np.zeros(256, bool)  # the alignments a descriptor may have
+ALIGNS[[1, 2, 4, 8, 16]] = True
 
 
 @dataclass
@@ -197,7 +199,6 @@ class TypeWalker:
         self._pkg: dict[int, str | None] = {}
         self._info: dict[int, tuple | None] = {}  # addr -> descriptor() result
         self._names: dict[int, tuple[str, int] | None] = {}  # addr -> name_at() result: names are shared
-        self._candidates: np.ndarray | None = None  # _scan_gaps: where a descriptor may begin
         # the type region is one section's bytes in every format Go writes: map it by arithmetic
         self._types_off = None
         for sec in binary.sections:
@@ -466,7 +467,7 @@ class TypeWalker:
         gap = np.flatnonzero(s >= pos + common)  # a gap that can hold a descriptor's fixed part
         lo = (pos[gap] + types % ptr + ptr - 1) // ptr * ptr - types % ptr  # pointer-aligned addresses
         hi = s[gap]
-        cands = self._gap_candidates()
+        cands = self._gap_candidates(lo, hi)
         first = np.searchsorted(cands, lo)
         last = np.searchsorted(cands, hi - common, "right")
         out: list[int] = []
@@ -478,37 +479,29 @@ class TypeWalker:
                     p = c + common
         return out
 
-    def _gap_candidates(self) -> np.ndarray:
-        """Offsets into the type region of the pointer-aligned addresses that pass _plausible's
-        first checks (sizes, hash, type string offset, kind and alignments), computed once for the
-        whole region: the rest of _plausible runs at these only."""
-        if self._candidates is not None:
-            return self._candidates
-        ptr, common, span = self.ptr, self.common, self.md.etypes - self.md.types
+    def _gap_candidates(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Offsets into the type region of the pointer-aligned addresses p, lo <= p and p + common <= hi
+        (lo aligned; the gaps in order), that pass _plausible's first checks (sizes, hash, type string
+        offset, kind and alignments) by array operations: the rest of _plausible runs at these only."""
+        ptr, common = self.ptr, self.common
         buf = self._region()
-        r0 = (-self.md.types) % ptr
-        k = (len(buf) - r0 - common) // ptr + 1 if len(buf) >= r0 + common else 0
-        if k <= 0:
-            self._candidates = np.zeros(0, np.int64)
-            return self._candidates
-        at = buf[r0:]
-        words = at[: (len(at) // ptr) * ptr].view(self.bo + ("u8" if ptr == 8 else "u4"))
-        u32 = at[: (len(at) // 4) * 4].view(self.bo + "u4")
-        i32 = at[: (len(at) // 4) * 4].view(self.bo + "i4")
-        q = ptr // 4
-        size, ptrbytes = words[:k], words[1 : k + 1]
-        ok = (ptrbytes <= size) & (size < 1 << 40) & (u32[2 * q :: q][:k] != 0)
-        str_off = i32[4 * q + 2 :: q][:k]
-        ok &= (str_off > 0) & (str_off < span)
-        c = 2 * ptr + 4
-        powers = np.zeros(256, bool)
-        powers[[1, 2, 4, 8, 16]] = True
-        ok &= powers[at[c + 1 :: ptr][:k]] & powers[at[c + 2 :: ptr][:k]]
-        kind = at[c + 3 :: ptr][:k] & 0x1F
-        ok &= (kind >= 1) & (kind <= 26)
-        self._candidates = r0 + np.flatnonzero(ok).astype(np.int64) * ptr
-        del buf, at, words, u32, i32, size, ptrbytes, str_off
-        return self._candidates
+        count = np.maximum((hi - common - lo) // ptr + 1, 0)
+        first = np.cumsum(count) - count
+        at = np.repeat(lo, count) + (np.arange(int(count.sum())) - np.repeat(first, count)) * ptr
+        at = at[at + common <= len(buf)]  # else _off finds no bytes there
+
+        def read(rel: np.ndarray, dtype: str, buf: np.ndarray = buf) -> np.ndarray:
+            return buf[rel[:, None] + np.arange(int(dtype[-1]))].view(self.bo + dtype).ravel()
+
+        word = "u8" if ptr == 8 else "u4"
+        size, ptrbytes = read(at, word), read(at + ptr, word)
+        ok = (ptrbytes <= size) & (size < 1 << 40) & (read(at + 2 * ptr, "u4") != 0)
+        str_off = read(at + 4 * ptr + 8, "i4")
+        ok &= (str_off > 0) & (str_off < self.md.etypes - self.md.types)
+        h = at + 2 * ptr + 4
+        kind = buf[h + 3] & 0x1F
+        ok &= ALIGNS[buf[h + 1]] & ALIGNS[buf[h + 2]] & (kind >= 1) & (kind <= 26)
+        return at[ok]
 
     def _plausible(self, addr: int, limit: int) -> bool:
         """Strict checks for a descriptor nobody points at: sane sizes, a hash, a printable type

@@ -12,9 +12,12 @@ that such a file gives exactly what it gave before.
 
 from __future__ import annotations
 
+from itertools import compress
+
 import numpy as np
 
 from sizebot.binary.moduledata import (
+    ALIGNS,
     K_ARRAY,
     K_CHAN,
     K_FUNC,
@@ -42,10 +45,6 @@ def walk_types(walker: TypeWalker) -> TypeRegions:
         return _Batches(walker).walk()
     except _OneByOne:
         return walker.walk()
-
-
-_ALIGNS = np.zeros(256, bool)
-_ALIGNS[[1, 2, 4, 8, 16]] = True
 
 
 class _Batches:
@@ -109,7 +108,7 @@ class _Batches:
         r = rel[i]
         h = r + 2 * ptr + 4
         tflag, kind = buf[h], buf[h + 3] & 0x1F
-        good = _ALIGNS[buf[h + 1]] & _ALIGNS[buf[h + 2]] & (kind >= 1) & (kind <= 26)
+        good = ALIGNS[buf[h + 1]] & ALIGNS[buf[h + 2]] & (kind >= 1) & (kind <= 26)
         i, r, tflag, kind = i[good], r[good], tflag[good], kind[good].astype(np.int64)
         base = r + common
         if (~self._fits(base, self.need[kind])).any():
@@ -252,8 +251,9 @@ class _Batches:
         # packages: the uncommon type's pkgpath, else the struct's / interface's
         pkgpaths: list[str | None] = [None] * len(rel)
         name_at = self.w.name_at
-        for rows_, addrs in ((pp_row, pp_addr.tolist()), (up_row, (up_off + types).tolist())):
-            for k, a in zip(i[rows_].tolist(), addrs, strict=True):
+        for rows_, addrs in ((pp_row, pp_addr), (up_row, up_off + types)):
+            parsed = ok[rows_]  # a descriptor that does not parse has no package
+            for k, a in zip(i[rows_[parsed]].tolist(), addrs[parsed].tolist(), strict=True):
                 got = name_at(a)
                 if got and got[0]:
                     pkgpaths[k] = got[0]
@@ -273,7 +273,7 @@ class _Batches:
         todo = {a for a in roots if a not in row_of}
         while todo:
             refs = self.parse(np.array(sorted(todo), np.int64))
-            todo = {a for a in np.unique(refs).tolist() if a not in row_of}
+            todo = {a for a in _distinct(refs).tolist() if a not in row_of}
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -299,7 +299,7 @@ class _Batches:
                 if k < 0:
                     continue
                 order.append(k)
-                todo.extend(r for r in refs[ref_at[k] : ref_at[k + 1]] if r not in seen)
+                todo.extend(refs[ref_at[k] : ref_at[k + 1]])  # the seen ones are skipped as they come off
             if rnd == 2:
                 break
             todo = [a for a in rel_of(self._gaps()) if a not in seen]
@@ -307,8 +307,9 @@ class _Batches:
                 break
         itab_info = w.itab_sizes(links.pairs, self._is_interface)
 
-        memo: dict[int, str | None] = {}
         pkgpaths = self.pkgpaths
+        # a descriptor with a pkgpath is its package, whenever asked
+        memo: dict[int, str | None] = {a: p for a, p in zip(self.addrs, pkgpaths, strict=True) if p is not None}
 
         def package(a: int, depth: int = 0) -> str | None:  # TypeWalker.package, by offset
             if a in memo:
@@ -331,8 +332,7 @@ class _Batches:
         def package_at(addr: int) -> str | None:
             return package(addr - types) if types <= addr < types + span else None
 
-        addrs = self.addrs
-        row_pkgs = [package(addrs[k]) for k in order]
+        row_pkgs = [memo[a] if a in memo else package(a) for a in map(self.addrs.__getitem__, order)]
         index: dict[str, int] = {}
         names: list[str] = []
 
@@ -343,8 +343,10 @@ class _Batches:
                 names.append(pkg)
             return k
 
-        claimed = [k for k, p in zip(order, row_pkgs, strict=True) if p]
-        pkg_of_claimed = np.array([pkg_index(p) for p in row_pkgs if p], np.int64)
+        claimed = list(compress(order, row_pkgs))
+        names += dict.fromkeys(filter(None, row_pkgs))  # in the order of first use
+        index.update(zip(names, range(len(names)), strict=True))
+        pkg_of_claimed = np.array(list(map(index.__getitem__, filter(None, row_pkgs))), np.int64)
         starts, ends, pkgs = self._descriptor_ranges(np.array(claimed, np.int64), pkg_of_claimed)
         s2: list[int] = []
         e2: list[int] = []
@@ -370,7 +372,7 @@ class _Batches:
     def _gaps(self) -> list[int]:
         """TypeWalker._scan_gaps over the descriptors parsed so far (all of them are in the order)."""
         names, arrays = self._parts()
-        return self.w.gaps(arrays[1], arrays[1] + arrays[2], np.unique(names[1]))
+        return self.w.gaps(arrays[1], arrays[1] + arrays[2], _distinct(names[1]))
 
     def _descriptor_ranges(self, claimed: np.ndarray, pkg_ids: np.ndarray) -> tuple[np.ndarray, ...]:
         """The ranges of the ``claimed`` rows in that order, each row's parts then its names not
@@ -400,6 +402,12 @@ class _Batches:
         order = np.lexsort((within, kind, owner))
         off = int(self.w._types_off or 0)
         return starts[order] + off, ends[order] + off, pkg_ids[owner[order]]
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique without its hash table, which is far slower on ints)."""
+    ordered = np.sort(values)
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])] if len(ordered) else ordered
 
 
 def by_index(items: np.ndarray, sequence: np.ndarray) -> np.ndarray:
