@@ -122,7 +122,7 @@ def test_varints_of_any_length_decode_as_the_runtime_reads_them():
     table = bytes([2, 1, 3, 0xC8, 0x01, 0xD8, 0x04, 0xF0, 0xA2, 0x04, 0x82, 0x80, 0x80, 0x80, 0x80, 0x01, 1])
     second = bytes([0, 5, 4, 1])  # a table after it: -1 over 5, +2 over 1
     values, ends, firsts = _decode(Quantum(), [table, second], [8, 4])  # type: ignore[arg-type]
-    assert firsts == [0, 4, 6]
+    assert list(firsts) == [0, 4, 6]
     # running sums from 0 over both tables (a table's values are its sums from its first pair, minus 1)
     assert list(values) == [0, 1, -1, 299, 304, 304, 306]
     assert list(ends) == [0, 4, 804, 280804, 280808, 280828, 280832]

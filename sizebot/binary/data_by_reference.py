@@ -11,10 +11,9 @@ from __future__ import annotations
 import bisect
 import struct
 from array import array
-from collections import Counter
-from collections.abc import Iterator, MutableSequence, Sequence
-from itertools import accumulate, chain, compress, islice, repeat
-from operator import add, and_, gt, itemgetter, le, lshift, mul, not_, or_, rshift, sub
+from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 from sizebot.binary.claims import (
     CODE,
@@ -26,7 +25,6 @@ from sizebot.binary.claims import (
     go_package,
 )
 from sizebot.binary.container import BinaryFile
-from sizebot.binary.embeds import word_view
 from sizebot.binary.inltree import function_runs, inlined_packages
 from sizebot.binary.pclntab import FuncTable
 from sizebot.binary.references import first_argument_call, scanner
@@ -50,130 +48,178 @@ def reference_claims(
     else claims. These bytes are the package's data, marked estimated; whatever claims a byte
     exactly keeps it. A reference from code inlined into a function counts for the package of the
     function inlined there (``trees``: go:func.*'s span, where the inline trees are; None: the
-    outer function's)."""
+    outer function's). All of it is array operations over the references and the claims."""
     secs = data_sections(binary)
     refs = data_references(binary, acc) if secs and funcs else None
     if refs is None:
         return
     lo, hi = secs[0].addr, max(s.addr + s.file_size for s in secs)
-    pcs, targets = refs
+    pcs, targets = np.frombuffer(refs[0], np.uint64), np.frombuffer(refs[1], np.uint64)
     acc.references = None  # the last use: released
     del refs
-    # what is already claimed in the data sections (file offsets): claims and named regions
-    first, last = min(s.offset for s in secs), max(s.offset + s.file_size for s in secs)
-    claimed = acc.claims.packed_between(first, last)
-    claimed.extend((start << 42 | end) << 23 | 7 for start, end, _name in acc.regions if end > first and start < last)
-    claimed.sort()
-    starts = array("Q", map(rshift, claimed, repeat(65)))
-    reach = array("Q", accumulate(map(and_, map(rshift, claimed, repeat(23)), repeat(Claims._END_MASK)), max))
-    # each claim's end, package and kind (its low 63 bits), compactly: the packed ints are large
-    tails = array("Q", map(and_, claimed, repeat((1 << 63) - 1)))
-    del claimed
-    sec_addrs = [s.addr for s in secs]
-    reach_before = array("Q", [0]) + reach  # indexed by bisect_right(starts, off): the reach of the claims before off
+    ledger = _Ledger(acc, min(s.offset for s in secs), max(s.offset + s.file_size for s in secs))
     # only the references to unclaimed bytes can start an object: the others are not looked at
     # again (on a binary with symbols, two thirds of them)
-    unclaimed: set[int] = set()
-    for _sec, part, offs, idx in _placed(secs, sorted(set(targets)), starts):
-        unclaimed.update(compress(part, map(le, map(reach_before.__getitem__, idx), offs)))
-    keep = list(map(unclaimed.__contains__, targets))
-    del unclaimed
-    pcs, targets = array("Q", compress(pcs, keep)), array("Q", compress(targets, keep))
+    distinct = np.unique(targets)
+    free = np.zeros(len(distinct), bool)
+    for _sec, part, offs, idx in ledger.placed(secs, distinct):
+        free[part] |= ledger.reach_before[idx] <= offs
+    keep = free[np.searchsorted(distinct, targets)]
+    del distinct, free
+    pcs, targets = pcs[keep], targets[keep]
     del keep
-    if any(map(gt, pcs, islice(pcs, 1, None))):  # code sections out of address order: pc order
-        order = sorted(range(len(pcs)), key=pcs.__getitem__)
-        pcs, targets = array("Q", map(pcs.__getitem__, order)), array("Q", map(targets.__getitem__, order))
+    if len(pcs) > 1 and bool(np.any(pcs[:-1] > pcs[1:])):  # code sections out of address order: pc order
+        order = np.argsort(pcs, kind="stable")
+        pcs, targets = pcs[order], targets[order]
         del order
-    # (target, package) of each reference, packed
-    counts: Counter[int] = Counter()
-    if pcs:
-        counts.update(map(or_, map(lshift, targets, repeat(20)), _referrers(funcs, ids, acc, pcs, targets, trees)))
-    # target -> the first instruction referring to it (in address order),
-    # for pointer-aligned targets only (what a dictionary is)
-    aligned = list(map(not_, map(and_, targets, repeat(binary.ptr_size - 1))))
-    first_pc = dict(zip(reversed(list(compress(targets, aligned))), reversed(list(compress(pcs, aligned))),
-                        strict=True))
-    del pcs, targets, aligned
-    # each target's package: the one that refers to it most often (in ascending order of counts, the
-    # last pair of a target wins)
-    keys = [key for key, _n in sorted(counts.items(), key=itemgetter(1))]
-    del counts
-    chosen = dict(zip(map(rshift, keys, repeat(20)), map(and_, keys, repeat(0xFFFFF)), strict=True))
-    del keys
-    pointers = _data_pointers(binary, secs, lo, hi)  # target -> the address of a word holding it
-    if not chosen and not pointers:
+    # each target's package: the one that refers to it most often; of those as often, the one
+    # whose first reference comes last
+    chosen_targets, chosen_pids = _most_common(targets, _referrers(funcs, ids, acc, pcs, targets, trees))
+    # each pointer-aligned target (what a dictionary is) -> the first instruction referring to it
+    distinct, first = np.unique(targets, return_index=True)
+    aligned = (distinct & np.uint64(binary.ptr_size - 1)) == 0
+    first_pc = (distinct[aligned], pcs[first[aligned]])
+    del pcs, targets, distinct, first, aligned
+    held, holders = _data_pointers(binary, secs, lo, hi)  # targets -> the address of a word holding each
+    if not len(chosen_targets) and not len(held):
         return
-
-    def exact_owner(off: int) -> int | None:
-        """The package of the claim covering file offset ``off``; -1 when it is claimed, not by a package."""
-        i = bisect.bisect_right(starts, off) - 1
-        if i < 0 or reach[i] <= off:
-            return None
-        c = tails[i]
-        if (c >> 23) & Claims._END_MASK > off and c & 7 in (CODE, META, DATA):
-            return (c >> 3) & 0xFFFFF
-        return -1
-
     # objects: the unclaimed starts of each section, in address order, with their file offsets, the
     # end of their section's bytes and the start of the first claim after them
-    candidates = sorted(set(chosen).union(pointers))
-    objects, offsets, limits = array("Q"), array("Q"), array("Q")  # compact: there are many
-    starts_after = starts + array("Q", [1 << 62])
-    for sec, part, offs, idx in _placed(secs, candidates, starts):
-        free = list(map(le, map(reach_before.__getitem__, idx), offs))
-        objects.extend(compress(part, free))
-        offsets.extend(compress(offs, free))
-        limits.extend(map(min, map(starts_after.__getitem__, compress(idx, free)),
-                          repeat(sec.offset + sec.file_size)))
-    del candidates, reach_before, starts_after
-    owner = array("q", map(chosen.get, objects, repeat(-1)))
-    del chosen
+    candidates = np.union1d(chosen_targets, held)
+    found = [(part, offs, idx, sec.offset + sec.file_size) for sec, part, offs, idx in ledger.placed(secs, candidates)]
+    free_at = [ledger.reach_before[idx] <= offs for _part, offs, idx, _end in found]
+    objects = np.concatenate([candidates[part][f] for (part, *_rest), f in zip(found, free_at, strict=True)])
+    offsets = np.concatenate([offs[f] for (_part, offs, *_rest), f in zip(found, free_at, strict=True)])
+    limits = np.concatenate([np.minimum(ledger.starts_after[idx[f]], np.uint64(end))
+                             for (_part, _offs, idx, end), f in zip(found, free_at, strict=True)])
+    del candidates, found, free_at
+    owner = _lookup(chosen_targets, chosen_pids, objects)
+    del chosen_targets, chosen_pids
     texts = [s for s in binary.sections if "x" in s.flags.split(",") and s.file_size and s.addr]
     _dictionary_owners(binary, funcs, ids, texts, objects, owner, first_pc)
-    # an object only pointers name takes the package of the object holding the first of them, through
-    # chains of such objects (a table of tables): a few rounds reach every chain that ends at code
-    orphans = [j for j, pid in enumerate(owner) if pid < 0 and objects[j] in pointers]
-    for _round in range(4):
-        left = []
-        for j in orphans:
-            src = pointers[objects[j]]
-            sec = secs[bisect.bisect_right(sec_addrs, src) - 1]
-            pid = exact_owner(sec.offset + src - sec.addr) if sec.addr <= src < sec.addr + sec.file_size else -1
-            if pid is None:
-                k = bisect.bisect_right(objects, src) - 1
-                pid = owner[k] if k >= 0 else -1
-            if pid >= 0:
-                owner[j] = pid
-            else:
-                left.append(j)
-        if len(left) == len(orphans):
-            break
-        orphans = left
+    _orphan_owners(secs, ledger, objects, owner, held, holders)
     # objects whose package is unknown are not boundaries: the object before runs over them. Each
     # object ends at the next one in its section or at the first claimed byte after it.
-    keep = list(map(le, repeat(0), owner))
-    kept_offsets = list(compress(offsets, keep))
-    following = [*kept_offsets[1:], 1 << 62]
-    claim = acc.claims.add
-    for off, end, pid in zip(kept_offsets, map(min, compress(limits, keep), following), compress(owner, keep),
-                             strict=False):
-        claim(off, end, 3, pid, ESTIMATED)
+    known = owner >= 0
+    starts, pids = offsets[known], owner[known].astype(np.uint64)
+    ends = np.minimum(limits[known], np.append(starts[1:], np.uint64(1 << 62)))
+    nonempty = ends > starts
+    acc.claims.keys.frombytes((starts[nonempty] << np.uint64(2) | np.uint64(3)).tobytes())
+    acc.claims.vals.frombytes((ends[nonempty] << np.uint64(23) | pids[nonempty] << np.uint64(3)
+                               | np.uint64(ESTIMATED)).tobytes())
 
 
-def _placed(
-    secs: list[Section], addrs: list[int], starts: Sequence[int],
-) -> Iterator[tuple[Section, list[int], list[int], list[int]]]:
-    """Per section, the sorted addresses ``addrs`` in it, their file offsets, and the number of
-    claims (by ``starts``) that start at or before each."""
-    for sec in secs:
-        part = addrs[bisect.bisect_left(addrs, sec.addr) : bisect.bisect_left(addrs, sec.addr + sec.file_size)]
-        offs = list(map(add, part, repeat(sec.offset - sec.addr)))
-        yield sec, part, offs, list(map(bisect.bisect_right, repeat(starts), offs))
+class _Ledger:
+    """The claims and named regions that start in file offsets [first, last), sorted by start then
+    priority: their starts, the furthest end reached by each and those before it, and each one's
+    packed value (end, package, kind)."""
+
+    def __init__(self, acc: Attribution, first: int, last: int) -> None:
+        keys, vals = np.frombuffer(acc.claims.keys, np.uint64), np.frombuffer(acc.claims.vals, np.uint64)
+        inside = (keys >= np.uint64(first << 2)) & (keys < np.uint64(last << 2))
+        regions = [(start, end) for start, end, _name in acc.regions if end > first and start < last]
+        keys = np.concatenate([keys[inside], np.array([start << 2 for start, _e in regions], np.uint64)])
+        vals = np.concatenate([vals[inside], np.array([end << 23 | 7 for _s, end in regions], np.uint64)])
+        del inside
+        order = np.lexsort((vals, keys))
+        self.starts = keys[order] >> np.uint64(2)
+        self.tails = vals[order]
+        del keys, vals, order
+        self.reach = np.maximum.accumulate((self.tails >> np.uint64(23)) & np.uint64(Claims._END_MASK))
+        # indexed by searchsorted(starts, off, "right"): the reach of the claims before off, the start of the next
+        self.reach_before = np.append(np.uint64(0), self.reach)
+        self.starts_after = np.append(self.starts, np.uint64(1 << 62))
+
+    def placed(
+        self, secs: list[Section], addrs: np.ndarray,
+    ) -> Iterator[tuple[Section, slice, np.ndarray, np.ndarray]]:
+        """Per section, where the sorted addresses ``addrs`` in it are (a slice of them), their file
+        offsets, and the number of claims that start at or before each."""
+        for sec in secs:
+            part = slice(*np.searchsorted(addrs, np.array([sec.addr, sec.addr + sec.file_size], np.uint64)).tolist())
+            offs = addrs[part] - np.uint64(sec.addr) + np.uint64(sec.offset)
+            yield sec, part, offs, np.searchsorted(self.starts, offs, "right")
+
+    def exact_owners(self, offs: np.ndarray) -> np.ndarray:
+        """The package of the claim covering each file offset; -1 where it is claimed, not by a
+        package; -2 where nothing claims it."""
+        i = np.searchsorted(self.starts, offs, "right") - 1
+        covered = (i >= 0) & (self.reach[i] > offs)
+        tail = self.tails[i]
+        package = (((tail >> np.uint64(23)) & np.uint64(Claims._END_MASK)) > offs) & np.isin(
+            tail & np.uint64(7), np.array([CODE, META, DATA], np.uint64))
+        return np.where(covered, np.where(package, ((tail >> np.uint64(3)) & np.uint64(0xFFFFF)).astype(np.int64), -1),
+                        -2)
+
+
+def _most_common(targets: np.ndarray, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct targets ascending, the package of each): the one that refers to it most often;
+    of those as often, the one whose first reference comes last."""
+    if not len(targets):
+        return targets, pids
+    order = np.lexsort((pids, targets))  # stable: each (target, package) run starts at its first reference
+    t, p = targets[order], pids[order]
+    new = np.ones(len(t), bool)
+    new[1:] = (t[1:] != t[:-1]) | (p[1:] != p[:-1])
+    runs = np.flatnonzero(new)
+    counts = np.diff(np.append(runs, len(t)))
+    firsts = order[runs]
+    t, p = t[runs], p[runs]
+    best = np.lexsort((firsts, counts, t))
+    t, p = t[best], p[best]
+    last = np.append(t[1:] != t[:-1], True)  # the best run of each target sorts last
+    return t[last], p[last]
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """values[k] where keys[k] (ascending, distinct) is each of ``wanted``, else -1 (as int64)."""
+    out = np.full(len(wanted), -1, np.int64)
+    if len(keys):
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        hit = keys[at] == wanted
+        out[hit] = values[at[hit]]
+    return out
+
+
+def _orphan_owners(
+    secs: list[Section], ledger: _Ledger, objects: np.ndarray, owner: np.ndarray, held: np.ndarray,
+    holders: np.ndarray,
+) -> None:
+    """An object only pointers name takes the package of the object holding the first of them (the
+    exact claim there, else the estimated object there), through chains of such objects (a table
+    of tables): a few rounds reach every chain that ends at code."""
+    orphans = np.flatnonzero((owner < 0) & np.isin(objects, held))
+    if not len(orphans):
+        return
+    src = holders[np.searchsorted(held, objects[orphans])]
+    sec_addrs = np.array([s.addr for s in secs], np.uint64)
+    i = np.searchsorted(sec_addrs, src, "right") - 1  # -1: before every section (the last is checked, as ever)
+    sec_lo = sec_addrs[i]
+    sec_hi = sec_lo + np.array([s.file_size for s in secs], np.uint64)[i]
+    inside = (sec_lo <= src) & (src < sec_hi)
+    offs = src - sec_lo + np.array([s.offset for s in secs], np.uint64)[i]
+    exact = np.where(inside, ledger.exact_owners(np.where(inside, offs, 0)), -1)
+    # where nothing claims the word exactly: the object it lies in
+    holder = np.searchsorted(objects, src, "right") - 1
+    owners = owner.tolist()
+    todo = list(zip(orphans.tolist(), exact.tolist(), holder.tolist(), strict=True))
+    for _round in range(4):
+        left = []
+        for j, exact_pid, k in todo:
+            pid = exact_pid if exact_pid != -2 else owners[k] if k >= 0 else -1
+            if pid >= 0:
+                owners[j] = owner[j] = pid
+            else:
+                left.append((j, exact_pid, k))
+        if len(left) == len(todo):
+            break
+        todo = left
 
 
 def _referrers(
-    funcs: FuncTable, ids: Sequence[int], acc: Attribution, pcs: array, targets: array, trees: tuple[int, int] | None,
-) -> array:
+    funcs: FuncTable, ids: Sequence[int], acc: Attribution, pcs: np.ndarray, targets: np.ndarray,
+    trees: tuple[int, int] | None,
+) -> np.ndarray:
     """The package of each reference (``pcs`` ascending, to ``targets``): that of the function it is
     in (the last entry at or before it; outside every function, the last function's), or, in code
     inlined into it, that of the innermost function inlined there (``trees``: go:func.*'s span).
@@ -188,32 +234,43 @@ def _referrers(
         pkg = go_package(head if "." in head[head.rfind("/") + 1 :] else name)
         return acc.pkg_id(pkg) if pkg else None
 
-    bounds, referring, firsts, lasts = function_runs(funcs, pcs)
-    # the function of each reference; outside every function, the last one ("Q": no sign to parse)
-    fidx = array("Q", repeat(len(ids) - 1, bounds[0]))
-    fidx.extend(chain.from_iterable(map(repeat, referring, map(sub, lasts, firsts))))
-    fidx.extend(repeat(len(ids) - 1, len(pcs) - bounds[-1]))
-    owners = array("Q", map(ids.__getitem__, fidx))
-    if trees is None:
+    entries = np.frombuffer(funcs.entries, np.uint64)
+    last = len(ids) - 1
+    # the function of each reference; outside every function, the last one
+    fidx = np.searchsorted(entries, pcs, "right") - 1
+    fidx[(fidx < 0) | (fidx > last)] = last
+    owners = np.asarray(ids, np.int64)[fidx]
+    if trees is None or not len(pcs):
         return owners
-    positions, pids = inlined_packages(funcs, trees, package_of, pcs, (referring, firsts, lasts))
-    if not positions:
+    _bounds, *runs = function_runs(funcs, pcs)
+    found, packages = inlined_packages(funcs, trees, package_of, pcs, (runs[0], runs[1], runs[2]))
+    if not found:
         return owners
-    # (function, target) -> the package of the function inlined where it is referred to
-    keys = list(map(or_, map(lshift, map(fidx.__getitem__, positions), repeat(64)), map(targets.__getitem__,
-                                                                                        positions)))
-    inlined = dict(zip(keys, pids, strict=True))
-    del keys
-    return array("Q", map(inlined.get, map(or_, map(lshift, fidx, repeat(64)), targets), owners))
+    positions, pids = np.frombuffer(found, np.uint64).astype(np.intp), np.frombuffer(packages, np.uint64)
+    # (function, target) -> the package of the function inlined where it is referred to (the last
+    # such reference's)
+    order = np.lexsort((targets, fidx))
+    f, t = fidx[order], targets[order]
+    new = np.ones(len(f), bool)
+    new[1:] = (f[1:] != f[:-1]) | (t[1:] != t[:-1])
+    group = np.empty(len(f), np.intp)
+    group[order] = np.cumsum(new) - 1
+    del order, f, t, new
+    inlined_groups = group[positions][::-1]
+    distinct, last_first = np.unique(inlined_groups, return_index=True)
+    package = np.full(int(group.max()) + 1, -1, np.int64)
+    package[distinct] = pids[::-1][last_first].astype(np.int64)
+    chosen = package[group]
+    return np.where(chosen >= 0, chosen, owners)
 
 
 def _dictionary_owners(
-    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: Sequence[int],
-    owner: MutableSequence[int], first_pc: dict[int, int],
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], texts: list[Section], objects: np.ndarray,
+    owner: np.ndarray, first_pc: tuple[np.ndarray, np.ndarray],
 ) -> None:
     """A generic function's dictionary (read-only data) is its package's, not its callers': an object
     whose address code passes to a shape function (``pkg.F[go.shape.int]``) goes to that function's
-    package."""
+    package. ``first_pc``: (pointer-aligned targets ascending, the first instruction referring to each)."""
     call_of = first_argument_call(binary.goarch)
     if call_of is None:
         return
@@ -230,20 +287,19 @@ def _dictionary_owners(
         return False
 
     codes = [(t.addr, t.addr + t.file_size, binary.section_bytes(t), t.offset) for t in texts]
-    readonly = [(s.addr, s.addr + s.file_size) for s in binary.sections if s.name in READONLY_SECTIONS and s.addr]
-    align = binary.ptr_size - 1
-    todo: list[tuple[int, int]] = []  # (referring pc, object index)
-    for j, target in enumerate(objects):
-        if target & align:  # a dictionary is an array of pointers
-            continue
-        pc = first_pc.get(target)
-        if pc is None or not any(a <= target < b for a, b in readonly):
-            continue
-        todo.append((pc, j))
+    # a dictionary is an array of pointers, in read-only data, that code refers to
+    targets, pcs = first_pc
+    candidates = np.zeros(len(objects), bool)
+    for s in binary.sections:
+        if s.name in READONLY_SECTIONS and s.addr:
+            candidates |= (objects >= np.uint64(s.addr)) & (objects < np.uint64(s.addr + s.file_size))
+    referred = _lookup(targets, np.arange(len(targets)), objects)
+    js = np.flatnonzero(candidates & (referred >= 0))
+    at = pcs[referred[js]]
     # in code order, the pages behind dropped as the reading moves on (it reads a few bytes at each pc)
-    todo.sort()
+    order = np.lexsort((js, at))
     dropped = [0] * len(codes)
-    for pc, j in todo:
+    for pc, j in zip(at[order].tolist(), js[order].tolist(), strict=True):
         for k, (start, end, code, offset) in enumerate(codes):
             if start <= pc < end:
                 callee = call_of(code, start, pc, is_shape)
@@ -256,37 +312,39 @@ def _dictionary_owners(
                 break
 
 
-def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) -> dict[int, int]:
-    """Addresses in [lo, hi) that aligned pointer-sized words of the data sections hold: target -> the
-    address of the first word holding it (a word of writable data before one of read-only data)."""
+def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Addresses in [lo, hi) that aligned pointer-sized words of the data sections hold, ascending,
+    and the address of the first word holding each (a word of writable data before one of read-only
+    data)."""
     ptr = binary.ptr_size
-    writable: dict[int, int] = {}
-    readonly: dict[int, int] = {}
+    word = np.dtype(("<" if binary.byte_order == "little" else ">") + ("u8" if ptr == 8 else "u4"))
+    found: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])  # (held, at) of writable, then read-only data
     ro_secs = [s for s in secs if s.name in READONLY_SECTIONS]
     # read-only data holds pointers (dictionaries to their sub-dictionaries, aligned) among integer
     # tables whose values may look like addresses: from there, only aligned read-only targets count
-    ro_range = range(min(s.addr for s in ro_secs), max(s.addr + s.file_size for s in ro_secs)) if ro_secs else None
-    for sec in reversed(secs):
+    for sec in secs:
         if sec.name not in POINTER_SECTIONS:
             continue
         ro = sec.name in READONLY_SECTIONS
-        wanted = ro_range if ro else range(lo, hi)
-        skip = (-sec.addr) % ptr
-        count = (sec.file_size - skip) // ptr
-        if wanted is None or count <= 0:
+        if ro and not ro_secs:
             continue
-        words = word_view(binary, sec.offset + skip, count)
-        where = list(compress(range(count), map(wanted.__contains__, words)))
+        w_lo, w_hi = ((min(s.addr for s in ro_secs), max(s.addr + s.file_size for s in ro_secs)) if ro else (lo, hi))
+        skip = (-sec.addr) % ptr
+        count = min(sec.file_size - skip, len(binary.data) - sec.offset - skip) // ptr
+        if count <= 0:
+            continue
+        words = np.frombuffer(binary.data, word, count, sec.offset + skip).astype(np.uint64)
+        wanted = (words >= np.uint64(w_lo)) & (words < np.uint64(w_hi))
         if ro:
-            where = list(compress(where, map(not_, map(and_, map(words.__getitem__, where), repeat(ptr - 1)))))
-        held = map(words.__getitem__, reversed(where))
-        at = map(add, map(mul, reversed(where), repeat(ptr)), repeat(sec.addr + skip))
-        found = dict(zip(held, at, strict=True))  # reversed: the first word holding a target wins
-        if ro:
-            readonly = {**readonly, **found}
-        else:
-            writable = {**writable, **found}
-    return {**readonly, **writable}
+            wanted &= (words & np.uint64(ptr - 1)) == 0
+        where = np.flatnonzero(wanted)
+        found[int(ro)].append(words[where])
+        found[int(ro)].append(where.astype(np.uint64) * np.uint64(ptr) + np.uint64(sec.addr + skip))
+    held = [*found[0][0::2], *found[1][0::2]]
+    if not held:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    targets, first = np.unique(np.concatenate(held), return_index=True)
+    return targets, np.concatenate([*found[0][1::2], *found[1][1::2]])[first]
 
 
 def data_sections(binary: BinaryFile) -> list[Section]:
