@@ -2,13 +2,14 @@
 counts from the next instruction: after any immediate that follows the displacement).
 
 No disassembler and no loop per instruction in Python: the code is translated byte by byte into a
-small alphabet (``bytes.translate``) in which every ModRM byte of the RIP-relative form is ``M``, and
-split at those bytes (both C loops). The one to three bytes before each candidate say, through a
-table filled on first sight of each context, whether an opcode that Go's compiler and assembler emit
-with a memory operand stands there (MOV, LEA, CMP, the ALU and shift groups, MOVZX/MOVSX, SETcc,
-CMOVcc, SSE loads and stores, ...) and how many immediate bytes follow the displacement; the rest is
-``map`` over C functions. A candidate that is not an instruction (bytes inside another one's
-immediate) gives an address that is rarely inside [lo, hi), which is all that is kept.
+small alphabet (a table lookup over the whole chunk as an array) in which every ModRM byte of the
+RIP-relative form is ``M``. The up to four letters before each candidate, back to the ``M`` before
+it, say, through a table filled on first sight of each context, whether an opcode that Go's compiler
+and assembler emit with a memory operand stands there (MOV, LEA, CMP, the ALU and shift groups,
+MOVZX/MOVSX, SETcc, CMOVcc, SSE loads and stores, ...) and how many immediate bytes follow the
+displacement; the rest is array operations over the candidates. A candidate that is not an
+instruction (bytes inside another one's immediate) gives an address that is rarely inside [lo, hi),
+which is all that is kept.
 
 The address reported for a reference is that of the instruction's last opcode byte (just before
 its ModRM byte): inside the instruction, which is what attributing it to a function needs;
@@ -17,12 +18,11 @@ prefixes (REX, 66, F2, F3) are not walked back.
 
 from __future__ import annotations
 
-import operator
-import re
 import struct
 from array import array
 from collections.abc import Callable
-from itertools import accumulate, chain, compress, count, islice, repeat
+
+import numpy as np
 
 _MODRM_RIP = frozenset(range(0x05, 0x40, 8))  # mod=00 rm=101, any reg field
 
@@ -79,16 +79,6 @@ class _Contexts(dict[bytes, int]):
         return value
 
 
-class _Prefixed(dict[bytes, bool]):
-    """Context -> whether a REX or operand-size prefix stands before the opcode: such a candidate
-    wins over one it overlaps (Go's 64-bit loads, stores and LEAQ carry REX.W)."""
-
-    def __missing__(self, ctx: bytes) -> bool:
-        c2, c3 = ctx[-2:-1], ctx[-3:-2]
-        value = self[ctx] = c2 in (b"R", b"P") or (c2 == b"F" and c3 in (b"R", b"P"))
-        return value
-
-
 def _value(ctx: bytes) -> int:
     c1, c2, c3, c4 = ctx[-1:], ctx[-2:-1], ctx[-3:-2], ctx[-4:-3]
     if not c1 or c1 == b"M" or c1 == b"x":
@@ -108,18 +98,30 @@ def _value(ctx: bytes) -> int:
 
 
 _CONTEXTS = _Contexts()
-_PREFIXED = _Prefixed()
 _DISP = struct.Struct("<i")
-_CHUNK = 1 << 20  # bytes of code translated at a time: the split's pieces stay small
+_CHUNK = 1 << 20  # bytes of code read at a time: the arrays of a chunk stay small
+
+# each byte's letter as a 5-bit code (0: no letter, before the context's start), in code and in a
+# chunk's context bytes; a context is the codes of its last four letters, the last lowest
+_LETTERS = sorted(set(_TABLE) | set(_HEAD_TABLE))
+_CODE_OF = {letter: i + 1 for i, letter in enumerate(_LETTERS)}
+_CODES = np.array([_CODE_OF[c] for c in _TABLE], np.uint32)
+_HEAD_CODES = np.array([_CODE_OF[c] for c in _HEAD_TABLE], np.uint32)
+_RIP_MASK, _RIP = np.uint8(0xC7), np.uint8(0x05)  # the ModRM bytes of the RIP-relative form
+_VALUES = np.full(1 << 20, -1, np.int8)  # context key -> its _CONTEXTS value (-1: not seen yet)
+
+
+def _context(key: int) -> bytes:
+    """The letters of a context key."""
+    return bytes(_LETTERS[(key >> s & 31) - 1] for s in (15, 10, 5, 0) if key >> s & 31)
 
 
 def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
     """(addresses of the referencing instructions ascending, targets in [lo, hi)) for amd64 code
     ``code`` at ``code_addr``."""
-    pcs, targets = array("Q"), array("Q")
+    found_pcs: list[np.ndarray] = []
+    found_targets: list[np.ndarray] = []
     n = len(code)
-    get_ctx, disp, add = _CONTEXTS.__getitem__, _DISP.unpack_from, operator.add
-    last = operator.itemgetter(slice(-4, None))
     for start in range(0, n, _CHUNK):
         end = min(n, start + _CHUNK)
         head = min(start, 4)  # the context of a ModRM byte at the chunk's start
@@ -127,89 +129,129 @@ def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[arra
         raw = code[base : min(n, end + 8)].tobytes()
         if len(raw) < end - base + 8:
             raw += bytes(end - base + 8 - len(raw))  # the last displacement may run past the code
-        tr = raw[:head].translate(_HEAD_TABLE) + raw[head : end - base].translate(_TABLE)
-        pieces = tr.split(b"M")
-        pieces.pop()  # after the last ModRM byte
-        if not pieces:
-            continue
-        contexts = list(map(last, pieces))
-        values = list(map(get_ctx, contexts))
-        # each ModRM byte's offset in raw: the pieces before it and one byte per earlier ModRM byte
-        where = list(compress(map(add, accumulate(map(len, pieces)), count()), values))
-        contexts = list(compress(contexts, values))
-        values = list(filter(None, values))
-        if _REG_IMM in values:
-            _reg_imm(raw, where, values)
-        if len(where) > 1:
-            where, values = _without_overlaps(where, values, contexts)
-        after = memoryview(raw)[1:]
-        disps = chain.from_iterable(map(disp, repeat(after), where))
-        # target = the next instruction (ModRM + disp32 + immediate) + the displacement
-        found = list(map(add, map(add, where, values), disps))
-        offset = code_addr + base + 5 - 1  # values are 1 + the immediate's bytes
-        inside = list(map(range(lo - offset, hi - offset).__contains__, found))
-        found = list(map(add, compress(found, inside), repeat(offset)))
-        at = list(map(add, compress(where, inside), repeat(code_addr + base - 1)))
-        evex = _evex(raw, head, end - base, code_addr + base, lo, hi)
-        if evex:  # AVX-512 (Go 1.27's runtime): merged in address order
-            merged = sorted(chain(zip(at, found, strict=True), evex))
-            at, found = [pc for pc, _t in merged], [t for _pc, t in merged]
-        pcs.extend(at)
-        targets.extend(found)
+        chunk = _chunk_references(raw, head, end - base, code_addr + base, lo, hi)
+        if chunk is not None:
+            found_pcs.append(chunk[0])
+            found_targets.append(chunk[1])
+    pcs, targets = array("Q"), array("Q")
+    if found_pcs:
+        pcs.frombytes(np.concatenate(found_pcs).tobytes())
+        targets.frombytes(np.concatenate(found_targets).tobytes())
+    return pcs, targets
+
+
+def _chunk_references(
+    raw: bytes, head: int, stop: int, raw_addr: int, lo: int, hi: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(opcode addresses, targets in [lo, hi)) as uint64 arrays of the candidates whose ModRM byte
+    lies in raw[head:stop] (``raw``: the code at ``raw_addr``, 8 bytes past ``stop`` for the last
+    displacement; the ``head`` bytes before are context only)."""
+    b = np.frombuffer(raw, np.uint8)
+    # the ModRM bytes; each one's context reaches back at most 4 letters, not past the ModRM byte before
+    where = np.flatnonzero((b[head:stop] & _RIP_MASK) == _RIP) + head
+    if not len(where):
+        return None
+    reach = np.diff(where, prepend=-1) - 1  # letters between it and the ModRM byte before
+    keys = np.zeros(len(where), np.uint32)
+    for k in range(1, 5):
+        at = np.maximum(where - k, 0)
+        letter = np.where(at < head, _HEAD_CODES[b[at]], _CODES[b[at]])
+        keys |= np.where(reach >= k, letter, 0).astype(np.uint32) << np.uint32(5 * (k - 1))
+    values = _VALUES[keys].astype(np.int64)
+    unknown = values < 0
+    if unknown.any():  # contexts not seen before: their values, once each
+        for key in np.unique(keys[unknown]).tolist():
+            _VALUES[key] = _CONTEXTS[_context(key)]
+        values = _VALUES[keys].astype(np.int64)
+    chosen = values != 0
+    where, values, keys = where[chosen], values[chosen], keys[chosen]
+    reg_imm = values == _REG_IMM
+    if reg_imm.any():  # F6/F7: TEST (reg 0 or 1) has an immediate of 1 or 4 bytes, the others none
+        at = where[reg_imm]
+        test = (b[at] >> 3) & 7 < 2
+        values[reg_imm] = 1 + np.where(test, np.where(b[at - 1] == 0xF6, 1, 4), 0)
+    if len(where) > 1:
+        where, values = _without_overlaps(where, values, keys)
+    # target = the next instruction (ModRM + disp32 + immediate) + the displacement
+    disp = (b[where + 1].astype(np.int64) | b[where + 2].astype(np.int64) << 8 | b[where + 3].astype(np.int64) << 16
+            | b[where + 4].astype(np.int64) << 24)
+    found = where + values + disp - ((disp & 0x80000000) << 1)
+    offset = raw_addr + 5 - 1  # values are 1 + the immediate's bytes
+    first, last = max(lo - offset, -(1 << 62)), min(hi - offset, 1 << 62)
+    inside = (found >= first) & (found < last)
+    targets = (found[inside] - first).astype(np.uint64) + np.uint64(offset + first)
+    pcs = (where[inside] - 1).astype(np.uint64) + np.uint64(raw_addr)
+    evex = _evex(b, head, stop, raw_addr, lo, hi)
+    if evex:  # AVX-512 (Go 1.27's runtime): merged in address order
+        pcs = np.concatenate([pcs, np.array([pc for pc, _t in evex], np.uint64)])
+        targets = np.concatenate([targets, np.array([t for _pc, t in evex], np.uint64)])
+        order = np.lexsort((targets, pcs))
+        pcs, targets = pcs[order], targets[order]
     return pcs, targets
 
 
 # EVEX (62 P0 P1 P2 opcode ModRM): P0 bits 3-2 zero, P1 bit 2 set; the map in P0 bits 1-0 (3: imm8)
-_EVEX = re.compile(rb"\x62([\x00-\xff])([\x00-\xff])[\x00-\xff][\x00-\xff][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]", re.S)
+_EVEX = np.uint8(0x62)
 
 
-def _evex(raw: bytes, first: int, stop: int, raw_addr: int, lo: int, hi: int) -> list[tuple[int, int]]:
-    """(opcode address, target) of the EVEX-encoded instructions whose ModRM byte lies in [first, stop)."""
+def _evex(b: np.ndarray, first: int, stop: int, raw_addr: int, lo: int, hi: int) -> list[tuple[int, int]]:
+    """(opcode address, target) of the EVEX-encoded instructions whose ModRM byte lies in [first, stop):
+    the 6-byte runs 62 P0 P1 P2 opcode ModRM of the RIP-relative form, found left to right, none
+    inside the one before."""
+    begin = max(0, first - 5)
+    if stop - 6 < begin:
+        return []
+    starts = np.flatnonzero((b[begin : stop - 5] == _EVEX) & ((b[begin + 5 : stop] & _RIP_MASK) == _RIP)) + begin
     out = []
-    for m in _EVEX.finditer(raw, max(0, first - 5), stop):
-        p0, p1 = m.group(1)[0], m.group(2)[0]
+    after = -1
+    for at in starts.tolist():
+        if at < after:  # inside the run found before
+            continue
+        after = at + 6
+        p0, p1 = int(b[at + 1]), int(b[at + 2])
         if p0 & 0x0C or not p1 & 0x04 or not p0 & 3:
             continue
-        modrm = m.start() + 5
-        target = raw_addr + modrm + 5 + (1 if p0 & 3 == 3 else 0) + _DISP.unpack_from(raw, modrm + 1)[0]
-        if lo <= target < hi and modrm + 5 <= len(raw):
+        modrm = at + 5
+        disp = int(b[modrm + 1]) | int(b[modrm + 2]) << 8 | int(b[modrm + 3]) << 16 | int(b[modrm + 4]) << 24
+        target = raw_addr + modrm + 5 + (1 if p0 & 3 == 3 else 0) + disp - ((disp & 0x80000000) << 1)
+        if lo <= target < hi and modrm + 5 <= len(b):
             out.append((raw_addr + modrm - 1, target))
     return out
 
 
-def _without_overlaps(where: list[int], values: list[int], contexts: list[bytes]) -> tuple[list[int], list[int]]:
+_PREFIX_CODES = (_CODE_OF[ord("R")], _CODE_OF[ord("P")])
+_ESCAPE_CODE = _CODE_OF[ord("F")]
+
+
+def _prefixed(key: int) -> bool:
+    """Whether a REX or operand-size prefix stands before the opcode of the context ``key``."""
+    c2, c3 = key >> 5 & 31, key >> 10 & 31
+    return c2 in _PREFIX_CODES or (c2 == _ESCAPE_CODE and c3 in _PREFIX_CODES)
+
+
+def _without_overlaps(where: np.ndarray, values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two candidates whose bytes overlap (the ModRM byte of one inside the displacement or immediate
-    of the one before) cannot both be instructions: the prefixed one stays, else the first."""
-    ends = map(operator.add, where, map(operator.add, values, repeat(4)))  # values: 1 + the immediate's bytes
-    overlaps = list(compress(count(1), map(operator.le, islice(where, 1, None), ends)))
-    if not overlaps:
+    of the one before) cannot both be instructions: the one with a REX or operand-size prefix before
+    its opcode stays (Go's 64-bit loads, stores and LEAQ carry REX.W), else the first. Overlaps are
+    rare (one candidate in 200): they are settled one by one, in order."""
+    ends = where + values + 4  # values: 1 + the immediate's bytes
+    overlaps = np.flatnonzero(where[1:] <= ends[:-1]) + 1
+    if not len(overlaps):
         return where, values
-    prefixed = _PREFIXED.__getitem__
-    keep = [True] * len(where)
-    for i in overlaps:
+    dropped: set[int] = set()
+    for i in overlaps.tolist():
         j = i - 1
-        while j > 0 and not keep[j]:
+        while j > 0 and j in dropped:
             j -= 1
-        if not keep[j] or where[i] > where[j] + values[j] + 4:
+        if j in dropped or where[i] > ends[j]:
             continue
-        if prefixed(contexts[i]) and not prefixed(contexts[j]):
-            keep[j] = False
+        if _prefixed(int(keys[i])) and not _prefixed(int(keys[j])):
+            dropped.add(j)
         else:
-            keep[i] = False
-    return list(compress(where, keep)), list(compress(values, keep))
-
-
-def _reg_imm(raw: bytes, where: list[int], values: list[int]) -> None:
-    """F6/F7 with a memory operand: TEST (reg 0 or 1) has an immediate of 1 or 4 bytes, the others none."""
-    i = values.index(_REG_IMM)
-    while True:
-        at = where[i]
-        test = (raw[at] >> 3) & 7 < 2
-        values[i] = 1 + (0 if not test else 1 if raw[at - 1] == 0xF6 else 4)
-        try:
-            i = values.index(_REG_IMM, i + 1)
-        except ValueError:
-            return
+            dropped.add(i)
+    kept = np.ones(len(where), bool)
+    kept[list(dropped)] = False
+    return where[kept], values[kept]
 
 
 _CALL = 0xE8  # CALL rel32
