@@ -6,19 +6,18 @@ or a load/store ``LDR/STR Xt, [Xd, #lo12]`` in any access size (``MOVD/MOVW/MOVW
 MOVB/MOVBU sym``, ``FMOVS/FMOVD/FMOVQ sym``), whose unsigned 12-bit offset is scaled by that size.
 The target is the ADRP's page plus the paired instruction's low bits.
 
-ADRP is recognised by the top byte of its word alone (op=1, bits 28-24 = 10000), so the scan looks
-at every fourth byte with one regular-expression pass and decodes only the candidates and the word
-after each: no Python loop runs over all of the code.
+ADRP is recognised by the top byte of its word alone (op=1, bits 28-24 = 10000): the code is read
+as an array of words, and the candidates and the word after each are decoded as arrays: no Python
+loop runs over the code or the candidates.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from array import array
 
+import numpy as np
+
 # Top byte of an ADRP word: bit 31 = 1 (ADRP, not ADR), bits 30-29 = immlo (any), bits 28-24 = 10000.
-_ADRP_TOP = re.compile(rb"[\x90\xb0\xd0\xf0]")
 _MAX_ADDR = (1 << 64) - 1
 
 
@@ -43,6 +42,10 @@ def _low_shifts() -> tuple[int, ...]:
 _LOW_SHIFT = _low_shifts()
 
 
+_LOW_SHIFTS = np.array(_LOW_SHIFT, np.int64)
+_PAGE = np.uint64(_MAX_ADDR ^ 0xFFF)
+
+
 def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
     """(instruction addresses, target addresses) of the ADRP pairs in ``code`` (loaded at
     ``code_addr``) whose target lies in [lo, hi). The instruction address is the ADRP's; both arrays
@@ -56,39 +59,31 @@ def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[arra
     lo = max(lo, 0)
     if n < 2 or lo >= hi or not 0 <= code_addr <= _MAX_ADDR - 4 * n:
         return at, targets
-    hi = min(hi, _MAX_ADDR + 1)
-    words = _words(code, n)
-    tops = code[3 : 4 * n : 4].tobytes()
-    add_at, add_target = at.append, targets.append
-    shifts = _LOW_SHIFT
-    for m in _ADRP_TOP.finditer(tops, 0, n - 1):
-        i = m.start()
-        a = words[i]
-        b = words[i + 1]
-        if (b ^ (a << 5)) & 0x3E0:  # the pair's base register (bits 9-5) is the ADRP's destination (4-0)
-            continue
-        shift = shifts[b >> 22]
-        if shift < 0:
-            continue
-        imm = ((a >> 29) & 3) | ((a >> 3) & 0x1FFFFC)
-        pc = code_addr + 4 * i
-        if imm & 0x100000:  # 21-bit signed page delta
-            imm -= 0x200000
-        target = (pc & ~0xFFF) + (imm << 12) + (((b >> 10) & 0xFFF) << shift)
-        if lo <= target < hi:
-            add_at(pc)
-            add_target(target)
+    words = np.frombuffer(code[: 4 * n], "<u4")
+    # ADRP: op 1, bits 28-24 10000 (the immediate's low bits 30-29 any); not the last word
+    i = np.flatnonzero((words[:-1] & np.uint32(0x9F000000)) == np.uint32(0x90000000))
+    a, b = words[i].astype(np.int64), words[i + 1].astype(np.int64)
+    del words
+    shift = _LOW_SHIFTS[b >> 22]
+    # the pair's base register (bits 9-5) is the ADRP's destination (4-0); an ADD or load/store form
+    paired = (((b ^ (a << 5)) & 0x3E0) == 0) & (shift >= 0)
+    i, a, b, shift = i[paired], a[paired], b[paired], shift[paired]
+    imm = ((a >> 29) & 3) | ((a >> 3) & 0x1FFFFC)
+    imm -= (imm & 0x100000) << 1  # 21-bit signed page delta
+    pc = i.astype(np.uint64) * np.uint64(4) + np.uint64(code_addr)
+    delta = (imm << 12) + (((b >> 10) & 0xFFF) << shift)
+    # target = the ADRP's page + delta, when that lies in [0, 2**64)
+    size = np.abs(delta).astype(np.uint64)
+    page = pc & _PAGE
+    below = delta < 0
+    outside = np.where(below, page < size, page > np.uint64(_MAX_ADDR) - size)
+    target = np.where(below, page - np.where(outside, 0, size), page + np.where(outside, 0, size))
+    inside = ~outside & (target >= np.uint64(lo))
+    if hi <= _MAX_ADDR:
+        inside &= target < np.uint64(hi)
+    at.frombytes(pc[inside].tobytes())
+    targets.frombytes(target[inside].tobytes())
     return at, targets
-
-
-def _words(code: memoryview, n: int):
-    """The first ``n`` little-endian 32-bit words of ``code``, without a copy where the host allows."""
-    if sys.byteorder == "little":
-        return code[: 4 * n].cast("I")
-    words = array("I", code[: 4 * n].tobytes())
-    if sys.byteorder == "big":
-        words.byteswap()
-    return words
 
 
 _CALL_WINDOW = 12  # instructions after the ADRP pair in which the call that takes its address is looked for
