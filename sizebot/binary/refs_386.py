@@ -5,16 +5,18 @@ operand with no base register (ModRM mod=00 rm=101, ``MOVL sym(SB), AX``, ``LEAL
 ``MOVSD $f64.*(SB), X0``), the same with an index register (SIB with no base, ``sym(SB)(BX*8)``),
 or an immediate (``MOVL $sym, BP``: B8+r; ``PUSHL $sym``: 68).
 
-x86 code cannot be decoded from an arbitrary byte, so the scan works from the other end: one
-regular-expression pass finds every 4-byte window whose value can lie in [lo, hi) (its two top bytes),
-and each candidate is kept only when the bytes before it are the opcode and ModRM (and SIB) of an
-instruction that carries a 32-bit absolute address there. No Python loop runs over all of the code.
+x86 code cannot be decoded from an arbitrary byte, so the scan works from the other end: every byte
+that can precede an address field (a ModRM or SIB with low bits 101, or B8+r) followed by 4 bytes
+whose value lies in [lo, hi) is a candidate, kept only when the bytes before it are the opcode and
+ModRM (and SIB) of an instruction that carries a 32-bit absolute address there. All of it is array
+operations over the code and the candidates: no Python loop runs over either.
 """
 
 from __future__ import annotations
 
-import re
 from array import array
+
+import numpy as np
 
 # The one-byte opcodes Go emits on a global, with the ModRM reg fields (bit masks) valid for each: the ALU
 # ops both ways, MOV/LEA, groups 1 (ALU $imm), 11 (MOV $imm: /0), 3 (TEST $imm, NOT, NEG, MUL, DIV: not /1),
@@ -33,8 +35,13 @@ _SSE_OPCODES = frozenset([*range(0x10, 0x18), *range(0x28, 0x30), 0x38, 0x3A, *r
 # 0F opcodes Go emits on a global: SSE's, and MOVZX/MOVSX
 _TWO_BYTE = _SSE_OPCODES | {0xB6, 0xB7, 0xBE, 0xBF}
 _MAX_ADDR = (1 << 32) - 1
-# The byte before an address field: a ModRM or SIB with low bits 101, or the opcode B8+r / 68.
-_LEAD = b"[" + b"".join(b"\\x%02x" % b for b in range(5, 256, 8)) + rb"\xb8-\xbf]"
+
+
+_ONE_BYTE_FIELDS = np.array(_ONE_BYTE, np.uint8)
+_IS_TWO_BYTE = np.isin(np.arange(256), sorted(_TWO_BYTE))
+_IS_SSE_OPCODE = np.isin(np.arange(256), sorted(_SSE_OPCODES))
+_IS_SSE_PREFIX = np.isin(np.arange(256), sorted(_SSE_PREFIXES))
+_CHUNK = 1 << 22  # bytes of code whose candidates are decoded together
 
 
 def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
@@ -50,73 +57,53 @@ def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[arra
     n = len(data)
     if n < 5 or lo >= hi or not 0 <= code_addr <= _MAX_ADDR:
         return at, targets
-    add_at, add_target = at.append, targets.append
-    for m in _candidates(lo, hi).finditer(data):
-        p = m.start() + 1
-        v = data[p] | data[p + 1] << 8 | data[p + 2] << 16 | data[p + 3] << 24
-        if not lo <= v < hi:
-            continue
-        start = _instruction_start(data, p)
-        if start >= 0:
-            add_at(code_addr + start)
-            add_target(v)
+    b = np.frombuffer(data, np.uint8)
+    for first in range(0, n - 4, _CHUNK):
+        # the byte before each address field: a ModRM or SIB with low bits 101, or B8+r (MOVL $imm32)
+        lead = b[first : min(n - 4, first + _CHUNK)]
+        q = np.flatnonzero(((lead & 7) == 5) | ((lead & 0xF8) == 0xB8)) + first
+        p = q + 1  # the address field
+        v = (b[p].astype(np.int64) | b[p + 1].astype(np.int64) << 8 | b[p + 2].astype(np.int64) << 16
+             | b[p + 3].astype(np.int64) << 24)
+        wanted = (v >= lo) & (v < hi)
+        p, v = p[wanted], v[wanted]
+        start = _instruction_starts(b, p)
+        found = start >= 0
+        at.frombytes((start[found].astype(np.uint64) + np.uint64(code_addr)).tobytes())
+        targets.frombytes(v[found].astype(np.uint64).tobytes())
     return at, targets
 
 
-def _instruction_start(data: memoryview, p: int) -> int:
-    """Offset of the instruction whose absolute-address field starts at ``p``, or -1 when the bytes
-    before ``p`` are no such instruction."""
-    x = data[p - 1]
-    if x & 0xC7 == 0x05:  # ModRM mod=00 rm=101: [disp32]
-        op, modrm = p - 2, x
-    elif x & 7 == 5 and p >= 3 and data[p - 2] & 0xC7 == 0x04:  # SIB with no base, after ModRM mod=00 rm=100
-        op, modrm = p - 3, data[p - 2]
-    elif 0xB8 <= x <= 0xBF:  # MOVL $imm32, reg
-        # unless the "address" reads as the start of an (SP)-relative instruction (ModRM rm=100, SIB 0x24),
-        # which Go's stack-based 386 code is full of: its disp8 then plays the address's top byte
-        return p - 1 if data[p + 1] & 7 != 4 or data[p + 2] != 0x24 else -1
-    else:
-        return -1
-    if op < 0:
-        return -1
-    opcode = data[op]
-    one_byte = _ONE_BYTE[opcode] >> (modrm >> 3 & 7) & 1
-    if op >= 1 and data[op - 1] == 0x0F and opcode in _TWO_BYTE and (
-            not one_byte or op >= 2 and data[op - 2] in _SSE_PREFIXES):
-        op -= 1  # two-byte opcode 0F xx (where xx is also a one-byte opcode: only after SSE's prefix)
-    elif op >= 2 and data[op - 2] == 0x0F and data[op - 1] in (0x38, 0x3A):  # three-byte 0F 38/3A xx
-        return op - 3 if op >= 3 and data[op - 3] == 0x66 else op - 2
-    elif one_byte:
-        # A prefix before a one-byte opcode cannot be told from the last byte of the previous instruction.
-        return op
-    else:
-        return -1
-    if op >= 1 and data[op - 1] in _SSE_PREFIXES and opcode in _SSE_OPCODES:  # SSE's mandatory prefix
-        op -= 1
-    return op
+def _instruction_starts(b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The offset of the instruction whose absolute-address field starts at each of ``p`` in the
+    code ``b``, or -1 where the bytes before it are no such instruction."""
 
+    def byte(i: np.ndarray) -> np.ndarray:  # b[i], 0 where i < 0 (every use checks i >= 0 first)
+        return b[np.maximum(i, 0)].astype(np.int64)
 
-_PATTERNS: dict[tuple[int, int], re.Pattern[bytes]] = {}
-
-
-def _candidates(lo: int, hi: int) -> re.Pattern[bytes]:
-    """A pattern matching every byte that can end an opcode's ModRM/SIB (low bits 101) or be B8+r,
-    followed by 4 bytes whose little-endian value has its top 16 bits in those of [lo, hi). The
-    match is that one byte, the rest a lookahead, so overlapping windows are all found."""
-    key = (lo >> 16, (hi - 1) >> 16)
-    pat = _PATTERNS.get(key)
-    if pat is None:
-        first, last = key
-        alts = []
-        for b3 in range(first >> 8, (last >> 8) + 1):
-            b2_lo = first & 0xFF if b3 == first >> 8 else 0
-            b2_hi = last & 0xFF if b3 == last >> 8 else 0xFF
-            alts.append(b"[" + _byte(b2_lo) + b"-" + _byte(b2_hi) + b"]" + _byte(b3))
-        pat = re.compile(rb"(?s)" + _LEAD + rb"(?=..(?:" + b"|".join(alts) + rb"))")
-        if len(_PATTERNS) < 64:
-            _PATTERNS[key] = pat
-    return pat
-
-
-def _byte(b: int) -> bytes:
-    return b"\\x%02x" % b
+    x = byte(p - 1)
+    x2 = byte(p - 2)
+    plain = (x & 0xC7) == 0x05  # ModRM mod=00 rm=101: [disp32]
+    sib = ~plain & ((x & 7) == 5) & (p >= 3) & ((x2 & 0xC7) == 0x04)  # SIB with no base, after ModRM rm=100
+    imm = ~plain & ~sib & (x >= 0xB8) & (x <= 0xBF)  # MOVL $imm32, reg
+    # unless the "address" reads as the start of an (SP)-relative instruction (ModRM rm=100, SIB 0x24),
+    # which Go's stack-based 386 code is full of: its disp8 then plays the address's top byte
+    imm_ok = ((byte(p + 1) & 7) != 4) | (byte(p + 2) != 0x24)
+    op = np.where(plain, p - 2, p - 3)
+    modrm = np.where(plain, x, x2)
+    memory = (plain | sib) & (op >= 0)
+    opcode = byte(op)
+    one_byte = ((_ONE_BYTE_FIELDS[opcode] >> ((modrm >> 3) & 7)) & 1).astype(bool)
+    before, before2, before3 = byte(op - 1), byte(op - 2), byte(op - 3)
+    # two-byte opcode 0F xx (where xx is also a one-byte opcode: only after SSE's prefix)
+    two = (op >= 1) & (before == 0x0F) & _IS_TWO_BYTE[opcode] & (~one_byte | ((op >= 2) & _IS_SSE_PREFIX[before2]))
+    three = ~two & (op >= 2) & (before2 == 0x0F) & ((before == 0x38) | (before == 0x3A))  # 0F 38/3A xx
+    # A prefix before a one-byte opcode cannot be told from the last byte of the previous instruction.
+    one = ~two & ~three & one_byte
+    # SSE's mandatory prefix before a two-byte opcode
+    sse = two & (op >= 2) & _IS_SSE_PREFIX[before2] & _IS_SSE_OPCODE[opcode]
+    start = np.full(len(p), -1, np.int64)
+    start = np.where(memory & two, np.where(sse, op - 2, op - 1), start)
+    start = np.where(memory & three, np.where((op >= 3) & (before3 == 0x66), op - 3, op - 2), start)
+    start = np.where(memory & one, op, start)
+    return np.where(imm, np.where(imm_ok, p - 1, -1), start)
