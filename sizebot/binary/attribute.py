@@ -59,7 +59,7 @@ from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pcvalues import as_array, pctab_claims, release_tokens
-from sizebot.binary.pointees import pointee_spans
+from sizebot.binary.pointees import pointee_claims
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
 from sizebot.binary.worker import Worker, can_fork
@@ -527,59 +527,9 @@ def _pointee_claims(
     binary: BinaryFile, info: bytes, abbrev: bytes, units: list[Unit], named: list[tuple[int, int, str]],
     sym_pkg: dict[str, str | None], acc: Attribution,
 ) -> None:
-    """Claims for what global variables point at (sizebot.binary.pointees): outside every sized
-    symbol (linker tables such as runtime.firstmoduledata too), in data sections only (not code,
-    not the pclntab)."""
+    """Claims for what global variables point at (sizebot.binary.pointees.pointee_claims)."""
     _names, addrs, sizes = _symbol_columns(binary.symbols())
-    sized = list(map(gt, sizes, repeat(0)))
-    covered = sorted(zip(compress(addrs, sized), map(plus, compress(addrs, sized), compress(sizes, sized)),
-                         strict=True))
-    starts = [a for a, _e in covered]
-    ends = list(itertools.accumulate((e for _a, e in covered), max))  # a symbol may lie inside another
-    pcln = binary.pclntab_section()
-    secs = sorted(
-        (s.addr, s.addr + s.file_size, s.offset) for s in binary.sections
-        if s.file_size and s.addr and "x" not in s.flags.split(",")
-    )
-    p_lo, p_hi = (pcln.addr, pcln.addr + pcln.file_size) if pcln is not None else (0, 0)
-    sec_starts = [a for a, _e, _o in secs]
-    data, ptr, order = binary.data, binary.ptr_size, binary.byte_order
-
-    def offset(addr: int) -> int | None:
-        i = bisect.bisect_right(sec_starts, addr) - 1
-        if i < 0 or addr >= secs[i][1]:
-            return None
-        return secs[i][2] + addr - secs[i][0]
-
-    def read_word(addr: int) -> int | None:
-        off = offset(addr)
-        if off is None or offset(addr + ptr - 1) != off + ptr - 1:
-            return None
-        return int.from_bytes(data[off : off + ptr], order)
-
-    def unnamed(addr: int) -> bool:
-        i = bisect.bisect_right(starts, addr) - 1
-        return offset(addr) is not None and (i < 0 or addr >= ends[i]) and not p_lo <= addr < p_hi
-
-    roots = [(a, n, sym_pkg[n] or "") for a, _e, n in named if sym_pkg.get(n) and offset(a) is not None]  # not .bss
-    try:
-        spans = pointee_spans(
-            info, abbrev, [u.offset for u in units], little=order == "little", ptr_size=ptr, roots=roots,
-            read_word=read_word, unnamed=unnamed, notes=acc.notes,
-        )
-    except (ValueError, IndexError, KeyError, struct.error) as e:
-        acc.notes.append(f"DWARF global variables could not be read ({e}): what they point at is left unattributed")
-        return
-    add = acc.claims.add
-    for start, end, pkg in spans:
-        i = bisect.bisect_right(sec_starts, start) - 1
-        off = offset(start)
-        if off is None:
-            continue
-        # no object runs into the next symbol or past its section (only forged headers would)
-        j = bisect.bisect_right(starts, start)
-        end = min(end, secs[i][1], starts[j] if j < len(starts) else end)
-        add(off, off + end - start, SYMBOL_PRIO, acc.pkg_id(pkg), DATA)
+    pointee_claims(binary, info, abbrev, [u.offset for u in units], named, sym_pkg, acc, addrs, sizes)
 
 
 def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str | None]) -> list[str]:

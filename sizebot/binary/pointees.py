@@ -20,12 +20,17 @@ after its name), so .debug_info is searched once, not parsed whole.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from sizebot.binary.binaryfile import BinaryFile
+from sizebot.binary.claims import DATA, SYMBOL_PRIO, Attribution
 from sizebot.binary.dwarf import AbbrevTable, _form_value, _uleb, abbrev_table
 
 DW_TAG_ARRAY, DW_TAG_MEMBER, DW_TAG_POINTER, DW_TAG_STRUCT, DW_TAG_TYPEDEF = 0x01, 0x0D, 0x0F, 0x13, 0x16
@@ -265,3 +270,101 @@ def pointee_spans(
         notes.append(f"DWARF global variables point at more than {_MAX_OBJECTS} objects: "
                      "the walk stopped there, the rest of what they point at is left unattributed")
     return out
+
+
+_MAX_ADDR = (1 << 64) - 1
+
+
+def pointee_claims(
+    binary: BinaryFile, info: bytes, abbrev: bytes, unit_starts: list[int], named: list[tuple[int, int, str]],
+    sym_pkg: dict[str, str | None], acc: Attribution, addrs: Sequence[int], sizes: Sequence[int],
+) -> None:
+    """Claims for what global variables point at (``pointee_spans``): outside every sized symbol
+    (``addrs``, ``sizes``: the symbol table's; linker tables such as runtime.firstmoduledata too),
+    in data sections only (not code, not the pclntab). ``named``: (address, end, name) of the data
+    symbols, the roots whose package ``sym_pkg`` gives."""
+    first, ends_of = _covered(addrs, sizes)
+    starts, reach = first.tolist(), ends_of
+    pcln = binary.pclntab_section()
+    secs = sorted(
+        (s.addr, s.addr + s.file_size, s.offset) for s in binary.sections
+        if s.file_size and s.addr and "x" not in s.flags.split(",")
+    )
+    p_lo, p_hi = (pcln.addr, pcln.addr + pcln.file_size) if pcln is not None else (0, 0)
+    sec_starts = [a for a, _e, _o in secs]
+    data, ptr, order = binary.data, binary.ptr_size, binary.byte_order
+
+    def offset(addr: int) -> int | None:
+        i = bisect.bisect_right(sec_starts, addr) - 1
+        if i < 0 or addr >= secs[i][1]:
+            return None
+        return secs[i][2] + addr - secs[i][0]
+
+    def read_word(addr: int) -> int | None:
+        i = bisect.bisect_right(sec_starts, addr) - 1
+        if i < 0 or addr >= secs[i][1]:
+            return None
+        start, end, off = secs[i]
+        off += addr - start
+        last = addr + ptr - 1
+        # a word that runs into another section: only where that one's bytes follow in the file
+        if (last >= end or (i + 1 < len(secs) and sec_starts[i + 1] <= last)) and offset(last) != off + ptr - 1:
+            return None
+        return int.from_bytes(data[off : off + ptr], order)
+
+    def unnamed(addr: int) -> bool:
+        i = bisect.bisect_right(starts, addr) - 1
+        return offset(addr) is not None and (i < 0 or addr >= reach[i]) and not p_lo <= addr < p_hi
+
+    sec_lo = np.array(sec_starts, np.uint64)
+    sec_hi = np.array([e for _a, e, _o in secs], np.uint64)
+    sec_off = np.array([o for _a, _e, o in secs], np.uint64)
+
+    def placed(addrs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each address's section index and whether a section's file bytes hold it."""
+        i = np.searchsorted(sec_lo, addrs, "right") - 1
+        return i, (i >= 0) & (addrs < sec_hi[np.maximum(i, 0)]) if len(secs) else np.zeros(len(addrs), bool)
+
+    # the roots: data symbols with a package and file bytes (not .bss)
+    _i, filed = placed(np.array([a for a, _e, _n in named], np.uint64))
+    roots = [(a, n, pkg) for (a, _e, n), f in zip(named, filed.tolist(), strict=True)
+             if f and (pkg := sym_pkg.get(n))]
+    try:
+        spans = pointee_spans(
+            info, abbrev, unit_starts, little=order == "little", ptr_size=ptr, roots=roots,
+            read_word=read_word, unnamed=unnamed, notes=acc.notes,
+        )
+    except (ValueError, IndexError, KeyError, struct.error) as e:
+        acc.notes.append(f"DWARF global variables could not be read ({e}): what they point at is left unattributed")
+        return
+    if not spans or not len(secs):
+        return
+    start = np.array([s for s, _e, _p in spans], np.uint64)
+    end = np.array([min(e, _MAX_ADDR) for _s, e, _p in spans], np.uint64)  # cut below only to 2**64
+    i, inside = placed(start)
+    i = np.maximum(i, 0)
+    # no object runs into the next symbol or past its section (only forged headers would)
+    j = np.searchsorted(first, start, "right")
+    following = np.where(j < len(first), first[np.minimum(j, len(first) - 1)], end) if len(first) else end
+    end = np.minimum(np.minimum(end, sec_hi[i]), following)
+    pids = np.array([acc.pkg_id(pkg) for (_s, _e, pkg), f in zip(spans, inside.tolist(), strict=True) if f],
+                    np.uint64)
+    start, end, off = start[inside], end[inside], (start - sec_lo[i] + sec_off[i])[inside]
+    nonempty = end > start
+    off, size, pids = off[nonempty], (end - start)[nonempty], pids[nonempty]
+    acc.claims.keys.frombytes((off << np.uint64(2) | np.uint64(SYMBOL_PRIO)).tobytes())
+    acc.claims.vals.frombytes(((off + size) << np.uint64(23) | pids << np.uint64(3) | np.uint64(DATA)).tobytes())
+
+
+def _covered(addrs: Sequence[int], sizes: Sequence[int]) -> tuple[np.ndarray, list[int]]:
+    """The sized symbols' starts ascending (by start, then end), and the furthest end reached by
+    each and those before it (a symbol may lie inside another)."""
+    a = addrs if isinstance(addrs, np.ndarray) else np.array(addrs, np.uint64)
+    s = sizes if isinstance(sizes, np.ndarray) else np.array(sizes, np.uint64)
+    a, s = a.astype(np.uint64)[s > 0], s.astype(np.uint64)[s > 0]
+    e = a + s
+    if bool(np.any(e < a)):  # past 2**64 (a forged size): in Python integers
+        covered = sorted(zip(a.tolist(), [x + y for x, y in zip(a.tolist(), s.tolist(), strict=True)], strict=True))
+        return np.array([x for x, _y in covered], np.uint64), list(itertools.accumulate((y for _x, y in covered), max))
+    order = np.lexsort((e, a))
+    return a[order], np.maximum.accumulate(e[order]).tolist()
