@@ -25,6 +25,7 @@ from sizebot.binary.claims import (
     go_package,
 )
 from sizebot.binary.container import BinaryFile
+from sizebot.binary.distinct import distinct, distinct_first
 from sizebot.binary.inltree import function_runs, inlined_packages
 from sizebot.binary.pclntab import FuncTable
 from sizebot.binary.references import first_argument_call, scanner
@@ -60,12 +61,12 @@ def reference_claims(
     ledger = _Ledger(acc, min(s.offset for s in secs), max(s.offset + s.file_size for s in secs))
     # only the references to unclaimed bytes can start an object: the others are not looked at
     # again (on a binary with symbols, two thirds of them)
-    distinct = np.unique(targets)
-    free = np.zeros(len(distinct), bool)
-    for _sec, part, offs, idx in ledger.placed(secs, distinct):
+    unique = distinct(targets)
+    free = np.zeros(len(unique), bool)
+    for _sec, part, offs, idx in ledger.placed(secs, unique):
         free[part] |= ledger.reach_before[idx] <= offs
-    keep = free[np.searchsorted(distinct, targets)]
-    del distinct, free
+    keep = free[np.searchsorted(unique, targets)]
+    del unique, free
     pcs, targets = pcs[keep], targets[keep]
     del keep
     if len(pcs) > 1 and bool(np.any(pcs[:-1] > pcs[1:])):  # code sections out of address order: pc order
@@ -76,16 +77,16 @@ def reference_claims(
     # whose first reference comes last
     chosen_targets, chosen_pids = _most_common(targets, _referrers(funcs, ids, acc, pcs, targets, trees))
     # each pointer-aligned target (what a dictionary is) -> the first instruction referring to it
-    distinct, first = np.unique(targets, return_index=True)
-    aligned = (distinct & np.uint64(binary.ptr_size - 1)) == 0
-    first_pc = (distinct[aligned], pcs[first[aligned]])
-    del pcs, targets, distinct, first, aligned
+    unique, first = distinct_first(targets)
+    aligned = (unique & np.uint64(binary.ptr_size - 1)) == 0
+    first_pc = (unique[aligned], pcs[first[aligned]])
+    del pcs, targets, unique, first, aligned
     held, holders = _data_pointers(binary, secs, lo, hi)  # targets -> the address of a word holding each
     if not len(chosen_targets) and not len(held):
         return
     # objects: the unclaimed starts of each section, in address order, with their file offsets, the
     # end of their section's bytes and the start of the first claim after them
-    candidates = np.union1d(chosen_targets, held)
+    candidates = distinct(np.concatenate([chosen_targets, held]))
     found = [(part, offs, idx, sec.offset + sec.file_size) for sec, part, offs, idx in ledger.placed(secs, candidates)]
     free_at = [ledger.reach_before[idx] <= offs for _part, offs, idx, _end in found]
     objects = np.concatenate([candidates[part][f] for (part, *_rest), f in zip(found, free_at, strict=True)])
@@ -143,11 +144,14 @@ class _Ledger:
     def exact_owners(self, offs: np.ndarray) -> np.ndarray:
         """The package of the claim covering each file offset; -1 where it is claimed, not by a
         package; -2 where nothing claims it."""
+        if not len(self.starts):
+            return np.full(len(offs), -2, np.int64)
         i = np.searchsorted(self.starts, offs, "right") - 1
         covered = (i >= 0) & (self.reach[i] > offs)
         tail = self.tails[i]
-        package = (((tail >> np.uint64(23)) & np.uint64(Claims._END_MASK)) > offs) & np.isin(
-            tail & np.uint64(7), np.array([CODE, META, DATA], np.uint64))
+        kind = tail & np.uint64(7)
+        package = (((tail >> np.uint64(23)) & np.uint64(Claims._END_MASK)) > offs) & (
+            (kind == CODE) | (kind == META) | (kind == DATA))
         return np.where(covered, np.where(package, ((tail >> np.uint64(3)) & np.uint64(0xFFFFF)).astype(np.int64), -1),
                         -2)
 
@@ -188,7 +192,7 @@ def _orphan_owners(
     """An object only pointers name takes the package of the object holding the first of them (the
     exact claim there, else the estimated object there), through chains of such objects (a table
     of tables): a few rounds reach every chain that ends at code."""
-    orphans = np.flatnonzero((owner < 0) & np.isin(objects, held))
+    orphans = np.flatnonzero((owner < 0) & (_lookup(held, np.arange(len(held)), objects) >= 0))
     if not len(orphans):
         return
     src = holders[np.searchsorted(held, objects[orphans])]
@@ -257,9 +261,9 @@ def _referrers(
     group[order] = np.cumsum(new) - 1
     del order, f, t, new
     inlined_groups = group[positions][::-1]
-    distinct, last_first = np.unique(inlined_groups, return_index=True)
+    groups, last_first = distinct_first(inlined_groups)
     package = np.full(int(group.max()) + 1, -1, np.int64)
-    package[distinct] = pids[::-1][last_first].astype(np.int64)
+    package[groups] = pids[::-1][last_first].astype(np.int64)
     chosen = package[group]
     return np.where(chosen >= 0, chosen, owners)
 
@@ -343,7 +347,7 @@ def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) ->
     held = [*found[0][0::2], *found[1][0::2]]
     if not held:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    targets, first = np.unique(np.concatenate(held), return_index=True)
+    targets, first = distinct_first(np.concatenate(held))
     return targets, np.concatenate([*found[0][1::2], *found[1][1::2]])[first]
 
 

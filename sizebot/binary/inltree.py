@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sizebot.binary.binaryfile import BinaryFile
+from sizebot.binary.distinct import distinct_first_inverse
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, PCDATA_INLTREE_INDEX
 from sizebot.binary.pclntab import NO_FUNCDATA, FuncTable, Pclntab
 
@@ -100,10 +101,10 @@ def inlined_packages(
     name_offs = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
     # each name's package, looked up once, in the order of first sight
     names = _NamePackages(pcln, package_of)
-    distinct, first, inverse = np.unique(name_offs, return_index=True, return_inverse=True)
-    pids = np.full(len(distinct), -1, np.int64)
+    unique, first, inverse = distinct_first_inverse(name_offs)
+    pids = np.full(len(unique), -1, np.int64)
     for k in np.argsort(first, kind="stable").tolist():
-        pid = names[int(distinct[k])]
+        pid = names[int(unique[k])]
         if pid is not None:
             pids[k] = pid
     packages = pids[inverse]

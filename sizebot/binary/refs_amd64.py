@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sizebot.binary.distinct import distinct
+
 _MODRM_RIP = frozenset(range(0x05, 0x40, 8))  # mod=00 rm=101, any reg field
 
 # one-byte opcodes with a ModRM operand, by the bytes of immediate after it
@@ -160,7 +162,7 @@ def _chunk_references(
     values = _VALUES[keys].astype(np.int64)
     unknown = values < 0
     if unknown.any():  # contexts not seen before: their values, once each
-        for key in np.unique(keys[unknown]).tolist():
+        for key in distinct(keys[unknown]).tolist():
             _VALUES[key] = _CONTEXTS[_context(key)]
         values = _VALUES[keys].astype(np.int64)
     chosen = values != 0
