@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -363,6 +364,21 @@ def test_comment_forged_build_names_are_text_in_the_status_and_the_check(env, fa
     assert "\n" not in description and len(description) <= 140 and description.count("<img") <= 1
 
 
+def test_comment_commits_are_named_by_the_api_not_the_file(env, fake, monkeypatch, capsys):
+    """The file's refs and subjects are the measuring job's words: the comment names base and head by the
+    pull request's branches and their subjects as the API gives them (a subject it cannot give is left out)."""
+    doc = measurement()
+    doc["base"].update(ref="release-2.0", subject="Security review: approved")
+    doc["head"].update(ref="main", subject="Bump nothing")
+    fake.commits[HEAD] = "Vendor the v2 SDK\n\nThe S3 client moves to the v2 SDK."
+    comment_mode(env, monkeypatch, doc)
+    main(["action"])
+    [c] = fake.comments_on(12)
+    assert ("head <code>octo:feature</code> bbbbbbb “Vendor the v2 SDK” compared with base <code>main</code> "
+            "aaaaaaa") in c["body"]
+    assert "release-2.0" not in c["body"] and "approved" not in c["body"] and "Bump nothing" not in c["body"]
+
+
 def test_comment_forged_embeds_are_inert_and_bounded(env, fake, monkeypatch, capsys):
     """A measurement file lists 15,000 embeds whose names and packages a forged binary chose (tags,
     markdown, mentions, bidi controls): the comment shows them as text, within GitHub's limit."""
@@ -683,11 +699,15 @@ def test_real_measure_mode_then_fork_comment(real_env, fake, monkeypatch):
     monkeypatch.setattr(action, "MEASURE", must_not_measure)
     # the budgets that judge are the base's sizebot.toml, read through the API
     fake.files[(base, "sizebot.toml")] = HELLO_CONFIG
+    fake.commits.update({base: "hello with os\n", head: "hello in JSON\n"})
     Path(env["GITHUB_OUTPUT"]).write_text("")
     assert main(["action"]) == 1
     [c] = fake.comments_on(12)
-    # judged again from its figures, the honest file is posted as it was measured
+    # judged again from its figures, the honest file is posted as it was measured, its commits named
+    # as the pull request names them
     report = Report.from_json({k: v for k, v in measurement.items() if k not in ("pull_request", "comment_key")})
+    assert (report.base.subject, report.head.subject) == ("hello with os", "hello in JSON")
+    report = replace(report, base=replace(report.base, ref="main"), head=replace(report.head, ref="mallory:feat"))
     assert c["body"] == build_comment(merge_reports([report]), "default")
     out = read_outputs(Path(env["GITHUB_OUTPUT"]))
     assert out["verdict"] == "fail" and out["comment-url"] == c["html_url"]

@@ -5,6 +5,7 @@ from the trusted run context only."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sizebot.budgets.rejudge import rejudge
 from sizebot.cli import action, main
 from sizebot.cli.report import render_doc
 from sizebot.config.loading import parse_config
-from sizebot.documents.report import Report
+from sizebot.documents.report import Commit, Report
 from sizebot.github.client import RetryPolicy
 from sizebot.github.comment import build_comment
 from sizebot.github.merge import merge_reports
@@ -66,6 +67,8 @@ def test_comment_mode_writes_the_page_and_links_the_runs_artifacts(env, fake, mo
     page = (Path(env["GITHUB_WORKSPACE"]) / out["report-html"]).read_text()
     # the comment stage judges the figures again, against the base's sizebot.toml (SAMPLE_CONFIG)
     merged = rejudge(merge_reports([Report.from_json(sample())]), parse_config(SAMPLE_CONFIG), ())
+    # named as the pull request names its commits (the fake API gives no subject for them)
+    merged = replace(merged, base=Commit("main", merged.base.sha, ""), head=Commit("octo:feature", merged.head.sha, ""))
     assert page == render_doc(merged, "html")
     [c] = fake.comments_on(12)
     link = treemap_line(f"{RUN}#artifacts", "sizebot-treemap")

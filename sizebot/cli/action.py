@@ -410,6 +410,27 @@ def _judged(env: Mapping[str, str], client: GitHubClient, repo: str, pull: dict[
     return judged
 
 
+def _trusted_commits(client: GitHubClient, repo: str, pull: dict[str, Any], report: Report) -> Report:
+    """Base and head as the pull request names them (its branches) with their subjects, both from the
+    API: the file's refs and subjects are the measuring job's words, only its SHAs had to match. A
+    subject the API does not give is left out."""
+    from dataclasses import replace
+
+    from sizebot.documents.report import Commit
+    from sizebot.github.contents import commit_message
+
+    def trusted(side: str, claimed: Commit) -> Commit:
+        info = pull.get(side)
+        ref = info.get("label" if side == "head" else "ref") if isinstance(info, dict) else None
+        try:
+            subject = commit_message(client, repo, claimed.sha).split("\n", 1)[0].strip()
+        except GitHubError:
+            subject = ""
+        return Commit(ref=ref if isinstance(ref, str) and ref else claimed.sha, sha=claimed.sha, subject=subject)
+
+    return replace(report, base=trusted("base", report.base), head=trusted("head", report.head))
+
+
 def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, payload: dict[str, Any],
                   key: str, fail_on: str, source: str) -> int:
     """Post what the measuring run measured, where the trusted side says.
@@ -470,6 +491,7 @@ def _comment_mode(env: Mapping[str, str], client: GitHubClient, repo: str, paylo
         return 0
     report = _judged(env, client, repo, pull, run.head_sha, merge_reports([reports[f] for f, _d in fresh]),
                      [f for f, _d in fresh])
+    report = _trusted_commits(client, repo, pull, report)
     # Everything rendered before anything is written or posted: what cannot be rendered reaches nobody.
     from sizebot.render import render
     from sizebot.render.comment import build_job_summary
