@@ -62,7 +62,7 @@ from sizebot.binary.pcvalues import as_array, pctab_claims, release_tokens
 from sizebot.binary.pointees import pointee_claims
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
-from sizebot.binary.worker import Worker, can_fork
+from sizebot.binary.worker import Worker, can_fork, trim_heap
 from sizebot.documents.analyze import (
     BinaryReport,
     BuildInfo,
@@ -253,11 +253,13 @@ def _attribute_go(
     # -- then each function's pc-value tables and its code
     code_sizes = _pctab_claims(binary, pcln, funcs, pks, keys, vals, meta_by_func)
     del pks
+    trim_heap()  # the tables' arrays: the steps below allocate less than they freed
 
     _pclntab_regions(pcln, acc)
     fd_spans: dict[int, tuple[int, int]] = {}
     if md is not None and md.gofunc:
         fd_spans = _funcdata_claims(binary, pcln, md, funcs, ids, meta_by_func, acc, _go_minor(info, pcln))
+        trim_heap()  # the pc-value tokens and the funcdata objects' arrays
         _inlined_name_claims(binary, pcln, funcs, fd_spans, pkg_id, add)
     _cu_claims(pcln, cu_owner, ids, add)
     if binary.format == "pe":
@@ -292,10 +294,13 @@ def _attribute_go(
         acc.references = early.result(2)
     _embed_claims(binary, pcln, funcs, ids, fd_spans, acc, info, symtab)
     del fd_spans  # its last reader: the steps below hold the most memory
+    trim_heap()
     if symbols:  # before the references: what DWARF sizes exactly bounds the estimated objects
         binary.release(0, binary.file_size)  # the DWARF step holds the most: nothing read so far need stay resident
         _dwarf_claims(binary, funcs, ids, acc, named, sym_pkg, early.result(3) if early else None)
+    trim_heap()  # the DWARF sections' buffers
     reference_claims(binary, funcs, ids, acc, tree_span(binary, md.gofunc) if md is not None and md.gofunc else None)
+    trim_heap()  # before the report's resolution of the claims
 
     if meta_by_func is not None:
         acc.functions.extend(zip(funcs.names(), ids, code_sizes, meta_by_func, strict=True))

@@ -202,6 +202,12 @@ def _give_back() -> None:
     """Return what a finished job freed to the system before the next one starts: the memory that
     counts is the sum of both processes'."""
     gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps what large arrays freed, up to its
+    adaptive thresholds, for later allocations: resident memory that no step uses)."""
     if _trim is not None:
         _trim(0)
 
