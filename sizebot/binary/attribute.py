@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
-from operator import and_, gt, itemgetter, lshift, neg, or_
+from operator import and_, gt, itemgetter, lshift, neg, not_, or_
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,7 @@ from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_ar
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
-from sizebot.binary.pcvalues import as_array, pctab_claims, release_tokens
+from sizebot.binary.pcvalues import as_array, inlined_names, parse_functions, pctab_claims, release_tokens
 from sizebot.binary.pointees import pointee_claims
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
@@ -231,7 +231,7 @@ def _attribute_go(
     if md is not None and early is None:
         types = _type_claims(binary, md, _go_minor(info, pcln))
     binary.release(0, binary.file_size)  # the walk's pages: later steps read back what they need
-    funcs = pcln.parse_functions(text_base)
+    funcs = parse_functions(pcln, text_base)
     add = claims.add
 
     # -- meta: functab entry, _func + arrays, name, pc tables, funcdata, CU files ---------------------
@@ -542,24 +542,24 @@ def _function_packages(funcs: FuncTable, pcln: Pclntab, by_name: dict[str, str |
     "p256MulInternal") take the most common package of their compilation unit, or, in a CU of
     such helpers only, the standard-library directory of their source file. ``by_name`` collects
     go_package() of each name."""
-    pkgs: list[str | None] = []
-    for name in funcs.names():
-        p = by_name.get(name, "")
-        if p == "":
-            p = by_name[name] = go_package(name)
-        pkgs.append(p)
+    names = list(funcs.names())
+    pkgs: list[str | None] = list(map(go_package, names))
+    by_name.update(zip(names, pkgs, strict=True))
+    del names
+    cus = funcs.cu_offsets
+    missing = list(compress(range(len(pkgs)), map(not_, pkgs)))  # assembly helpers: few
+    needed = {cus[i] for i in missing}
     by_cu: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for cu, p in zip(funcs.cu_offsets, pkgs, strict=True):
+    for cu, p in compress(zip(cus, pkgs, strict=True), map(needed.__contains__, cus)):
         if p:
             by_cu[cu][p] += 1
-    for i, (cu, p) in enumerate(zip(funcs.cu_offsets, pkgs, strict=True)):
-        if not p:
-            counts = by_cu.get(cu)
-            if counts:
-                pkgs[i] = max(sorted(counts), key=counts.__getitem__)
-            else:
-                f = funcs[i]
-                pkgs[i] = _package_from_file(pcln, f) or ("runtime" if f.name.startswith("go:") else "(unknown)")
+    for i in missing:
+        counts = by_cu.get(cus[i])
+        if counts:
+            pkgs[i] = max(sorted(counts), key=counts.__getitem__)
+        else:
+            f = funcs[i]
+            pkgs[i] = _package_from_file(pcln, f) or ("runtime" if f.name.startswith("go:") else "(unknown)")
     return [p or "(unknown)" for p in pkgs]
 
 
@@ -717,21 +717,33 @@ def _funcdata_claims(
         return {}
     spans = dict(zip(rels.tolist(), zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
     end = region_end if region_end is not None else int(ends.max())
-    entry_pkg = dict(zip(funcs.starts, ids, strict=True))
-    _funcdesc_claims(binary, entry_pkg, base + (-md.gofunc) % binary.ptr_size, end, acc)
+    entries = np.frombuffer(funcs.entries, dtype=np.uint64)[:-1].astype(np.int64)
+    pids = np.asarray(ids, dtype=np.int64)
+    _funcdesc_claims(binary, entries, pids, base + (-md.gofunc) % binary.ptr_size, end, acc)
     for desc in binary.sections:  # Go 1.27+: the descriptors have a section of their own
         if desc.name in (".go.func", "__go_func") and desc.file_size:
-            _funcdesc_claims(binary, entry_pkg, desc.offset, desc.offset + desc.file_size, acc)
+            _funcdesc_claims(binary, entries, pids, desc.offset, desc.offset + desc.file_size, acc)
     # alignment padding: zero bytes up to an object's start that rounding the previous object's end
     # up to the start's alignment gives (it depends on the object, not only its kind: up to 32 for
     # some assembly functions' arg info); most objects follow the previous one: no gap to look at
     prev_end = np.maximum.accumulate(np.concatenate([[base], ends[:-1]]))
     gap = starts - prev_end
-    data = binary.data
-    for j in np.flatnonzero((gap > 0) & (gap < 32)).tolist():
-        rel = int(rels[j])
-        _pad(acc, data, base, int(prev_end[j]), int(starts[j]), min(32, (rel & -rel) or 32))
-    _pad(acc, data, base, max(base, int(ends.max())), end, 8)
+    align = np.minimum(32, rels & -rels)
+    align[align == 0] = 32
+    rounded = (prev_end - base + align - 1) // align * align
+    pad = np.flatnonzero((gap > 0) & (gap < align) & (rounded >= starts - base))
+    if len(pad):
+        buf = np.frombuffer(binary.data, dtype=np.uint8)
+        at = prev_end[pad, None] + np.arange(32)
+        inside = np.arange(32) < gap[pad, None]
+        pad = pad[~(buf[np.where(inside, at, 0)] & inside).any(axis=1)]  # all zero bytes
+        del buf, at, inside
+    if len(pad):
+        acc.row(int(prev_end[pad[0]]), int(starts[pad[0]]), "go:func.* (padding)")
+        row = acc.row_index["go:func.* (padding)"]
+        acc.claims.keys.frombytes((prev_end[pad[1:]] << 2 | 3).astype(np.uint64).tobytes())
+        acc.claims.vals.frombytes((starts[pad[1:]] << 23 | row << 3 | ROW).astype(np.uint64).tobytes())
+    _pad(acc, binary.data, base, max(base, int(ends.max())), end, 8)
     acc.region(base, end, "go:func.* (unreferenced)")
     return spans
 
@@ -743,19 +755,23 @@ def _pad(acc: Attribution, data: memoryview, base: int, start: int, end: int, al
         acc.row(start, end, "go:func.* (padding)")
 
 
-def _funcdesc_claims(binary: BinaryFile, entry_pkg: dict[int, int], start: int, end: int, acc: Attribution) -> None:
+def _funcdesc_claims(
+    binary: BinaryFile, entries: np.ndarray, pids: np.ndarray, start: int, end: int, acc: Attribution
+) -> None:
     """Function descriptors ("pkg.F·f", one word: the function's entry; Go 1.21-1.25 put them among
     the funcdata, Go 1.27 in .go.func): pointer-aligned words from ``start`` that equal a function's
-    entry go to that function's package's data. Words inside decoded objects lose to the object."""
+    entry (``entries``, ascending; ``pids`` their packages, the last function's where several share
+    an entry) go to that function's package's data. Words inside decoded objects lose to the object."""
     ptr = binary.ptr_size
     count = (end - start) // ptr
-    if count <= 0:
+    if count <= 0 or not len(entries):
         return
-    words = word_view(binary, start, count)
-    add = acc.claims.add
-    for j in compress(range(count), map(entry_pkg.__contains__, words)):  # the few hits, found at C speed
-        off = start + j * ptr
-        add(off, off + ptr, 2, entry_pkg[words[j]], DATA)
+    words = np.asarray(word_view(binary, start, count), dtype=np.uint64).view(np.int64)  # >= 2**63: no entry
+    at = np.searchsorted(entries, words, side="right") - 1
+    hit = np.flatnonzero((at >= 0) & (entries[at.clip(0)] == words))
+    off = start + hit * ptr
+    acc.claims.keys.frombytes((off << 2 | 2).astype(np.uint64).tobytes())
+    acc.claims.vals.frombytes(((off + ptr) << 23 | pids[at[hit]] << 3 | DATA).astype(np.uint64).tobytes())
 
 
 def findfunctab_size(md: ModuleData) -> int:
@@ -797,30 +813,13 @@ def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) ->
     (runtime inlinedCall: 16 bytes since Go 1.20, name offset at +4; 20 bytes before, at +12).
     Each goes to the inlined function's own package."""
     esize, name_at = (16, 4) if pcln.func_size == 44 else (20, 12)
-    bo = "<" if binary.byte_order == "little" else ">"
-    entry = struct.Struct(f"{bo}{name_at}xi{esize - name_at - 4}x")  # just the name offset of each inlinedCall
     data = binary.data
     table_len = pcln.cutab_off - pcln.funcname_off
-    seen: set[int] = set()
-    for _tables, funcdata in funcs.iter_tables():
-        if len(funcdata) <= FUNCDATA_INLTREE:
-            continue
-        span = fd_spans.get(funcdata[FUNCDATA_INLTREE])
-        if span is None:
-            continue
-        start, end = span
-        n = (end - start) // esize
-        for (name_rel,) in entry.iter_unpack(data[start : start + n * esize]):
-            if name_rel in seen or not 0 <= name_rel < table_len:
-                continue
-            seen.add(name_rel)
-            off = pcln.funcname_off + name_rel
-            nul = binary.find_bytes(b"\0", off, pcln.cutab_off)
-            if nul < 0:
-                continue
-            pkg = go_package(bytes(data[off:nul]).decode("utf-8", "replace"))
-            if pkg:
-                add(off, nul + 1, 1, pkg_id(pkg), META)
+    names = inlined_names(funcs, fd_spans, esize, name_at, table_len)
+    for off, nul in zip(*names, strict=True):
+        pkg = go_package(str(data[off:nul], "utf-8", "replace"))
+        if pkg:
+            add(off, nul + 1, 1, pkg_id(pkg), META)
 
 
 def _cu_claims(pcln: Pclntab, cu_owner: dict[int, int], ids, add) -> None:

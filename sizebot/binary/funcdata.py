@@ -237,9 +237,11 @@ def _object_arrays(
     good = got[2] & (got[0] >= 0)
     n[sel[good]] = (got[0][good] + 1) * decoder.inline_entry_size
     n[np.flatnonzero((kind == FUNCDATA_WRAP_INFO) & inside)] = 4
-    for j in np.flatnonzero(((kind == FUNCDATA_OPEN_CODED_DEFER) | (kind == FUNCDATA_ARG_INFO)) & inside).tolist():
-        m = decoder.extent(int(kind[j]), int(rels[j]), _no_pcdata)
+    for j in np.flatnonzero((kind == FUNCDATA_OPEN_CODED_DEFER) & inside).tolist():  # few
+        m = decoder.extent(FUNCDATA_OPEN_CODED_DEFER, int(rels[j]), _no_pcdata)
         n[j] = -1 if m is None else m
+    sel = np.flatnonzero((kind == FUNCDATA_ARG_INFO) & inside)
+    n[sel] = _arg_info_bytes(buf, start[sel], limit)
     # arg liveness, for the first function referencing the object, then for each other one (a
     # shared object: each function's table may use fewer of its bitmaps)
     sel = np.flatnonzero((kind == FUNCDATA_ARG_LIVE_INFO) & inside)
@@ -277,6 +279,25 @@ def _object_arrays(
         widen = nxt == ambiguous + n[at] + 1
         n[at[widen]] += 1
     return rels[decoded], n[decoded], owner[decoded], rels[~decoded]
+
+
+def _arg_info_bytes(buf: np.ndarray, starts: np.ndarray, limit: int) -> np.ndarray:
+    """Bytes of the arg info objects at ``starts`` up to their end marker (FuncdataDecoder._extent's
+    walk, all objects a step at a time), -1 where no marker comes before the limit."""
+    out = np.full(len(starts), -1, dtype=np.int64)
+    end = np.minimum(limit, starts + _TRACE_ARGS_MAX_LEN)
+    pos = starts.copy()
+    live = np.arange(len(starts))
+    while len(live):
+        p = pos[live]
+        going = (p < end[live]) & (p < len(buf))
+        live, p = live[going], p[going]
+        c = buf[p]
+        done = c == _TRACE_ARGS_END_SEQ
+        out[live[done]] = p[done] + 1 - starts[live[done]]
+        live, p, c = live[~done], p[~done], c[~done]
+        pos[live] = p + np.where(c >= _TRACE_ARGS_SPECIAL, 1, 2)
+    return out
 
 
 def _no_pcdata(_j: int) -> None:

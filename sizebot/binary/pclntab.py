@@ -27,6 +27,8 @@ import struct
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import add, sub
 from typing import overload
 
 from sizebot.binary.binaryfile import BinaryFile
@@ -140,9 +142,17 @@ class FuncTable(Sequence[FuncRecord]):
         return str(self.pcln.binary.data[off : off + self.name_lens[i] - 1], "utf-8", "replace")
 
     def names(self) -> Iterator[str]:
-        data = self.pcln.binary.data
-        for off, n in zip(self.name_offs, self.name_lens, strict=True):
-            yield str(data[off : off + n - 1], "utf-8", "replace")
+        pcln = self.pcln
+        data, lo = pcln.binary.data, pcln.funcname_off
+        table = bytes(data[lo : pcln.cutab_off])
+        if table.isascii():  # the usual case: one decode, then each name is a slice of it
+            text = table.decode("ascii")
+            del table
+            starts = map(sub, self.name_offs, repeat(lo))
+            ends = map(sub, map(add, self.name_offs, self.name_lens), repeat(lo + 1))  # before the NUL
+            return map(text.__getitem__, map(slice, starts, ends))
+        offs, lens = self.name_offs, self.name_lens
+        return (str(data[off : off + n - 1], "utf-8", "replace") for off, n in zip(offs, lens, strict=True))
 
     def tables(self, i: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(pc_tables, funcdata) of function ``i``: pcsp, pcfile, pcln and each pcdata table's

@@ -34,11 +34,11 @@ def u8(data: bytes | memoryview, start: int, end: int) -> np.ndarray:
 
 def words_at(buf: np.ndarray, positions: np.ndarray, little: bool, size: int = 4) -> np.ndarray:
     """The unsigned ``size``-byte words at ``positions`` of ``buf`` (any alignment), as uint64."""
-    out = np.zeros(len(positions), dtype=np.uint64)
-    for j in range(size):
-        shift = 8 * j if little else 8 * (size - 1 - j)
-        out |= buf[positions + j].astype(np.uint64) << np.uint64(shift)
-    return out
+    dtype = np.dtype(("<" if little else ">") + ("u4" if size == 4 else "u8"))
+    if len(buf) < size:
+        return np.zeros(0, dtype=np.uint64)[positions]  # IndexError for any position, as the bytes give
+    view = np.ndarray((len(buf) - size + 1,), dtype=dtype, buffer=buf, strides=(1,))  # a word at every byte
+    return view[positions].astype(np.uint64)
 
 
 def as_array(values: np.ndarray, typecode: str) -> array:
@@ -75,7 +75,10 @@ class PcTokens:
         del parts
         n = len(ends)
         self.ends = ends
-        lens = np.diff(ends, prepend=-1)
+        lens = np.empty(n, dtype=np.int32)
+        if n:
+            lens[0] = ends[0] + 1
+            np.subtract(ends[1:], ends[:-1], out=lens[1:])
         # values, with two zeros after the last token (reductions may end one past a parity's last)
         vals = np.zeros(n + 2, dtype=np.int64)
         vals[:n] = buf[ends]
@@ -108,8 +111,9 @@ class PcTokens:
 
     def tables(self, rels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(first token, terminator token, well-formed) of the tables at pctab offsets ``rels``."""
-        rels = rels.astype(np.int64)
-        t0 = np.searchsorted(self.ends, rels)
+        # in ends' own type (a cast of ends per search would cost more than the search); offsets past
+        # the pctab all find no token
+        t0 = np.searchsorted(self.ends, np.minimum(rels, self.size).astype(self.ends.dtype))
         ok = t0 < len(self.ends)
         tz = np.zeros(len(rels), dtype=np.int64)
         for q in (0, 1):
@@ -251,6 +255,59 @@ def func_arrays(funcs: FuncTable) -> FuncArrays:
     return FuncArrays(pc_ptr, pc_rel, fd_ptr, fd_rel)
 
 
+def parse_functions(pcln: Pclntab, text_base: int) -> FuncTable:
+    """Pclntab.parse_functions, every record at once; record by record (naming the first fault)
+    where any record fails a check."""
+    table = _parse_function_arrays(pcln, text_base)
+    return table if table is not None else pcln.parse_functions(text_base)
+
+
+def _parse_function_arrays(pcln: Pclntab, text_base: int) -> FuncTable | None:
+    data = pcln.binary.data
+    if pcln.end > len(data) or not 0 <= text_base < 1 << 62:
+        return None
+    little = pcln._bo == "<"
+    buf = u8(data, pcln.start, pcln.end)
+    size = len(buf)
+    n = pcln.nfunc
+    ft = pcln.functab_off - pcln.start
+    pairs = words_at(buf, ft + 4 * np.arange(2 * n + 1, dtype=np.int64), little).astype(np.int64)
+    entry_off, func_off, end_off = pairs[0:-1:2], pairs[1::2], int(pairs[-1])
+    del pairs
+    fs = pcln.func_size
+    rec = ft + func_off
+    if (np.diff(entry_off) < 0).any() or (rec + fs > size).any() or (func_off < pcln.functab_len).any():
+        return None
+    if (words_at(buf, rec, little).astype(np.int64) != entry_off).any():
+        return None
+    name_rel = words_at(buf, rec + 4, little).astype(np.int64)
+    name_rel[name_rel >= 1 << 31] -= 1 << 32  # an int32
+    npcdata = words_at(buf, rec + 28, little).astype(np.int64)
+    arrays_end = rec + fs + 4 * (npcdata + buf[rec + fs - 1])
+    names_len = pcln.cutab_off - pcln.funcname_off
+    if (npcdata > 1024).any() or (arrays_end > size).any() or (name_rel < 0).any() or (name_rel >= names_len).any():
+        return None
+    names = u8(data, pcln.funcname_off, pcln.cutab_off)
+    nuls = np.flatnonzero(names == 0)
+    del names
+    at = np.searchsorted(nuls, name_rel)
+    nul = np.where(at < len(nuls), nuls[np.minimum(at, max(len(nuls) - 1, 0))] if len(nuls) else 0, names_len - 1)
+    nxt = np.empty(n, dtype=np.int64)
+    nxt[:-1] = rec[1:]
+    nxt[-1] = arrays_end[-1]
+    nxt = np.where((nxt < arrays_end) | (nxt - arrays_end >= 8), arrays_end, nxt)
+    table = FuncTable(pcln, text_base)
+    start = pcln.start
+    table.entries = as_array(np.append(entry_off, end_off) + text_base, "Q")
+    table.name_offs = as_array(pcln.funcname_off + name_rel, "Q")
+    table.name_lens = as_array(nul - name_rel + 1, "I")
+    table.func_offs = as_array(start + rec, "Q")
+    table.func_lens = as_array(nxt - rec, "I")
+    table.cu_offsets = as_array(words_at(buf, rec + 32, little), "I")
+    pcln.records_end = max(pcln.records_end, start + int(nxt.max()))
+    return table
+
+
 def _func_index(ptr: np.ndarray) -> np.ndarray:
     """The function of each element of a flat array with offsets ``ptr``."""
     return np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
@@ -286,7 +343,7 @@ def pctab_claims(
         sec_of[(starts >= s.addr) & (starts < s.addr + s.file_size)] = j
     if (sec_of < 0).any():
         return None
-    used = sorted({int(j) for j in np.unique(sec_of)}, key=lambda j: secs[j].addr)
+    used = sorted(np.flatnonzero(np.bincount(sec_of, minlength=len(secs))).tolist(), key=lambda j: secs[j].addr)
     for a, b in zip(used, used[1:], strict=False):
         if secs[a].addr + secs[a].file_size > secs[b].addr:
             return None
@@ -343,3 +400,43 @@ def pctab_claims(
     vals.frombytes(np.concatenate([t_vals, c_vals])[order].astype(np.uint64).tobytes())
     return as_array(code_sizes, "Q")
 
+
+def inlined_names(
+    funcs: FuncTable, tree_spans: dict[int, tuple[int, int]], esize: int, name_at: int, table_len: int
+) -> tuple[list[int], list[int]]:
+    """(file offset, offset of its NUL) of each name the functions' inline trees reference, in the
+    order the trees list them (function by function), each once; ``tree_spans`` holds each decoded
+    funcdata object's file span by its go:func.* offset. Names past the table, or without a NUL
+    before its end, are left out."""
+    pcln = funcs.pcln
+    fa = arrays(funcs)
+    with_tree = np.flatnonzero(np.diff(fa.fd_ptr) > 3)  # FUNCDATA_InlTree
+    trees = fa.fd_rel[fa.fd_ptr[with_tree] + 3]
+    if not tree_spans or not len(trees):
+        return [], []
+    rels = np.fromiter(tree_spans, dtype=np.int64, count=len(tree_spans))
+    spans = np.array(list(tree_spans.values()), dtype=np.int64).reshape(-1, 2)
+    order = np.argsort(rels)
+    rels, spans = rels[order], spans[order]
+    at = np.searchsorted(rels, trees).clip(0, len(rels) - 1)
+    known = rels[at] == trees
+    start, end = spans[at[known], 0], spans[at[known], 1]
+    count = (end - start) // esize
+    keep = count > 0
+    start, count = start[keep], count[keep]
+    j, _ = segments(np.zeros(len(count), np.int64), count)
+    buf = np.frombuffer(pcln.binary.data, dtype=np.uint8)
+    words = words_at(buf, np.repeat(start + name_at, count) + esize * j, pcln._bo == "<")
+    name_rel = words.astype(np.int64)
+    name_rel[name_rel >= 1 << 31] -= 1 << 32  # an int32
+    del buf, words, j
+    uniq, first = np.unique(name_rel, return_index=True)
+    uniq = uniq[np.argsort(first, kind="stable")]
+    uniq = uniq[(uniq >= 0) & (uniq < table_len)]
+    table = u8(pcln.binary.data, pcln.funcname_off, pcln.cutab_off)
+    nuls = np.flatnonzero(table == 0)
+    del table
+    at = np.searchsorted(nuls, uniq)
+    found = at < len(nuls)
+    base = pcln.funcname_off
+    return (uniq[found] + base).tolist(), (nuls[at[found]] + base).tolist()
