@@ -12,6 +12,7 @@ that such a file gives exactly what it gave before.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import compress
 
 import numpy as np
@@ -59,7 +60,6 @@ class _Batches:
         self.size = len(self.buf)  # L: the region's bytes in the file
         self.word = w.bo + ("u8" if self.ptr == 8 else "u4")
         self.row_of: dict[int, int] = {}
-        self.addrs: list[int] = []  # row -> offset into the type region
         self.kinds: list[int] = []
         self.pkgpaths: list[str | None] = []
         self.refs: list[int] = []  # offsets into the type region of referenced descriptors
@@ -259,7 +259,6 @@ class _Batches:
                     pkgpaths[k] = got[0]
         self.pkgpaths += pkgpaths
         self.kinds += kinds.tolist()
-        self.addrs += rel.tolist()
         counts = np.bincount(ref_rows - first, minlength=len(rel))
         self.ref_at += (self.ref_at[-1] + np.cumsum(counts)).tolist()
         self.refs += ref_vals.tolist()
@@ -284,57 +283,74 @@ class _Batches:
         def rel_of(addrs: list[int]) -> list[int]:
             return [a - types for a in addrs if types <= a < types + span]
 
-        row_of, refs, ref_at = self.row_of, self.refs, self.ref_at
-        seen: set[int] = set()
+        # the walk by rows: each reference as the row it parsed to, -1 for none
+        row_of, refs, ref_at, kinds = self.row_of, self.refs, self.ref_at, self.kinds
+        ref_rows: list[int] = []
+        seen = bytearray(b"\1")  # by row; its last byte answers for -1, seen from the start
         order: list[int] = []  # rows
         todo = rel_of(links.roots)
         for rnd in range(3):
             self.reach(todo)
-            while todo:
-                a = todo.pop()
-                if a in seen:
+            ref_rows += map(row_of.__getitem__, refs[len(ref_rows) :])
+            seen = seen[:-1] + bytearray(len(kinds) + 1 - len(seen)) + b"\1"
+            stack = list(map(row_of.__getitem__, todo))
+            while stack:
+                k = stack.pop()
+                if seen[k]:
                     continue
-                seen.add(a)
-                k = row_of[a]
-                if k < 0:
-                    continue
+                seen[k] = 1
                 order.append(k)
-                todo.extend(refs[ref_at[k] : ref_at[k + 1]])  # the seen ones are skipped as they come off
+                stack.extend(ref_rows[ref_at[k] : ref_at[k + 1]])  # the seen ones are skipped as they come off
             if rnd == 2:
                 break
-            todo = [a for a in rel_of(self._gaps()) if a not in seen]
+            todo = [a for a in rel_of(self._gaps()) if not (a in row_of and seen[row_of[a]])]
             if not todo:
                 break
         itab_info = w.itab_sizes(links.pairs, self._is_interface)
 
         pkgpaths = self.pkgpaths
-        # a descriptor with a pkgpath is its package, whenever asked
-        memo: dict[int, str | None] = {a: p for a, p in zip(self.addrs, pkgpaths, strict=True) if p is not None}
+        # TypeWalker.package by row; a descriptor with a pkgpath is its package, whenever asked
+        memo: dict[int, str | None] = {k: p for k, p in enumerate(pkgpaths) if p is not None}
 
-        def package(a: int, depth: int = 0) -> str | None:  # TypeWalker.package, by offset
-            if a in memo:
-                return memo[a]
-            k = row_of.get(a)
-            if k is None:
-                raise _OneByOne
+        def package(k: int, depth: int = 0) -> str | None:
+            if k in memo:
+                return memo[k]
             pkg = None
-            if k >= 0:
-                pkg = pkgpaths[k]
-                if pkg is None and depth < 8:
-                    memo[a] = None  # cycles
-                    for r in refs[ref_at[k] : ref_at[k + 1]]:
-                        pkg = package(r, depth + 1)
-                        if pkg:
-                            break
-            memo[a] = pkg
+            if k >= 0 and depth < 8:
+                memo[k] = None  # cycles
+                for r in ref_rows[ref_at[k] : ref_at[k + 1]]:
+                    pkg = package(r, depth + 1)
+                    if pkg:
+                        break
+            memo[k] = pkg
             return pkg
 
         def package_at(addr: int) -> str | None:
-            return package(addr - types) if types <= addr < types + span else None
+            if not types <= addr < types + span:
+                return None
+            k = row_of.get(addr - types)
+            if k is None:
+                raise _OneByOne
+            return package(k)
 
-        row_pkgs = [memo[a] if a in memo else package(a) for a in map(self.addrs.__getitem__, order)]
-        index: dict[str, int] = {}
-        names: list[str] = []
+        row_pkgs = [memo[k] if k in memo else package(k) for k in order]
+        names = list(dict.fromkeys(filter(None, row_pkgs)))  # package paths in the order of first use
+        index = dict(zip(names, range(len(names)), strict=True))
+        claimed = np.array(list(compress(order, row_pkgs)), np.int64)
+        pkg_of_claimed = np.array(list(map(index.__getitem__, filter(None, row_pkgs))), np.int64)
+        starts, ends, pkgs = self._descriptor_ranges(claimed, pkg_of_claimed)
+        # the typelinks' and itabs' ranges (TypeWalker.link_claims)
+        tl_pkgs = list(map(package_at, links.typelinks[: links.tl_n]))
+        for pkg in dict.fromkeys(filter(None, tl_pkgs)):
+            if pkg not in index:
+                index[pkg] = len(names)
+                names.append(pkg)
+        tl_starts = tl_ends = tl_ids = np.zeros(0, np.int64)
+        if links.tl_off is not None:
+            at = np.flatnonzero(np.array([p is not None for p in tl_pkgs], bool))
+            tl_starts = links.tl_off + 4 * at
+            tl_ends = tl_starts + 4
+            tl_ids = np.array(list(map(index.__getitem__, filter(None, tl_pkgs))), np.int64)
 
         def pkg_index(pkg: str) -> int:
             k = index.get(pkg)
@@ -343,18 +359,13 @@ class _Batches:
                 names.append(pkg)
             return k
 
-        claimed = list(compress(order, row_pkgs))
-        names += dict.fromkeys(filter(None, row_pkgs))  # in the order of first use
-        index.update(zip(names, range(len(names)), strict=True))
-        pkg_of_claimed = np.array(list(map(index.__getitem__, filter(None, row_pkgs))), np.int64)
-        starts, ends, pkgs = self._descriptor_ranges(np.array(claimed, np.int64), pkg_of_claimed)
         s2: list[int] = []
         e2: list[int] = []
         p2: list[int] = []
-        w.link_claims(links, itab_info, package_at, pkg_index, s2, e2, p2)
-        return w.regions(np.concatenate([starts, np.array(s2, np.int64)]),
-                         np.concatenate([ends, np.array(e2, np.int64)]),
-                         np.concatenate([pkgs, np.array(p2, np.int64)]), names, len(order))
+        w.link_claims(replace(links, typelinks=[]), itab_info, package_at, pkg_index, s2, e2, p2)
+        return w.regions(np.concatenate([starts, tl_starts, np.array(s2, np.int64)]),
+                         np.concatenate([ends, tl_ends, np.array(e2, np.int64)]),
+                         np.concatenate([pkgs, tl_ids, np.array(p2, np.int64)]), names, len(order))
 
     def _is_interface(self, addr: int) -> bool:
         if not self.types <= addr < self.types + self.span:
