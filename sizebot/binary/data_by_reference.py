@@ -28,7 +28,7 @@ from sizebot.binary.container import BinaryFile
 from sizebot.binary.distinct import distinct, distinct_first
 from sizebot.binary.inltree import function_runs, inlined_packages
 from sizebot.binary.pclntab import FuncTable
-from sizebot.binary.references import first_argument_call, scanner
+from sizebot.binary.references import ArgumentCalls, argument_calls, first_argument_call, scanner
 from sizebot.documents.analyze import Section
 
 # Sections whose objects code refers to by address: read-only data, pointer-free and pointer data
@@ -102,12 +102,9 @@ def reference_claims(
     # objects whose package is unknown are not boundaries: the object before runs over them. Each
     # object ends at the next one in its section or at the first claimed byte after it.
     known = owner >= 0
-    starts, pids = offsets[known], owner[known].astype(np.uint64)
+    starts = offsets[known]
     ends = np.minimum(limits[known], np.append(starts[1:], np.uint64(1 << 62)))
-    nonempty = ends > starts
-    acc.claims.keys.frombytes((starts[nonempty] << np.uint64(2) | np.uint64(3)).tobytes())
-    acc.claims.vals.frombytes((ends[nonempty] << np.uint64(23) | pids[nonempty] << np.uint64(3)
-                               | np.uint64(ESTIMATED)).tobytes())
+    acc.claims.extend(starts, ends, 3, owner[known].astype(np.uint64) << np.uint64(3) | np.uint64(ESTIMATED))
 
 
 class _Ledger:
@@ -302,8 +299,13 @@ def _dictionary_owners(
     at = pcs[referred[js]]
     # in code order, the pages behind dropped as the reading moves on (it reads a few bytes at each pc)
     order = np.lexsort((js, at))
+    at, js = at[order], js[order]
+    calls_of = argument_calls(binary.goarch)
+    if calls_of is not None and all(end < 1 << 62 for _s, end, _c, _o in codes):
+        _calls_owners(binary, funcs, ids, codes, at.astype(np.int64), js, owner, calls_of)
+        return
     dropped = [0] * len(codes)
-    for pc, j in zip(at[order].tolist(), js[order].tolist(), strict=True):
+    for pc, j in zip(at.tolist(), js.tolist(), strict=True):
         for k, (start, end, code, offset) in enumerate(codes):
             if start <= pc < end:
                 callee = call_of(code, start, pc, is_shape)
@@ -314,6 +316,43 @@ def _dictionary_owners(
                     binary.release(offset + dropped[k], behind - dropped[k])
                     dropped[k] = behind
                 break
+
+
+def _calls_owners(
+    binary: BinaryFile, funcs: FuncTable, ids: Sequence[int], codes: list[tuple[int, int, memoryview, int]],
+    pcs: np.ndarray, js: np.ndarray, owner: np.ndarray, calls_of: ArgumentCalls,
+) -> None:
+    """``_dictionary_owners`` by the architecture's ``argument_calls``: the pcs (ascending, int64) of
+    each code section a megabyte at a time, the pages behind dropped after each; object ``js[k]``
+    goes to the package of the first shape function its pc's candidate calls reach."""
+    entries = np.frombuffer(funcs.entries, np.uint64)[:-1].astype(np.int64)
+    shapes: dict[int, int] = {}  # entry -> package of the shape function there, -1: none
+
+    def shape_packages(callees: np.ndarray) -> np.ndarray:
+        unique = distinct(callees)
+        at = np.searchsorted(entries, unique)
+        entry = (at < len(entries)) & (entries[np.minimum(at, max(len(entries) - 1, 0))] == unique)
+        for callee, i, is_entry in zip(unique.tolist(), at.tolist(), entry.tolist(), strict=True):
+            if callee not in shapes:
+                shapes[callee] = ids[i] if is_entry and "go.shape." in funcs.name(i) else -1
+        return np.array([shapes[c] for c in unique.tolist()], np.int64)[np.searchsorted(unique, callees)]
+
+    left = np.ones(len(pcs), bool)  # a pc goes to the first code section holding it
+    for start, end, code, offset in codes:
+        mine = np.flatnonzero(left & (pcs >= start) & (pcs < end))
+        left[mine] = False
+        megabytes = (pcs[mine] - start) >> 20
+        for mb in distinct(megabytes).tolist():
+            part = mine[megabytes == mb]
+            rows, callees = calls_of(code, start, pcs[part])
+            package = shape_packages(callees) if len(callees) else np.zeros(0, np.int64)
+            rows, package = rows[package >= 0], package[package >= 0]
+            first = np.ones(len(rows), bool)  # a pc's first candidate that is a shape function
+            first[1:] = rows[1:] != rows[:-1]
+            owner[js[part[rows[first]]]] = package[first]
+            behind = ((mb + 1) << 20) - (1 << 16)
+            if behind > 0:
+                binary.release(offset, min(behind, end - start))
 
 
 def _data_pointers(binary: BinaryFile, secs: list[Section], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:

@@ -350,10 +350,9 @@ def pointee_claims(
     pids = np.array([acc.pkg_id(pkg) for (_s, _e, pkg), f in zip(spans, inside.tolist(), strict=True) if f],
                     np.uint64)
     start, end, off = start[inside], end[inside], (start - sec_lo[i] + sec_off[i])[inside]
-    nonempty = end > start
+    nonempty = end > start  # (the ledger drops empty ranges too: this keeps the subtraction below from wrapping)
     off, size, pids = off[nonempty], (end - start)[nonempty], pids[nonempty]
-    acc.claims.keys.frombytes((off << np.uint64(2) | np.uint64(SYMBOL_PRIO)).tobytes())
-    acc.claims.vals.frombytes(((off + size) << np.uint64(23) | pids << np.uint64(3) | np.uint64(DATA)).tobytes())
+    acc.claims.extend(off, off + size, SYMBOL_PRIO, pids << np.uint64(3) | np.uint64(DATA))
 
 
 def _covered(addrs: Sequence[int], sizes: Sequence[int]) -> tuple[np.ndarray, list[int]]:
