@@ -18,6 +18,8 @@ from array import array
 from collections.abc import Callable
 from typing import Any, cast
 
+import numpy as np
+
 Scanner = Callable[[memoryview, int, int, int], tuple[array, array]]
 
 # GOARCH -> the module of its scanner
@@ -53,6 +55,17 @@ def first_argument_call(goarch: str) -> FirstArgumentCall | None:
     instruction at ``pc`` puts its address into an argument register, the entry of the function
     called next (for which ``is_entry`` holds); None where the scanner has none."""
     return cast("FirstArgumentCall | None", _scanner_function(goarch, "first_argument_call"))
+
+
+ArgumentCalls = Callable[[memoryview, int, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+
+
+def argument_calls(goarch: str) -> ArgumentCalls | None:
+    """The architecture's optional ``argument_calls(code, code_addr, pcs)``, ``first_argument_call``
+    for many pcs at once: (index in ``pcs``, callee) of each candidate call, by pc, then in the order
+    ``first_argument_call`` tries them (the first that is an entry is the one); None where the
+    scanner has none."""
+    return cast("ArgumentCalls | None", _scanner_function(goarch, "argument_calls"))
 
 
 def references(goarch: str, code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:

@@ -281,3 +281,27 @@ def first_argument_call(code: memoryview, code_addr: int, pc: int, is_entry: Cal
 
 
 _CALL_BYTE = bytes([_CALL])
+
+
+def argument_calls(code: memoryview, code_addr: int, pcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``first_argument_call``'s candidates for many pcs at once: (index in ``pcs``, callee) of every
+    CALL rel32 within the window after each ``LEAQ sym(IP), reg`` at a pc, in the order of the pcs
+    and, per pc, of the calls; the caller takes each pc's first callee that is an entry.
+    ``pcs`` are int64 (offsets of the code within 2**62 of 0)."""
+    b = np.frombuffer(code, np.uint8)
+    n = len(b)
+    at = pcs - code_addr
+    leaq = (at >= 0) & (at + 6 <= n)
+    first = np.where(leaq, at, 0)
+    leaq &= (b[first] == 0x8D) & ((b[np.minimum(first + 1, max(n - 1, 0))] & 0xC7) == 0x05) if n else leaq
+    rows = np.flatnonzero(leaq)
+    start = at[rows] + 6
+    stop = np.minimum(n - 4, start + _CALL_WINDOW)  # a CALL is 5 bytes: E8 at stop - 1 is the last
+    pos = start[:, None] + np.arange(_CALL_WINDOW)
+    inside = pos < stop[:, None]
+    pos = np.where(inside, pos, 0)
+    row, k = np.nonzero(inside & (b[pos] == _CALL))
+    where = pos[row, k]
+    disp = (b[where + 1].astype(np.int64) | b[where + 2].astype(np.int64) << 8 | b[where + 3].astype(np.int64) << 16
+            | b[where + 4].astype(np.int64) << 24)
+    return rows[row], code_addr + where + 5 + disp - ((disp & 0x80000000) << 1)

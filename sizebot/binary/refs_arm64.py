@@ -107,3 +107,29 @@ def first_argument_call(code: memoryview, code_addr: int, pc: int, is_entry) -> 
             callee = code_addr + k + 4 * (imm - (1 << 26) if imm >> 25 else imm)
             return callee if is_entry(callee) else None
     return None
+
+
+def argument_calls(code: memoryview, code_addr: int, pcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``first_argument_call``'s candidates for many pcs at once: (index in ``pcs``, callee) of the
+    first BL within the window after each ADRP+ADD at a pc, in the order of the pcs; the caller
+    takes a callee that is an entry. ``pcs`` are int64 (offsets of the code within 2**62 of 0)."""
+    code = memoryview(code)
+    if code.format != "B" or not code.c_contiguous:
+        code = memoryview(code.tobytes())
+    n = len(code) // 4
+    words = np.frombuffer(code[: 4 * n], "<u4").astype(np.int64)
+    at = pcs - code_addr
+    add = (at >= 0) & (at % 4 == 0) & (at + 8 <= len(code))
+    first = np.where(add, at // 4, 0)
+    add &= (words[np.minimum(first + 1, max(n - 1, 0))] & 0xFFC00000) == 0x91000000 if n else add
+    rows = np.flatnonzero(add)
+    index = first[rows][:, None] + 2 + np.arange(_CALL_WINDOW)  # the words after the pair
+    stop = np.minimum(len(code), at[rows] + 8 + 4 * _CALL_WINDOW)
+    inside = 4 * index < (stop - 3)[:, None]
+    word = words[np.where(inside, index, 0)]
+    bl = inside & ((word >> 26) == 0x25)
+    has = bl.any(axis=1)
+    k = np.argmax(bl, axis=1)[has]
+    rows, index = rows[has], index[has, k]
+    imm = words[index] & 0x3FFFFFF
+    return rows, code_addr + 4 * index + 4 * (imm - ((imm >> 25) << 26))
