@@ -98,3 +98,38 @@ def test_arm64_dictionary_load_is_tied_to_the_call_after_it():
     load = 0xF9400000 | 1 << 5 | 1  # LDR X1, [X1]: a load, not an address
     code = memoryview(array("I", [adrp, load, mov, bl]).tobytes())
     assert first_argument_call(code, 0x10000, 0x10000, {callee}.__contains__) is None
+
+
+@pytest.mark.parametrize("goarch", ["amd64", "arm64"])
+def test_argument_calls_are_first_argument_call_for_many_pcs(goarch):
+    # the array form that _dictionary_owners uses picks, at every pc of a real program (each
+    # reference, and every byte of the first 64 KiB of code and of the last 256 bytes and beyond),
+    # the callee the one-pc form picks, for shape-like and for every entry
+    import numpy as np
+
+    from sizebot.binary import refs_amd64, refs_arm64
+    from sizebot.binary.claims import Attribution
+    from sizebot.binary.data_by_reference import data_references
+
+    scanner = refs_amd64 if goarch == "amd64" else refs_arm64
+    exe = build(HTTPJSON, goarch=goarch)
+    with open_binary(exe) as binary:
+        refs = data_references(binary, Attribution())
+        assert refs is not None
+        text = binary.text_section()
+        assert text is not None
+        code, start, end = binary.section_bytes(text), text.addr, text.addr + text.file_size
+        pcs = [*refs[0], *range(start - 8, start + (1 << 16)), *range(end - 256, end + 8)]
+        rows, callees = scanner.argument_calls(code, start, np.array(pcs, np.int64))
+        for is_entry in ({c for c in callees.tolist() if c % 3}.__contains__, lambda _c: True):
+            want = [scanner.first_argument_call(code, start, pc, is_entry) for pc in pcs]
+            got: list[int | None] = [None] * len(pcs)
+            tried: set[int] = set()
+            for row, callee in zip(rows.tolist(), callees.tolist(), strict=True):
+                if got[row] is None and row not in tried and is_entry(callee):
+                    got[row] = callee
+                if goarch == "arm64":  # only the first BL after the pair counts
+                    tried.add(row)
+            assert sum(w is not None for w in want) > 100
+            assert got == want
+        del code
