@@ -178,6 +178,7 @@ def _run_child(jobs: Sequence[Callable[[], Any]], out_fds: list[int], ready_fd: 
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _release_signals(held)
         _die_with(parent)
+        gc.freeze()  # the parent's objects: never traversed (nor their pages copied) by the collections here
         for job, out_fd in zip(jobs, out_fds, strict=True):
             try:
                 payload = _OK + pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
