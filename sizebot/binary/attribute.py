@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
-from operator import and_, gt, itemgetter, lshift, neg, not_, or_
+from operator import and_, gt, itemgetter, lshift, not_, or_
 from typing import Any
 
 import numpy as np
@@ -955,12 +955,17 @@ def _report(binary: BinaryFile, info: BuildInfo | None, go_version: str, acc: At
             f"{binary.path}: attribution does not add up: {attributed} + {sum(u.size for u in unattributed)} != {size}"
         )
     funcs: tuple[Function, ...] = ()
-    if acc.functions:  # by size, then name (ties in their order): sorted as tuples, then made Functions
-        order = sorted(zip(map(neg, map(plus, (f[2] for f in acc.functions), (f[3] for f in acc.functions))),
-                           (f[0] for f in acc.functions), itertools.count()))
-        records = acc.functions
-        funcs = tuple(Function(name=n, package=pkg_names[pid], code=c, meta=m)
-                      for n, pid, c, m in map(records.__getitem__, map(itemgetter(2), order)))
+    if acc.functions:  # by size, then name (ties in their order): sorted by name, then stably by size
+        by_name = np.array(sorted(range(len(acc.functions)), key=list(map(itemgetter(0), acc.functions)).__getitem__))
+        sizes = np.fromiter(map(plus, map(itemgetter(2), acc.functions), map(itemgetter(3), acc.functions)), np.int64,
+                            len(acc.functions))
+        order = by_name[np.argsort(-sizes[by_name], kind="stable")].tolist()
+        records = list(map(acc.functions.__getitem__, order))
+        del by_name, sizes, order
+        owners = map(pkg_names.__getitem__, map(itemgetter(1), records))
+        funcs = tuple(map(Function, map(itemgetter(0), records), owners, map(itemgetter(2), records),
+                          map(itemgetter(3), records)))  # positional: (name, package, code, meta)
+        del records
     return BinaryReport(
         path=binary.path,
         file_size=size,
