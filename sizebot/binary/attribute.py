@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import add as plus
-from operator import and_, gt, itemgetter, lshift, not_, or_
+from operator import and_, itemgetter, not_
 from typing import Any
 
 import numpy as np
@@ -398,12 +398,12 @@ def _add_type_claims(acc: Attribution, types: tuple[array, array, array, list[st
     """The type walk's ranges (_type_claims) as DATA claims, packed at C speed. Each walk package
     gets its index in the order of first use, as claiming one range at a time would give."""
     starts, ends, pkgs, names = types
-    claims = acc.claims
-    pids = [acc.pkg_id(name) for name in names]
-    nonempty = list(map(gt, ends, starts))
-    claims.keys.extend(map(or_, map(lshift, compress(starts, nonempty), repeat(2)), repeat(TYPES_PRIO)))
-    owners = map(or_, map(lshift, map(pids.__getitem__, compress(pkgs, nonempty)), repeat(3)), repeat(DATA))
-    claims.vals.extend(map(or_, map(lshift, compress(ends, nonempty), repeat(23)), owners))
+    pids = np.array([acc.pkg_id(name) for name in names], np.uint64)
+    s, e = np.frombuffer(starts, np.uint64), np.frombuffer(ends, np.uint64)
+    nonempty = e > s
+    owners = pids[np.frombuffer(pkgs, np.uint32)[nonempty]] << np.uint64(3) | np.uint64(DATA)
+    acc.claims.keys.frombytes((s[nonempty] << np.uint64(2) | np.uint64(TYPES_PRIO)).tobytes())
+    acc.claims.vals.frombytes((e[nonempty] << np.uint64(23) | owners).tobytes())
 
 
 def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[array, array, array, list[str]] | None:

@@ -251,12 +251,13 @@ class _Batches:
         # packages: the uncommon type's pkgpath, else the struct's / interface's
         pkgpaths: list[str | None] = [None] * len(rel)
         name_at = self.w.name_at
-        for rows_, addrs in ((pp_row, pp_addr), (up_row, up_off + types)):
+        for rows_, addrs in ((pp_row, pp_addr), (up_row, (up_off + types).astype(np.uint64))):
             parsed = ok[rows_]  # a descriptor that does not parse has no package
-            for k, a in zip(i[rows_[parsed]].tolist(), addrs[parsed].tolist(), strict=True):
-                got = name_at(a)
-                if got and got[0]:
-                    pkgpaths[k] = got[0]
+            distinct, which = np.unique(addrs[parsed], return_inverse=True)  # each name read once
+            texts = [got[0] if got and got[0] else None for got in map(name_at, distinct.tolist())]
+            for k, t in zip(i[rows_[parsed]].tolist(), map(texts.__getitem__, which.tolist()), strict=True):
+                if t is not None:
+                    pkgpaths[k] = t
         self.pkgpaths += pkgpaths
         self.kinds += kinds.tolist()
         counts = np.bincount(ref_rows - first, minlength=len(rel))
