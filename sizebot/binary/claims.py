@@ -134,15 +134,6 @@ class Claims:
         del self.keys[:], self.vals[:]
         return totals.tolist(), covered.tolist()
 
-    def packed_between(self, first: int, last: int) -> list[int]:
-        """The packed claims that start in [first, last), unsorted."""
-        if not self.keys:
-            return []
-        keys, vals = np.frombuffer(self.keys, np.uint64), np.frombuffer(self.vals, np.uint64)
-        inside = np.flatnonzero((keys >= first << 2) & (keys < last << 2))
-        k, v = array("Q", keys[inside].tobytes()), array("Q", vals[inside].tobytes())
-        return list(map(or_, map(lshift, k, repeat(63)), v))
-
 
 def go_package(name: str) -> str | None:
     """The Go package path of a symbol or function name; None when it names no Go package
