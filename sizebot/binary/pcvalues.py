@@ -58,7 +58,7 @@ def segments(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def fits(pcln: Pclntab) -> bool:
     """Whether the pctab is small enough for the token arrays: int32 offsets, and int64 sums of
-    its values (fewer than 2**26 values below 2**35, times minLC)."""
+    its values (fewer than 2**26 values below 2**31, times minLC)."""
     return pcln.functab_off - pcln.pctab_off < 1 << 26
 
 
@@ -67,42 +67,50 @@ class PcTokens:
     parity of their token index."""
 
     def __init__(self, pcln: Pclntab):
+        # 4-byte items: token indexes and offsets are below 2**26 (fits); a value that needs more
+        # than 31 bits (a varint of 5 bytes or more) is a long token, read by the reference decoder
         self.pcln = pcln
         buf = np.frombuffer(pcln.pctab_bytes(), dtype=np.uint8)
         self.size = len(buf)
-        parts = [np.flatnonzero(buf[c : c + _CHUNK] < 0x80).astype(np.int32) + c for c in range(0, len(buf), _CHUNK)]
-        ends = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-        del parts
-        n = len(ends)
+        chunks = range(0, len(buf), _CHUNK)
+        n = sum(int(np.count_nonzero(buf[c : c + _CHUNK] < 0x80)) for c in chunks)
+        ends = np.empty(n, dtype=np.int32)
+        k = 0
+        for c in chunks:
+            part = np.flatnonzero(buf[c : c + _CHUNK] < 0x80)
+            ends[k : k + len(part)] = part
+            ends[k : k + len(part)] += c
+            k += len(part)
+        del part
         self.ends = ends
-        lens = np.empty(n, dtype=np.int32)
-        if n:
-            lens[0] = ends[0] + 1
-            np.subtract(ends[1:], ends[:-1], out=lens[1:])
+        # multi-byte tokens: those whose end follows a continuation byte (found over the bytes)
+        after_cont = buf[1:] < 0x80
+        after_cont &= buf[:-1] >= 0x80
+        multi = np.searchsorted(ends, np.flatnonzero(after_cont).astype(np.int32) + 1)
+        del after_cont
+        ml = ends[multi] - np.where(multi > 0, ends[np.maximum(multi - 1, 0)], -1)
         # values, with two zeros after the last token (reductions may end one past a parity's last)
-        vals = np.zeros(n + 2, dtype=np.int64)
+        vals = np.zeros(n + 2, dtype=np.int32)
         vals[:n] = buf[ends]
-        multi = np.flatnonzero(lens > 1)
-        ml = lens[multi]
-        del lens
         short = ml < _LONG
-        long_ = [multi[~short]]
-        multi, ml = multi[short], ml[short]
-        if len(multi):
-            first = ends[multi] - ml + 1
-            v = np.zeros(len(multi), dtype=np.int64)
-            for j in range(int(ml.max())):
-                m = ml > j
+        if short.any():
+            ms, mls = multi[short], ml[short]
+            first = ends[ms] - mls + 1
+            v = np.zeros(len(ms), dtype=np.int64)
+            for j in range(int(mls.max())):
+                m = mls > j
                 v[m] |= (buf[first[m] + j] & 0x7F).astype(np.int64) << (7 * j)
-            vals[multi] = v
-        self.long = np.sort(np.concatenate(long_))
+            short[short] = v < 1 << 31
+            vals[ms[v < 1 << 31]] = v[v < 1 << 31]
+        self.long = multi[~short]
         vals[self.long] = 0
         self.vals = vals
-        zeros = np.flatnonzero(vals[:n] == 0)
-        one_byte = np.ones(len(zeros), dtype=bool)  # the one-byte zeros, not 0x80.. 0x00
-        inner = zeros > 0
-        one_byte[inner] = ends[zeros[inner] - 1] == ends[zeros[inner]] - 1
-        zeros = zeros[one_byte]
+        # the one-byte zeros (not 0x80.. 0x00; token 0 counts as one byte)
+        is_zero = vals[:n] == 0
+        is_zero[multi[multi > 0]] = False
+        del multi
+        zeros = np.flatnonzero(is_zero).astype(np.int32)
+        del is_zero
         self.zeros = (zeros[zeros % 2 == 0], zeros[zeros % 2 == 1])
 
     def token_start(self, t: np.ndarray) -> np.ndarray:
@@ -119,7 +127,7 @@ class PcTokens:
         for q in (0, 1):
             sel = np.flatnonzero(ok & (t0 % 2 == q))
             zq = self.zeros[q]
-            pos = np.searchsorted(zq, t0[sel] + 2)
+            pos = np.searchsorted(zq, (t0[sel] + 2).astype(zq.dtype))
             found = pos < len(zq)
             tz[sel[found]] = zq[pos[found]]
             ok[sel[~found]] = False
@@ -167,7 +175,7 @@ class PcTokens:
             idx, offs = segments(a, lens)
             u = self.vals[2 * idx + np.repeat(t0[good] % 2, lens)]
             del idx
-            cs = np.cumsum((u >> 1) ^ -(u & 1))
+            cs = np.cumsum((u >> 1) ^ -(u & 1), dtype=np.int64)
             del u
             base = np.where(offs > 0, cs[offs - 1], 0)
             v = cs - np.repeat(base, lens) - 1
