@@ -58,7 +58,7 @@ def segments(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def fits(pcln: Pclntab) -> bool:
     """Whether the pctab is small enough for the token arrays: int32 offsets, and int64 sums of
-    its values (fewer than 2**26 values below 2**31, times minLC)."""
+    its values (fewer than 2**26 values below 2**32, times minLC)."""
     return pcln.functab_off - pcln.pctab_off < 1 << 26
 
 
@@ -67,8 +67,8 @@ class PcTokens:
     parity of their token index."""
 
     def __init__(self, pcln: Pclntab):
-        # 4-byte items: token indexes and offsets are below 2**26 (fits); a value that needs more
-        # than 31 bits (a varint of 5 bytes or more) is a long token, read by the reference decoder
+        # 4-byte items: token indexes and offsets are below 2**26 (fits); a value of 2**32 or more
+        # (a varint of 5 bytes or more) is a long token, read by the reference decoder
         self.pcln = pcln
         buf = np.frombuffer(pcln.pctab_bytes(), dtype=np.uint8)
         self.size = len(buf)
@@ -90,7 +90,7 @@ class PcTokens:
         del after_cont
         ml = ends[multi] - np.where(multi > 0, ends[np.maximum(multi - 1, 0)], -1)
         # values, with two zeros after the last token (reductions may end one past a parity's last)
-        vals = np.zeros(n + 2, dtype=np.int32)
+        vals = np.zeros(n + 2, dtype=np.uint32)
         vals[:n] = buf[ends]
         short = ml < _LONG
         if short.any():
@@ -100,8 +100,8 @@ class PcTokens:
             for j in range(int(mls.max())):
                 m = mls > j
                 v[m] |= (buf[first[m] + j] & 0x7F).astype(np.int64) << (7 * j)
-            short[short] = v < 1 << 31
-            vals[ms[v < 1 << 31]] = v[v < 1 << 31]
+            short[short] = v < 1 << 32
+            vals[ms[v < 1 << 32]] = v[v < 1 << 32]
         self.long = multi[~short]
         vals[self.long] = 0
         self.vals = vals
@@ -173,9 +173,9 @@ class PcTokens:
             a = t0[good] // 2
             lens = tz[good] // 2 - a  # value tokens t0, t0+2, ... tz-2 of the table's parity
             idx, offs = segments(a, lens)
-            u = self.vals[2 * idx + np.repeat(t0[good] % 2, lens)]
+            u = self.vals[2 * idx + np.repeat(t0[good] % 2, lens)].astype(np.int64)
             del idx
-            cs = np.cumsum((u >> 1) ^ -(u & 1), dtype=np.int64)
+            cs = np.cumsum((u >> 1) ^ -(u & 1))
             del u
             base = np.where(offs > 0, cs[offs - 1], 0)
             v = cs - np.repeat(base, lens) - 1
