@@ -58,7 +58,14 @@ from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_ar
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
-from sizebot.binary.pcvalues import as_array, inlined_names, parse_functions, pctab_claims, release_tokens
+from sizebot.binary.pcvalues import (
+    as_array,
+    inlined_names,
+    parse_functions,
+    pctab_claims,
+    release_arrays,
+    release_tables,
+)
 from sizebot.binary.pointees import pointee_claims
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
@@ -701,7 +708,7 @@ def _funcdata_claims(
         go_minor=go_minor, inline_entry_size=16 if pcln.func_size == 44 else 20,
     )
     rels, sizes, owners, failed = object_arrays(decoder, pcln, funcs, None if region_end is None else region_end - base)
-    release_tokens(funcs)
+    release_tables(funcs)
     starts = base + rels
     ends = starts + sizes
     owner_ids = np.asarray(ids, dtype=np.int64)[owners]
@@ -820,6 +827,8 @@ def _inlined_name_claims(binary, pcln: Pclntab, funcs, fd_spans, pkg_id, add) ->
         pkg = go_package(str(data[off:nul], "utf-8", "replace"))
         if pkg:
             add(off, nul + 1, 1, pkg_id(pkg), META)
+    release_arrays(funcs)  # no later step reads the function table's arrays
+    trim_heap()  # what they and the inline trees' name offsets took
 
 
 def _cu_claims(pcln: Pclntab, cu_owner: dict[int, int], ids, add) -> None:

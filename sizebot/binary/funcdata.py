@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sizebot.binary.pclntab import uvarint
-from sizebot.binary.pcvalues import arrays, fits, tokens, words_at
+from sizebot.binary.pcvalues import arrays, fits, table_stats, words_at
 
 if TYPE_CHECKING:
     from sizebot.binary.pclntab import FuncTable, Pclntab
@@ -201,7 +201,7 @@ def _object_arrays(
     fi = np.repeat(np.arange(len(funcs), dtype=np.int64), np.diff(fa.fd_ptr))
     fk = np.arange(len(fa.fd_rel), dtype=np.int64) - fa.fd_ptr[fi]
     refs = np.flatnonzero(fa.fd_rel != NO_FUNCDATA)
-    fr, fk, fi = fa.fd_rel[refs], fk[refs], fi[refs]
+    fr, fk, fi = fa.fd_rel[refs].astype(np.int64), fk[refs], fi[refs]
     rels, first = np.unique(fr, return_index=True)
     kind, owner = fk[first], fi[first]
     data, base, limit = decoder.data, decoder.base, decoder.limit
@@ -209,16 +209,10 @@ def _object_arrays(
     start = base + rels
     inside = start < limit
     n = np.full(len(rels), -1, dtype=np.int64)
-    tok = tokens(funcs)
 
     def stats(of: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(largest value, any even, has a well-formed table) of PCDATA table j of functions ``of``."""
-        tables = fa.pcdata(of, j)
-        got = tok.stats(tables)
-        if got is None:
-            return None
-        top, even, ok = got
-        return top, even, ok & (tables != 0)
+        return table_stats(funcs, fa.pcdata(of, j))
 
     little = decoder._u32x2.format.startswith("<")
     sel = np.flatnonzero((kind <= FUNCDATA_LOCALS_POINTER_MAPS) & inside & (start + 8 <= len(buf)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -58,59 +58,49 @@ def segments(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def fits(pcln: Pclntab) -> bool:
     """Whether the pctab is small enough for the token arrays: int32 offsets, and int64 sums of
-    its values (fewer than 2**26 values below 2**32, times minLC)."""
+    its values (fewer than 2**26 values below 2**35, times minLC)."""
     return pcln.functab_off - pcln.pctab_off < 1 << 26
 
 
 class PcTokens:
-    """The pctab's varints: where each ends, its value (0 for long ones), the one-byte zeros by
-    parity of their token index."""
+    """The varints of a run of the pctab (``buf``): where each ends, its value (0 for long ones),
+    the one-byte zeros by parity of their token index. Offsets are relative to the run."""
 
-    def __init__(self, pcln: Pclntab):
-        # 4-byte items: token indexes and offsets are below 2**26 (fits); a value of 2**32 or more
-        # (a varint of 5 bytes or more) is a long token, read by the reference decoder
-        self.pcln = pcln
-        buf = np.frombuffer(pcln.pctab_bytes(), dtype=np.uint8)
+    def __init__(self, buf: np.ndarray):
         self.size = len(buf)
-        chunks = range(0, len(buf), _CHUNK)
-        n = sum(int(np.count_nonzero(buf[c : c + _CHUNK] < 0x80)) for c in chunks)
-        ends = np.empty(n, dtype=np.int32)
-        k = 0
-        for c in chunks:
-            part = np.flatnonzero(buf[c : c + _CHUNK] < 0x80)
-            ends[k : k + len(part)] = part
-            ends[k : k + len(part)] += c
-            k += len(part)
-        del part
+        parts = [np.flatnonzero(buf[c : c + _CHUNK] < 0x80).astype(np.int32) + c for c in range(0, len(buf), _CHUNK)]
+        ends = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        del parts
+        n = len(ends)
         self.ends = ends
-        # multi-byte tokens: those whose end follows a continuation byte (found over the bytes)
-        after_cont = buf[1:] < 0x80
-        after_cont &= buf[:-1] >= 0x80
-        multi = np.searchsorted(ends, np.flatnonzero(after_cont).astype(np.int32) + 1)
-        del after_cont
-        ml = ends[multi] - np.where(multi > 0, ends[np.maximum(multi - 1, 0)], -1)
+        lens = np.empty(n, dtype=np.int32)
+        if n:
+            lens[0] = ends[0] + 1
+            np.subtract(ends[1:], ends[:-1], out=lens[1:])
         # values, with two zeros after the last token (reductions may end one past a parity's last)
-        vals = np.zeros(n + 2, dtype=np.uint32)
+        vals = np.zeros(n + 2, dtype=np.int64)
         vals[:n] = buf[ends]
+        multi = np.flatnonzero(lens > 1)
+        ml = lens[multi]
+        del lens
         short = ml < _LONG
-        if short.any():
-            ms, mls = multi[short], ml[short]
-            first = ends[ms] - mls + 1
-            v = np.zeros(len(ms), dtype=np.int64)
-            for j in range(int(mls.max())):
-                m = mls > j
+        long_ = [multi[~short]]
+        multi, ml = multi[short], ml[short]
+        if len(multi):
+            first = ends[multi] - ml + 1
+            v = np.zeros(len(multi), dtype=np.int64)
+            for j in range(int(ml.max())):
+                m = ml > j
                 v[m] |= (buf[first[m] + j] & 0x7F).astype(np.int64) << (7 * j)
-            short[short] = v < 1 << 32
-            vals[ms[v < 1 << 32]] = v[v < 1 << 32]
-        self.long = multi[~short]
+            vals[multi] = v
+        self.long = np.sort(np.concatenate(long_))
         vals[self.long] = 0
         self.vals = vals
-        # the one-byte zeros (not 0x80.. 0x00; token 0 counts as one byte)
-        is_zero = vals[:n] == 0
-        is_zero[multi[multi > 0]] = False
-        del multi
-        zeros = np.flatnonzero(is_zero).astype(np.int32)
-        del is_zero
+        zeros = np.flatnonzero(vals[:n] == 0)
+        one_byte = np.ones(len(zeros), dtype=bool)  # the one-byte zeros, not 0x80.. 0x00
+        inner = zeros > 0
+        one_byte[inner] = ends[zeros[inner] - 1] == ends[zeros[inner]] - 1
+        zeros = zeros[one_byte]
         self.zeros = (zeros[zeros % 2 == 0], zeros[zeros % 2 == 1])
 
     def token_start(self, t: np.ndarray) -> np.ndarray:
@@ -127,7 +117,7 @@ class PcTokens:
         for q in (0, 1):
             sel = np.flatnonzero(ok & (t0 % 2 == q))
             zq = self.zeros[q]
-            pos = np.searchsorted(zq, (t0[sel] + 2).astype(zq.dtype))
+            pos = np.searchsorted(zq, t0[sel] + 2)
             found = pos < len(zq)
             tz[sel[found]] = zq[pos[found]]
             ok[sel[~found]] = False
@@ -146,42 +136,95 @@ class PcTokens:
             exact &= self.token_start(t0) == rels
         return exact
 
-    def spans(self, rels: np.ndarray, t0: np.ndarray, tz: np.ndarray) -> np.ndarray | None:
-        """Pc span of well-formed tables: the sum of their pc deltas (tokens t0+1, t0+3, ... tz-1)
-        times minLC; None when a table has a long varint."""
-        if not self._exact(rels, t0, tz, False).all():
-            return None
+    def spans(self, rels: np.ndarray, t0: np.ndarray, tz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pc span in pc quanta, exact) of well-formed tables: the sum of their pc deltas (tokens
+        t0+1, t0+3, ... tz-1); not exact where a table has a long varint."""
         out = np.zeros(len(rels), dtype=np.int64)
         for q in (0, 1):
             sel = np.flatnonzero((t0 + 1) % 2 == q)
             if len(sel):
                 out[sel] = _segment_sum(self.vals[q::2], (t0[sel] + 1) // 2, (tz[sel] + 1) // 2)
-        out *= self.pcln.min_lc
-        return out
+        return out, self._exact(rels, t0, tz, False)
 
-    def stats(self, rels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(largest value, whether any value is even, well-formed) of the tables at ``rels``:
-        Pclntab.pcvalue_stats of each; None when a well-formed table has a long varint or starts
-        inside one."""
-        t0, tz, ok = self.tables(rels)
+    def stats(
+        self, rels: np.ndarray, t0: np.ndarray, tz: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(largest value, whether any value is even, exact) of well-formed tables:
+        Pclntab.pcvalue_stats of each; not exact where a table has a long varint or starts inside one."""
         top = np.zeros(len(rels), dtype=np.int64)
         even = np.zeros(len(rels), dtype=bool)
-        good = np.flatnonzero(ok)
-        if not self._exact(rels[good], t0[good], tz[good], True).all():
-            return None
-        if len(good):
-            a = t0[good] // 2
-            lens = tz[good] // 2 - a  # value tokens t0, t0+2, ... tz-2 of the table's parity
+        if len(rels):
+            a = t0 // 2
+            lens = tz // 2 - a  # value tokens t0, t0+2, ... tz-2 of the table's parity
             idx, offs = segments(a, lens)
-            u = self.vals[2 * idx + np.repeat(t0[good] % 2, lens)].astype(np.int64)
+            u = self.vals[2 * idx + np.repeat(t0 % 2, lens)]
             del idx
             cs = np.cumsum((u >> 1) ^ -(u & 1))
             del u
             base = np.where(offs > 0, cs[offs - 1], 0)
             v = cs - np.repeat(base, lens) - 1
-            top[good] = np.maximum.reduceat(v, offs)
-            even[good] = np.logical_or.reduceat((v & 1) == 0, offs)
-        return top, even, ok
+            top = np.maximum.reduceat(v, offs)
+            even = np.logical_or.reduceat((v & 1) == 0, offs)
+        return top, even, self._exact(rels, t0, tz, True)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Decoded pc-value tables, by ascending pctab offset (``rels``): bytes (-1: malformed), pc
+    span (times minLC) and, where asked for, largest value and whether any value is even.
+    ``exact`` is false where a long varint (or, for the values, a start inside a varint) leaves
+    the figures to the reference decoder."""
+
+    rels: np.ndarray
+    size: np.ndarray
+    span: np.ndarray
+    span_exact: np.ndarray
+    asked: np.ndarray
+    top: np.ndarray
+    even: np.ndarray
+    stats_exact: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> Tables:
+        return Tables(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+
+_WINDOW = 1 << 16  # bytes of the pctab decoded at a time: the token arrays stay small
+
+
+def decode_tables(pcln: Pclntab, rels: np.ndarray, stats: np.ndarray) -> Tables:
+    """The tables at ``rels`` (ascending, distinct), decoded a window of the pctab at a time (a
+    table running past a window is decoded in a wider one); values only where ``stats``."""
+    buf = np.frombuffer(pcln.pctab_bytes(), dtype=np.uint8)
+    end = len(buf)
+    m = len(rels)
+    size = np.full(m, -1, dtype=np.int64)
+    span = np.zeros(m, dtype=np.int64)
+    top = np.zeros(m, dtype=np.int64)
+    span_exact = np.ones(m, dtype=bool)
+    stats_exact = np.ones(m, dtype=bool)
+    even = np.zeros(m, dtype=bool)
+    i, width = 0, _WINDOW
+    while i < m and rels[i] < end:
+        w0 = int(rels[i])
+        w1 = min(end, w0 + width)
+        j = int(np.searchsorted(rels, w1))
+        tok = PcTokens(buf[w0:w1])
+        local = rels[i:j] - w0
+        t0, tz, ok = tok.tables(local)
+        if w1 < end and not ok.all():  # a table runs past the window: from it on, a wider one
+            k = int(np.argmin(ok))
+            if k == 0:
+                width *= 2
+                continue
+            j, local, t0, tz, ok = i + k, local[:k], t0[:k], tz[:k], ok[:k]
+        good = np.flatnonzero(ok)
+        at = i + good
+        size[at] = tok.extent_bytes(local[good], tz[good])
+        span[at], span_exact[at] = tok.spans(local[good], t0[good], tz[good])
+        want = good[stats[i:j][good]]
+        top[i + want], even[i + want], stats_exact[i + want] = tok.stats(local[want], t0[want], tz[want])
+        i, width = j, _WINDOW
+    return Tables(rels, size, span * pcln.min_lc, span_exact, stats, top, even, stats_exact)
 
 
 def _segment_sum(arr: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -199,7 +242,7 @@ def _segment_sum(arr: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FuncArrays:
     """Each function's pc tables (pcsp, pcfile, pcln, then each pcdata table: pctab offsets, 0 =
-    none) and funcdata objects (go:func.* offsets) as flat arrays, function i's in
+    none) and funcdata objects (go:func.* offsets) as flat uint32 arrays, function i's in
     [ptr[i], ptr[i + 1])."""
 
     pc_ptr: np.ndarray
@@ -211,11 +254,11 @@ class FuncArrays:
         """PCDATA table ``j`` of each of ``funcs`` (0 where it has none)."""
         at = self.pc_ptr[funcs] + 3 + j
         has = at < self.pc_ptr[funcs + 1]
-        return np.where(has, self.pc_rel[np.where(has, at, 0)], 0)
+        return np.where(has, self.pc_rel[np.where(has, at, 0)].astype(np.int64), 0)
 
 
 _ARRAYS: WeakKeyDictionary[FuncTable, FuncArrays] = WeakKeyDictionary()
-_TOKENS: WeakKeyDictionary[FuncTable, PcTokens] = WeakKeyDictionary()
+_TABLES: WeakKeyDictionary[FuncTable, Tables] = WeakKeyDictionary()
 
 
 def arrays(funcs: FuncTable) -> FuncArrays:
@@ -226,16 +269,29 @@ def arrays(funcs: FuncTable) -> FuncArrays:
     return got
 
 
-def tokens(funcs: FuncTable) -> PcTokens:
-    """The pctab's varints as arrays (read once; ``release_tokens`` when no step needs them)."""
-    got = _TOKENS.get(funcs)
-    if got is None:
-        got = _TOKENS[funcs] = PcTokens(funcs.pcln)
-    return got
+def table_stats(funcs: FuncTable, rels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(largest value, any value even, well-formed) of the tables at ``rels`` (0: none, so not
+    well-formed), from what pctab_claims decoded, else decoded now; None when one of them needs
+    the reference decoder (Pclntab.pcvalue_stats)."""
+    known = _TABLES.get(funcs)
+    want = np.unique(rels[rels != 0])
+    if known is None or not np.isin(want, known.rels[known.asked]).all():
+        known = decode_tables(funcs.pcln, want, np.ones(len(want), dtype=bool))
+    if not len(known.rels):
+        return np.zeros(len(rels), np.int64), np.zeros(len(rels), bool), np.zeros(len(rels), bool)
+    at = np.searchsorted(known.rels, rels).clip(0, len(known.rels) - 1)
+    ok = (known.rels[at] == rels) & (rels != 0) & (known.size[at] >= 0)
+    if not known.stats_exact[at[ok]].all():
+        return None
+    return np.where(ok, known.top[at], 0), ok & known.even[at], ok
 
 
-def release_tokens(funcs: FuncTable) -> None:
-    _TOKENS.pop(funcs, None)
+def release_tables(funcs: FuncTable) -> None:
+    _TABLES.pop(funcs, None)
+
+
+def release_arrays(funcs: FuncTable) -> None:
+    _ARRAYS.pop(funcs, None)
 
 
 def func_arrays(funcs: FuncTable) -> FuncArrays:
@@ -254,12 +310,12 @@ def func_arrays(funcs: FuncTable) -> FuncArrays:
     np.cumsum(n_pc, out=pc_ptr[1:])
     j, _ = segments(np.zeros(len(rec), np.int64), n_pc)
     at = np.repeat(rec, n_pc) + np.where(j < 3, 16 + 4 * j, fs + 4 * (j - 3))
-    pc_rel = words_at(buf, at, little).astype(np.int64)
+    pc_rel = words_at(buf, at, little).astype(np.uint32)
     fd_ptr = np.zeros(len(rec) + 1, dtype=np.int64)
     np.cumsum(nfuncdata, out=fd_ptr[1:])
     k, _ = segments(np.zeros(len(rec), np.int64), nfuncdata)
     at = np.repeat(rec + fs + 4 * npcdata, nfuncdata) + 4 * k
-    fd_rel = words_at(buf, at, little).astype(np.int64)
+    fd_rel = words_at(buf, at, little).astype(np.uint32)
     return FuncArrays(pc_ptr, pc_rel, fd_ptr, fd_rel)
 
 
@@ -359,26 +415,25 @@ def pctab_claims(
     sec_end = sec_addr + np.array([s.file_size for s in secs], dtype=np.int64)[sec_of]
     sec_off = np.array([s.offset - s.addr for s in secs], dtype=np.int64)[sec_of]
 
-    tok = tokens(funcs)
-    rel, fi = fa.pc_rel, _func_index(fa.pc_ptr)
+    rel, fi = fa.pc_rel.astype(np.int64), _func_index(fa.pc_ptr)
     slot = np.arange(len(rel), dtype=np.int64) - fa.pc_ptr[fi]
     nz = np.flatnonzero(rel)
     tabs, first = np.unique(rel[nz], return_index=True)
     first = nz[first]
-    t0, tz, ok = tok.tables(tabs)
-    if not ok.all():
+    # the values of the inline-index and arg-liveness tables (PCDATA 2 and 3), for the funcdata
+    stats = np.isin(tabs, rel[(slot == 5) | (slot == 6)])
+    info = decode_tables(pcln, tabs, stats)
+    if (info.size < 0).any():
         return None
-    size = tok.extent_bytes(tabs, tz)
+    size = info.size
     # spans of the tables used as pcsp, pcfile or pcln by any function
     spanned = np.zeros(len(tabs), dtype=bool)
-    k3 = nz[slot[nz] < 3]
-    spanned[np.searchsorted(tabs, rel[k3])] = True
-    span = np.zeros(len(tabs), dtype=np.int64)
-    si = np.flatnonzero(spanned)
-    spans = tok.spans(tabs[si], t0[si], tz[si])
-    if spans is None:
+    spanned[np.searchsorted(tabs, rel[nz[slot[nz] < 3]])] = True
+    if not info.span_exact[spanned].all():
         return None
-    span[si] = spans
+    span = info.span
+    _TABLES[funcs] = info.subset(stats)
+    del info
     pk = np.asarray(pks, dtype=np.int64)
     owner = fi[first]
     o = pcln.pctab_off + tabs
@@ -389,7 +444,7 @@ def pctab_claims(
         meta += np.bincount(owner, weights=size, minlength=n).astype(np.int64)
         meta_by_func[:] = as_array(meta, "Q")
     # code: the largest span of the first three tables, capped by the next entry and the section
-    first3 = fa.pc_rel[fa.pc_ptr[:-1, None] + np.arange(3)]
+    first3 = rel[fa.pc_ptr[:-1, None] + np.arange(3)]
     fspan = np.zeros(n, dtype=np.int64)
     if len(tabs):
         fspan = np.where(first3 > 0, span[np.searchsorted(tabs, first3).clip(0, len(tabs) - 1)], 0).max(axis=1)
@@ -419,7 +474,7 @@ def inlined_names(
     pcln = funcs.pcln
     fa = arrays(funcs)
     with_tree = np.flatnonzero(np.diff(fa.fd_ptr) > 3)  # FUNCDATA_InlTree
-    trees = fa.fd_rel[fa.fd_ptr[with_tree] + 3]
+    trees = fa.fd_rel[fa.fd_ptr[with_tree] + 3].astype(np.int64)
     if not tree_spans or not len(trees):
         return [], []
     rels = np.fromiter(tree_spans, dtype=np.int64, count=len(tree_spans))
