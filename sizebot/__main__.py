@@ -1,3 +1,3 @@
-from sizebot.cli import main
+from sizebot.cli import entry
 
-raise SystemExit(main())
+entry()

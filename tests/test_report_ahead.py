@@ -194,10 +194,20 @@ def test_each_build_is_read_ahead_from_what_it_gave_last_time(repo, tmp_path, ca
     def not_read(*_args):
         raise AssertionError("an analysis read after its build, though read ahead")
 
+    worked_out = run._diff
+    diffed_after = []
+
+    def diff(base, head, top):
+        if base.report is not None and head.report is not None:
+            diffed_after.append((base.name, head.name))
+        return worked_out(base, head, top)
+
     monkeypatch.setattr(run, "kept_entry", kept_entry)
     monkeypatch.setattr(run, "kept_analysis", not_read)
+    monkeypatch.setattr(run, "_diff", diff)
     again, _ = report(repo, cache, capsys)
     assert again == first and sorted(read_ahead) == sorted(p.read_text().strip() for p in predicted)
+    assert diffed_after == []  # app's two diffs worked out from the analyses read ahead, during the builds
 
 
 def test_a_wrong_prediction_is_not_taken(repo, tmp_path, capsys):

@@ -144,6 +144,7 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
         ahead = begun is not None and begun.listing is not None and (begun.listing.go, begun.listing.env) == (go, env)
         host_platform_f = begun.host_platform if ahead and begun is not None else early.submit(host_platform, go, env)
         installed_f = begun.installed if ahead and begun is not None else early.submit(installed_version, go, env)
+        repo_f = early.submit(repo_info, repo)  # what the report names the repository, asked meanwhile
         # and, with a baseline, the baseline and what the base's Go is decided by
         baseline_f = early.submit(baseline) if callable(baseline) else None
         said, held = say, list[str]()  # progress held back until the baseline is read: a bad one is all that is said
@@ -252,7 +253,7 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
             image_doc, image_measurement = section.doc, section.measurement
         overrides = find_overrides(list(labels), head_message, judged.override)
         say("judging against the budgets")
-        report = assemble(repo=repo_info(repo), base=base_commit, head=head_commit, config=judged,
+        report = assemble(repo=repo_f.result(), base=base_commit, head=head_commit, config=judged,
                           comparisons=comparisons, overrides=overrides, image=image_doc,
                           image_measurement=image_measurement, notes=notes, top=top)
         if use is not None and use.history:
@@ -612,6 +613,7 @@ Job = tuple[Target, str, Strategy]
 
 
 Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> a side's import graph
+ReadAhead = Future[BinaryReport | None]  # an analysis kept from an earlier run, read while a build runs
 
 
 def list_graphs(jobs: Sequence[Job], path: Path, go: str, env: Mapping[str, str] | None,
@@ -684,11 +686,14 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
 
         def build_of(sha: str, side: str) -> Callable[[int], str]:
             return lambda i: build_id(sha, side, str(checkout.path), repr(jobs[i]))
-        # what each build gave last time, read while the builds run: kept if its binary has that key
+        # what each build gave last time, read while the builds run: kept if its binary has that key; and
+        # the diff of the two, worked out meanwhile: taken if both sides are those read
+        ahead: dict[int, tuple[ReadAhead, ReadAhead, Future[BinaryDiff | None]]] = {}
         for i in range(len(jobs)):
-            if measured_base is None:
-                analyses.expect(build_of(base_sha, "base")(i))
-            analyses.expect(build_of(head_sha, "head")(i))
+            base_read = analyses.expect(build_of(base_sha, "base")(i)) if measured_base is None else None
+            head_read = analyses.expect(build_of(head_sha, "head")(i))
+            if base_read is not None and head_read is not None and diffs is not None:
+                ahead[i] = (base_read, head_read, differ.submit(_diff_ahead, base_read, head_read, top))
         base_graphs = _given(measured_graphs) if measured_graphs is not None else \
             list_graphs(jobs, checkout.path, go, env, lister)
         jobs = list(jobs)
@@ -715,7 +720,16 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
         def diff_soon(i: int, head: tuple[BuildOutcome, str, Future[Side]]) -> None:
             def diff() -> BinaryDiff | None:  # an analysis that failed here is done again by _compare
                 base = measured_base[i] if measured_base is not None else base_sides[i][2].result()
-                return _diff(base, head[2].result(), top)
+                new = head[2].result()
+                early = ahead.get(i)
+                if early is not None and base.report is not None and new.report is not None and \
+                        analyses.taken.get(build_of(base_sha, "base")(i)) is early[0] and \
+                        analyses.taken.get(build_of(head_sha, "head")(i)) is early[1] and \
+                        early[2].done() and not early[2].cancelled() and early[2].exception() is None:
+                    worked_out = early[2].result()  # of these very analyses, but for their paths
+                    if worked_out is not None:
+                        return replace(worked_out, old=base.report, new=new.report)
+                return _diff(base, new, top)
             if diffs is not None:
                 diffs[i] = differ.submit(diff)
 
@@ -750,6 +764,7 @@ class _Analyses:
         self.cache = cache
         self.keep_binaries = keep_binaries
         self.expected: dict[str, tuple[str, Future[BinaryReport | None]]] = {}  # build id -> (key, kept entry)
+        self.taken: dict[str, Future[BinaryReport | None]] = {}  # build id -> the entry read ahead, taken
         self.pool: ProcessPoolExecutor | None = None
         self.reader: ThreadPoolExecutor | None = None
         workers = max(1, min(2 * jobs, os.cpu_count() or 1))
@@ -773,13 +788,17 @@ class _Analyses:
                     worker.kill()
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def expect(self, build: str) -> None:
-        """Read, in the reader thread, the analysis the build ``build`` (a ``build_id``) gave last time."""
-        if self.reader is None or self.cache is None or build in self.expected:
-            return
-        key = predicted_key(self.cache, build)
-        if key is not None:
+    def expect(self, build: str) -> Future[BinaryReport | None] | None:
+        """Read, in the reader thread, the analysis the build ``build`` (a ``build_id``) gave last time
+        (None: nothing predicted)."""
+        if self.reader is None or self.cache is None:
+            return None
+        if build not in self.expected:
+            key = predicted_key(self.cache, build)
+            if key is None:
+                return None
             self.expected[build] = (key, self.reader.submit(kept_entry, self.cache, key))
+        return self.expected[build][1]
 
     def submit(self, outcome: BuildOutcome, label: str, build: str | None = None,
                ) -> tuple[BuildOutcome, str, Future[Side]]:
@@ -806,6 +825,8 @@ class _Analyses:
             if key is not None and expected is not None and expected[0] == key and expected[1].done():
                 read = expected[1].result()  # read before, by this thread: the analysis kept under this key
                 kept = replace(read, path=str(binary)) if read is not None else None
+                if build is not None and read is not None:
+                    self.taken[build] = expected[1]
             if kept is None and key is not None:
                 kept = kept_analysis(binary, cache, key)
             if build is not None and key is not None and (expected is None or expected[0] != key):
@@ -921,6 +942,13 @@ def _analyse(outcome: BuildOutcome, cache: Path | None = None, key: str | None =
             message = f"{type(exc).__name__}: {message}"
         return Side(FAILED, error=f"cannot analyse {name}: {message}"[:600], name=name)
     return Side(OK, report=report, name=name)
+
+
+def _diff_ahead(base: Future[BinaryReport | None], head: Future[BinaryReport | None],
+                top: int | None) -> BinaryDiff | None:
+    """The diff of two analyses read ahead (None when either could not be read)."""
+    old, new = base.result(), head.result()
+    return diff_reports(old, new, top=top) if old is not None and new is not None else None
 
 
 def _diff(base: Side, head: Side, top: int | None) -> BinaryDiff | None:
