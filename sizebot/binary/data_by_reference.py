@@ -120,13 +120,19 @@ class _Ledger:
         vals = np.concatenate([vals[inside], np.array([end << 23 | 7 for _s, end in regions], np.uint64)])
         del inside
         order = np.lexsort((vals, keys))
-        self.starts = keys[order] >> np.uint64(2)
+        n = len(order)
+        # indexed by searchsorted(starts, off, "right"): the reach of the claims before off, the start
+        # of the next; starts and reach are views of them (one array each, not two)
+        self.starts_after = np.empty(n + 1, np.uint64)
+        np.right_shift(keys[order], np.uint64(2), out=self.starts_after[:n])
+        self.starts_after[n] = 1 << 62
+        del keys
+        self.starts = self.starts_after[:n]
         self.tails = vals[order]
-        del keys, vals, order
-        self.reach = np.maximum.accumulate((self.tails >> np.uint64(23)) & np.uint64(Claims._END_MASK))
-        # indexed by searchsorted(starts, off, "right"): the reach of the claims before off, the start of the next
-        self.reach_before = np.append(np.uint64(0), self.reach)
-        self.starts_after = np.append(self.starts, np.uint64(1 << 62))
+        del vals, order
+        self.reach_before = np.zeros(n + 1, np.uint64)
+        np.maximum.accumulate((self.tails >> np.uint64(23)) & np.uint64(Claims._END_MASK), out=self.reach_before[1:])
+        self.reach = self.reach_before[1:]
 
     def placed(
         self, secs: list[Section], addrs: np.ndarray,
