@@ -139,7 +139,7 @@ class EarlyCheckout:
     With ``listing``, and a head without a sizebot.toml, the thread goes on to what the report does next:
     it lists the head's main packages (``head_listing``, or ``head_error`` when go list fails) and checks
     out the base; or, when a listing under the same key was kept (``listed_before``), checks out the base
-    at once, and the report lists the head again beside its builds (builds/discovery_cache.py). Then,
+    at once, and the report lists the head again beside its builds (builds/discovery_cache.py). Meanwhile,
     with ``listing`` whatever the head has, it asks the go command for the host's platform and the
     installed Go (``host_platform``, ``installed``: what the report asks before its first build)."""
 
@@ -164,11 +164,15 @@ class EarlyCheckout:
         self._thread.start()
 
     def _begin(self) -> None:
+        asking = None
+        if self.listing is not None:  # beside git's work, not after it
+            asking = threading.Thread(target=self._ask_go, args=(self.listing,), name="sizebot-early-go", daemon=True)
+            asking.start()
         try:
             self._prepare()
         finally:
-            if self.listing is not None:
-                self._ask_go(self.listing)
+            if asking is not None:
+                asking.join()
 
     def _ask_go(self, listing: HeadListing) -> None:
         from sizebot.builds.gobuild import host_platform
