@@ -29,6 +29,7 @@ from sizebot.binary.distinct import distinct, distinct_first
 from sizebot.binary.inltree import function_runs, inlined_packages
 from sizebot.binary.pclntab import FuncTable
 from sizebot.binary.references import ArgumentCalls, argument_calls, first_argument_call, scanner
+from sizebot.binary.worker import trim_heap
 from sizebot.documents.analyze import Section
 
 # Sections whose objects code refers to by address: read-only data, pointer-free and pointer data
@@ -73,6 +74,7 @@ def reference_claims(
         order = np.argsort(pcs, kind="stable")
         pcs, targets = pcs[order], targets[order]
         del order
+    trim_heap()  # what the scan and the ledger's sorting freed: the inline lookups below read many pages
     # each target's package: the one that refers to it most often; of those as often, the one
     # whose first reference comes last
     chosen_targets, chosen_pids = _most_common(targets, _referrers(funcs, ids, acc, pcs, targets, trees))
