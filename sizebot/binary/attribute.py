@@ -54,7 +54,7 @@ from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.dwarf_packed import ClaimsDelta, PackedSplit, add_claims, has_dwarf, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
-from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_arrays
+from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, ObjectSpans, object_arrays
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
@@ -263,7 +263,7 @@ def _attribute_go(
     trim_heap()  # the tables' arrays: the steps below allocate less than they freed
 
     _pclntab_regions(pcln, acc)
-    fd_spans: dict[int, tuple[int, int]] = {}
+    fd_spans = ObjectSpans.empty()
     if md is not None and md.gofunc:
         fd_spans = _funcdata_claims(binary, pcln, md, funcs, ids, meta_by_func, acc, _go_minor(info, pcln))
         trim_heap()  # the pc-value tokens and the funcdata objects' arrays
@@ -426,7 +426,7 @@ def _type_claims(binary: BinaryFile, md: ModuleData, go_minor: int) -> tuple[arr
 
 def _embed_claims(
     binary: BinaryFile, pcln: Pclntab, funcs: FuncTable, ids: Sequence[int],
-    fd_spans: dict[int, tuple[int, int]], acc: Attribution, info: BuildInfo | None, symtab: Sequence[Symbol],
+    fd_spans: ObjectSpans, acc: Attribution, info: BuildInfo | None, symtab: Sequence[Symbol],
 ) -> None:
     """embed.FS tables: each embedded file's bytes and name, and the table, are the embedding
     package's data; the files are listed in the report. Likewise string/[]byte variables' contents
@@ -684,7 +684,7 @@ def _funcdata_claims(
     meta_by_func: array[int] | None,
     acc: Attribution,
     go_minor: int,
-) -> dict[int, tuple[int, int]]:
+) -> ObjectSpans:
     """Each funcdata object (stack maps, inline tree, ...) in go:func.*, sized from its own format,
     goes to the first function (in address order) that references it; shared objects are counted
     once. Alignment padding before an object, function descriptors ("pkg.F·f" words holding a
@@ -693,7 +693,7 @@ def _funcdata_claims(
     sec = _section_for_addr(binary, md.gofunc)
     if sec is None:
         acc.notes.append("go:func.* is not in any section: funcdata left unattributed")
-        return {}
+        return ObjectSpans.empty()
     base = sec.offset + (md.gofunc - sec.addr)
     limit = sec.offset + sec.file_size
     # Go 1.26+ generates go:func.* in the pclntab (up to findfunctab) or in a section of its own;
@@ -721,8 +721,8 @@ def _funcdata_claims(
     if len(failed):
         acc.notes.append(f"{len(failed)} funcdata objects could not be decoded: left unattributed")
     if not len(rels):
-        return {}
-    spans = dict(zip(rels.tolist(), zip(starts.tolist(), ends.tolist(), strict=True), strict=True))
+        return ObjectSpans.empty()
+    spans = ObjectSpans(rels, starts, ends)
     end = region_end if region_end is not None else int(ends.max())
     entries = np.frombuffer(funcs.entries, dtype=np.uint64)[:-1].astype(np.int64)
     pids = np.asarray(ids, dtype=np.int64)

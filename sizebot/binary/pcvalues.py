@@ -17,11 +17,15 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from sizebot.binary.pclntab import FuncTable, Pclntab
+
+if TYPE_CHECKING:
+    from sizebot.binary.funcdata import ObjectSpans
 
 _LONG = 6  # varints this long (values of 2**35 or more) are read by the reference decoder
 _CHUNK = 1 << 20
@@ -465,7 +469,7 @@ def pctab_claims(
 
 
 def inlined_names(
-    funcs: FuncTable, tree_spans: dict[int, tuple[int, int]], esize: int, name_at: int, table_len: int
+    funcs: FuncTable, tree_spans: ObjectSpans, esize: int, name_at: int, table_len: int
 ) -> tuple[list[int], list[int]]:
     """(file offset, offset of its NUL) of each name the functions' inline trees reference, in the
     order the trees list them (function by function), each once; ``tree_spans`` holds each decoded
@@ -475,15 +479,12 @@ def inlined_names(
     fa = arrays(funcs)
     with_tree = np.flatnonzero(np.diff(fa.fd_ptr) > 3)  # FUNCDATA_InlTree
     trees = fa.fd_rel[fa.fd_ptr[with_tree] + 3].astype(np.int64)
-    if not tree_spans or not len(trees):
+    if not len(tree_spans) or not len(trees):
         return [], []
-    rels = np.fromiter(tree_spans, dtype=np.int64, count=len(tree_spans))
-    spans = np.array(list(tree_spans.values()), dtype=np.int64).reshape(-1, 2)
-    order = np.argsort(rels)
-    rels, spans = rels[order], spans[order]
+    rels = tree_spans.rels
     at = np.searchsorted(rels, trees).clip(0, len(rels) - 1)
     known = rels[at] == trees
-    start, end = spans[at[known], 0], spans[at[known], 1]
+    start, end = tree_spans.starts[at[known]], tree_spans.ends[at[known]]
     count = (end - start) // esize
     keep = count > 0
     start, count = start[keep], count[keep]
