@@ -364,6 +364,11 @@ class _Batches:
         e2: list[int] = []
         p2: list[int] = []
         w.link_claims(replace(links, typelinks=[]), itab_info, package_at, pkg_index, s2, e2, p2)
+        # package() calls itself through its closure cell: a cycle that would hold what it reads (the
+        # refs by row, their starts, the memo) until a full collection, through the steps that peak
+        memo.clear()
+        ref_rows.clear()
+        ref_at.clear()
         return w.regions(np.concatenate([starts, tl_starts, np.array(s2, np.int64)]),
                          np.concatenate([ends, tl_ends, np.array(e2, np.int64)]),
                          np.concatenate([pkgs, tl_ids, np.array(p2, np.int64)]), names, len(order))
