@@ -54,11 +54,12 @@ from sizebot.binary.data_by_reference import data_references, reference_claims
 from sizebot.binary.dwarf import Unit, debug_sections, file_spans, split_dwarf
 from sizebot.binary.dwarf_packed import ClaimsDelta, PackedSplit, add_claims, has_dwarf, split_by_address
 from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables, word_view
-from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, ObjectSpans, object_arrays
+from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_arrays
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
 from sizebot.binary.pcvalues import (
+    ObjectSpans,
     as_array,
     inlined_names,
     parse_functions,

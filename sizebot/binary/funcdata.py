@@ -365,28 +365,3 @@ def decode_one_by_one(
             if (order[j] if j < len(order) else region_len) == rel + n + 1:
                 sizes[rel] = (n + 1, i)
     return sizes, failed
-
-
-class ObjectSpans:
-    """Each decoded funcdata object's file span [start, end) by its go:func.* offset, as sorted arrays
-    (a dict of tens of thousands of tuples held megabytes through the steps that peak)."""
-
-    def __init__(self, rels: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-        order = np.argsort(rels, kind="stable")
-        self.rels = np.ascontiguousarray(rels[order], dtype=np.int64)
-        self.starts = np.ascontiguousarray(starts[order], dtype=np.int64)
-        self.ends = np.ascontiguousarray(ends[order], dtype=np.int64)
-
-    @classmethod
-    def empty(cls) -> ObjectSpans:
-        none = np.zeros(0, dtype=np.int64)
-        return cls(none, none, none)
-
-    def __len__(self) -> int:
-        return len(self.rels)
-
-    def get(self, rel: int) -> tuple[int, int] | None:
-        i = int(np.searchsorted(self.rels, rel))
-        if i < len(self.rels) and int(self.rels[i]) == rel:
-            return int(self.starts[i]), int(self.ends[i])
-        return None

@@ -17,15 +17,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from sizebot.binary.pclntab import FuncTable, Pclntab
-
-if TYPE_CHECKING:
-    from sizebot.binary.funcdata import ObjectSpans
 
 _LONG = 6  # varints this long (values of 2**35 or more) are read by the reference decoder
 _CHUNK = 1 << 20
@@ -504,3 +500,28 @@ def inlined_names(
     found = at < len(nuls)
     base = pcln.funcname_off
     return (uniq[found] + base).tolist(), (nuls[at[found]] + base).tolist()
+
+
+class ObjectSpans:
+    """Each decoded funcdata object's file span [start, end) by its go:func.* offset, as sorted arrays
+    (a dict of tens of thousands of tuples held megabytes through the steps that peak)."""
+
+    def __init__(self, rels: np.ndarray, starts: np.ndarray, ends: np.ndarray):
+        order = np.argsort(rels, kind="stable")
+        self.rels = np.ascontiguousarray(rels[order], dtype=np.int64)
+        self.starts = np.ascontiguousarray(starts[order], dtype=np.int64)
+        self.ends = np.ascontiguousarray(ends[order], dtype=np.int64)
+
+    @classmethod
+    def empty(cls) -> ObjectSpans:
+        none = np.zeros(0, dtype=np.int64)
+        return cls(none, none, none)
+
+    def __len__(self) -> int:
+        return len(self.rels)
+
+    def get(self, rel: int) -> tuple[int, int] | None:
+        i = int(np.searchsorted(self.rels, rel))
+        if i < len(self.rels) and int(self.rels[i]) == rel:
+            return int(self.starts[i]), int(self.ends[i])
+        return None
