@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
 
 from sizebot.errors import SizebotError
 
@@ -78,3 +82,58 @@ def _is_link(name: str, dir_fd: int) -> bool:
         return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
     except OSError:
         return False
+
+
+# -- a cache's directory: entries written whole, never through a link ----------------------------
+
+
+def open_cache_directory(path: Path) -> int | None:
+    """A descriptor of the cache directory ``path`` (made if missing), never reached through a symbolic
+    link; None when it is one, or cannot be made: no cache then, never one written through a link."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+
+
+def write_cache_entry(directory: int, name: str, write: Callable[[IO[str]], object], encoding: str = "utf-8") -> bool:
+    """Write the entry ``name`` in ``directory`` with ``write``, whole or not at all: into a new private
+    file, then renamed over ``name`` (readers see a whole entry or none). False when it could not be
+    written (OSError or ValueError, e.g. a value JSON cannot carry): a cache that cannot be written only
+    costs time."""
+    tmp = f".tmp-{secrets.token_hex(8)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
+        with os.fdopen(fd, "w", encoding=encoding) as f:
+            write(f)
+        os.replace(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
+        return True
+    except (OSError, ValueError):
+        try:
+            os.unlink(tmp, dir_fd=directory)
+        except OSError:
+            pass
+        return False
+
+
+def prune_cache_entries(directory: int, keep: int, suffix: str, *, also: str | None = None) -> None:
+    """Keep the newest ``keep`` regular files named ``*suffix`` (not hidden: those are writes under
+    way), and drop every ``*also`` file; a name that is not a regular file is only ever unlinked itself."""
+    with os.scandir(directory) as found:
+        listed = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in found
+                  if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
+    listed.sort(key=lambda entry: entry[1], reverse=True)
+    stale = [name for name, _ in listed[keep:]]
+    if also is not None:
+        with os.scandir(directory) as found:
+            stale += [e.name for e in found if e.name.endswith(also)]
+    for name in stale:
+        try:
+            os.unlink(name, dir_fd=directory)
+        except FileNotFoundError:
+            pass

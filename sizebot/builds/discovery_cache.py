@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import sys
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from sizebot.builds.git import checked_sha, run_git
 from sizebot.documents.jsonfile import parse_json, read_regular_file
+from sizebot.files import open_cache_directory, prune_cache_entries, write_cache_entry
 
 SCHEMA = "sizebot/discovery@1"
 MAX_ENTRIES = 64
@@ -138,32 +138,21 @@ def _package(package: str) -> bool:
 def keep_listing(cache_dir: Path, key: str, listing: Listing) -> None:
     """Keep the main packages listed under ``key`` (nothing kept when the directory cannot be written)."""
     doc = {"schema": SCHEMA, "key": key, "targets": [list(pair) for pair in listing]}
-    directory = _open_directory(Path(cache_dir) / "discover")
+    directory = open_cache_directory(Path(cache_dir) / "discover")
     if directory is None:
         return
-    tmp = f".tmp-{secrets.token_hex(8)}"
-    written = False
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, separators=(",", ":"))
-        os.replace(tmp, f"{key}.json", src_dir_fd=directory, dst_dir_fd=directory)
-        written = True
-        _prune(directory)
-    except (OSError, ValueError):
-        pass  # a cache that cannot be written only costs time
+        if write_cache_entry(directory, f"{key}.json", lambda f: json.dump(doc, f, separators=(",", ":"))):
+            prune_cache_entries(directory, MAX_ENTRIES, ".json")
+    except OSError:
+        pass  # a cache that cannot be pruned only costs room
     finally:
-        if not written:
-            try:
-                os.unlink(tmp, dir_fd=directory)
-            except OSError:
-                pass
         os.close(directory)
 
 
 def forget(cache_dir: Path, key: str) -> None:
     """Remove the entry kept under ``key`` (one that go list contradicted)."""
-    directory = _open_directory(Path(cache_dir) / "discover")
+    directory = open_cache_directory(Path(cache_dir) / "discover")
     if directory is None:
         return
     try:
@@ -176,30 +165,3 @@ def forget(cache_dir: Path, key: str) -> None:
 
 def _entry(cache_dir: Path, key: str) -> Path:
     return Path(cache_dir) / "discover" / f"{key}.json"
-
-
-def _open_directory(path: Path) -> int | None:
-    """A descriptor of ``path`` (made if missing), never reached through a symbolic link; None when it is
-    one, or cannot be made."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.mkdir()
-        except FileExistsError:
-            pass
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-
-
-def _prune(directory: int) -> None:
-    """Keep the newest MAX_ENTRIES entries; a name that is not a regular file is only ever unlinked itself."""
-    with os.scandir(directory) as found:
-        listed = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in found
-                  if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
-    listed.sort(key=lambda entry: entry[1], reverse=True)
-    for name, _ in listed[MAX_ENTRIES:]:
-        try:
-            os.unlink(name, dir_fd=directory)
-        except FileNotFoundError:
-            pass

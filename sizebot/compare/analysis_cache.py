@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,12 +48,14 @@ import sizebot.documents.analyze
 from sizebot.documents.analyze import BinaryReport, plain_functions
 from sizebot.documents.fields import Fields, size
 from sizebot.documents.jsonfile import check_values, parse_json, read_regular_file
+from sizebot.files import open_cache_directory, prune_cache_entries, write_cache_entry
 
 SCHEMA = "sizebot/analysis-cache@1"
 MAX_ENTRIES = 64
 MAX_ENTRY_BYTES = 64 * 1024 * 1024  # gopls's analysis with every function is ~10 MB
 _CHUNK = 1 << 20
 _SUFFIX = ".json"
+_OLD_SUFFIX = ".pickle"  # entries of an older sizebot: never read, removed when pruning
 
 
 @cache
@@ -149,26 +150,15 @@ def predict(cache_dir: Path, build: str, key: str) -> None:
     """Keep ``key`` as what the build ``build`` gives (nothing kept when the directory cannot be written)."""
     if not _ID.fullmatch(build) or not _KEY.fullmatch(key):
         return
-    directory = _open_directory(Path(cache_dir) / "predict")
+    directory = open_cache_directory(Path(cache_dir) / "predict")
     if directory is None:
         return
-    tmp = f".tmp-{secrets.token_hex(8)}"
-    written = False
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(key + "\n")
-        os.replace(tmp, build, src_dir_fd=directory, dst_dir_fd=directory)
-        written = True
-        _prune(directory, suffix="", keep=8 * MAX_ENTRIES)
+        if write_cache_entry(directory, build, lambda f: f.write(key + "\n"), encoding="ascii"):
+            prune_cache_entries(directory, 8 * MAX_ENTRIES, "", also=_OLD_SUFFIX)
     except OSError:
-        pass  # a cache that cannot be written only costs time
+        pass  # a cache that cannot be pruned only costs room
     finally:
-        if not written:
-            try:
-                os.unlink(tmp, dir_fd=directory)
-            except OSError:
-                pass
         os.close(directory)
 
 
@@ -237,54 +227,15 @@ def _store(entry: Path, key: str, report: BinaryReport) -> None:
         return
     if kept != report:
         return  # a value the document cannot carry: a hit would not be the same analysis
-    directory = _open_directory(entry.parent)
+    directory = open_cache_directory(entry.parent)
     if directory is None:
         return  # a linked (or unusable) analyze directory: no cache, never written through
-    tmp = f".tmp-{secrets.token_hex(8)}"
-    written = False
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, separators=(",", ":"), allow_nan=False)
-        os.replace(tmp, entry.name, src_dir_fd=directory, dst_dir_fd=directory)  # readers see a whole entry or none
-        written = True
-        _prune(directory)
-    except (OSError, ValueError):
-        pass  # a cache that cannot be written only costs time
-    finally:
-        if not written:
-            try:
-                os.unlink(tmp, dir_fd=directory)
-            except OSError:
-                pass
-        os.close(directory)
-
-
-def _open_directory(path: Path) -> int | None:
-    """A descriptor of the ``analyze`` directory (made if missing), never reached through a symbolic
-    link; None when it is one, or cannot be made."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.mkdir()
-        except FileExistsError:
-            pass
-        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        # readers see a whole entry or none
+        if write_cache_entry(directory, entry.name,
+                             lambda f: json.dump(doc, f, separators=(",", ":"), allow_nan=False)):
+            prune_cache_entries(directory, MAX_ENTRIES, _SUFFIX, also=_OLD_SUFFIX)
     except OSError:
-        return None
-
-
-def _prune(directory: int, *, suffix: str = _SUFFIX, keep: int | None = None) -> None:
-    """Keep the newest MAX_ENTRIES entries; a name that is not a regular file is only ever unlinked itself."""
-    with os.scandir(directory) as found:
-        listed = [(e.name, e.stat(follow_symlinks=False).st_mtime) for e in found
-                  if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file(follow_symlinks=False)]
-        listed.sort(key=lambda entry: entry[1], reverse=True)
-    stale = [name for name, _ in listed[MAX_ENTRIES if keep is None else keep:]]
-    with os.scandir(directory) as found:
-        stale += [e.name for e in found if e.name.endswith(".pickle")]  # entries of an older sizebot: never read
-    for name in stale:
-        try:
-            os.unlink(name, dir_fd=directory)
-        except FileNotFoundError:
-            pass
+        pass  # a cache that cannot be pruned only costs room
+    finally:
+        os.close(directory)
