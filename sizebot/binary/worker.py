@@ -39,8 +39,14 @@ _PR_SET_PDEATHSIG = 1
 
 
 def can_fork() -> bool:
-    """Forking is available and safe here (POSIX, one thread in this process)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Forking is available and safe here (POSIX, one thread in this process: native threads, such as
+    a numeric library's pool, counted too where /proc lists them)."""
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: Python's threads are the ones known
+        return True
 
 
 class Worker:
