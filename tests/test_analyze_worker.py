@@ -96,8 +96,14 @@ def test_a_signal_as_the_worker_is_forked_leaves_no_worker(monkeypatch: pytest.M
         return pid
 
     monkeypatch.setattr(worker.os, "fork", fork)
-    with pytest.raises(KeyboardInterrupt):
-        analyze_binary(build_real(FZF), jobs=2)
+    # Python's own SIGINT handler, also where the test run was started with SIGINT ignored (a
+    # background job of a shell without job control): otherwise nothing interrupts the analysis
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            analyze_binary(build_real(FZF), jobs=2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(forked) == 1
     try:
         waited = os.waitpid(forked[0], os.WNOHANG)
