@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import stat
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,7 @@ from sizebot.render.report_markdown import render_report_markdown
 from sizebot.units import format_delta, format_size
 from tests.support.git import commit_all, git
 from tests.support.goprograms import write_tree
-from tests.support.realprograms import RealProgram, module_dir
+from tests.support.realprograms import RealProgram, copy_release, module_dir
 
 BASE = RealProgram("github.com/junegunn/fzf", "v0.55.0")
 HEAD = RealProgram("github.com/junegunn/fzf", "v0.56.0")
@@ -59,27 +57,15 @@ VERSIONS = [("github.com/charlievieth/fastwalk", "v1.0.8", "v1.0.9"),
             ("golang.org/x/term", "v0.23.0", "v0.25.0")]
 
 
-def _copy_release(program: RealProgram, repo: Path) -> None:
-    """The module's files as they are in the module cache (read-only there), made writable."""
-    for entry in repo.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    shutil.copytree(module_dir(program), repo, dirs_exist_ok=True)
-    for path in repo.rglob("*"):
-        if ".git" not in path.parts:
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-    (repo / "sizebot.toml").write_text(CONFIG)
-
-
 @pytest.fixture(scope="module")
 def fzf_pr(tmp_path_factory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("fzf-pr")
     repo = root / "fzf"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    _copy_release(BASE, repo)
+    copy_release(BASE, repo, CONFIG)
     base = commit_all(repo, "fzf 0.55.0")
-    _copy_release(HEAD, repo)
+    copy_release(HEAD, repo, CONFIG)
     head = commit_all(repo, SUBJECT)
     out, status = _report(repo, base, head, root)
     return {"status": status, "doc": json.loads((out / "report.json").read_text()),

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import stat
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from sizebot.cli import main
 from sizebot.units import format_delta
 from tests.support.git import commit_all, git
-from tests.support.realprograms import RealProgram, module_dir
+from tests.support.realprograms import RealProgram, copy_release
 
 BASE = RealProgram("mvdan.cc/sh/v3", "v3.13.1", "./cmd/shfmt")
 HEAD = RealProgram("mvdan.cc/sh/v3", "v3.14.1", "./cmd/shfmt")
@@ -45,26 +43,15 @@ env = { CGO_ENABLED = "0" }
 """
 
 
-def _copy_release(program: RealProgram, repo: Path) -> None:
-    for entry in repo.iterdir():
-        if entry.name != ".git":
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    shutil.copytree(module_dir(program), repo, dirs_exist_ok=True)
-    for path in repo.rglob("*"):
-        if ".git" not in path.parts:
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-    (repo / "sizebot.toml").write_text(CONFIG)
-
-
 @pytest.fixture(scope="module")
 def shfmt_pr(tmp_path_factory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("shfmt-pr")
     repo = root / "sh"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    _copy_release(BASE, repo)
+    copy_release(BASE, repo, CONFIG)
     base = commit_all(repo, "sh v3.13.1")
-    _copy_release(HEAD, repo)
+    copy_release(HEAD, repo, CONFIG)
     head = commit_all(repo, "sh v3.14.1")
     out, work = root / "out", root / "work"
     out.mkdir()

@@ -688,12 +688,7 @@ class TypeWalker:
         index: dict[str, int] = {}  # package path -> its index, in the order of first use
         names: list[str] = []
 
-        def pkg_index(pkg: str) -> int:
-            k = index.get(pkg)
-            if k is None:
-                k = index[pkg] = len(names)
-                names.append(pkg)
-            return k
+        pkg_index = package_indexer(index, names)
 
         name_at, off_of = self.name_at, self._off
         for a in order:
@@ -750,3 +745,16 @@ class TypeWalker:
         zero = ~nonzero.any(axis=1)
         del data
         return e1[zero], s2[zero], pkgs[by[:-1][pad][zero]]
+
+
+def package_indexer(index: dict[str, int], names: list[str]) -> Callable[[str], int]:
+    """A package path's index in ``names``, appended on first use (``index`` maps them back)."""
+
+    def pkg_index(pkg: str) -> int:
+        k = index.get(pkg)
+        if k is None:
+            k = index[pkg] = len(names)
+            names.append(pkg)
+        return k
+
+    return pkg_index

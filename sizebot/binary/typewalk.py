@@ -30,6 +30,7 @@ from sizebot.binary.moduledata import (
     TFLAG_UNCOMMON,
     TypeRegions,
     TypeWalker,
+    package_indexer,
 )
 
 
@@ -353,13 +354,7 @@ class _Batches:
             tl_ends = tl_starts + 4
             tl_ids = np.array(list(map(index.__getitem__, filter(None, tl_pkgs))), np.int64)
 
-        def pkg_index(pkg: str) -> int:
-            k = index.get(pkg)
-            if k is None:
-                k = index[pkg] = len(names)
-                names.append(pkg)
-            return k
-
+        pkg_index = package_indexer(index, names)
         s2: list[int] = []
         e2: list[int] = []
         p2: list[int] = []

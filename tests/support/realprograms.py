@@ -20,6 +20,8 @@ import functools
 import hashlib
 import json
 import os
+import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +107,16 @@ def build_real(
                            f"{proc.stderr}")
     tmp_exe.rename(exe)
     return exe
+
+
+def copy_release(program: RealProgram, repo: Path, config: str) -> None:
+    """Replace the work tree of the git repository ``repo`` with the module's files as they are in the
+    module cache (read-only there), made writable, and ``config`` as its sizebot.toml."""
+    for entry in repo.iterdir():
+        if entry.name != ".git":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.copytree(module_dir(program), repo, dirs_exist_ok=True)
+    for path in repo.rglob("*"):
+        if ".git" not in path.parts:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    (repo / "sizebot.toml").write_text(config)
