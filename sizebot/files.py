@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -106,7 +105,7 @@ def write_cache_entry(directory: int, name: str, write: Callable[[IO[str]], obje
     file, then renamed over ``name`` (readers see a whole entry or none). False when it could not be
     written (OSError or ValueError, e.g. a value JSON cannot carry): a cache that cannot be written only
     costs time."""
-    tmp = f".tmp-{secrets.token_hex(8)}"
+    tmp = f".tmp-{os.urandom(8).hex()}"  # secrets.token_hex's own source, without hashlib and OpenSSL on import
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
         with os.fdopen(fd, "w", encoding=encoding) as f:
