@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -305,3 +306,17 @@ def test_enterprise_base_url_with_path_prefix(clock):
             c.get_json(f"/repos/{REPO}/pulls/99")
     finally:
         f.stop()
+
+
+def test_stop_leaves_no_thread_of_the_server(clock):
+    # PyGithub keeps its connection open (keep-alive): stopping the server must end that connection's
+    # handler thread too, or a later in-process test sees a second thread (the image pool forks only
+    # from a process with one)
+    before = set(threading.enumerate())
+    f = fg.FakeGitHub(REPO).start()
+    f.add_pull(12, "a" * 40, SHA)
+    c = client_for(f, clock)
+    assert c.get_json(f"/repos/{REPO}/pulls/12")["number"] == 12
+    assert c.get_json(f"/repos/{REPO}/pulls/12")["number"] == 12  # the same kept-alive connection
+    f.stop()
+    assert [t.name for t in threading.enumerate() if t not in before] == []

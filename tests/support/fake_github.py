@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import threading
 import urllib.parse
 from collections import defaultdict, deque
@@ -72,6 +73,37 @@ class Request:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    """Remembers its open connections so that stopping can end them; a keep-alive connection's
+    handler thread otherwise waits on it until its timeout."""
+
+    daemon_threads = False  # tracked, so that server_close joins them (daemon handler threads are not)
+
+    def __init__(self, *args: Any):
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            open_ = list(self._open)
+        for conn in open_:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:  # closed by its handler meanwhile
+                pass
+
+
 class FakeGitHub:
     """State and routes. ``login``/``user_type`` are who the token is; ``user_403`` mimics an
     installation token (GET /user answers 403). ``token``: when set, any other credential gets 401."""
@@ -93,7 +125,8 @@ class FakeGitHub:
         self.remaining = 5000
         self._next_id = 1000
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
+        self._serving: threading.Thread | None = None
 
     # -- scripting --------------------------------------------------------------------------
     def add_pull(self, number: int, base_sha: str, head_sha: str, *, base_ref: str = "main",
@@ -177,15 +210,21 @@ class FakeGitHub:
 
             do_GET = do_POST = do_PATCH = do_DELETE = _do
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                         daemon=True)
+        self._serving.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and end every connection, kept-alive ones too: no thread of the server outlives
+        this call (a later in-process test may need a process with one thread, e.g. to fork)."""
         if self._server:
             self._server.shutdown()
-            self._server.server_close()
+            if self._serving:
+                self._serving.join()
+            self._server.close_connections()
+            self._server.server_close()  # joins the handler threads, which now read end-of-file
 
     # -- shapes -----------------------------------------------------------------------------
     def _user(self, login: str, user_type: str) -> dict[str, Any]:
