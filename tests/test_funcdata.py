@@ -189,3 +189,31 @@ def test_corrupt_funcdata_offset_is_a_note(tmp_path):
     r = analyze_binary(path)
     assert "1 funcdata objects could not be decoded: left unattributed" in r.notes
     assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size
+
+
+def test_arg_liveness_object_at_the_end_of_go_func(tmp_path):
+    """A lone-bitmap arg liveness object (u8 start offset, one bitmap of 1 or 2 bytes) is measured
+    when its bytes fit in go:func.* and noted, unattributed, when they do not: never an error."""
+    src = build(HTTPJSON, flags=STRIP)
+    funcs, _sizes, _failed, b, _md, region_len = _objects(src)
+    pcln = Pclntab(b, b.pclntab_section())
+    victim = next(i for i, f in enumerate(funcs) if len(f.funcdata) > 6 and f.funcdata[6] != NO_FUNCDATA
+                  and len(f.pc_tables) > 6 and f.pc_tables[6] and pcln.pcvalue_stats(f.pc_tables[6]) == (1, False))
+    f = funcs[victim]
+    word = f.func_off + pcln.func_size + 4 * (len(f.pc_tables) - 3) + 4 * 6
+    data = bytes(src.read_bytes())
+    b.close()
+    for rel, fits in ((region_len - 2, True), (region_len - 1, False)):  # its bitmap the last byte; past it
+        forged = bytearray(data)
+        struct.pack_into("<I", forged, word, rel)
+        path = tmp_path / f"forged-{rel}"
+        path.write_bytes(bytes(forged))
+        _funcs, sizes, failed, b2, _md2, _rl2 = _objects(path)
+        b2.close()
+        if fits:
+            assert sizes[rel] == (2, victim) and rel not in failed
+        else:
+            assert rel not in sizes and failed == {rel}
+            r = analyze_binary(path)
+            assert "1 funcdata objects could not be decoded: left unattributed" in r.notes
+            assert sum(p.size for p in r.packages) + sum(u.size for u in r.unattributed) == r.file_size

@@ -86,7 +86,8 @@ class FuncdataDecoder:
         self._word = struct.Struct(bo + ("Q" if ptr_size == 8 else "I"))
         self.go_minor = go_minor
         self.inline_entry_size = inline_entry_size
-        self.ambiguous: set[int] = set()  # arg liveness objects that may be one byte longer
+        self.ambiguous: set[int] = set()  # measured arg liveness objects that may be one byte longer
+        self._lone = False  # the object _extent just sized is such a lone bitmap
 
     def extent(self, kind: int, rel: int, pcdata: Callable[[int], tuple[int, bool] | None]) -> int | None:
         """Bytes of the object of ``kind`` at ``rel``; ``pcdata(i)`` is (largest value, whether any
@@ -95,12 +96,15 @@ class FuncdataDecoder:
         start = self.base + rel
         if rel < 0 or start >= self.limit:
             return None
+        self._lone = False
         try:
             n = self._extent(kind, start, pcdata)
         except (struct.error, IndexError):
             return None
         if n is None or n <= 0 or start + n > self.limit:
             return None
+        if self._lone:  # only an object that fits is a candidate for widening
+            self.ambiguous.add(rel)
         return n
 
     def _extent(self, kind: int, start: int, pcdata: Callable[[int], tuple[int, bool] | None]) -> int | None:
@@ -140,8 +144,8 @@ class FuncdataDecoder:
             # bitmaps of ceil(nargs/8) bytes (nargs: register-argument words, at most 10) from
             # offset 1; the table's values are the offsets of the bitmaps in use, and every bitmap
             # is in use: values 1, 2, ... mean 1-byte bitmaps, 1, 3, ... 2-byte ones. A lone bitmap
-            # (value 1) may be either: 1 byte is returned and the offset noted in ``ambiguous``, for
-            # the caller to widen when the next object starts one byte later.
+            # (value 1) may be either: 1 byte is returned and, when that fits, the offset noted in
+            # ``ambiguous``, for the caller to widen when the next object starts one byte later.
             stats = pcdata(PCDATA_ARG_LIVE_INDEX)
             if stats is None or stats[0] < 1:
                 return None
@@ -150,7 +154,7 @@ class FuncdataDecoder:
                 return top + 1
             if top > 1:
                 return top + 2
-            self.ambiguous.add(start - self.base)
+            self._lone = True
             return 2
         if kind == FUNCDATA_WRAP_INFO:
             return 4
