@@ -27,6 +27,7 @@ from sizebot.config import (
     load_config,
     parse_config,
 )
+from sizebot.config.loading import MAX_CONFIG_BYTES
 from sizebot.config.schema import config_schema, keys_of, known_platforms
 from sizebot.errors import ConfigError, SizebotError
 from tests.support.schemas import load_schema
@@ -529,6 +530,46 @@ def test_non_finite_percentages_are_refused(value):
     expected = "a percentage cannot be negative" if value.startswith("-") else \
         f"a percentage must be a finite number, got {value!r}"
     assert message == f"sizebot.toml:3: budget[0].max_increase: {expected}"
+
+
+def test_a_config_over_the_size_limit_is_one_line(tmp_path):
+    # 200,000 budget tables (10 MB) took minutes to parse: refused before parsing, naming the file
+    text = '[[target]]\nname = "app"\npackage = "./cmd/app"\n\n' + \
+        '[[budget]]\ntargets = ["app"]\nmax_increase = "1%"\n\n' * 200_000
+    path = tmp_path / "sizebot.toml"
+    path.write_text(text)
+    message = f"sizebot.toml: {len(text)} bytes, more than a sizebot.toml may have (1048576 bytes, 1 MiB)"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, repo_root=tmp_path)
+    assert str(info.value) == message and info.value.exit_code == 2
+    with pytest.raises(ConfigError) as info:  # the text read from git or through the API
+        parse_config(text, "sizebot.toml")
+    assert str(info.value) == message
+    # the limit itself is allowed, in bytes of UTF-8 (not characters)
+    head = '[[target]]\nname = "app"\npackage = "./cmd/app"\n# '
+    at_limit = head + "é" * ((MAX_CONFIG_BYTES - len(head) - 1) // 2) + "\n"
+    at_limit += "#" * (MAX_CONFIG_BYTES - len(at_limit.encode()))
+    assert len(at_limit.encode()) == MAX_CONFIG_BYTES
+    assert parse_config(at_limit).targets[0].name == "app"
+    with pytest.raises(ConfigError, match=r"^sizebot.toml: 1048577 bytes, more than"):
+        parse_config(at_limit + "#")
+
+
+def test_hostile_counts_under_the_limit_are_checked_in_one_pass():
+    # every target, budget and listed name is looked up once, not against all before it: a file
+    # within the size limit once took minutes (targets x budgets, and each list item x the ones before)
+    n = 5000
+    text = "".join(f'[[target]]\nname = "t{i}"\npackage = "./cmd/t{i}"\n\n' for i in range(n))
+    text += "".join(f'[[budget]]\ntargets = ["t{n - 1 - i}", "t{i // 3}"]\nmax_increase = "1%"\n\n'
+                    for i in range(n))
+    cfg = parse_config(text)
+    assert len(cfg.targets) == len(cfg.budgets) == n
+    assert cfg.budgets[-1].targets == ("t0", f"t{(n - 1) // 3}") and cfg.budgets[-1].line == 8 * n - 3
+    assert error_of(text + '[[budget]]\ntargets = ["t1", "t7"]\nmax_size = 1\n[[target]]\nname = "t3"\npackage = "."\n') == \
+        f"sizebot.toml:{8 * n + 5}: target[{n}].name: target 't3' is defined twice"
+    many = ", ".join(f'"s{i}"' for i in range(100_000))  # 100,000 distinct names in one list
+    assert error_of(f'[[target]]\nname = "a"\npackage = "."\nstrategies = [{many}, "s5"]\n') == \
+        "sizebot.toml:4: target[0].strategies[100000]: 's5' is listed twice"
 
 
 def test_a_fifo_is_not_read(tmp_path):

@@ -17,6 +17,9 @@ from sizebot.errors import ConfigError
 from sizebot.files import file_kind
 
 CONFIG_NAMES = ("sizebot.toml", ".github/sizebot.toml")
+# The largest sizebot.toml read, in bytes: hundreds of times what a real one needs, and bounded so
+# that a pull request's file cannot make the parse take minutes (tomllib alone reads a few MB a second)
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def find_config(repo_root: str | Path) -> Path | None:
@@ -41,6 +44,11 @@ def load_config(path: str | Path, *, repo_root: str | Path | None = None) -> Con
         # a FIFO would block the read forever
         raise ConfigError(f"{file_kind(path.stat().st_mode)}, not a regular file", path=display)
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:  # before reading it all
+            raise _too_large(path.stat().st_size, display)
+    except OSError:
+        pass  # said by the read below
+    try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("no such file", path=display) from None
@@ -51,6 +59,9 @@ def load_config(path: str | Path, *, repo_root: str | Path | None = None) -> Con
 
 def parse_config(text: str, path: str = "sizebot.toml") -> Config:
     """Validate the text of a sizebot.toml; ``path`` is how messages name the file."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise _too_large(size, path)
     deep = nesting_error(text)
     if deep:
         line, key = deep
@@ -67,6 +78,10 @@ def parse_config(text: str, path: str = "sizebot.toml") -> Config:
     except (AssertionError, IndexError, RecursionError, tomllib.TOMLDecodeError):
         lines = {}  # a scanner gap: messages lose their lines, nothing more
     return validate(data, path, lines)
+
+
+def _too_large(size: int, path: str) -> ConfigError:
+    return ConfigError(f"{size} bytes, more than a sizebot.toml may have ({MAX_CONFIG_BYTES} bytes, 1 MiB)", path=path)
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, path: str) -> ConfigError:

@@ -209,11 +209,19 @@ class SchemaWalker:
         if len(value) < schema.get("minItems", 0):
             raise self.error(key, MIN_ITEMS_MESSAGES.get(where, f"list at least {schema['minItems']}"))
         items = schema.get("items")
+        unique = schema.get("uniqueItems", False)
+        seen: set[Any] = set()  # a set, not the items before: a hostile file lists 100,000s
         for i, item in enumerate(value):
             if items is not None:
                 self.check(item, items, key + (i,), where)
-            if schema.get("uniqueItems") and item in value[:i]:
-                raise self.error(key + (i,), f"{describe(item)} is listed twice")
+            if unique:
+                try:
+                    repeated = item in seen
+                    seen.add(item)
+                except TypeError:  # a table or an array: compared with the items before
+                    repeated = item in value[:i]
+                if repeated:
+                    raise self.error(key + (i,), f"{describe(item)} is listed twice")
 
     def any_of_message(self, schema: Schema, where: str) -> str:
         branches = schema["anyOf"]
@@ -338,12 +346,14 @@ class ConfigBuilder:
     def __init__(self, walker: SchemaWalker):
         self.walker = walker
         self.error = walker.error
+        self._indexes: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}  # id -> (names, set)
 
     def config(self, data: dict) -> Config:
         strategies = self.strategies(data["strategy"]) if "strategy" in data else DEFAULT_STRATEGIES
         names = tuple(s.name for s in strategies)
         targets = self.targets(data.get("target", []), names)
-        budgets = tuple(self.budget(body, ("budget", i), i, targets, names)
+        target_names = tuple(t.name for t in targets)
+        budgets = tuple(self.budget(body, ("budget", i), i, target_names, names)
                         for i, body in enumerate(data.get("budget", [])))
         override = self.override(data["override"]) if "override" in data else OverridePolicy()
         image = self.image(data["image"]) if "image" in data else None
@@ -377,10 +387,12 @@ class ConfigBuilder:
 
     def targets(self, bodies: list[dict], strategy_names: tuple[str, ...]) -> tuple[Target, ...]:
         targets: list[Target] = []
+        seen: set[str] = set()
         for i, body in enumerate(bodies):
             key: KeyPath = ("target", i)
-            if any(t.name == body["name"] for t in targets):
+            if body["name"] in seen:
                 raise self.error(key + ("name",), f"target {body['name']!r} is defined twice")
+            seen.add(body["name"])
             chosen = strategy_names
             if "strategies" in body:
                 listed = body["strategies"]
@@ -394,16 +406,22 @@ class ConfigBuilder:
         return tuple(targets)
 
     def known(self, value: str, key: KeyPath, names: tuple[str, ...], what: str) -> None:
-        if value not in names:
+        if value not in self._index(names):
             raise self.error(key, f"unknown {what} {value!r}; {suggest(value, names, 'defined: ' + ', '.join(names))}")
 
-    def budget(self, body: dict, key: KeyPath, index: int, targets: tuple[Target, ...],
+    def _index(self, names: tuple[str, ...]) -> frozenset[str]:
+        """``names`` as a set, made once per tuple: every budget looks its targets up in the same one."""
+        got = self._indexes.get(id(names))
+        if got is None or got[0] is not names:
+            got = self._indexes[id(names)] = (names, frozenset(names))
+        return got[1]
+
+    def budget(self, body: dict, key: KeyPath, index: int, target_names: tuple[str, ...],
                strategy_names: tuple[str, ...]) -> BudgetRule:
         scope_targets = tuple(body.get("targets", ()))
-        if targets:  # discovered targets are only known at build time
-            names = tuple(t.name for t in targets)
+        if target_names:  # discovered targets are only known at build time
             for j, t in enumerate(scope_targets):
-                self.known(t, key + ("targets", j), names, "target")
+                self.known(t, key + ("targets", j), target_names, "target")
         strategies = tuple(body.get("strategies", ()))
         for j, s in enumerate(strategies):
             self.known(s, key + ("strategies", j), strategy_names, "strategy")

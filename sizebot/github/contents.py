@@ -13,11 +13,9 @@ from urllib.parse import quote
 from github import UnknownObjectException
 
 from sizebot.config import Config, default_config
-from sizebot.config.loading import CONFIG_NAMES, parse_config
+from sizebot.config.loading import CONFIG_NAMES, MAX_CONFIG_BYTES, parse_config
 from sizebot.errors import ConfigError, SizebotError
 from sizebot.github.client import GitHubClient
-
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def config_names(working_directory: str, config: str | None) -> tuple[str, ...]:
