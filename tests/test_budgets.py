@@ -179,7 +179,7 @@ def test_image_budgets_compressed_and_uncompressed():
                              max_size=100_000_000)]
     results = evaluate([], [], image_rules=rules, image=image)
     assert [(x.source, x.subject, x.rule, x.status, x.actual, x.message) for x in results] == [
-        ("image.budget[0]", "image (compressed)", "max_increase 5 MB", "pass", 4_000_000,
+        ("image.budget[0]", "image (layer tars as saved)", "max_increase 5 MB", "pass", 4_000_000,
          "head grew 4.00 MB (limit 5 MB)"),
         ("image.budget[1]", "image (uncompressed)", "max_size 100 MB", "pass", 86_000_000,
          "head is 86.0 MB (limit 100 MB)"),

@@ -83,9 +83,15 @@ class BuildMeasurement:
         )
 
 
+# What each ``measure`` of an image budget judges, as its rows name it. The report saves each side
+# with docker save, which stores plain layer tars: "compressed" (the key keeps its name) is their
+# bytes, files plus tar headers, the image table's "layer tars as saved" row
+IMAGE_SUBJECTS = {"compressed": "image (layer tars as saved)", "uncompressed": "image (uncompressed)"}
+
+
 @dataclass(frozen=True)
 class ImageMeasurement:
-    """The configured image at base and head: dive's size (uncompressed) and the stored blobs' size."""
+    """The configured image at base and head: dive's size (uncompressed) and the stored layer tars' size."""
 
     base_size: int | None
     head_size: int | None
@@ -95,7 +101,7 @@ class ImageMeasurement:
 
     @classmethod
     def from_reports(cls, base: ImageReport | None, head: ImageReport | None) -> ImageMeasurement:
-        """Uncompressed = dive's image size (``ImageReport.size``); compressed = the stored blobs."""
+        """Uncompressed = dive's image size (``ImageReport.size``); compressed = the layer tars as saved."""
         return cls(base_size=base.size if base else None, head_size=head.size if head else None,
                    base_compressed_size=base.compressed_size if base else None,
                    head_compressed_size=head.compressed_size if head else None)
@@ -279,7 +285,7 @@ def _judge_build(rule: BudgetRule, build: BuildMeasurement) -> list[BudgetResult
 
 
 def _judge_image(rule: ImageBudgetRule, image: ImageMeasurement) -> list[BudgetResult]:
-    subject = f"image ({rule.measure})"
+    subject = IMAGE_SUBJECTS[rule.measure]
     base, head = image.sizes(rule.measure)
     if head is None:
         if image.head_problem is not None:  # like a budgeted build the head no longer has: never a pass

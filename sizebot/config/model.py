@@ -60,7 +60,7 @@ class ImageBudgetRule:
     level: str
     max_size: int | None = None
     max_increase: tuple[str, float] | None = None
-    measure: str = "compressed"  # "compressed" (what a pull costs) | "uncompressed" (dive's image size)
+    measure: str = "compressed"  # "compressed" (the layer tars as saved) | "uncompressed" (dive's image size)
     line: int | None = None
 
 

@@ -396,7 +396,7 @@ class BudgetResult:
     rule: str  # "max_increase 1%", "package golang.org/x/net/http2 max_size 500 KB", "new_modules warn"
     level: str  # "fail" | "warn"
     status: str  # one of BUDGET_STATUSES
-    subject: str  # "app linux/amd64 release", "image (compressed)"
+    subject: str  # "app linux/amd64 release", "image (layer tars as saved)"
     actual: float | int | None  # bytes, percent or a count of modules; None when skipped
     limit: float | int | None
     unit: str  # "bytes" | "percent" | "modules"
