@@ -231,3 +231,171 @@ def test_shared_checkout_over_what_a_killed_run_left(repo, tmp_path):
     with shared_checkout(root, head, path):
         assert (path / "cmd" / "tool" / "main.go").is_file()
     assert not path.exists() and _worktrees(root) == [str(root)]
+
+
+# ---- the checkout kept at the default path between runs -----------------------------------------------
+
+def _kept(root: Path, sha: str, path: Path):
+    from sizebot.builds.workpath import shared_checkout
+
+    return shared_checkout(root, sha, path, keep=True)
+
+
+def _files(path: Path) -> dict[str, str]:
+    return {p.relative_to(path).as_posix(): p.read_text() for p in sorted(path.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.name != ".git"}
+
+
+def _fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, str]:
+    """The files of a worktree of ``sha`` added anew, as the kept one must hold them."""
+    with _kept(root, sha, tmp_path / "fresh" / "src") as checkout:
+        files = _files(checkout.path)
+    shutil.rmtree(tmp_path / "fresh")
+    git(root, "worktree", "prune")
+    return files
+
+
+@pytest.fixture
+def kept(repo, tmp_path):
+    """A kept worktree at a fixed path, removed (and pruned) after the test."""
+    root, base, head = repo
+    path = (tmp_path / "sizebot-uid" / "name" / "src").resolve()
+    yield root, base, head, path
+    if path.is_symlink():
+        path.unlink()
+    shutil.rmtree(path, ignore_errors=True)
+    git(root, "worktree", "prune")
+    assert _worktrees(root) == [str(root.resolve())]
+
+
+def test_a_kept_checkout_is_reused_and_holds_exactly_the_commit(kept, tmp_path):
+    """Kept: the worktree stays registered after the block; the next run checks its commit out over it
+    (the same directory, an unchanged file not written again) and holds exactly that commit: files edited,
+    deleted, added and ignored by a build are restored or removed."""
+    root, base, head, path = kept
+    with _kept(root, head, path) as checkout:
+        checkout.switch(base)
+        checkout.switch(head)
+        checkout.remove_soon()  # kept: a no-op
+    assert _worktrees(root) == [str(root.resolve()), str(path)]
+    unchanged = (path / "cmd" / "app" / "main.go").stat().st_ino
+    (path / "go.mod").write_text("module edited\n")
+    (path / "cmd" / "tool" / "main.go").unlink()
+    (path / "cmd" / "app" / "generated.go").write_text("package main\n")
+    (path / ".gitignore").write_text("*.out\n")  # then removed by the checkout: tracked at neither commit
+    (path / "bin.out").write_text("ignored")
+    (path / "vendor-dir" / "x").mkdir(parents=True)
+    with _kept(root, base, path) as checkout:
+        assert checkout.path == path and checkout.sha == base
+        assert (path / "cmd" / "app" / "main.go").stat().st_ino == unchanged
+        assert _files(path) == _fresh(root, base, tmp_path)
+        assert not (path / "vendor-dir").exists() and not (path / "bin.out").exists()
+        checkout.switch(head)
+        assert _files(path) == _fresh(root, head, tmp_path)
+    assert git(path, "rev-parse", "HEAD") == head and git(path, "status", "--porcelain", "--ignored") == ""
+    assert _state(root)[2] == ""  # the user's checkout untouched
+
+
+def test_a_stale_or_half_removed_kept_checkout_is_mended(kept, tmp_path):
+    """A kept worktree at another commit, with files removed behind its back, its .git file gone, or
+    its directory gone while it is still registered: the block still holds exactly the commit."""
+    root, base, head, path = kept
+    with _kept(root, base, path):
+        pass
+    shutil.rmtree(path / "cmd")  # half removed
+    with _kept(root, head, path):
+        assert _files(path) == _fresh(root, head, tmp_path)
+    (path / ".git").unlink()  # not a worktree any more: removed, and added again
+    with _kept(root, base, path):
+        assert _files(path) == _fresh(root, base, tmp_path)
+        assert git(path, "rev-parse", "HEAD") == base
+    shutil.rmtree(path)  # registered, its directory gone
+    with _kept(root, head, path):
+        assert _files(path) == _fresh(root, head, tmp_path)
+    assert _worktrees(root) == [str(root.resolve()), str(path)]
+
+
+def test_a_kept_checkout_with_a_fifo_or_a_lock_is_added_again(kept, tmp_path):
+    """git clean leaves FIFOs (a build would hang reading one) and a checkout fails on a lock a killed git
+    left: such a worktree is not reused but removed and added again, as without keep."""
+    import os
+
+    root, base, head, path = kept
+    with _kept(root, base, path):
+        pass
+    os.mkfifo(path / "cmd" / "app" / "pipe.go")
+    with _kept(root, head, path):
+        assert not (path / "cmd" / "app" / "pipe.go").exists()
+        assert _files(path) == _fresh(root, head, tmp_path)
+    lock = Path(git(path, "rev-parse", "--git-dir")) / "index.lock"
+    lock.write_text("")
+    with _kept(root, base, path):
+        assert _files(path) == _fresh(root, base, tmp_path)
+        assert git(path, "rev-parse", "HEAD") == base
+    assert not lock.exists()
+
+
+def test_a_forged_kept_checkout_is_never_reused(kept, repo, tmp_path):
+    """Not this repository's worktree (another clone's, a plain directory, a .git file naming another
+    entry), or a link where the directory or a tracked directory should be: nothing outside is written,
+    and the block holds exactly the commit."""
+    root, base, head, path = kept
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(root), str(other))
+    path.parent.mkdir(parents=True)
+    git(other, "worktree", "add", "-q", "--detach", str(path), base)  # another clone's, at the same path
+    with _kept(root, head, path):
+        assert _files(path) == _fresh(root, head, tmp_path)
+        assert Path(git(path, "rev-parse", "--git-common-dir")).resolve() == (root / ".git").resolve()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    shutil.rmtree(path / "cmd")
+    (path / "cmd").symlink_to(victim)  # a tracked directory replaced by a link out of the checkout
+    with _kept(root, base, path):
+        assert _files(path) == _fresh(root, base, tmp_path) and not (path / "cmd").is_symlink()
+    assert sorted(p.name for p in victim.iterdir()) == ["keep.txt"] and (victim / "keep.txt").read_text() == "mine"
+    (path / ".git").write_text(f"gitdir: {other / '.git' / 'worktrees' / 'src'}\n")  # forged: another entry
+    with _kept(root, head, path):
+        assert _files(path) == _fresh(root, head, tmp_path)
+        assert Path(git(path, "rev-parse", "--git-common-dir")).resolve() == (root / ".git").resolve()
+    shutil.rmtree(path)
+    git(root, "worktree", "prune")
+    path.symlink_to(victim, target_is_directory=True)  # the fixed path itself a link
+    with _kept(root, head, path):
+        assert not path.is_symlink() and _files(path) == _fresh(root, head, tmp_path)
+    assert sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+
+
+def test_a_kept_checkout_waits_for_a_concurrent_run(kept):
+    """Two runs on one path: the second waits for the first's lock, then reuses its worktree."""
+    import threading
+
+    root, base, head, path = kept
+    said: list[str] = []
+    entered = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with _kept(root, base, path):
+            entered.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert entered.wait(30)
+    from sizebot.builds.workpath import shared_checkout
+
+    def second() -> None:
+        with shared_checkout(root, head, path, keep=True, waiting=said.append) as checkout:
+            said.append(git(checkout.path, "rev-parse", "HEAD"))
+
+    other = threading.Thread(target=second)
+    other.start()
+    other.join(1)
+    assert other.is_alive() and said == [f"waiting for another sizebot run building in {path}"]
+    release.set()
+    thread.join(30)
+    other.join(30)
+    assert said[1:] == [head]
+    assert _worktrees(root) == [str(root.resolve()), str(path)]

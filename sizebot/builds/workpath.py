@@ -10,7 +10,13 @@ builds find in Go's build cache every package the base already compiled.
 else ``<tmp>/sizebot-<uid>/<repository's name>/src``, the same in every run. ``shared_checkout`` takes an
 exclusive lock beside it (a second run on the same path waits for the first), adds one detached worktree
 there and yields a ``SharedCheckout`` whose ``switch(sha)`` checks out another commit in place; the
-worktree is removed however the block ends.
+worktree is removed however the block ends. With ``keep`` (the default path, no work directory chosen)
+the worktree stays for the next run, which checks its commit out over it: only the files that differ are
+written, and git's index of it is already up to date (a worktree just added has every entry "racily
+clean", so that its first checkout reads every file again). A kept worktree is reused only when it is
+plainly this repository's own, with nothing in it but files, directories and links once checked out and
+cleaned; anything else (another clone's, a lock left by a killed git, a FIFO, a directory of someone
+else's) is removed and added again, as without ``keep``.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -51,21 +58,24 @@ def build_path(repo: Path, work_dir: Path | None = None) -> Path:
 class SharedCheckout:
     """The worktree at the fixed path, with the commit it holds now."""
 
-    def __init__(self, repo: Path, path: Path, sha: str):
+    def __init__(self, repo: Path, path: Path, sha: str, *, keep: bool = False):
         self.repo = repo
         self.path = path
         self.sha = sha
+        self.keep = keep  # left for the next run, not removed
         self._removal: threading.Thread | None = None
 
     def remove_soon(self) -> None:
         """Start removing the worktree in the background, once nothing reads it any more; the block
         of ``shared_checkout`` still ends only when it is gone (and holds the lock until then)."""
-        if self._removal is None:
+        if self._removal is None and not self.keep:
             self._removal = threading.Thread(target=_remove, args=(self.repo, self.path), daemon=True,
                                              name="sizebot-worktree-remove")
             self._removal.start()
 
     def _removed(self) -> None:
+        if self.keep:
+            return
         if self._removal is not None:
             self._removal.join()
         if self._removal is None or self.path.exists():
@@ -89,9 +99,10 @@ class SharedCheckout:
 
 
 @contextmanager
-def shared_checkout(repo: Path, sha: str, path: Path, *,
-                    waiting: Callable[[str], None] | None = None) -> Iterator[SharedCheckout]:
-    """A detached worktree of ``repo`` at ``path`` holding ``sha``, removed on exit (even on error)."""
+def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str], None] | None = None,
+                    keep: bool = False) -> Iterator[SharedCheckout]:
+    """A detached worktree of ``repo`` at ``path`` holding ``sha``, removed on exit (even on error);
+    ``keep``: the one kept there by an earlier run, checked out again, and left for the next."""
     repo = Path(repo)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,21 +113,86 @@ def shared_checkout(repo: Path, sha: str, path: Path, *,
             if waiting is not None:
                 waiting(f"waiting for another sizebot run building in {path}")
             fcntl.flock(lock, fcntl.LOCK_EX)
-        checkout = None
+        checkout = _reused(repo, path, sha) if keep else None
         try:
+            if checkout is not None:
+                yield checkout
+                return
             proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
             if proc.returncode != 0:  # left by a run that was killed: removed, and added again
                 _remove(repo, path, prune=True)
                 proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
             if proc.returncode != 0:
                 raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
-            checkout = SharedCheckout(repo, path.resolve(), sha)
+            checkout = SharedCheckout(repo, path.resolve(), sha, keep=keep)
             yield checkout
         finally:
             if checkout is not None:
                 checkout._removed()
             else:
                 _remove(repo, path)
+
+
+def _reused(repo: Path, path: Path, sha: str) -> SharedCheckout | None:
+    """The worktree an earlier run kept at ``path``, holding ``sha`` now, or None (nothing was changed
+    that a fresh worktree does not replace) when it is not plainly this repository's own."""
+    if not _own_worktree(repo, path):
+        return None
+    checkout = SharedCheckout(repo, path, "", keep=True)
+    try:
+        checkout.switch(sha)  # forced: files a build or an editor changed are written again; then cleaned
+    except (GitError, SizebotError):
+        return None
+    return checkout if _only_plain_entries(path) else None
+
+
+def _own_worktree(repo: Path, path: Path) -> bool:
+    """Whether ``path`` is a directory of this user's (not a link), whose ``.git`` file names a worktree
+    entry of ``repo`` that names ``path`` back (repo's ``.git`` a directory: not itself a worktree)."""
+    try:
+        uid = os.getuid()
+        for where in (path.parent.parent, path.parent, path):  # <tmp>/sizebot-<uid>/<name>/src: no one else's
+            st = os.lstat(where)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & stat.S_IWOTH:
+                return False
+        if os.path.realpath(path) != str(path) or not stat.S_ISREG(os.lstat(path / ".git").st_mode):
+            return False
+        common = Path(os.path.realpath(Path(repo) / ".git"))
+        if not stat.S_ISDIR(os.lstat(common).st_mode):
+            return False
+        text = (path / ".git").read_text(encoding="utf-8", errors="strict")
+        if not text.startswith("gitdir: ") or text.count("\n") != 1 or not text.endswith("\n"):
+            return False
+        entry = Path(text[len("gitdir: "):-1])
+        if not entry.is_absolute() or entry.parent != common / "worktrees" or os.path.realpath(entry) != str(entry):
+            return False
+        back = (entry / "gitdir").read_text(encoding="utf-8", errors="strict").strip()
+        return back == str(path / ".git") and (entry / "commondir").read_text(encoding="utf-8").strip() == "../.."
+    except (OSError, UnicodeError, ValueError):
+        return False
+
+
+def _only_plain_entries(path: Path, limit: int = 200_000) -> bool:
+    """Whether everything under ``path`` is a regular file, a directory or a link (git clean leaves
+    FIFOs, sockets and devices where they are: a build could hang reading one), and there are at most
+    ``limit`` entries (past that, a walk costs what a fresh worktree would)."""
+    stack, seen = [str(path)], 0
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > limit:
+                        return False
+                    if entry.is_symlink():
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif not entry.is_file(follow_symlinks=False):
+                        return False
+    except OSError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -144,8 +220,9 @@ class EarlyCheckout:
     installed Go (``host_platform``, ``installed``: what the report asks before its first build)."""
 
     def __init__(self, repo: Path, base: str, head: str, path: Path, *,
-                 waiting: Callable[[str], None] | None = None, listing: HeadListing | None = None):
-        self.repo, self.refs, self.path = Path(repo), (base, head), Path(path)
+                 waiting: Callable[[str], None] | None = None, listing: HeadListing | None = None,
+                 keep: bool = False):
+        self.repo, self.refs, self.path, self.keep = Path(repo), (base, head), Path(path), keep
         self.said: list[str] = []
         self.waiting = waiting if waiting is not None else self.said.append
         self.listing = listing
@@ -215,7 +292,7 @@ class EarlyCheckout:
             self._error = exc
 
     def _check_out(self, sha: str) -> SharedCheckout:
-        held = shared_checkout(self.repo, sha, self.path, waiting=self.waiting)
+        held = shared_checkout(self.repo, sha, self.path, waiting=self.waiting, keep=self.keep)
         self._checkout = held.__enter__()
         self._held = held
         return self._checkout
@@ -275,7 +352,10 @@ def _answer(future: Future[str], ask: Callable[[str, Mapping[str, str] | None], 
 def _remove(repo: Path, path: Path, *, prune: bool = False) -> None:
     """Remove the worktree at ``path`` (and what else is there); ``prune``: also forget worktrees whose
     directory is gone (a ``worktree remove`` that worked leaves nothing to prune)."""
-    if path.exists():
+    if path.is_symlink():  # a link where the directory should be: removed, never followed
+        path.unlink()
+        prune = True
+    elif path.exists():
         proc = _git(repo, "worktree", "remove", "--force", "--force", "--", str(path))
         if proc.returncode != 0:
             _force_rmtree(path)  # a worktree of another clone with the same name, or a plain directory

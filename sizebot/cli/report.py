@@ -59,8 +59,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                    help="rows kept per table: largest packages, changed functions, new dependencies (default 20)")
     p.add_argument("--docker-host", metavar="URL", help="the Docker engine for the [image] section "
                    "(default: $DOCKER_HOST, else the default socket)")
-    p.add_argument("--work-dir", metavar="DIR", help="where worktrees and binaries go (default: a temporary "
-                   "directory, removed afterwards); the binaries stay in DIR/out")
+    p.add_argument("--work-dir", metavar="DIR", help="where worktrees and binaries go, the binaries in DIR/out, all "
+                   "kept (default: the binaries in a temporary directory, removed afterwards; base and head checked "
+                   "out in turn in one git worktree at TMPDIR/sizebot-UID/REPO-NAME/src, kept for the next run, "
+                   "which checks out only the files that differ)")
     p.add_argument("--go-version", metavar="VERSION",
                    help="the Go release that builds base and head (e.g. 1.27.3; local: the installed Go); "
                         "default: what each commit's go.mod asks for (its toolchain line, else its go line), "
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             listing = HeadListing("go", toolchain_environ(None, args.go_version), cache_dir(args.cache_dir)) \
                 if args.config is None and not args.baseline and not args.no_cache else None
             early = EarlyCheckout(repo, args.base, args.head, build_path(repo, work_dir),
-                                  waiting=None if args.baseline else progress, listing=listing)
+                                  waiting=None if args.baseline else progress, listing=listing, keep=work_dir is None)
         try:
             from sizebot.compare.run import default_base, run_report_doc
 

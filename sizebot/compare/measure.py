@@ -53,10 +53,11 @@ def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, 
     named = load_config(config) if config is not None else None
     with ExitStack() as stack:
         src = build_path(repo, work_dir)
+        keep = work_dir is None  # the checkout at the default path is kept for the next run
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-measure-")))
         say(f"checking out {sha[:12]} at {src}")
-        checkout = stack.enter_context(shared_checkout(repo, sha, src, waiting=say))
+        checkout = stack.enter_context(shared_checkout(repo, sha, src, waiting=say, keep=keep))
         read = _read_side(checkout, named, None, go, env, say)
         cfg = read.config
         targets = cfg.targets or read.discovered or ()

@@ -153,10 +153,11 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
         base_files_f = early.submit(_base_files, repo, base_sha, go, env) if baseline is not None else None
         src = build_path(repo, work_dir)
         keep_binaries = work_dir is not None  # the caller's directory keeps them; a temporary one does not
+        keep_checkout = work_dir is None  # the checkout at the default path is kept for the next run
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
         work_dir = Path(work_dir)
-        taken = begun is not None and begun.path == src
+        taken = begun is not None and begun.path == src and begun.keep == keep_checkout
         listed = tuple(Target(name=name, package=package, platforms=()) for name, package in begun.head_listing) \
             if taken and begun is not None and begun.head_listing is not None and named is None and baseline is None \
             else None
@@ -168,7 +169,7 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
             for line in begun.said:
                 say(line)
         else:
-            checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say))
+            checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say, keep=keep_checkout))
         if begun is not None and taken and begun.head_error is not None:
             say("finding main packages (go list)")
             raise begun.head_error
