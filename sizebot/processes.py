@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 _lock = threading.Lock()
@@ -28,10 +28,12 @@ class Stopped(KeyboardInterrupt):
 
 
 def run_group(cmd: Sequence[str], *, cwd: Path | str | None = None, env: Mapping[str, str],
-              timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+              timeout: float | None = None, started: Callable[[], None] | None = None,
+              ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run(cmd, capture_output=True, text=True)`` in a new process group that
     :func:`end_all` can kill. FileNotFoundError/NotADirectoryError propagate as with subprocess;
-    past ``timeout`` seconds the whole group is killed and subprocess.TimeoutExpired raised."""
+    past ``timeout`` seconds the whole group is killed and subprocess.TimeoutExpired raised.
+    ``started``: called once the process runs, before it is waited for."""
     if _stopping.is_set():
         raise Stopped()
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -39,6 +41,8 @@ def run_group(cmd: Sequence[str], *, cwd: Path | str | None = None, env: Mapping
     with _lock:
         _groups.add(proc.pid)
     try:
+        if started is not None:
+            started()
         if _stopping.is_set():  # end_all ran between the check above and the registration
             _kill(proc.pid)
         out, err = proc.communicate(timeout=timeout)

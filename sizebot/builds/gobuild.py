@@ -14,7 +14,7 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +78,12 @@ def one_line(command: str, output: str, *, prefix: str | None = None) -> str:
     return text
 
 
-def run_go(go: str, args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run the go command; BuildError when the toolchain itself is missing (a setup error, not a build failure)."""
+def run_go(go: str, args: Sequence[str], cwd: Path, env: Mapping[str, str], *,
+           started: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the go command; BuildError when the toolchain itself is missing (a setup error, not a build failure).
+    ``started``: called once it runs."""
     try:
-        return run_group([go, *args], cwd=cwd, env=env)
+        return run_group([go, *args], cwd=cwd, env=env, started=started)
     except FileNotFoundError:
         raise BuildError(f"{go}: not installed (sizebot needs the Go toolchain on PATH)") from None
     except NotADirectoryError:
@@ -225,10 +227,12 @@ def _built_for_another_platform(binary: Path, goos: str, goarch: str) -> str | N
 
 
 def build_binary(checkout: Path, target: Target, platform: str, strategy: Strategy, out_dir: Path, *,
-                 go: str = "go", env: Mapping[str, str] | None = None) -> BuildOutcome:
+                 go: str = "go", env: Mapping[str, str] | None = None,
+                 started: Callable[[], None] | None = None) -> BuildOutcome:
     """Build ``target`` for ``platform`` with ``strategy`` in ``checkout``; never raises for a failed build.
 
     BuildError only for misuse: a malformed platform, a checkout that is not a directory, no go.
+    ``started``: called once ``go build`` runs (not for a custom command).
     """
     checkout = Path(checkout).resolve()
     if not checkout.is_dir():
@@ -289,7 +293,7 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
             return outcome(FAILED, error=f"build command `{shell_cmd}` left a {other} binary at {rel_output}, "
                                          f"not {platform}: it must build for the GOOS and GOARCH it is given")
     else:
-        proc = run_go(go, command[1:], checkout, build_env)
+        proc = run_go(go, command[1:], checkout, build_env, started=started)
         if proc.returncode != 0 or not out.is_file():
             return outcome(FAILED, error=one_line(shlex.join(_display(command)), proc.stderr + proc.stdout))
         if _is_archive(out):  # go build -o on a non-main package writes a package archive, and succeeds

@@ -69,6 +69,7 @@ from sizebot.errors import ConfigError, GitError, SizebotError
 from sizebot.units import format_size
 
 Progress = Callable[[str], None]
+READ_AHEAD_WAIT = 1.0  # seconds the read-ahead waits at most for the first builds to start
 BASE_CANDIDATES = ("origin/HEAD", "main", "master")
 GO_FILES = ("go.mod", "go.work")  # what the go command reads to choose its toolchain
 DIVE_CI = ".dive-ci"  # the image rules dive reads (compare/image.py)
@@ -765,6 +766,9 @@ class _Analyses:
         self.cache = cache
         self.keep_binaries = keep_binaries
         self.expected: dict[str, tuple[str, Future[BinaryReport | None]]] = {}  # build id -> (key, kept entry)
+        # set once the first builds run: reading ahead (JSON parsing, which holds the GIL) waits for it, so
+        # as not to hold up the threads that start them
+        self.building = threading.Event()
         self.taken: dict[str, Future[BinaryReport | None]] = {}  # build id -> the entry read ahead, taken
         self.pool: ProcessPoolExecutor | None = None
         self.reader: ThreadPoolExecutor | None = None
@@ -798,8 +802,12 @@ class _Analyses:
             key = predicted_key(self.cache, build)
             if key is None:
                 return None
-            self.expected[build] = (key, self.reader.submit(kept_entry, self.cache, key))
+            self.expected[build] = (key, self.reader.submit(self._read_ahead, self.cache, key))
         return self.expected[build][1]
+
+    def _read_ahead(self, cache: Path, key: str) -> BinaryReport | None:
+        self.building.wait(READ_AHEAD_WAIT)
+        return kept_entry(cache, key)
 
     def submit(self, outcome: BuildOutcome, label: str, build: str | None = None,
                ) -> tuple[BuildOutcome, str, Future[Side]]:
@@ -901,6 +909,16 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
     jobs = list(jobs)
     results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
+    workers = max(1, min(len(jobs), os.cpu_count() or 1)) if more is None else os.cpu_count() or 1
+    first = min(workers, sum(1 for _t, _p, s in jobs if s.command is None))  # go builds started at once
+    running = [0]
+    counted = threading.Lock()
+
+    def started() -> None:
+        with counted:
+            running[0] += 1
+            if running[0] >= first:
+                analyses.building.set()
 
     def one(i: int) -> None:
         target, platform, strategy = jobs[i]
@@ -910,21 +928,24 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
             with lock:
                 outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
-            outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
+            outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env,
+                                   started=started)
         analysis = results[i] = analyses.submit(outcome, label, build_of(i) if build_of is not None else None)
         if then is not None:
             then(i, analysis)
 
-    workers = max(1, min(len(jobs), os.cpu_count() or 1)) if more is None else os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        started = [pool.submit(one, i) for i in range(len(jobs))]
-        if more is not None:
-            full = list(more())
-            results.extend([None] * (len(full) - len(jobs)))
-            jobs[len(jobs):] = full[len(jobs):]
-            started += [pool.submit(one, i) for i in range(len(started), len(jobs))]
-        for future in started:
-            future.result()  # re-raises setup errors (no go, bad platform) in the caller
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            submitted = [pool.submit(one, i) for i in range(len(jobs))]
+            if more is not None:
+                full = list(more())
+                results.extend([None] * (len(full) - len(jobs)))
+                jobs[len(jobs):] = full[len(jobs):]
+                submitted += [pool.submit(one, i) for i in range(len(submitted), len(jobs))]
+            for future in submitted:
+                future.result()  # re-raises setup errors (no go, bad platform) in the caller
+    finally:
+        analyses.building.set()  # however few builds ran
     return [r for r in results if r is not None]
 
 
