@@ -17,6 +17,8 @@ from operator import lshift, or_
 
 import numpy as np
 
+from sizebot.binary.distinct import distinct
+
 CODE, META, DATA, ROW, DEBUG = 0, 1, 2, 3, 4  # ROW: a named unattributed row ("go:func.* (padding)")
 ESTIMATED = 5  # data attributed by the code's references to it (no symbol, no format says its extent)
 TYPES_PRIO, SYMBOL_PRIO = 2, 3
@@ -100,7 +102,7 @@ class Claims:
             at = np.array(points, np.int64)
             keys, vals = np.frombuffer(self.keys, np.uint64), np.frombuffer(self.vals, np.uint64)
             sample = np.sort(keys[:: max(1, n // (64 * parts))])
-            bounds = np.unique(sample[len(sample) * np.arange(1, parts) // parts])
+            bounds = distinct(sample[len(sample) * np.arange(1, parts) // parts])
             pos = 0  # the end of the claims so far: a claim's bytes before it are covered already
             for lo, hi in zip([None, *bounds.tolist()], [*bounds.tolist(), None], strict=True):
                 inside = np.ones(n, bool) if lo is None else keys >= lo

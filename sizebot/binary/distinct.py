@@ -1,6 +1,9 @@
 """The distinct values of an integer array by one sort, with each one's first occurrence and the
 inverse: what ``np.unique`` returns, without its hash-based path, which NumPy 2.x takes for integer
-arrays and which is some 60 times slower than a sort on a few hundred thousand 64-bit addresses."""
+arrays and which is some 60 times slower than a sort on a few hundred thousand 64-bit addresses; and
+membership by binary search. Neither imports ``numpy.ma``, which ``np.unique`` without its return_*
+options and ``np.isin`` load on first use (over 1 MiB of the process's memory for a masked-array
+check)."""
 
 from __future__ import annotations
 
@@ -31,6 +34,14 @@ def distinct_first_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     inverse = np.empty(len(values), np.intp)
     inverse[order] = np.cumsum(first) - 1
     return ordered[first], order[first], inverse
+
+
+def members(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``ordered`` (ascending), as a bool mask (``np.isin(values, ordered)``)."""
+    if not len(ordered):
+        return np.zeros(len(values), bool)
+    at = np.searchsorted(ordered, values).clip(0, len(ordered) - 1)
+    return np.asarray(ordered[at] == values)
 
 
 def _firsts(ordered: np.ndarray) -> np.ndarray:

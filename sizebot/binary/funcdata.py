@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sizebot.binary.distinct import distinct
 from sizebot.binary.pclntab import uvarint
 from sizebot.binary.pcvalues import arrays, fits, table_stats, words_at
 
@@ -264,7 +265,7 @@ def _object_arrays(
         ambiguous = np.concatenate([ambiguous, fr[sel][lone]])
         fit = (more > 0) & (base + fr[sel] + more <= limit)
         np.maximum.at(n, at[fit], more[fit])
-    ambiguous = np.unique(ambiguous)
+    ambiguous = distinct(ambiguous)
     decoder.ambiguous.update(ambiguous.tolist())
     if len(ambiguous):  # a lone 1- or 2-byte liveness bitmap: the next object (alignment 1) tells
         at = np.searchsorted(rels, ambiguous)

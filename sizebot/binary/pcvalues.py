@@ -21,6 +21,7 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from sizebot.binary.distinct import distinct, members
 from sizebot.binary.pclntab import FuncTable, Pclntab
 
 _LONG = 6  # varints this long (values of 2**35 or more) are read by the reference decoder
@@ -274,8 +275,8 @@ def table_stats(funcs: FuncTable, rels: np.ndarray) -> tuple[np.ndarray, np.ndar
     well-formed), from what pctab_claims decoded, else decoded now; None when one of them needs
     the reference decoder (Pclntab.pcvalue_stats)."""
     known = _TABLES.get(funcs)
-    want = np.unique(rels[rels != 0])
-    if known is None or not np.isin(want, known.rels[known.asked]).all():
+    want = distinct(rels[rels != 0])
+    if known is None or not members(want, known.rels[known.asked]).all():
         known = decode_tables(funcs.pcln, want, np.ones(len(want), dtype=bool))
     if not len(known.rels):
         return np.zeros(len(rels), np.int64), np.zeros(len(rels), bool), np.zeros(len(rels), bool)
@@ -421,7 +422,7 @@ def pctab_claims(
     tabs, first = np.unique(rel[nz], return_index=True)
     first = nz[first]
     # the values of the inline-index and arg-liveness tables (PCDATA 2 and 3), for the funcdata
-    stats = np.isin(tabs, rel[(slot == 5) | (slot == 6)])
+    stats = members(tabs, np.sort(rel[(slot == 5) | (slot == 6)]))
     info = decode_tables(pcln, tabs, stats)
     if (info.size < 0).any():
         return None

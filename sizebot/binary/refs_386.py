@@ -15,6 +15,7 @@ operations over the code and the candidates: no Python loop runs over either.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Set
 
 import numpy as np
 
@@ -38,9 +39,18 @@ _MAX_ADDR = (1 << 32) - 1
 
 
 _ONE_BYTE_FIELDS = np.array(_ONE_BYTE, np.uint8)
-_IS_TWO_BYTE = np.isin(np.arange(256), sorted(_TWO_BYTE))
-_IS_SSE_OPCODE = np.isin(np.arange(256), sorted(_SSE_OPCODES))
-_IS_SSE_PREFIX = np.isin(np.arange(256), sorted(_SSE_PREFIXES))
+
+
+def _byte_table(codes: Set[int]) -> np.ndarray:
+    """A bool per byte value: whether it is one of ``codes``."""
+    table = np.zeros(256, bool)
+    table[sorted(codes)] = True
+    return table
+
+
+_IS_TWO_BYTE = _byte_table(_TWO_BYTE)
+_IS_SSE_OPCODE = _byte_table(_SSE_OPCODES)
+_IS_SSE_PREFIX = _byte_table(_SSE_PREFIXES)
 _CHUNK = 1 << 22  # bytes of code whose candidates are decoded together
 
 
