@@ -272,6 +272,27 @@ def _copy(src: Path, dst: Path) -> bytearray:
     return bytearray(dst.read_bytes())
 
 
+def test_elf_symbol_names_read_from_the_string_table(tmp_path: Path) -> None:
+    """Symbol names are kept as the string table's bytes and decoded when read: by index, slice and
+    iteration alike; a byte that is no UTF-8 becomes U+FFFD in that name only."""
+    src = _binary("linux", "amd64", "default")
+    with open_binary(src) as b:
+        table = b.symbols()
+        names = [s.name for s in table]
+        assert list(table.names) == names == [table.names[i] for i in range(len(table))] == table.names[:]
+        strtab = b.section(".strtab")
+    assert names.count("main.main") == 1
+    data = _copy(src, tmp_path / "bad-name")
+    pos = data.index(b"\0main.main\0", strtab.offset, strtab.offset + strtab.file_size)
+    data[pos + 6] = 0xFF  # main.\xffain
+    (tmp_path / "bad-name").write_bytes(data)
+    with open_binary(tmp_path / "bad-name") as b:
+        table = b.symbols()
+        got = list(table.names)
+        assert got == [s.name for s in table] == [table.names[i] for i in range(len(table))]
+        assert got == [("main.\ufffdain" if n == "main.main" else n) for n in names]
+
+
 def test_upx_detection_synthetic(tmp_path: Path) -> None:
     # No upx is installable here (not in Debian bookworm, not on PyPI): fake its marks on a real Go ELF.
     src = _binary("linux", "amd64", "default")

@@ -17,7 +17,7 @@ from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from sizebot.binary.binaryfile import BinaryFile, check_extent
-from sizebot.binary.symbol import Symbol, SymbolTable
+from sizebot.binary.symbol import Names, Symbol, SymbolTable
 from sizebot.documents.analyze import Section
 from sizebot.errors import BinaryFormatError
 
@@ -139,7 +139,7 @@ class ElfFile(BinaryFile):
         # both tables are inside the file (checked with the section headers); copied, so that no
         # array holds on to the mapping
         entries = np.frombuffer(bytes(self.data[off : off + size]), layout)
-        strtab = bytes(self.data[str_off : str_off + str_size])  # one copy of the names, freed on return
+        strtab = bytes(self.data[str_off : str_off + str_size])  # one copy of the names, held by the table
         stype = entries["info"] & 0xF
         shndx = entries["shndx"].astype(np.int64)
         st_name = entries["name"].astype(np.int64)
@@ -150,13 +150,7 @@ class ElfFile(BinaryFile):
         end = np.where(found, nuls[np.minimum(j, len(nuls) - 1)] if len(nuls) else 0, len(strtab))
         keep = np.flatnonzero((shndx != 0) & (shndx < min(SHN_LORESERVE, len(self._section_names)))
                               & (stype != STT_SECTION) & (stype != STT_FILE) & (end > st_name))
-        starts, ends = st_name[keep].tolist(), end[keep].tolist()
-        if strtab.isascii():
-            text = strtab.decode("ascii")
-            names = list(map(text.__getitem__, map(slice, starts, ends)))
-            del text
-        else:
-            names = [strtab[a:b].decode("utf-8", "replace") for a, b in zip(starts, ends, strict=True)]
+        names = Names(strtab, st_name[keep], end[keep])  # decoded when read
         del strtab
         stype = stype[keep]
         kinds = np.where(stype == STT_FUNC, 0, np.where(stype == STT_OBJECT, 1, 2))  # symbol._KINDS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import NamedTuple, overload
+from typing import NamedTuple, cast, overload
 
 import numpy as np
 
@@ -26,12 +26,46 @@ _KINDS = ("func", "data", "other")  # ``kinds`` holds the index: 0 is a function
 _KIND_CODE = {k: i for i, k in enumerate(_KINDS)}
 
 
+class Names(Sequence[str]):
+    """Strings held as one bytes object (a string table) and each one's bounds in it, decoded (UTF-8,
+    bad bytes replaced) when read: a list of str objects takes over twice the memory, for the whole
+    analysis, where the names are read a few times."""
+
+    def __init__(self, blob: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
+        self._blob = blob
+        self._starts = array("Q", starts.astype("=u8").tobytes())
+        self._ends = array("Q", ends.astype("=u8").tobytes())
+        self._ascii = blob.isascii()
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._blob[self._starts[i] : self._ends[i]].decode("utf-8", "replace")
+
+    def __iter__(self) -> Iterator[str]:
+        if self._ascii:  # one decode, then slices of it
+            yield from map(self._blob.decode("ascii").__getitem__, map(slice, self._starts, self._ends))
+        else:
+            blob = self._blob
+            for start, end in zip(self._starts, self._ends, strict=True):
+                yield blob[start:end].decode("utf-8", "replace")
+
+
 class SymbolTable(Sequence[Symbol]):
     """Symbols in compact arrays (an object per symbol would cost ten times the memory on large
     binaries); ``table[i]`` and iteration build the Symbol."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
+        self.names: Sequence[str] = []
         self.addrs = array("Q")
         self.sizes = array("Q")
         self.kinds = bytearray()
@@ -44,7 +78,7 @@ class SymbolTable(Sequence[Symbol]):
         self._section_index: dict[str, int] = {}
 
     @classmethod
-    def from_columns(cls, names: list[str], addrs: np.ndarray, sizes: np.ndarray, kinds: np.ndarray,
+    def from_columns(cls, names: Sequence[str], addrs: np.ndarray, sizes: np.ndarray, kinds: np.ndarray,
                      sections: np.ndarray, section_names: list[str], entry_offs: np.ndarray, entry_lens: np.ndarray,
                      name_offs: np.ndarray, name_lens: np.ndarray) -> SymbolTable:
         """A table from whole columns: ``kinds`` index ("func", "data", "other"), ``sections`` index
@@ -80,7 +114,7 @@ class SymbolTable(Sequence[Symbol]):
         if sec is None:
             sec = self._section_index[section] = len(self._section_names)
             self._section_names.append(section)
-        self.names.append(name)
+        cast(list[str], self.names).append(name)  # built by append: a list
         self.addrs.append(addr)
         self.sizes.append(size)
         self.kinds.append(_KIND_CODE[kind])
