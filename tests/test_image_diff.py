@@ -106,3 +106,15 @@ def test_markdown_escapes_paths_and_commands():
             assert line.count(" | ") == 3
     text = render(diff_images(a, b), "text")
     assert "Files added: 1" in text and "<img src=x>" in text  # plain text is shown as is, never parsed
+
+
+def test_the_stored_figure_is_not_called_compressed():
+    # a docker archive stores plain layer tars: the blobs' bytes are "as stored", compressed or not
+    a = image([layer(0, "sha256:x", "", 100, 300)], [fe("/a", 100)])
+    b = image([layer(0, "sha256:x", "", 100, 300), layer(1, "sha256:z", "RUN x", 50, 250)], [fe("/a", 100), fe("/b", 50)])
+    md = render(diff_images(a, b), "markdown")
+    assert "| layer blobs as stored | 300 B | 550 B | +250 B (+83.33%) |" in md
+    assert "| base | head | match | size | delta | stored delta | command |" in md
+    text = render(diff_images(a, b), "text")
+    assert "layer blobs as stored" in text and "stored delta" in text
+    assert "compressed" not in md + text

@@ -342,18 +342,18 @@ dive's figures
  image size         9310 bytes (9.31 KB)
  user size          4190 bytes (4.19 KB)
 sizebot's figures
- compressed size (as stored)        40960 bytes (41.0 KB)
- corrected wasted bytes              4620 bytes (4.62 KB)
- duplicate content                   0 groups, 0 B wasted
- final filesystem             9 entries, 4.69 KB in files
+ layer blobs as stored         40960 bytes (41.0 KB)
+ corrected wasted bytes         4620 bytes (4.62 KB)
+ duplicate content              0 groups, 0 B wasted
+ final filesystem        9 entries, 4.69 KB in files
 Layers
-┏━━━┳━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┓
-┃ # ┃    size ┃ compressed ┃ files ┃ command ┃
-┡━━━╇━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━┩
-│ 0 │ 5.12 KB │    20.5 KB │     8 │ step 0  │
-│ 1 │ 3.69 KB │    10.2 KB │     3 │ step 1  │
-│ 2 │   500 B │    10.2 KB │     2 │ step 2  │
-└───┴─────────┴────────────┴───────┴─────────┘
+┏━━━┳━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━┳━━━━━━━━━┓
+┃ # ┃    size ┃ as stored ┃ files ┃ command ┃
+┡━━━╇━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━╇━━━━━━━━━┩
+│ 0 │ 5.12 KB │   20.5 KB │     8 │ step 0  │
+│ 1 │ 3.69 KB │   10.2 KB │     3 │ step 1  │
+│ 2 │   500 B │   10.2 KB │     2 │ step 2  │
+└───┴─────────┴───────────┴───────┴─────────┘
 Inefficient files (dive)
 ┏━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━┓
 ┃ count ┃ wasted space ┃ path      ┃
@@ -370,6 +370,14 @@ Largest files
 │   500 B │     2 │ /app/data2.txt │
 └─────────┴───────┴────────────────┘
 """
+
+
+def test_markdown_names_the_stored_figure(legacy):
+    # a docker archive's layers are plain tars (20.5 KB for 5.12 KB of files): "as stored", not "compressed"
+    md = render(dataclasses.replace(analyze_image(str(legacy)), source="legacy.tar"), "markdown", top=3)
+    assert "| efficiency | 65.4135% | layer blobs as stored | 41.0 KB |" in md
+    assert "| # | size | as stored | command |\n|---:|---:|---:|---|\n| 0 | 5.12 KB | 20.5 KB | <code>step 0</code> |" in md
+    assert "compressed" not in md
 
 
 def test_text_rendering_is_exact(legacy):

@@ -52,7 +52,7 @@ def render_text(diff: ImageDiff, *, width: int = 110, **_: Any) -> str:
     for col, just in (("", "left"), ("base", "right"), ("head", "right"), ("delta", "right"), ("%", "right")):
         totals.add_column(col, justify=just)  # type: ignore[arg-type]
     _size_row(totals, "image size (dive)", diff.size)
-    _size_row(totals, "compressed size", diff.compressed_size)
+    _size_row(totals, "layer blobs as stored", diff.compressed_size)
     _ratio_row(totals, "efficiency (dive)", diff.efficiency)
     _size_row(totals, "wasted bytes (dive)", diff.wasted_bytes)
     _ratio_row(totals, "user wasted percent (dive)", diff.user_wasted_percent)
@@ -62,7 +62,7 @@ def render_text(diff: ImageDiff, *, width: int = 110, **_: Any) -> str:
 
     layers = Table(title="Layers", title_justify="left")
     for col, just in (("base", "right"), ("head", "right"), ("match", "left"), ("size", "right"),
-                      ("delta", "right"), ("compressed delta", "right"), ("command", "left")):
+                      ("delta", "right"), ("stored delta", "right"), ("command", "left")):
         layers.add_column(col, justify=just)  # type: ignore[arg-type]
     for c in diff.layers:
         layers.add_row("" if c.old_index is None else str(c.old_index), "" if c.new_index is None else str(c.new_index),

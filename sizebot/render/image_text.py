@@ -50,7 +50,7 @@ def render_text(report: ImageReport, *, top: int = 20, width: int = 110, **_: An
     ours = Table(title="sizebot's figures", show_header=False, box=None, title_justify="left")
     ours.add_column("figure")
     ours.add_column("value", justify="right")
-    ours.add_row("compressed size (as stored)",
+    ours.add_row("layer blobs as stored",
                  f"{report.compressed_size} bytes ({format_size(report.compressed_size)})")
     ours.add_row("corrected wasted bytes",
                  f"{report.corrected_wasted_bytes} bytes ({format_size(report.corrected_wasted_bytes)})")
@@ -59,7 +59,7 @@ def render_text(report: ImageReport, *, top: int = 20, width: int = 110, **_: An
     ours.add_row("final filesystem", f"{report.file_count} entries, {format_size(report.total_file_size)} in files")
 
     layers = Table(title="Layers", title_justify="left")
-    for col, just in (("#", "right"), ("size", "right"), ("compressed", "right"), ("files", "right"),
+    for col, just in (("#", "right"), ("size", "right"), ("as stored", "right"), ("files", "right"),
                       ("command", "left")):
         layers.add_column(col, justify=just)  # type: ignore[arg-type]
     for layer in report.layers:
