@@ -91,3 +91,19 @@ def test_bad_input_never_raises():
     words = memoryview(array("I", [0x05_8B_90_90, 0x0812_3456]))  # another format is read as bytes
     assert list(references(words, 0, 0x8100000, 0x8200000)[1]) == [0x8123456]
     assert references(memoryview(bytes(16))[::2], 0, 0, 1 << 20) == (array("Q"), array("Q"))
+
+
+def test_code_reported_done_is_not_read_again():
+    """``done(n)``: the scan reads nothing of code[:n] after it (the caller drops those pages of the
+    mapped file), so bytes overwritten there at each call change nothing it finds."""
+    one = _text(build(HTTPJSON, goarch="386"))
+    real = one * (1 + (9 << 20) // len(one))  # more than two chunks
+    expected = references(memoryview(real), 0x8049000, 0, 1 << 32)
+    code, calls = bytearray(real), []
+
+    def done(n: int) -> None:
+        calls.append(n)
+        code[:n] = b"\xcc" * n
+
+    assert references(memoryview(code), 0x8049000, 0, 1 << 32, done) == expected
+    assert len(expected[0]) > 10_000 and len(calls) >= 2 and calls == sorted(calls)

@@ -123,3 +123,18 @@ def test_bad_input_never_raises():
             assert len(at) == len(targets)
             assert list(at) == sorted(at)
             assert all(lo <= t < hi for t in targets)
+
+
+def test_code_reported_done_is_not_read_again():
+    """``done(n)``: the scan reads nothing of code[:n] after it (the caller drops those pages of the
+    mapped file), so bytes overwritten there at each call change nothing it finds."""
+    real = _text(build(HTTPJSON)) * 2  # more than one chunk
+    expected = references(memoryview(real), 0x400000, 0x400000, 0x400000 + len(real))
+    code, calls = bytearray(real), []
+
+    def done(n: int) -> None:
+        calls.append(n)
+        code[:n] = b"\xcc" * n
+
+    assert references(memoryview(code), 0x400000, 0x400000, 0x400000 + len(real), done) == expected
+    assert len(expected[0]) > 10_000 and len(calls) >= 2 and calls == sorted(calls)

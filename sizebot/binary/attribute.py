@@ -275,6 +275,7 @@ def _attribute_go(
         _pdata_claims(binary, funcs, ids, acc)
     if md is not None and md.findfunctab:
         _findfunctab_claim(binary, md, acc)
+    binary.release(0, binary.file_size)  # the pclntab's and go:func.*'s pages: the steps below read little of them
 
     # -- data: types through moduledata, then sized symbols ---------------------------------------
     if md is not None:

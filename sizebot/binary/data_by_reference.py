@@ -12,6 +12,7 @@ import bisect
 import struct
 from array import array
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -418,7 +419,8 @@ def data_references(binary: BinaryFile, acc: Attribution) -> tuple[array, array]
         if "x" not in text.flags.split(",") or not text.file_size or not text.addr:
             continue
         try:
-            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi)
+            # the pages scanned dropped as the scan moves on
+            pcs, targets = scan(binary.section_bytes(text), text.addr, lo, hi, partial(binary.release, text.offset))
             binary.release(text.offset, text.file_size)
         except (ValueError, IndexError, struct.error, OverflowError, TypeError):
             acc.notes.append(f"code of {text.name} could not be scanned for data references: data left unattributed")

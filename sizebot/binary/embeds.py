@@ -91,6 +91,7 @@ def _counting_words(binary: BinaryFile, offset: int, n: int, base: int) -> list[
         expected = np.arange(k, dtype=np.uint64) * np.uint64(ptr) + np.uint64(base + lo * ptr)
         hits += (np.flatnonzero(words == expected) + lo).tolist()
         del words
+        binary.release(offset + lo * ptr, k * ptr)  # read once: the few tables found are read again
     return hits
 
 

@@ -97,6 +97,8 @@ def inlined_packages(
                                              tables[part], trees[part])
         found.append(positions)
         offsets.append(name_offs)
+        pcln.binary.release(pcln.start, pcln.end - pcln.start)  # this part's tables and trees: not read again
+        pcln.binary.release(span[0], span[1] - span[0])
     positions = np.concatenate(found) if found else np.zeros(0, np.int64)
     name_offs = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
     # each name's package, looked up once, in the order of first sight

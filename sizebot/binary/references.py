@@ -3,12 +3,14 @@
 One scanner module per GOARCH (refs_amd64.py: RIP-relative operands; refs_arm64.py: ADRP+ADD/LDR
 pairs; refs_386.py: absolute addresses), each exposing
 
-    references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array.array, array.array]
+    references(code, code_addr, lo, hi, done=None) -> tuple[array.array, array.array]
 
 which returns two ``array('Q')`` of equal length: the addresses of the referencing instructions
 (ascending) and the absolute addresses they name, only those in [lo, hi). ``code`` is the bytes of
-the code at virtual address ``code_addr``. A scanner reads untrusted bytes: it never raises on
-them, it just finds nothing there. Architectures without a scanner give no references.
+the code at virtual address ``code_addr``; ``done(n)``, if given, is called as the scan moves on:
+it reads nothing more of code[:n] (the caller may drop those pages of a mapped file). A scanner
+reads untrusted bytes: it never raises on them, it just finds nothing there. Architectures without
+a scanner give no references.
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from __future__ import annotations
 import importlib
 from array import array
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 
-Scanner = Callable[[memoryview, int, int, int], tuple[array, array]]
+
+class Scanner(Protocol):
+    def __call__(self, code: memoryview, code_addr: int, lo: int, hi: int,
+                 done: Callable[[int], None] | None = None) -> tuple[array, array]: ...
+
 
 # GOARCH -> the module of its scanner
 SCANNERS = {

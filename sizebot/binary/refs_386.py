@@ -15,7 +15,7 @@ operations over the code and the candidates: no Python loop runs over either.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Set
+from collections.abc import Callable, Set
 
 import numpy as np
 
@@ -54,11 +54,13 @@ _IS_SSE_PREFIX = _byte_table(_SSE_PREFIXES)
 _CHUNK = 1 << 22  # bytes of code whose candidates are decoded together
 
 
-def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
+def references(code: memoryview, code_addr: int, lo: int, hi: int,
+               done: Callable[[int], None] | None = None) -> tuple[array, array]:
     """(instruction addresses, target addresses) of the absolute addresses in ``code`` (loaded at
     ``code_addr``) that lie in [lo, hi). The instruction address is where the instruction starts
     (its prefixes included); both arrays are ``array('Q')`` of equal length, in ascending order of
-    the address field's position. Garbage and truncated code give fewer results, never an error."""
+    the address field's position. Garbage and truncated code give fewer results, never an error.
+    ``done(n)`` after each chunk: code[:n] is not read again."""
     at, targets = array("Q"), array("Q")
     lo, hi = max(lo, 0), min(hi, _MAX_ADDR + 1)
     data = memoryview(code)
@@ -81,6 +83,8 @@ def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[arra
         found = start >= 0
         at.frombytes((start[found].astype(np.uint64) + np.uint64(code_addr)).tobytes())
         targets.frombytes(v[found].astype(np.uint64).tobytes())
+        if done is not None:
+            done(min(n, first + _CHUNK - 16))  # an instruction starts a few bytes before its address field
     return at, targets
 
 

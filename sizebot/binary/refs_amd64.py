@@ -118,9 +118,10 @@ def _context(key: int) -> bytes:
     return bytes(_LETTERS[(key >> s & 31) - 1] for s in (15, 10, 5, 0) if key >> s & 31)
 
 
-def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
+def references(code: memoryview, code_addr: int, lo: int, hi: int,
+               done: Callable[[int], None] | None = None) -> tuple[array, array]:
     """(addresses of the referencing instructions ascending, targets in [lo, hi)) for amd64 code
-    ``code`` at ``code_addr``."""
+    ``code`` at ``code_addr``; ``done(n)`` after each chunk: code[:n] is not read again."""
     found_pcs: list[np.ndarray] = []
     found_targets: list[np.ndarray] = []
     n = len(code)
@@ -135,6 +136,8 @@ def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[arra
         if chunk is not None:
             found_pcs.append(chunk[0])
             found_targets.append(chunk[1])
+        if done is not None:
+            done(end - 4)  # the next chunk's context starts 4 bytes before it
     pcs, targets = array("Q"), array("Q")
     if found_pcs:
         pcs.frombytes(np.concatenate(found_pcs).tobytes())

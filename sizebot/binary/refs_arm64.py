@@ -14,6 +14,7 @@ loop runs over the code or the candidates.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 import numpy as np
 
@@ -46,11 +47,13 @@ _LOW_SHIFTS = np.array(_LOW_SHIFT, np.int64)
 _PAGE = np.uint64(_MAX_ADDR ^ 0xFFF)
 
 
-def references(code: memoryview, code_addr: int, lo: int, hi: int) -> tuple[array, array]:
+def references(code: memoryview, code_addr: int, lo: int, hi: int,
+               done: Callable[[int], None] | None = None) -> tuple[array, array]:
     """(instruction addresses, target addresses) of the ADRP pairs in ``code`` (loaded at
     ``code_addr``) whose target lies in [lo, hi). The instruction address is the ADRP's; both arrays
     are ``array('Q')`` of equal length, in ascending instruction order. Words that only look like
-    ADRP (data in the code, garbage, a truncated last word) give nothing; nothing raises."""
+    ADRP (data in the code, garbage, a truncated last word) give nothing; nothing raises. The code is
+    read whole (``done`` is not called)."""
     at, targets = array("Q"), array("Q")
     code = memoryview(code)
     if code.format != "B" or not code.c_contiguous:
