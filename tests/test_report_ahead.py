@@ -222,3 +222,77 @@ def test_a_wrong_prediction_is_not_taken(repo, tmp_path, capsys):
     again, _ = report(repo, cache, capsys)
     assert again == first
     assert [p.read_text() for p in predicted] == keys
+
+
+def _builds_seen(monkeypatch) -> list[tuple[str, str]]:
+    """(thread name, the build's output directory relative to its side's) of every build from here on."""
+    from sizebot.builds import gobuild
+
+    seen: list[tuple[str, str]] = []
+    build_binary = gobuild.build_binary
+
+    def recorded(checkout, target, platform, strategy, out_dir, **kwargs):
+        import threading
+
+        seen.append((threading.current_thread().name, f"{Path(out_dir).parent.name}/{Path(out_dir).name}"))
+        return build_binary(checkout, target, platform, strategy, out_dir, **kwargs)
+
+    monkeypatch.setattr(gobuild, "build_binary", recorded)
+    monkeypatch.setattr(run, "build_binary", recorded)
+    return seen
+
+
+def test_with_a_kept_listing_the_base_builds_start_before_the_report_plans_them(repo, tmp_path, capsys,
+                                                                                 monkeypatch):
+    """The early thread starts the base's first builds (as many as there are CPUs) with the kept main
+    packages; the report takes them (not built twice) and is the same document."""
+    cache = tmp_path / "cache"
+    first, _ = report(repo, cache, capsys)
+    seen = _builds_seen(monkeypatch)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    again, _ = report(repo, cache, capsys)
+    assert again == first
+    early = sorted(where for thread, where in seen if thread == "sizebot-early-build")
+    assert early == ["base/0", "base/1"]
+    # each job once at each side (the base's tool: missing there)
+    assert sorted(where for _thread, where in seen) == [f"{side}/{i}" for side in ("base", "head") for i in range(4)]
+
+
+def test_a_base_with_a_sizebot_toml_starts_no_build_early(repo, tmp_path, capsys, monkeypatch):
+    """The base's sizebot.toml may change what is built (its budgets judge): nothing is started before
+    the report plans it, and the report is the one a run without kept listings gives."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo["path"]), str(clone))
+    git(clone, "checkout", "-q", "--detach", repo["configured"])
+    git(clone, "rm", "-q", "sizebot.toml")
+    head = commit_all(clone, "no sizebot.toml")
+    other = {"path": clone, "c1": repo["configured"], "c2": head}
+    truth, _ = report(other, tmp_path / "truth", capsys, "--no-cache")
+    cache = tmp_path / "cache"
+    report(other, cache, capsys)
+    seen = _builds_seen(monkeypatch)
+    doc, said = report(other, cache, capsys)
+    assert "as listed before" in said and doc == truth
+    assert seen and not [thread for thread, _where in seen if thread == "sizebot-early-build"]
+
+
+def test_builds_started_early_for_other_jobs_are_waited_for_not_taken(repo, tmp_path):
+    """A plan that does not begin with the jobs started early: none is taken, and none is still running
+    (they write where the report's builds will) when the report goes on."""
+    import threading
+    from concurrent.futures import Future
+
+    from sizebot.builds.workpath import EarlyCheckout
+    from sizebot.config import Target, default_config
+
+    early = EarlyCheckout.__new__(EarlyCheckout)
+    strategies = default_config().strategies
+    job = (Target(name="app", package="./cmd/app", platforms=()), "linux/amd64", strategies[0])
+    running: Future = Future()
+    early.started = [(job, running)]
+    threading.Timer(0.3, running.set_result, args=(None,)).start()
+    assert early.builds_started([(job[0], job[1], strategies[1])]) == {}
+    assert running.done() and early.started == []
+    taken: Future = Future()
+    early.started = [(job, taken)]
+    assert early.builds_started([job, (job[0], job[1], strategies[1])]) == {0: taken}

@@ -399,3 +399,19 @@ def test_a_kept_checkout_waits_for_a_concurrent_run(kept):
     other.join(30)
     assert said[1:] == [head]
     assert _worktrees(root) == [str(root.resolve()), str(path)]
+
+
+def test_a_run_that_does_not_end_leaves_no_kept_checkout(kept):
+    """An error or a signal in the block: the worktree is removed, kept or reused, as without keep."""
+    root, base, head, path = kept
+    with _kept(root, base, path):
+        pass
+    for sha in (base, head):  # reused, then added
+        with pytest.raises(KeyboardInterrupt), _kept(root, sha, path):
+            raise KeyboardInterrupt
+        assert not path.exists() and _worktrees(root) == [str(root.resolve())]
+        with _kept(root, sha, path):
+            pass
+    with pytest.raises(GitError), _kept(root, head, path):
+        raise GitError("a report that fails")
+    assert not path.exists() and _worktrees(root) == [str(root.resolve())]

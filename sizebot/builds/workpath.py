@@ -11,12 +11,12 @@ else ``<tmp>/sizebot-<uid>/<repository's name>/src``, the same in every run. ``s
 exclusive lock beside it (a second run on the same path waits for the first), adds one detached worktree
 there and yields a ``SharedCheckout`` whose ``switch(sha)`` checks out another commit in place; the
 worktree is removed however the block ends. With ``keep`` (the default path, no work directory chosen)
-the worktree stays for the next run, which checks its commit out over it: only the files that differ are
-written, and git's index of it is already up to date (a worktree just added has every entry "racily
-clean", so that its first checkout reads every file again). A kept worktree is reused only when it is
-plainly this repository's own, with nothing in it but files, directories and links once checked out and
-cleaned; anything else (another clone's, a lock left by a killed git, a FIFO, a directory of someone
-else's) is removed and added again, as without ``keep``.
+the worktree of a block that ends without an exception stays for the next run, which checks its commit
+out over it: only the files that differ are written, and git's index of it is already up to date (a
+worktree just added has every entry "racily clean", so that its first checkout reads every file again).
+A kept worktree is reused only when it is plainly this repository's own, with nothing in it but files,
+directories and links once checked out and cleaned; anything else (another clone's, a lock left by a
+killed git, a FIFO, a directory of someone else's) is removed and added again, as without ``keep``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,10 @@ from sizebot.errors import GitError, SizebotError
 
 if TYPE_CHECKING:
     from sizebot.builds.discovery_cache import Listing
+    from sizebot.builds.gobuild import BuildOutcome
+    from sizebot.config import Strategy, Target
+
+    Job = tuple[Target, str, Strategy]
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -115,17 +120,19 @@ def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str]
             fcntl.flock(lock, fcntl.LOCK_EX)
         checkout = _reused(repo, path, sha) if keep else None
         try:
-            if checkout is not None:
-                yield checkout
-                return
-            proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
-            if proc.returncode != 0:  # left by a run that was killed: removed, and added again
-                _remove(repo, path, prune=True)
+            if checkout is None:
                 proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
-            if proc.returncode != 0:
-                raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
-            checkout = SharedCheckout(repo, path.resolve(), sha, keep=keep)
+                if proc.returncode != 0:  # left by a run that was killed: removed, and added again
+                    _remove(repo, path, prune=True)
+                    proc = _git(repo, "worktree", "add", "--detach", "--", str(path), checked_sha(sha))
+                if proc.returncode != 0:
+                    raise GitError(f"git worktree add {sha[:12]} at {path} failed: {_last_line(proc.stderr)}")
+                checkout = SharedCheckout(repo, path.resolve(), sha, keep=keep)
             yield checkout
+        except BaseException:
+            if checkout is not None:
+                checkout.keep = False  # a run that did not end (an error, a signal) leaves no worktree behind
+            raise
         finally:
             if checkout is not None:
                 checkout._removed()
@@ -221,8 +228,11 @@ class EarlyCheckout:
 
     def __init__(self, repo: Path, base: str, head: str, path: Path, *,
                  waiting: Callable[[str], None] | None = None, listing: HeadListing | None = None,
-                 keep: bool = False):
+                 keep: bool = False, work_dir: Path | None = None):
         self.repo, self.refs, self.path, self.keep = Path(repo), (base, head), Path(path), keep
+        self.work_dir = work_dir  # where the builds started early write (None: a temporary directory)
+        self.temporary: Path | None = None  # that temporary directory, removed by close()
+        self.started: list[tuple[Job, Future[BuildOutcome]]] = []  # the base's builds started early
         self.said: list[str] = []
         self.waiting = waiting if waiting is not None else self.said.append
         self.listing = listing
@@ -273,8 +283,9 @@ class EarlyCheckout:
                 self.key = listing_key(self.repo, head_sha, self.path, listing.go, listing.env)
                 kept = kept_listing(listing.cache, self.key) if self.key is not None else None
                 if kept is not None:
-                    self._check_out(base_sha)
+                    checkout = self._check_out(base_sha)
                     self.head_listing, self.listed_before = kept, True
+                    self._start_builds(checkout.path, kept, listing)
                     return
             checkout = self._check_out(head_sha)
             if listing is not None and self.key is not None:
@@ -296,6 +307,59 @@ class EarlyCheckout:
         self._checkout = held.__enter__()
         self._held = held
         return self._checkout
+
+    def _start_builds(self, path: Path, kept: Listing, listing: HeadListing) -> None:
+        """The base's first builds, started here, before the report has loaded what plans them: with the
+        head's main packages kept and a base without a sizebot.toml, these are the first jobs of its plan
+        (the kept main packages, on the host's platform, with the default strategies). The report takes
+        each one only when its plan has that very job at that place (``started``); the others it waits
+        for and builds again. Returns once each has started (no pipe of theirs is open as the report
+        forks its analysis workers)."""
+        from sizebot.builds.gobuild import build_binary
+        from sizebot.config import Target, default_config, find_config
+
+        try:
+            if find_config(path) is not None:
+                return
+            host = self.host_platform.result()
+            root = self.work_dir
+            if root is None:
+                root = self.temporary = Path(tempfile.mkdtemp(prefix="sizebot-report-"))
+            out = root / "out" / "base"
+        except Exception:  # noqa: BLE001 - nothing started: the report asks again, and says what fails
+            return
+        jobs = [(Target(name=name, package=package, platforms=()), host, strategy)
+                for name, package in kept for strategy in default_config().strategies][:os.cpu_count() or 1]
+        for i, (target, platform, strategy) in enumerate(jobs):
+            running = threading.Event()
+            built: Future[BuildOutcome] = Future()
+
+            def build(i: int = i, target: Target = target, platform: str = platform, strategy: Strategy = strategy,
+                      running: threading.Event = running, built: Future[BuildOutcome] = built) -> None:
+                try:
+                    built.set_result(build_binary(path, target, platform, strategy, out / str(i), go=listing.go,
+                                                  env=listing.env, started=running.set))
+                except BaseException as exc:  # noqa: BLE001 - raised where the build is taken
+                    built.set_exception(exc)
+                finally:
+                    running.set()
+            threading.Thread(target=build, name="sizebot-early-build", daemon=True).start()
+            running.wait()
+            self.started.append(((target, platform, strategy), built))
+
+    def builds_started(self, jobs: Sequence[Job]) -> dict[int, Future[BuildOutcome]]:
+        """The builds started early, by job, when ``jobs`` begin with theirs; else none, once those
+        started have ended (they write where the report's own builds will)."""
+        if all(i < len(jobs) and jobs[i] == job for i, (job, _built) in enumerate(self.started)):
+            return {i: built for i, (_job, built) in enumerate(self.started)}
+        self.builds_ended()
+        return {}
+
+    def builds_ended(self) -> None:
+        """Wait for the builds started early (their results are not taken)."""
+        for _job, built in self.started:
+            futures_wait([built])
+        self.started = []
 
     def relisted(self, found: Listing | None) -> None:
         """The head's main packages as go list found them beside the builds, unlike those kept: kept
@@ -336,9 +400,13 @@ class EarlyCheckout:
 
     def close(self) -> None:
         self._thread.join()
+        self.builds_ended()
         if not self._taken and self._held is not None:
             self._taken = True
             self._held.__exit__(None, None, None)
+        if self.temporary is not None:
+            _force_rmtree(self.temporary)
+            self.temporary = None
 
 
 def _answer(future: Future[str], ask: Callable[[str, Mapping[str, str] | None], str], go: str,

@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             listing = HeadListing("go", toolchain_environ(None, args.go_version), cache_dir(args.cache_dir)) \
                 if args.config is None and not args.baseline and not args.no_cache else None
             early = EarlyCheckout(repo, args.base, args.head, build_path(repo, work_dir),
-                                  waiting=None if args.baseline else progress, listing=listing, keep=work_dir is None)
+                                  waiting=None if args.baseline else progress, listing=listing, keep=work_dir is None,
+                                  work_dir=work_dir)
         try:
             from sizebot.compare.run import default_base, run_report_doc
 

@@ -155,10 +155,13 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
         src = build_path(repo, work_dir)
         keep_binaries = work_dir is not None  # the caller's directory keeps them; a temporary one does not
         keep_checkout = work_dir is None  # the checkout at the default path is kept for the next run
-        if work_dir is None:
-            work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
-        work_dir = Path(work_dir)
         taken = begun is not None and begun.path == src and begun.keep == keep_checkout
+        if work_dir is None:
+            if taken and begun is not None and begun.temporary is not None:
+                work_dir = begun.temporary  # where its builds started early write (removed by its close())
+            else:
+                work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-report-")))
+        work_dir = Path(work_dir)
         listed = tuple(Target(name=name, package=package, platforms=()) for name, package in begun.head_listing) \
             if taken and begun is not None and begun.head_listing is not None and named is None and baseline is None \
             else None
@@ -171,6 +174,11 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
                 say(line)
         else:
             checkout = stack.enter_context(shared_checkout(repo, head_sha, src, waiting=say, keep=keep_checkout))
+        # the base's builds started early (builds/workpath.py), taken when the plan begins with them
+        takes_builds = taken and listed is not None and recheck is not None and ahead and begun is not None and \
+            Path(begun.work_dir or begun.temporary or "") == work_dir
+        if begun is not None and not takes_builds:
+            begun.builds_ended()  # before anything changes the checkout they build
         if begun is not None and taken and begun.head_error is not None:
             say("finding main packages (go list)")
             raise begun.head_error
@@ -216,10 +224,13 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
         more_notes.extend([baseline_problem] if baseline_problem else [])
         notes.extend(more_notes)
         diffs: dict[int, Future[BinaryDiff | None]] = {}
+        begun_builds = begun.builds_started(jobs) if takes_builds and begun is not None and reused is None else None
+        if begun is not None and begun_builds is None:
+            begun.builds_ended()
         base_sides, head_sides, graphs, base_graphs = _measure(
             jobs, checkout, head_sha, work_dir / "out", go, env, say, reused, analysis_cache,
             use.graphs if use is not None and reused is not None else None, top=top, diffs=diffs,
-            base_listing=listing, keep_binaries=keep_binaries, recheck=recheck)
+            base_listing=listing, keep_binaries=keep_binaries, recheck=recheck, begun_builds=begun_builds)
         if listing is not None and listing.plan is not None:  # the full plan, once the base was listed
             plan = listing.plan
             jobs, judged = plan.jobs, plan.judged
@@ -659,6 +670,7 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
              *, top: int | None = DEFAULT_TOP, diffs: dict[int, Future[BinaryDiff | None]] | None = None,
              base_listing: _BaseListing | None = None, keep_binaries: bool = True,
              recheck: tuple[Target, ...] | None = None,
+             begun_builds: Mapping[int, Future[BuildOutcome]] | None = None,
              ) -> tuple[list[Side], list[Side], Graphs, Graphs]:
     """Every base build (the base is checked out), then every head build in the same directory (so the
     head finds Go's build cache warm, and a path embedded without -trimpath is the same at both). Each
@@ -673,7 +685,8 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
     (``jobs`` first) are built at the base too. ``keep_binaries`` False: each binary is deleted once analysed (nothing
     reads it again), so that little is left to delete when the report is done. ``recheck``: the head's
     main packages the plan took from an earlier run, listed again at the head beside its builds
-    (_StaleListing when go list finds others)."""
+    (_StaleListing when go list finds others). ``begun_builds``: base builds of ``jobs`` (by index) started
+    before, taken instead of building them."""
     differ = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sizebot-diff")
     with ExitStack() as stack:
         # not waited for: _compare waits for the diffs (a diff still queued runs: its analyses are done);
@@ -711,7 +724,8 @@ def _measure(jobs: Sequence[Job], checkout: SharedCheckout, head_sha: str, out_d
 
         base_sides = [] if measured_base is not None else \
             _build_side("base", checkout.path, jobs, out_dir / "base", go, env, say, analyses,
-                        more=more if base_listing is not None else None, build_of=build_of(base_sha, "base"))
+                        more=more if base_listing is not None else None, build_of=build_of(base_sha, "base"),
+                        begun=begun_builds)
         for graph in base_graphs.values():
             graph.exception()  # listed before the checkout changes
         say(f"checking out head {head_sha[:12]}")
@@ -901,11 +915,13 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
                 env: Mapping[str, str] | None, say: Progress, analyses: _Analyses,
                 then: Callable[[int, tuple[BuildOutcome, str, Future[Side]]], None] | None = None,
                 more: Callable[[], Sequence[Job]] | None = None, build_of: Callable[[int], str] | None = None,
+                begun: Mapping[int, Future[BuildOutcome]] | None = None,
                 ) -> list[tuple[BuildOutcome, str, Future[Side]]]:
     """Build every job in one checkout (go builds in parallel, custom commands in turn); returns when
     all are built, with each binary's analysis submitted to ``analyses`` (and handed to ``then``).
     ``more``: called once ``jobs`` are started, the full list of jobs (``jobs`` first); what it raises
-    is raised once the builds under way end. ``build_of``: the id of the build of job i (see _Analyses)."""
+    is raised once the builds under way end. ``build_of``: the id of the build of job i (see _Analyses).
+    ``begun``: builds of jobs (by index) started before, whose outcomes are taken."""
     jobs = list(jobs)
     results: list[tuple[BuildOutcome, str, Future[Side]] | None] = [None] * len(jobs)
     lock = threading.Lock()  # custom build commands write in the checkout: one at a time
@@ -913,6 +929,8 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
     first = min(workers, sum(1 for _t, _p, s in jobs if s.command is None))  # go builds started at once
     running = [0]
     counted = threading.Lock()
+    if begun:
+        analyses.building.set()  # those builds run already
 
     def started() -> None:
         with counted:
@@ -924,7 +942,9 @@ def _build_side(side: str, checkout: Path, jobs: Sequence[Job], out_dir: Path, g
         target, platform, strategy = jobs[i]
         label = f"{side} {target.name} {platform} {strategy.name}"
         say(f"building {label}")
-        if strategy.command is not None:
+        if begun and i in begun:
+            outcome = begun[i].result()
+        elif strategy.command is not None:
             with lock:
                 outcome = build_binary(checkout, target, platform, strategy, out_dir / str(i), go=go, env=env)
         else:
