@@ -70,7 +70,7 @@ from sizebot.binary.pcvalues import (
 from sizebot.binary.pointees import pointee_claims
 from sizebot.binary.symbol import Symbol, SymbolTable
 from sizebot.binary.typewalk import walk_types
-from sizebot.binary.worker import Worker, can_fork, map_large_blocks, trim_heap
+from sizebot.binary.worker import Worker, can_fork, trim_heap
 from sizebot.documents.analyze import (
     BinaryReport,
     BuildInfo,
@@ -89,7 +89,6 @@ def analyze_binary(path: str | os.PathLike[str], *, functions: bool = True, jobs
     """Measure one binary. BinaryFormatError for unreadable files, PclntabError for a corrupt pclntab.
     ``jobs=2``: on a large binary a worker process takes the steps that need only the file, for a
     shorter wall time on a free core at the cost of more memory (docs/benchmarks.md); the same figures."""
-    map_large_blocks()
     with open_binary(path) as binary:
         return _report(binary, *_attribution(binary, functions, jobs=jobs))
 

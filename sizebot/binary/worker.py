@@ -219,37 +219,19 @@ def trim_heap() -> None:
         _trim(0)
 
 
-# glibc's mallopt parameter: blocks of at least this many bytes get a mapping of their own.
-_M_MMAP_THRESHOLD = -3
-LARGE_BLOCK = 1 << 20
-
-
-def map_large_blocks() -> None:
-    """Give every block of LARGE_BLOCK bytes or more (the analysis's large arrays) a mapping of its own,
-    returned to the system the moment it is freed. glibc's threshold adapts otherwise: each mapped block
-    freed raises it to that block's size (up to 32 MiB), so after the first large array is freed the
-    later ones are carved from the heap, where what they free stays resident as holes between the live
-    blocks until the next trim_heap, and the holes of one step add up to the peak of the next. A fixed
-    threshold also stops the adaptation. The cost: each such block's pages are faulted in afresh (a few
-    tens of milliseconds on a 40 MiB binary). A no-op without glibc."""
-    if _mallopt is not None:
-        _mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK)
-
-
-def _libc(name: str) -> Any:
-    """glibc's function ``name`` (malloc_trim, mallopt), where there is one."""
+def _libc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim (freed heap pages back to the system), where there is one."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        return getattr(ctypes.CDLL(None), name)
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
 
 
-_trim = _libc("malloc_trim")
-_mallopt = _libc("mallopt")
+_trim = _libc_trim()
 
 
 def _die_with(parent: int) -> None:
