@@ -60,6 +60,7 @@ def reference_claims(
     pcs, targets = np.frombuffer(refs[0], np.uint64), np.frombuffer(refs[1], np.uint64)
     acc.references = None  # the last use: released
     del refs
+    trim_heap()  # what the scan freed: the ledger's sorting below would add to it
     ledger = _Ledger(acc, min(s.offset for s in secs), max(s.offset + s.file_size for s in secs))
     # only the references to unclaimed bytes can start an object: the others are not looked at
     # again (on a binary with symbols, two thirds of them)
@@ -136,6 +137,7 @@ class _Ledger:
         self.reach_before = np.zeros(n + 1, np.uint64)
         np.maximum.accumulate((self.tails >> np.uint64(23)) & np.uint64(Claims._END_MASK), out=self.reach_before[1:])
         self.reach = self.reach_before[1:]
+        trim_heap()  # the sorting's arrays: the steps below allocate less than they freed
 
     def placed(
         self, secs: list[Section], addrs: np.ndarray,
