@@ -49,6 +49,12 @@ def as_array(values: np.ndarray, typecode: str) -> array:
     return out
 
 
+def append_words(out: array, values: np.ndarray) -> None:
+    """Append a contiguous int64 or uint64 array to an ``array('Q')`` without a copy (an int64's bytes
+    are those of its cast to uint64)."""
+    out.frombytes(memoryview(values).cast("B"))  # type: ignore[arg-type]  # numpy arrays are buffers
+
+
 def segments(starts: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the concatenated ranges [starts[i], starts[i] + lens[i]) and where each range
     begins in them (every length at least 1)."""
@@ -224,6 +230,7 @@ def decode_tables(pcln: Pclntab, rels: np.ndarray, stats: np.ndarray) -> Tables:
         span[at], span_exact[at] = tok.spans(local[good], t0[good], tz[good])
         want = good[stats[i:j][good]]
         top[i + want], even[i + want], stats_exact[i + want] = tok.stats(local[want], t0[want], tz[want])
+        pcln.binary.release(pcln.pctab_off + w0, w1 - w0)  # read once (a later step reads back the few it needs)
         i, width = j, _WINDOW
     return Tables(rels, size, span * pcln.min_lc, span_exact, stats, top, even, stats_exact)
 
@@ -460,8 +467,10 @@ def pctab_claims(
     c_vals = cend[has_code] << 23 | (pk[has_code] ^ code)
     # in the order a function-by-function reading appends them: each function's new tables, then its code
     order = np.argsort(np.concatenate([first, fa.pc_ptr[1:][has_code] - 0.5]), kind="stable")
-    keys.frombytes(np.concatenate([t_keys, c_keys])[order].astype(np.uint64).tobytes())
-    vals.frombytes(np.concatenate([t_vals, c_vals])[order].astype(np.uint64).tobytes())
+    del first, fspan, csize, cstart, cend, positive, has_code, first3, rel, fi, slot, nz
+    append_words(keys, np.concatenate([t_keys, c_keys])[order])
+    del t_keys, c_keys
+    append_words(vals, np.concatenate([t_vals, c_vals])[order])
     return as_array(code_sizes, "Q")
 
 
