@@ -17,10 +17,13 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sizebot.config import Strategy, Target, expand_placeholders
 from sizebot.errors import BuildError
 from sizebot.processes import run_group
+
+if TYPE_CHECKING:  # the config package is loaded by what plans builds: asking go env needs none of it
+    from sizebot.config import Strategy, Target
 
 OK = "ok"
 FAILED = "failed"
@@ -246,6 +249,8 @@ def build_binary(checkout: Path, target: Target, platform: str, strategy: Strate
     goos, goarch = split_platform(platform)
     out = Path(out_dir).resolve() / strategy.name / binary_name(target.name, goos, goarch)
     build_env = go_environ(env, target.env, strategy.env, {"GOOS": goos, "GOARCH": goarch})
+
+    from sizebot.config import expand_placeholders
 
     if strategy.command is not None:
         if not strategy.output:

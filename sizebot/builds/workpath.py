@@ -269,6 +269,9 @@ class EarlyCheckout:
                                  name="sizebot-early-go", daemon=True)
         other.start()
         _answer(self.host_platform, host_platform, listing.go, listing.env)
+        # then the config package, which the builds started early are planned with, while git checks out
+        import sizebot.config  # noqa: F401
+
         other.join()
 
     def _prepare(self) -> None:
@@ -276,18 +279,35 @@ class EarlyCheckout:
             self._commits = resolve_commits(self.repo, self.refs)
             base_sha, head_sha = self._commits[0][0], self._commits[1][0]
             listing = self.listing
+            checkout: SharedCheckout | None = None
             if listing is not None:
-                # imported here, in the thread, beside the report's imports: the thread starts at once
-                from sizebot.builds.discovery_cache import keep_listing, kept_listing, listing_key
+                keyed: Future[str | None] = Future()
+                if self.keep and _own_worktree(self.repo, self.path):
+                    # a kept worktree is checked out at the base (what a kept listing builds first) while the
+                    # key is worked out; without a kept listing, the head is then checked out over it
+                    working = threading.Thread(target=self._work_out_key, args=(keyed, head_sha, listing),
+                                               name="sizebot-early-key", daemon=True)
+                    working.start()
+                    try:
+                        checkout = self._check_out(base_sha)
+                    finally:
+                        working.join()
+                else:
+                    self._work_out_key(keyed, head_sha, listing)
+                self.key = keyed.result()
+                # imported here, in the thread, beside the report's imports (and after the key's own)
+                from sizebot.builds.discovery_cache import keep_listing, kept_listing
 
-                self.key = listing_key(self.repo, head_sha, self.path, listing.go, listing.env)
                 kept = kept_listing(listing.cache, self.key) if self.key is not None else None
                 if kept is not None:
-                    checkout = self._check_out(base_sha)
+                    checkout = checkout if checkout is not None else self._check_out(base_sha)
                     self.head_listing, self.listed_before = kept, True
                     self._start_builds(checkout.path, kept, listing)
                     return
-            checkout = self._check_out(head_sha)
+            if checkout is None:
+                checkout = self._check_out(head_sha)
+            else:
+                checkout.switch(head_sha)
             if listing is not None and self.key is not None:
                 from sizebot.builds.discover import discover_targets
 
@@ -301,6 +321,14 @@ class EarlyCheckout:
                 checkout.switch(base_sha)
         except BaseException as exc:  # noqa: BLE001 - raised again in the thread that takes them over
             self._error = exc
+
+    def _work_out_key(self, keyed: Future[str | None], head_sha: str, listing: HeadListing) -> None:
+        from sizebot.builds.discovery_cache import listing_key
+
+        try:
+            keyed.set_result(listing_key(self.repo, head_sha, self.path, listing.go, listing.env))
+        except BaseException as exc:  # noqa: BLE001 - raised where the key is read
+            keyed.set_exception(exc)
 
     def _check_out(self, sha: str) -> SharedCheckout:
         held = shared_checkout(self.repo, sha, self.path, waiting=self.waiting, keep=self.keep)
@@ -330,6 +358,7 @@ class EarlyCheckout:
             return
         jobs = [(Target(name=name, package=package, platforms=()), host, strategy)
                 for name, package in kept for strategy in default_config().strategies][:os.cpu_count() or 1]
+        runs: list[threading.Event] = []
         for i, (target, platform, strategy) in enumerate(jobs):
             running = threading.Event()
             built: Future[BuildOutcome] = Future()
@@ -344,8 +373,10 @@ class EarlyCheckout:
                 finally:
                     running.set()
             threading.Thread(target=build, name="sizebot-early-build", daemon=True).start()
-            running.wait()
+            runs.append(running)
             self.started.append(((target, platform, strategy), built))
+        for running in runs:
+            running.wait()
 
     def builds_started(self, jobs: Sequence[Job]) -> dict[int, Future[BuildOutcome]]:
         """The builds started early, by job, when ``jobs`` begin with theirs; else none, once those
