@@ -242,6 +242,9 @@ class EarlyCheckout:
         self.listed_before = False
         self.host_platform: Future[str] = Future()
         self.installed: Future[str] = Future()
+        self._decided = threading.Event()  # the builds started early, or known to be none
+        if listing is None:
+            self._decided.set()
         self._commits: list[tuple[str, str, str]] | None = None
         self._held: AbstractContextManager[SharedCheckout] | None = None
         self._checkout: SharedCheckout | None = None
@@ -258,8 +261,15 @@ class EarlyCheckout:
         try:
             self._prepare()
         finally:
+            self._decided.set()
             if asking is not None:
                 asking.join()
+
+    def wait_for_builds(self, timeout: float) -> None:
+        """Wait (``timeout`` seconds at most) until the builds the thread starts run, or it knows it starts
+        none: a caller that loads modules meanwhile (holding the GIL) would hold up the thread's every step
+        between git's processes, and the first builds with them."""
+        self._decided.wait(timeout)
 
     def _ask_go(self, listing: HeadListing) -> None:
         from sizebot.builds.gobuild import host_platform
@@ -304,6 +314,7 @@ class EarlyCheckout:
                     self.head_listing, self.listed_before = kept, True
                     self._start_builds(checkout.path, kept, listing)
                     return
+                self._decided.set()  # none started: the caller's modules load beside the head's listing
             if checkout is None:
                 checkout = self._check_out(head_sha)
             else:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 TEXT_WIDTH = 100
 COMMENT_CHARS = 65536  # GitHub's limit on a comment, which the markdown is made for
 REST_IN_JSON = "every figure is in the JSON report (--format json)"  # text written to a file or a pipe
+EARLY_BUILDS_WAIT = 1.0  # seconds the report waits at most for the builds its early thread starts
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             early = EarlyCheckout(repo, args.base, args.head, build_path(repo, work_dir),
                                   waiting=None if args.baseline else progress, listing=listing, keep=work_dir is None,
                                   work_dir=work_dir)
+            early.wait_for_builds(EARLY_BUILDS_WAIT)  # the report's modules load while they run
         try:
             from sizebot.compare.run import default_base, run_report_doc
 
