@@ -415,3 +415,71 @@ def test_a_run_that_does_not_end_leaves_no_kept_checkout(kept):
     with pytest.raises(GitError), _kept(root, head, path):
         raise GitError("a report that fails")
     assert not path.exists() and _worktrees(root) == [str(root.resolve())]
+
+
+def _bytes(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*"))
+            if p.is_file() and not p.is_symlink() and p.name != ".git"}
+
+
+def test_what_a_build_planted_for_the_next_checkout_is_never_taken(kept, tmp_path):
+    """A build runs in the kept checkout and may run git there: an untracked .gitattributes (eol, ident)
+    that would rewrite the files the next checkout writes, entries marked skip-worktree or assume-unchanged
+    in its index, a config.worktree in its gitdir (read when the repository sets extensions.worktreeConfig:
+    core.fsmonitor runs a program, core.sparseCheckout leaves files out) or an info/sparse-checkout there.
+    The next run holds exactly what a fresh worktree holds, runs nothing planted, and its index marks
+    nothing."""
+    import os
+
+    root, base, head, path = kept
+    marker = tmp_path / "ran"
+    program = tmp_path / "fsmonitor.sh"
+    program.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    program.chmod(0o755)
+    fresh = {sha: _bytes_fresh(root, sha, tmp_path) for sha in (base, head)}
+    changed = "package main\n\nfunc main() { println(666) }\n"
+
+    def plant_attributes(gitdir: Path) -> None:
+        (path / ".gitattributes").write_text("* ident eol=crlf\n")
+        (path / "cmd" / ".gitattributes").write_text("*.go working-tree-encoding=UTF-16\n")
+
+    def plant_flags(gitdir: Path) -> None:
+        (path / "cmd" / "app" / "main.go").write_text(changed)
+        git(path, "update-index", "--skip-worktree", "cmd/app/main.go")
+        (path / "go.mod").write_text("module example.com/pr\n\ngo 1.21\n")
+        git(path, "update-index", "--assume-unchanged", "go.mod")
+
+    def plant_fsmonitor(gitdir: Path) -> None:
+        (gitdir / "config.worktree").write_text(f"[core]\n\tfsmonitor = {program}\n")
+
+    def plant_sparse(gitdir: Path) -> None:
+        (gitdir / "config.worktree").write_text("[core]\n\tsparseCheckout = true\n")
+        (gitdir / "info").mkdir(exist_ok=True)
+        (gitdir / "info" / "sparse-checkout").write_text("/go.mod\n")
+        (path / "cmd" / "app" / "main.go").write_text(changed)
+
+    git(root, "config", "extensions.worktreeConfig", "true")  # a repository that uses sparse checkouts
+    try:
+        for plant in (plant_attributes, plant_flags, plant_fsmonitor, plant_sparse):
+            for before, after in ((base, head), (head, base)):
+                with _kept(root, before, path):
+                    pass
+                plant(Path(git(path, "rev-parse", "--absolute-git-dir")))
+                with _kept(root, after, path) as checkout:
+                    assert checkout.path == path, plant.__name__
+                    assert _bytes(path) == fresh[after], plant.__name__
+                    assert {ln[:2] for ln in git(path, "ls-files", "-v").splitlines()} == {"H "}, plant.__name__
+                    assert git(path, "status", "--porcelain", "--ignored") == "", plant.__name__
+                assert not marker.exists(), plant.__name__
+                gitdir = Path(git(path, "rev-parse", "--absolute-git-dir"))
+                assert set(os.listdir(gitdir)) <= {"HEAD", "ORIG_HEAD", "commondir", "gitdir", "index", "logs"}
+    finally:
+        git(root, "config", "--unset", "extensions.worktreeConfig")
+
+
+def _bytes_fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, bytes]:
+    with _kept(root, sha, tmp_path / "fresh" / "src") as checkout:
+        files = _bytes(checkout.path)
+    shutil.rmtree(tmp_path / "fresh")
+    git(root, "worktree", "prune")
+    return files

@@ -147,10 +147,29 @@ def _reused(repo: Path, path: Path, sha: str) -> SharedCheckout | None:
         return None
     checkout = SharedCheckout(repo, path, "", keep=True)
     try:
+        # cleaned first: an untracked .gitattributes (eol, ident, working-tree-encoding) would apply to
+        # the files the checkout writes
+        checkout.clean()
         checkout.switch(sha)  # forced: files a build or an editor changed are written again; then cleaned
+        if not _every_entry_checked_out(path):
+            return None
     except (GitError, SizebotError):
         return None
     return checkout if _only_plain_entries(path) else None
+
+
+def _every_entry_checked_out(path: Path) -> bool:
+    """Whether git's index of the worktree marks no entry skip-worktree or assume-unchanged (`git
+    update-index` run in the checkout sets them: a checkout then leaves the file as a build changed it)."""
+    proc = _git(path, "ls-files", "-v", "-z")
+    return proc.returncode == 0 and all(line.startswith("H ") for line in proc.stdout.split("\0") if line)
+
+
+# What git keeps in a worktree's own gitdir (.git/worktrees/<name>) as checkouts and resets use it; a
+# config.worktree (read when the repository sets extensions.worktreeConfig: core.fsmonitor runs a program,
+# core.sparseCheckout leaves files out), an info/sparse-checkout or anything else was put there by
+# someone else, for instance by git commands a build ran in the checkout
+_WORKTREE_GITDIR = frozenset({"HEAD", "ORIG_HEAD", "AUTO_MERGE", "FETCH_HEAD", "commondir", "gitdir", "index", "logs"})
 
 
 def _own_worktree(repo: Path, path: Path) -> bool:
@@ -174,7 +193,9 @@ def _own_worktree(repo: Path, path: Path) -> bool:
         if not entry.is_absolute() or entry.parent != common / "worktrees" or os.path.realpath(entry) != str(entry):
             return False
         back = (entry / "gitdir").read_text(encoding="utf-8", errors="strict").strip()
-        return back == str(path / ".git") and (entry / "commondir").read_text(encoding="utf-8").strip() == "../.."
+        if back != str(path / ".git") or (entry / "commondir").read_text(encoding="utf-8").strip() != "../..":
+            return False
+        return set(os.listdir(entry)) <= _WORKTREE_GITDIR
     except (OSError, UnicodeError, ValueError):
         return False
 
