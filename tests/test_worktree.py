@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -429,8 +430,6 @@ def test_what_a_build_planted_for_the_next_checkout_is_never_taken(kept, tmp_pat
     core.fsmonitor runs a program, core.sparseCheckout leaves files out) or an info/sparse-checkout there.
     The next run holds exactly what a fresh worktree holds, runs nothing planted, and its index marks
     nothing."""
-    import os
-
     root, base, head, path = kept
     marker = tmp_path / "ran"
     program = tmp_path / "fsmonitor.sh"
@@ -458,9 +457,15 @@ def test_what_a_build_planted_for_the_next_checkout_is_never_taken(kept, tmp_pat
         (gitdir / "info" / "sparse-checkout").write_text("/go.mod\n")
         (path / "cmd" / "app" / "main.go").write_text(changed)
 
+    def plant_forged_index(gitdir: Path) -> None:
+        """go.mod (the same at both commits) changed, and the index given its new stat data."""
+        go_mod = path / "go.mod"
+        go_mod.write_bytes(go_mod.read_bytes().replace(b"example.com/wt", b"example.com/pr"))
+        _forge_stat(gitdir / "index", b"go.mod", os.lstat(go_mod))
+
     git(root, "config", "extensions.worktreeConfig", "true")  # a repository that uses sparse checkouts
     try:
-        for plant in (plant_attributes, plant_flags, plant_fsmonitor, plant_sparse):
+        for plant in (plant_attributes, plant_flags, plant_fsmonitor, plant_sparse, plant_forged_index):
             for before, after in ((base, head), (head, base)):
                 with _kept(root, before, path):
                     pass
@@ -483,3 +488,26 @@ def _bytes_fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, bytes]:
     shutil.rmtree(tmp_path / "fresh")
     git(root, "worktree", "prune")
     return files
+
+
+def _forge_stat(index: Path, name: bytes, st) -> None:
+    """Give the entry ``name`` of a version 2 index the stat data ``st``, as a build could."""
+    import hashlib
+    import struct
+
+    data = bytearray(index.read_bytes())
+    assert data[:4] == b"DIRC" and struct.unpack(">I", data[4:8])[0] == 2
+    offset = 12
+    for _ in range(struct.unpack(">I", data[8:12])[0]):
+        length = struct.unpack(">H", data[offset + 60:offset + 62])[0] & 0xFFF
+        if data[offset + 62:offset + 62 + length] == name:
+            struct.pack_into(">10I", data, offset, int(st.st_ctime), st.st_ctime_ns % 10**9, int(st.st_mtime),
+                             st.st_mtime_ns % 10**9, st.st_dev & 0xFFFFFFFF, st.st_ino & 0xFFFFFFFF, 0o100644,
+                             st.st_uid, st.st_gid, st.st_size)
+            break
+        offset += (62 + length + 8) & ~7
+    else:
+        raise AssertionError(f"no entry {name!r} in {index}")
+    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()
+    index.write_bytes(bytes(data))
+    os.utime(index, ns=(st.st_mtime_ns + 2 * 10**9,) * 2)  # not racy: its entries are taken as they are

@@ -150,6 +150,12 @@ def _reused(repo: Path, path: Path, sha: str) -> SharedCheckout | None:
         # cleaned first: an untracked .gitattributes (eol, ident, working-tree-encoding) would apply to
         # the files the checkout writes
         checkout.clean()
+        # the index read anew from the commit, with no stat data, so that each file is compared by its
+        # content: a build can write an index whose stat data matches a file it changed
+        for args in (("read-tree", checked_sha(sha)), ("update-index", "-q", "--refresh")):
+            proc = _git(path, *args)
+            if proc.returncode != 0:
+                return None
         checkout.switch(sha)  # forced: files a build or an editor changed are written again; then cleaned
         if not _every_entry_checked_out(path):
             return None
