@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sizebot.builds.workpath import shared_checkout
 from sizebot.builds.worktree import Checkout, checkouts, resolve_commit, resolve_commits
 from sizebot.errors import GitError
 from tests.support.git import commit_all, git
@@ -511,3 +512,28 @@ def _forge_stat(index: Path, name: bytes, st) -> None:
     data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()
     index.write_bytes(bytes(data))
     os.utime(index, ns=(st.st_mtime_ns + 2 * 10**9,) * 2)  # not racy: its entries are taken as they are
+
+
+def test_fifos_a_build_left_for_the_next_run_never_hang_it(kept, tmp_path):
+    """git reads an untracked .gitattributes as it checks out and a worktree entry's gitdir, HEAD, index
+    and logs as it adds, lists or removes worktrees: a FIFO there would hang it forever. One in the
+    checkout: a fresh worktree; one in git's worktree entries: one line, until it is removed."""
+    root, base, head, path = kept
+    with _kept(root, base, path):
+        pass
+    os.mkfifo(path / ".gitattributes")
+    with _kept(root, head, path):
+        assert _bytes(path) == _bytes_fresh(root, head, tmp_path)
+    gitdir = Path(git(path, "rev-parse", "--absolute-git-dir"))
+    for name in ("HEAD", "gitdir", "index", "logs/HEAD"):
+        (gitdir / name).rename(tmp_path / "saved")
+        os.mkfifo(gitdir / name)
+        for keep in (True, False):
+            with pytest.raises(GitError) as err, shared_checkout(root, base, path, keep=keep):
+                pass
+            assert str(err.value) == (f"{gitdir / name}: not a regular file or a directory among git's worktree "
+                                      "entries (git would wait on a FIFO there forever): remove it")
+        (gitdir / name).unlink()
+        (tmp_path / "saved").rename(gitdir / name)
+    with _kept(root, base, path) as checkout:
+        assert checkout.path == path and _bytes(path) == _bytes_fresh(root, base, tmp_path)

@@ -118,6 +118,7 @@ def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str]
             if waiting is not None:
                 waiting(f"waiting for another sizebot run building in {path}")
             fcntl.flock(lock, fcntl.LOCK_EX)
+        _check_worktree_entries(repo)
         checkout = _reused(repo, path, sha) if keep else None
         try:
             if checkout is None:
@@ -140,10 +141,27 @@ def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str]
                 _remove(repo, path)
 
 
+def _check_worktree_entries(repo: Path) -> None:
+    """Raise when git's entries of the repository's worktrees hold anything but regular files and
+    directories: every ``git worktree`` command reads each entry's gitdir and HEAD, and waits forever on
+    a FIFO (a build in the kept checkout can put one in its entry)."""
+    entries = Path(repo) / ".git" / "worktrees"
+    try:
+        if not stat.S_ISDIR(os.lstat(entries).st_mode):
+            return
+    except OSError:
+        return
+    odd = _odd_entry(entries)
+    if odd is not None:
+        raise GitError(f"{odd}: not a regular file or a directory among git's worktree entries (git would wait "
+                       "on a FIFO there forever): remove it")
+
+
 def _reused(repo: Path, path: Path, sha: str) -> SharedCheckout | None:
     """The worktree an earlier run kept at ``path``, holding ``sha`` now, or None (nothing was changed
     that a fresh worktree does not replace) when it is not plainly this repository's own."""
-    if not _own_worktree(repo, path):
+    # walked first too: git reads an untracked .gitattributes before it cleans, and hangs on a FIFO
+    if not _own_worktree(repo, path) or not _only_plain_entries(path):
         return None
     checkout = SharedCheckout(repo, path, "", keep=True)
     try:
@@ -192,18 +210,53 @@ def _own_worktree(repo: Path, path: Path) -> bool:
         common = Path(os.path.realpath(Path(repo) / ".git"))
         if not stat.S_ISDIR(os.lstat(common).st_mode):
             return False
-        text = (path / ".git").read_text(encoding="utf-8", errors="strict")
+        text = _read_file(path / ".git")
         if not text.startswith("gitdir: ") or text.count("\n") != 1 or not text.endswith("\n"):
             return False
         entry = Path(text[len("gitdir: "):-1])
         if not entry.is_absolute() or entry.parent != common / "worktrees" or os.path.realpath(entry) != str(entry):
             return False
-        back = (entry / "gitdir").read_text(encoding="utf-8", errors="strict").strip()
-        if back != str(path / ".git") or (entry / "commondir").read_text(encoding="utf-8").strip() != "../..":
+        if not set(os.listdir(entry)) <= _WORKTREE_GITDIR or _odd_entry(entry) is not None:
             return False
-        return set(os.listdir(entry)) <= _WORKTREE_GITDIR
+        back = _read_file(entry / "gitdir").strip()
+        return back == str(path / ".git") and _read_file(entry / "commondir").strip() == "../.."
     except (OSError, UnicodeError, ValueError):
         return False
+
+
+def _read_file(path: Path, limit: int = 65536) -> str:
+    """The text of a small regular file, never a link followed or a FIFO waited on (OSError else)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(f"{path}: too large")
+    return data.decode("utf-8", errors="strict")
+
+
+def _odd_entry(path: Path, limit: int = 10_000) -> str | None:
+    """The first thing under ``path`` that is neither a regular file nor a directory (``path`` itself when
+    it cannot be read or holds more than ``limit`` entries), or None. For worktrees' gitdirs: git reading
+    a HEAD or an index waits forever on a FIFO, and follows a link anywhere."""
+    stack, seen = [str(path)], 0
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > limit:
+                        return str(path)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+                        return entry.path
+    except OSError:
+        return str(path)
+    return None
 
 
 def _only_plain_entries(path: Path, limit: int = 200_000) -> bool:
