@@ -537,3 +537,46 @@ def test_fifos_a_build_left_for_the_next_run_never_hang_it(kept, tmp_path):
         (tmp_path / "saved").rename(gitdir / name)
     with _kept(root, base, path) as checkout:
         assert checkout.path == path and _bytes(path) == _bytes_fresh(root, base, tmp_path)
+
+
+def test_the_lock_and_the_directories_above_the_kept_checkout_are_never_followed(kept, tmp_path):
+    """The lock file beside the kept checkout replaced by a link out of it, a FIFO or a directory: made
+    again, nothing written outside, never a wait. A directory above it that is a link, another user's or
+    writable by others (anyone may make it first in a shared temporary directory): one line."""
+    root, base, head, path = kept
+    lock = path.parent / ".src.lock"
+    outside = tmp_path / "outside"
+    for plant in (lambda: lock.symlink_to(outside), lambda: os.mkfifo(lock), lock.mkdir):
+        with _kept(root, base, path):
+            pass
+        lock.unlink()
+        plant()
+        with _kept(root, head, path) as checkout:
+            assert checkout.path == path and _bytes(path) == _bytes_fresh(root, head, tmp_path)
+        assert lock.is_file() and not lock.is_symlink() and not outside.exists()
+    shutil.rmtree(path.parent.parent)
+    git(root, "worktree", "prune")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path.parent.parent.symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(GitError) as err, _kept(root, base, path):
+        pass
+    assert str(err.value) == (f"{path.parent.parent}: not a directory of this user's alone (a link, another "
+                              "user's, or writable by others): remove it, or choose a --work-dir")
+    assert list(elsewhere.iterdir()) == []
+    path.parent.parent.unlink()
+    path.parent.parent.mkdir(0o700)
+    path.parent.mkdir(0o775)
+    path.parent.chmod(0o775)
+    with pytest.raises(GitError) as err, _kept(root, base, path):
+        pass
+    assert str(err.value).startswith(f"{path.parent}: not a directory of this user's alone")
+    path.parent.chmod(0o700)
+    if os.getuid() == 0:  # only root can make a directory another user's
+        os.chown(path.parent, 4242, -1)
+        with pytest.raises(GitError) as err, _kept(root, base, path):
+            pass
+        assert str(err.value).startswith(f"{path.parent}: not a directory of this user's alone")
+        os.chown(path.parent, 0, -1)
+    with _kept(root, base, path) as checkout:
+        assert _bytes(checkout.path) == _bytes_fresh(root, base, tmp_path)

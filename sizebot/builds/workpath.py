@@ -110,8 +110,11 @@ def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str]
     ``keep``: the one kept there by an earlier run, checked out again, and left for the next."""
     repo = Path(repo)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "a+") as lock:
+    if keep:  # the default path, under the shared temporary directory
+        _make_own_directories((path.parent.parent, path.parent))
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with _lock_file(path.parent / f".{path.name}.lock") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -139,6 +142,52 @@ def shared_checkout(repo: Path, sha: str, path: Path, *, waiting: Callable[[str]
                 checkout._removed()
             else:
                 _remove(repo, path)
+
+
+def _make_own_directories(directories: Sequence[Path]) -> None:
+    """Make each directory (the parent before its child) for this user alone, or raise when it is there
+    as a link, another user's, or writable by others: in a temporary directory shared by every user,
+    anyone may have made it first."""
+    uid = os.getuid()
+    for where in directories:
+        try:
+            os.mkdir(where, 0o700)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise GitError(f"{where}: cannot be made: {exc.strerror}") from None
+        st = os.lstat(where)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise GitError(f"{where}: not a directory of this user's alone (a link, another user's, or writable "
+                           "by others): remove it, or choose a --work-dir")
+
+
+@contextmanager
+def _lock_file(where: Path) -> Iterator[int]:
+    """The lock file's descriptor: a regular file at ``where``, made again when something else is there
+    (a link is never followed, a FIFO never waited on)."""
+    for _ in range(2):
+        try:
+            fd = os.open(where, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError:  # a link (ELOOP), a directory (EISDIR)
+            pass
+        else:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                break
+            os.close(fd)
+        try:
+            if stat.S_ISDIR(os.lstat(where).st_mode):
+                _force_rmtree(where)
+            else:
+                os.unlink(where)
+        except OSError:
+            pass
+    else:
+        raise GitError(f"{where}: cannot be opened as a lock file")
+    try:
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def _check_worktree_entries(repo: Path) -> None:
