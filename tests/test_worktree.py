@@ -12,7 +12,7 @@ import pytest
 from sizebot.builds.workpath import shared_checkout
 from sizebot.builds.worktree import Checkout, checkouts, resolve_commit, resolve_commits
 from sizebot.errors import GitError
-from tests.support.git import commit_all, git
+from tests.support.git import commit_all, forge_index_stat, git
 
 HEAD_MESSAGE = (
     "Add the tool command\n\n"
@@ -462,7 +462,7 @@ def test_what_a_build_planted_for_the_next_checkout_is_never_taken(kept, tmp_pat
         """go.mod (the same at both commits) changed, and the index given its new stat data."""
         go_mod = path / "go.mod"
         go_mod.write_bytes(go_mod.read_bytes().replace(b"example.com/wt", b"example.com/pr"))
-        _forge_stat(gitdir / "index", b"go.mod", os.lstat(go_mod))
+        forge_index_stat(gitdir / "index", b"go.mod", os.lstat(go_mod))
 
     git(root, "config", "extensions.worktreeConfig", "true")  # a repository that uses sparse checkouts
     try:
@@ -489,29 +489,6 @@ def _bytes_fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, bytes]:
     shutil.rmtree(tmp_path / "fresh")
     git(root, "worktree", "prune")
     return files
-
-
-def _forge_stat(index: Path, name: bytes, st) -> None:
-    """Give the entry ``name`` of a version 2 index the stat data ``st``, as a build could."""
-    import hashlib
-    import struct
-
-    data = bytearray(index.read_bytes())
-    assert data[:4] == b"DIRC" and struct.unpack(">I", data[4:8])[0] == 2
-    offset = 12
-    for _ in range(struct.unpack(">I", data[8:12])[0]):
-        length = struct.unpack(">H", data[offset + 60:offset + 62])[0] & 0xFFF
-        if data[offset + 62:offset + 62 + length] == name:
-            struct.pack_into(">10I", data, offset, int(st.st_ctime), st.st_ctime_ns % 10**9, int(st.st_mtime),
-                             st.st_mtime_ns % 10**9, st.st_dev & 0xFFFFFFFF, st.st_ino & 0xFFFFFFFF, 0o100644,
-                             st.st_uid, st.st_gid, st.st_size)
-            break
-        offset += (62 + length + 8) & ~7
-    else:
-        raise AssertionError(f"no entry {name!r} in {index}")
-    data[-20:] = hashlib.sha1(bytes(data[:-20])).digest()
-    index.write_bytes(bytes(data))
-    os.utime(index, ns=(st.st_mtime_ns + 2 * 10**9,) * 2)  # not racy: its entries are taken as they are
 
 
 def test_fifos_a_build_left_for_the_next_run_never_hang_it(kept, tmp_path):

@@ -81,12 +81,23 @@ def one_line(command: str, output: str, *, prefix: str | None = None) -> str:
     return text
 
 
+def own_workspace(cwd: Path, env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` for a go command run in ``cwd`` (a checkout's root): GOWORK names the checkout's own
+    go.work, else is off, unless the caller set it. The go command would look for a go.work in every
+    directory above too: the checkouts sit in the shared temporary directory, where anyone can put one
+    (its `use`, `replace` and `godebug` lines change what is built)."""
+    if "GOWORK" in env:
+        return env
+    work = Path(os.path.abspath(cwd), "go.work")
+    return {**env, "GOWORK": str(work) if work.is_file() else "off"}
+
+
 def run_go(go: str, args: Sequence[str], cwd: Path, env: Mapping[str, str], *,
            started: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the go command; BuildError when the toolchain itself is missing (a setup error, not a build failure).
     ``started``: called once it runs."""
     try:
-        return run_group([go, *args], cwd=cwd, env=env, started=started)
+        return run_group([go, *args], cwd=cwd, env=own_workspace(cwd, env), started=started)
     except FileNotFoundError:
         raise BuildError(f"{go}: not installed (sizebot needs the Go toolchain on PATH)") from None
     except NotADirectoryError:
@@ -182,7 +193,7 @@ def go_build_command(go: str, target: Target, strategy: Strategy, output: Path) 
 
 
 def _run_shell(command: str, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return run_group(["/bin/sh", "-c", command], cwd=cwd, env=env)
+    return run_group(["/bin/sh", "-c", command], cwd=cwd, env=own_workspace(cwd, env))
 
 
 def _program(command: str) -> str | None:
