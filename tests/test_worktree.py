@@ -557,3 +557,23 @@ def test_the_lock_and_the_directories_above_the_kept_checkout_are_never_followed
         os.chown(path.parent, 0, -1)
     with _kept(root, base, path) as checkout:
         assert _bytes(checkout.path) == _bytes_fresh(root, base, tmp_path)
+
+
+def test_a_repository_nested_in_a_tracked_directory_of_the_kept_checkout_is_gone(kept, tmp_path):
+    """git clean leaves a repository a build made in a directory that holds tracked files (and a .git file
+    naming some gitdir): the next run adds the worktree again, with no .git but its own."""
+    root, base, head, path = kept
+    for plant in ("repository", "file"):
+        with _kept(root, base, path):
+            pass
+        app = path / "cmd" / "app"
+        if plant == "repository":
+            git(app, "init", "-q", ".")
+            (app / "main.go").write_text("package main\n\nfunc main() { println(666) }\n")
+            git(app, "add", "-A")
+            git(app, "commit", "-q", "-m", "planted")
+        else:
+            (app / ".git").write_text(f"gitdir: {Path(git(path, 'rev-parse', '--absolute-git-dir'))}\n")
+        with _kept(root, head, path) as checkout:
+            assert checkout.path == path and _bytes(path) == _bytes_fresh(root, head, tmp_path)
+            assert not (app / ".git").exists()

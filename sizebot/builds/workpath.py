@@ -311,14 +311,17 @@ def _odd_entry(path: Path, limit: int = 10_000) -> str | None:
 def _only_plain_entries(path: Path, limit: int = 200_000) -> bool:
     """Whether everything under ``path`` is a regular file, a directory or a link (git clean leaves
     FIFOs, sockets and devices where they are: a build could hang reading one), and there are at most
-    ``limit`` entries (past that, a walk costs what a fresh worktree would)."""
+    ``limit`` entries (past that, a walk costs what a fresh worktree would), and no ``.git`` but the
+    worktree's own (a repository nested in a tracked directory outlives git clean; git never checks one
+    out, and the go command would run git in it to stamp the binary)."""
     stack, seen = [str(path)], 0
     try:
         while stack:
-            with os.scandir(stack.pop()) as entries:
+            where = stack.pop()
+            with os.scandir(where) as entries:
                 for entry in entries:
                     seen += 1
-                    if seen > limit:
+                    if seen > limit or (entry.name.lower() == ".git" and where != str(path)):
                         return False
                     if entry.is_symlink():
                         continue
