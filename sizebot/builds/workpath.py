@@ -194,7 +194,7 @@ def _check_worktree_entries(repo: Path) -> None:
     """Raise when git's entries of the repository's worktrees hold anything but regular files and
     directories: every ``git worktree`` command reads each entry's gitdir and HEAD, and waits forever on
     a FIFO (a build in the kept checkout can put one in its entry)."""
-    entries = Path(repo) / ".git" / "worktrees"
+    entries = Path(os.path.abspath(repo), ".git", "worktrees")  # named in the message: absolute
     try:
         if not stat.S_ISDIR(os.lstat(entries).st_mode):
             return
