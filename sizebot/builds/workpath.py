@@ -208,34 +208,21 @@ def _check_worktree_entries(repo: Path) -> None:
 
 def _reused(repo: Path, path: Path, sha: str) -> SharedCheckout | None:
     """The worktree an earlier run kept at ``path``, holding ``sha`` now, or None (nothing was changed
-    that a fresh worktree does not replace) when it is not plainly this repository's own."""
-    # walked first too: git reads an untracked .gitattributes before it cleans, and hangs on a FIFO
+    that a fresh worktree does not replace) when it is not plainly this repository's own.
+
+    A build ran in it and could run git there, so nothing of its state is taken as it is: git's index
+    is read anew from the commit (no stat data a build could have forged to match a file it changed,
+    no entry marked skip-worktree or assume-unchanged), then what the commit does not track is removed
+    (an untracked .gitattributes would apply its eol, ident or encoding to the files checked out), then
+    each file is compared by its content, and those that differ are written."""
+    # walked first: git reads an untracked .gitattributes as it cleans and checks out, and hangs on a FIFO
     if not _own_worktree(repo, path) or not _only_plain_entries(path):
         return None
-    checkout = SharedCheckout(repo, path, "", keep=True)
-    try:
-        # cleaned first: an untracked .gitattributes (eol, ident, working-tree-encoding) would apply to
-        # the files the checkout writes
-        checkout.clean()
-        # the index read anew from the commit, with no stat data, so that each file is compared by its
-        # content: a build can write an index whose stat data matches a file it changed
-        for args in (("read-tree", checked_sha(sha)), ("update-index", "-q", "--refresh")):
-            proc = _git(path, *args)
-            if proc.returncode != 0:
-                return None
-        checkout.switch(sha)  # forced: files a build or an editor changed are written again; then cleaned
-        if not _every_entry_checked_out(path):
+    for args in (("read-tree", checked_sha(sha)), ("clean", "-ffdxq"), ("update-index", "-q", "--refresh"),
+                 ("checkout", "--quiet", "--force", "--detach", checked_sha(sha), "--")):
+        if _git(path, *args).returncode != 0:
             return None
-    except (GitError, SizebotError):
-        return None
-    return checkout if _only_plain_entries(path) else None
-
-
-def _every_entry_checked_out(path: Path) -> bool:
-    """Whether git's index of the worktree marks no entry skip-worktree or assume-unchanged (`git
-    update-index` run in the checkout sets them: a checkout then leaves the file as a build changed it)."""
-    proc = _git(path, "ls-files", "-v", "-z")
-    return proc.returncode == 0 and all(line.startswith("H ") for line in proc.stdout.split("\0") if line)
+    return SharedCheckout(repo, path, sha, keep=True) if _only_plain_entries(path) else None
 
 
 # What git keeps in a worktree's own gitdir (.git/worktrees/<name>) as checkouts and resets use it; a
