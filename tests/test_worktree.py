@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,10 +250,10 @@ def _files(path: Path) -> dict[str, str]:
             if p.is_file() and not p.is_symlink() and p.name != ".git"}
 
 
-def _fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, str]:
+def _fresh(root: Path, sha: str, tmp_path: Path, read: Callable[[Path], dict[str, Any]] = _files) -> dict[str, Any]:
     """The files of a worktree of ``sha`` added anew, as the kept one must hold them."""
     with _kept(root, sha, tmp_path / "fresh" / "src") as checkout:
-        files = _files(checkout.path)
+        files = read(checkout.path)
     shutil.rmtree(tmp_path / "fresh")
     git(root, "worktree", "prune")
     return files
@@ -484,11 +486,7 @@ def test_what_a_build_planted_for_the_next_checkout_is_never_taken(kept, tmp_pat
 
 
 def _bytes_fresh(root: Path, sha: str, tmp_path: Path) -> dict[str, bytes]:
-    with _kept(root, sha, tmp_path / "fresh" / "src") as checkout:
-        files = _bytes(checkout.path)
-    shutil.rmtree(tmp_path / "fresh")
-    git(root, "worktree", "prune")
-    return files
+    return _fresh(root, sha, tmp_path, read=_bytes)
 
 
 def test_fifos_a_build_left_for_the_next_run_never_hang_it(kept, tmp_path):
