@@ -114,6 +114,25 @@ def test_code_matches_go_tool_nm(httpjson):
     assert checked > 40
 
 
+@pytest.mark.parametrize("goarch", ["amd64", "arm64"])
+@pytest.mark.parametrize("reading", ["arrays", "function by function"])
+def test_fips_brackets_are_their_one_byte(goarch, reading, monkeypatch):
+    """The linker's go:textfipsstart/go:textfipsend are 1-byte symbols without pc-value tables; the
+    alignment padding up to the next function stays unattributed .text, as after any function."""
+    path = build(HTTPJSON, goarch=goarch)
+    if reading != "arrays":
+        monkeypatch.setattr("sizebot.binary.attribute.pctab_claims", lambda *a: None)
+    nm = subprocess.run(["go", "tool", "nm", "-size", "-sort", "address", path], capture_output=True, text=True,
+                        check=True).stdout.splitlines()
+    addr = {line.split()[3]: int(line.split()[0], 16) for line in nm if len(line.split()) == 4}
+    assert addr["go:textfipsend"] - addr["go:textfipsstart"] > 1  # padding follows the start bracket
+    for stripped in (False, True):
+        r = analyze_binary(build(HTTPJSON, goarch=goarch, flags=STRIP) if stripped else path)
+        assert {f.name: f.code for f in r.functions if f.name.startswith("go:textfips")} == \
+            {"go:textfipsstart": 1, "go:textfipsend": 1}
+        assert_sums(r)
+
+
 def test_stripped_and_unstripped_code_agree(httpjson):
     full = {p.name: p.code for p in httpjson["full"].packages if p.code}  # symbols add data-only packages
     stripped = {p.name: p.code for p in httpjson["stripped"].packages if p.code}

@@ -57,7 +57,16 @@ from sizebot.binary.embeds import embed_packages, find_data_vars, find_fs_tables
 from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_arrays
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
-from sizebot.binary.pclntab import MAGIC_GO118, SUPPORTED_MAGICS, FuncRecord, FuncTable, Pclntab, read_magic
+from sizebot.binary.pclntab import (
+    FIPS_BRACKET_SIZE,
+    FIPS_TEXT_BRACKETS,
+    MAGIC_GO118,
+    SUPPORTED_MAGICS,
+    FuncRecord,
+    FuncTable,
+    Pclntab,
+    read_magic,
+)
 from sizebot.binary.pcvalues import (
     ObjectSpans,
     as_array,
@@ -655,6 +664,8 @@ def _pctab_claims(
             size = f_end - entry
             if 0 < span < size:
                 size = span
+            elif span == 0 and size > FIPS_BRACKET_SIZE and funcs.name(i) in FIPS_TEXT_BRACKETS:
+                size = FIPS_BRACKET_SIZE
             if size > 0:
                 start = t_off + entry
                 end = min(t_off + t_end, start + size)

@@ -38,6 +38,11 @@ from sizebot.errors import PclntabError
 MAGIC_GO118, MAGIC_GO120 = 0xFFFFFFF0, 0xFFFFFFF1
 SUPPORTED_MAGICS = (MAGIC_GO118, MAGIC_GO120)
 NO_FUNCDATA = 0xFFFFFFFF
+# The linker's 1-byte symbols bracketing the FIPS module's text (Go 1.24+, in every binary): functab
+# entries without pc-value tables, so only the linker's rule gives their size; what follows them up
+# to the next entry is alignment padding, as after any function
+FIPS_TEXT_BRACKETS = ("go:textfipsstart", "go:textfipsend")
+FIPS_BRACKET_SIZE = 1
 
 # One varint; a pcvalue stream: a first (value, pc) pair, then pairs whose value delta is not the
 # one-byte 0, then the terminating 0 byte.
