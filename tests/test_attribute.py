@@ -133,6 +133,24 @@ def test_fips_brackets_are_their_one_byte(goarch, reading, monkeypatch):
         assert_sums(r)
 
 
+@pytest.mark.parametrize("goos, goarch", [("darwin", "arm64"), ("windows", "amd64")])
+@pytest.mark.parametrize("reading", ["arrays", "function by function"])
+def test_a_build_id_in_text_is_its_own_bytes(goos, goarch, reading, monkeypatch):
+    """Without an ELF note the linker writes the build ID as the first text symbol, go:buildid:
+    "\\xff Go build ID: " + the quoted ID + "\\n \\xff", without pc-value tables; the alignment padding
+    after it stays unattributed text."""
+    if reading != "arrays":
+        monkeypatch.setattr("sizebot.binary.attribute.pctab_claims", lambda *a: None)
+    for flags in ((), STRIP):
+        path = build(HTTPJSON, goos=goos, goarch=goarch, flags=flags)
+        build_id = subprocess.run(["go", "tool", "buildid", path], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        r = analyze_binary(path)
+        [code] = [f.code for f in r.functions if f.name == "go:buildid"]
+        assert code == len('\xff Go build ID: "') + len(build_id) + len('"\n \xff') == 20 + len(build_id)
+        assert_sums(r)
+
+
 def test_stripped_and_unstripped_code_agree(httpjson):
     full = {p.name: p.code for p in httpjson["full"].packages if p.code}  # symbols add data-only packages
     stripped = {p.name: p.code for p in httpjson["stripped"].packages if p.code}

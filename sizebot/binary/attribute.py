@@ -58,13 +58,12 @@ from sizebot.binary.funcdata import FUNCDATA_INLTREE, FuncdataDecoder, object_ar
 from sizebot.binary.inltree import tree_span
 from sizebot.binary.moduledata import ModuleData, TypeWalker, find_moduledata
 from sizebot.binary.pclntab import (
-    FIPS_BRACKET_SIZE,
-    FIPS_TEXT_BRACKETS,
     MAGIC_GO118,
     SUPPORTED_MAGICS,
     FuncRecord,
     FuncTable,
     Pclntab,
+    linker_text_size,
     read_magic,
 )
 from sizebot.binary.pcvalues import (
@@ -664,8 +663,8 @@ def _pctab_claims(
             size = f_end - entry
             if 0 < span < size:
                 size = span
-            elif span == 0 and size > FIPS_BRACKET_SIZE and funcs.name(i) in FIPS_TEXT_BRACKETS:
-                size = FIPS_BRACKET_SIZE
+            elif span == 0 and size > 1:
+                size = linker_text_size(funcs.name(i), binary.data, t_off + entry, size)
             if size > 0:
                 start = t_off + entry
                 end = min(t_off + t_end, start + size)

@@ -43,6 +43,25 @@ NO_FUNCDATA = 0xFFFFFFFF
 # to the next entry is alignment padding, as after any function
 FIPS_TEXT_BRACKETS = ("go:textfipsstart", "go:textfipsend")
 FIPS_BRACKET_SIZE = 1
+# go:buildid, the first text symbol where the build ID has no note (Mach-O, PE; the linker's
+# textbuildid): "\xff Go build ID: " + the quoted ID + "\n \xff", also without pc-value tables
+_BUILDID_HEAD = b'\xff Go build ID: "'
+_BUILDID_TAIL = b'"\n \xff'
+_BUILDID_MAX = 4096
+
+
+def linker_text_size(name: str, data: bytes | memoryview, offset: int, size: int) -> int:
+    """Bytes of the text symbol ``name`` at file ``offset`` that has no pc-value tables, of which
+    ``size`` run to the next entry: the linker's own symbols by their format, ``size`` for anything
+    else (or a build ID that does not parse)."""
+    if name in FIPS_TEXT_BRACKETS:
+        return min(size, FIPS_BRACKET_SIZE)
+    if name == "go:buildid" and size > len(_BUILDID_HEAD):
+        text = bytes(data[offset : offset + min(size, _BUILDID_MAX)])
+        end = text.find(_BUILDID_TAIL, len(_BUILDID_HEAD)) if text.startswith(_BUILDID_HEAD) else -1
+        if end > 0:
+            return end + len(_BUILDID_TAIL)
+    return size
 
 # One varint; a pcvalue stream: a first (value, pc) pair, then pairs whose value delta is not the
 # one-byte 0, then the terminating 0 byte.

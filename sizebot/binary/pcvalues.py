@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from sizebot.binary.distinct import distinct, members
-from sizebot.binary.pclntab import FIPS_BRACKET_SIZE, FIPS_TEXT_BRACKETS, FuncTable, Pclntab
+from sizebot.binary.pclntab import FuncTable, Pclntab, linker_text_size
 
 _LONG = 6  # varints this long (values of 2**35 or more) are read by the reference decoder
 _CHUNK = 1 << 20
@@ -451,17 +451,16 @@ def pctab_claims(
         meta = np.frombuffer(meta_by_func, dtype=np.uint64).astype(np.int64)
         meta += np.bincount(owner, weights=size, minlength=n).astype(np.int64)
         meta_by_func[:] = as_array(meta, "Q")
-    # code: the largest span of the first three tables, capped by the next entry and the section (a
-    # FIPS bracket, which has no tables: its one byte)
+    # code: the largest span of the first three tables, capped by the next entry and the section (the
+    # linker's own symbols, which have no tables: their format's bytes)
     first3 = rel[fa.pc_ptr[:-1, None] + np.arange(3)]
     fspan = np.zeros(n, dtype=np.int64)
     if len(tabs):
         fspan = np.where(first3 > 0, span[np.searchsorted(tabs, first3).clip(0, len(tabs) - 1)], 0).max(axis=1)
     csize = f_ends - starts
     csize = np.where((fspan > 0) & (fspan < csize), fspan, csize)
-    for i in np.flatnonzero((fspan == 0) & (csize > FIPS_BRACKET_SIZE)).tolist():  # no tables: few
-        if funcs.name(i) in FIPS_TEXT_BRACKETS:
-            csize[i] = FIPS_BRACKET_SIZE
+    for i in np.flatnonzero((fspan == 0) & (csize > 1)).tolist():  # no tables: the linker's symbols, few
+        csize[i] = linker_text_size(funcs.name(i), binary.data, int(sec_off[i] + starts[i]), int(csize[i]))
     cstart = sec_off + starts
     cend = np.minimum(sec_off + sec_end, cstart + csize)
     positive = csize > 0
