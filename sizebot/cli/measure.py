@@ -44,7 +44,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--go-version", metavar="VERSION", help="the Go release that builds (default: go.mod's)")
     p.add_argument("--docker-host", metavar="URL", help="the Docker engine that builds the [image] "
                    "(default: $DOCKER_HOST, else the default socket; none answering: the baseline has no image)")
-    p.add_argument("--work-dir", metavar="DIR", help="where the checkout and binaries go (default: temporary)")
+    p.add_argument("--work-dir", metavar="DIR", help="where the checkout and binaries go, kept (default: the "
+                   "binaries in a temporary directory; the commit checked out in one git worktree at "
+                   "TMPDIR/sizebot-UID/REPO-NAME/src, kept for the next run, which checks out only the files that "
+                   "differ)")
     p.add_argument("--output", "-o", metavar="FILE", help="write the baseline there instead of stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
     return p
@@ -61,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         baseline = measure_commit(repo=Path(args.repo), ref=args.ref, config=args.config,
                                   work_dir=Path(args.work_dir) if args.work_dir else None, progress=progress,
                                   go_version=args.go_version, previous=previous, history=args.history,
-                                  docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None)
+                                  docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
+                                  keep_checkout=not args.work_dir)
     emit(json.dumps(baseline.to_json(), indent=1) + "\n", args.output)
     return 0

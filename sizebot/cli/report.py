@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
                                     docker_host=args.docker_host or os.environ.get("DOCKER_HOST") or None,
                                     progress=progress, top=args.top, base_label=base_label, work_dir=work_dir,
                                     go_version=args.go_version, baseline=baseline,
-                                    analysis_cache=None if args.no_cache else cache_dir(args.cache_dir), begun=early)
+                                    analysis_cache=None if args.no_cache else cache_dir(args.cache_dir), begun=early,
+                                    keep_checkout=work_dir is None)
         finally:
             if early is not None:
                 early.close()  # taken over by then, unless the run ended before: then removed here

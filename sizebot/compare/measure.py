@@ -43,8 +43,10 @@ from sizebot.errors import GitError
 def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, work_dir: Path | None = None,
                    go: str = "go", env: Mapping[str, str] | None = None, progress: Progress | None = None,
                    go_version: str | None = None, previous: Baseline | None = None,
-                   history: int = DEFAULT_HISTORY, docker_host: str | None = None) -> Baseline:
-    """The baseline of ``ref`` in ``repo``; ``previous``: the last baseline, whose history is carried on."""
+                   history: int = DEFAULT_HISTORY, docker_host: str | None = None,
+                   keep_checkout: bool = False) -> Baseline:
+    """The baseline of ``ref`` in ``repo``; ``previous``: the last baseline, whose history is carried on;
+    ``keep_checkout``: the checkout at the default path (no ``work_dir``) is left for the next run."""
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
@@ -53,7 +55,7 @@ def measure_commit(*, repo: Path, ref: str = "HEAD", config: str | None = None, 
     named = load_config(config) if config is not None else None
     with ExitStack() as stack:
         src = build_path(repo, work_dir)
-        keep = work_dir is None  # the checkout at the default path is kept for the next run
+        keep = keep_checkout and work_dir is None  # only the default path's checkout is kept
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sizebot-measure-")))
         say(f"checking out {sha[:12]} at {src}")

@@ -81,7 +81,7 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
                    top: int | None = DEFAULT_TOP, base_label: str | None = None,
                    go_version: str | None = None, baseline: Baseline | Callable[[], Baseline] | None = None,
                    baseline_problem: str | None = None, analysis_cache: Path | None = None,
-                   begun: EarlyCheckout | None = None) -> Report:
+                   begun: EarlyCheckout | None = None, keep_checkout: bool = False) -> Report:
     """The report document (``sizebot/report@1``) of ``head`` compared with ``base`` in ``repo``.
 
     ``config``: a sizebot.toml to use instead of the head's and the base's (its budgets judge).
@@ -99,7 +99,9 @@ def run_report_doc(*, repo: Path, base: str, head: str, config: str | None = Non
     could not be read (a note; the base is built). ``begun``: ``base`` and ``head`` resolved, and the head
     checked out at the fixed path, begun by the caller (taken over here; the caller closes it); when it
     also gives the head's main packages kept from an earlier run, the head is listed again beside its
-    builds, and the report starts over, listing first, when the two differ."""
+    builds, and the report starts over, listing first, when the two differ. ``keep_checkout``: the
+    checkout at the default path (no ``work_dir``) is left for the next run of this user, which checks out
+    only the files that differ (the command line's choice; the action's runner starts clean each time)."""
     given = dict(locals())
     try:
         return _report_doc(**given)
@@ -124,7 +126,7 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
                 work_dir: Path | None, go: str, env: Mapping[str, str] | None, docker_host: str | None,
                 progress: Progress | None, top: int | None, base_label: str | None, go_version: str | None,
                 baseline: Baseline | Callable[[], Baseline] | None, baseline_problem: str | None,
-                analysis_cache: Path | None, begun: EarlyCheckout | None) -> Report:
+                analysis_cache: Path | None, begun: EarlyCheckout | None, keep_checkout: bool) -> Report:
     repo = Path(repo).resolve()
     env = toolchain_environ(env, go_version)
     say = _serialized(progress)
@@ -154,7 +156,7 @@ def _report_doc(*, repo: Path, base: str, head: str, config: str | None, labels:
         base_files_f = early.submit(_base_files, repo, base_sha, go, env) if baseline is not None else None
         src = build_path(repo, work_dir)
         keep_binaries = work_dir is not None  # the caller's directory keeps them; a temporary one does not
-        keep_checkout = work_dir is None  # the checkout at the default path is kept for the next run
+        keep_checkout = keep_checkout and work_dir is None  # only the default path's checkout is kept
         taken = begun is not None and begun.path == src and begun.keep == keep_checkout
         if work_dir is None:
             if taken and begun is not None and begun.temporary is not None:
