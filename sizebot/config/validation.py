@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from typing import Any
@@ -36,6 +36,7 @@ from sizebot.errors import ConfigError
 from sizebot.units import parse_size, parse_size_or_percent
 
 Schema = dict[str, Any]
+Defined = dict[str, None]  # names in the file's order, looked up by hash (a file may list 100,000s)
 
 SIZE_EXPECTED = "expected a size such as 1234, \"50 KB\" or \"2 MiB\""
 SIZE_OR_PERCENT_EXPECTED = "expected a percentage such as \"1%\" or a size such as \"50 KB\""
@@ -85,7 +86,7 @@ def choices(names: tuple[str, ...] | list[str], quote: bool = True) -> str:
     return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-def suggest(value: str, names: tuple[str, ...], otherwise: str) -> str:
+def suggest(value: str, names: Iterable[str], otherwise: str) -> str:
     close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else otherwise
 
@@ -346,13 +347,12 @@ class ConfigBuilder:
     def __init__(self, walker: SchemaWalker):
         self.walker = walker
         self.error = walker.error
-        self._indexes: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}  # id -> (names, set)
 
     def config(self, data: dict) -> Config:
         strategies = self.strategies(data["strategy"]) if "strategy" in data else DEFAULT_STRATEGIES
-        names = tuple(s.name for s in strategies)
+        names = dict.fromkeys(s.name for s in strategies)
         targets = self.targets(data.get("target", []), names)
-        target_names = tuple(t.name for t in targets)
+        target_names = dict.fromkeys(t.name for t in targets)
         budgets = tuple(self.budget(body, ("budget", i), i, target_names, names)
                         for i, body in enumerate(data.get("budget", [])))
         override = self.override(data["override"]) if "override" in data else OverridePolicy()
@@ -385,7 +385,7 @@ class ConfigBuilder:
         return Strategy(name=name, flags=flags, env=tuple(body.get("env", {}).items()),
                         post=tuple(body.get("post", ())), command=command, output=output)
 
-    def targets(self, bodies: list[dict], strategy_names: tuple[str, ...]) -> tuple[Target, ...]:
+    def targets(self, bodies: list[dict], strategy_names: Defined) -> tuple[Target, ...]:
         targets: list[Target] = []
         seen: set[str] = set()
         for i, body in enumerate(bodies):
@@ -393,7 +393,7 @@ class ConfigBuilder:
             if body["name"] in seen:
                 raise self.error(key + ("name",), f"target {body['name']!r} is defined twice")
             seen.add(body["name"])
-            chosen = strategy_names
+            chosen = tuple(strategy_names)
             if "strategies" in body:
                 listed = body["strategies"]
                 for j, s in enumerate(listed):
@@ -405,19 +405,12 @@ class ConfigBuilder:
                                   line=line_of(self.walker.lines, key)))
         return tuple(targets)
 
-    def known(self, value: str, key: KeyPath, names: tuple[str, ...], what: str) -> None:
-        if value not in self._index(names):
+    def known(self, value: str, key: KeyPath, names: Defined, what: str) -> None:
+        if value not in names:
             raise self.error(key, f"unknown {what} {value!r}; {suggest(value, names, 'defined: ' + ', '.join(names))}")
 
-    def _index(self, names: tuple[str, ...]) -> frozenset[str]:
-        """``names`` as a set, made once per tuple: every budget looks its targets up in the same one."""
-        got = self._indexes.get(id(names))
-        if got is None or got[0] is not names:
-            got = self._indexes[id(names)] = (names, frozenset(names))
-        return got[1]
-
-    def budget(self, body: dict, key: KeyPath, index: int, target_names: tuple[str, ...],
-               strategy_names: tuple[str, ...]) -> BudgetRule:
+    def budget(self, body: dict, key: KeyPath, index: int, target_names: Defined,
+               strategy_names: Defined) -> BudgetRule:
         scope_targets = tuple(body.get("targets", ()))
         if target_names:  # discovered targets are only known at build time
             for j, t in enumerate(scope_targets):
