@@ -274,22 +274,30 @@ def _read_file(path: Path, limit: int = 65536) -> str:
     return data.decode("utf-8", errors="strict")
 
 
+def _entries(path: Path, limit: int) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry under ``path`` with the directory it is in, links not followed; OSError past ``limit``
+    entries (or where a directory cannot be read)."""
+    stack, seen = [str(path)], 0
+    while stack:
+        where = stack.pop()
+        with os.scandir(where) as entries:
+            for entry in entries:
+                seen += 1
+                if seen > limit:
+                    raise OSError(f"{path}: more than {limit} entries")
+                yield where, entry
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+
+
 def _odd_entry(path: Path, limit: int = 10_000) -> str | None:
     """The first thing under ``path`` that is neither a regular file nor a directory (``path`` itself when
     it cannot be read or holds more than ``limit`` entries), or None. For worktrees' gitdirs: git reading
     a HEAD or an index waits forever on a FIFO, and follows a link anywhere."""
-    stack, seen = [str(path)], 0
     try:
-        while stack:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    seen += 1
-                    if seen > limit:
-                        return str(path)
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif entry.is_symlink() or not entry.is_file(follow_symlinks=False):
-                        return entry.path
+        for _where, entry in _entries(path, limit):
+            if not entry.is_dir(follow_symlinks=False) and not entry.is_file(follow_symlinks=False):
+                return entry.path
     except OSError:
         return str(path)
     return None
@@ -301,21 +309,13 @@ def _only_plain_entries(path: Path, limit: int = 200_000) -> bool:
     ``limit`` entries (past that, a walk costs what a fresh worktree would), and no ``.git`` but the
     worktree's own (a repository nested in a tracked directory outlives git clean; git never checks one
     out, and the go command would run git in it to stamp the binary)."""
-    stack, seen = [str(path)], 0
+    root = str(path)
     try:
-        while stack:
-            where = stack.pop()
-            with os.scandir(where) as entries:
-                for entry in entries:
-                    seen += 1
-                    if seen > limit or (entry.name.lower() == ".git" and where != str(path)):
-                        return False
-                    if entry.is_symlink():
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif not entry.is_file(follow_symlinks=False):
-                        return False
+        for where, entry in _entries(path, limit):
+            if entry.name.lower() == ".git" and where != root:
+                return False
+            if not (entry.is_symlink() or entry.is_dir(follow_symlinks=False) or entry.is_file(follow_symlinks=False)):
+                return False
     except OSError:
         return False
     return True
