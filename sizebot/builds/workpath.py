@@ -44,9 +44,7 @@ from sizebot.errors import GitError, SizebotError
 if TYPE_CHECKING:
     from sizebot.builds.discovery_cache import Listing
     from sizebot.builds.gobuild import BuildOutcome
-    from sizebot.config import Strategy, Target
-
-    Job = tuple[Target, str, Strategy]
+    from sizebot.config import Job, Strategy, Target
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 

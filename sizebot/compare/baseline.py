@@ -16,7 +16,7 @@ from sizebot import __version__
 from sizebot.builds.discover import ImportGraph, graph_of
 from sizebot.compare.analysis_cache import analyser_fingerprint
 from sizebot.compare.model import FAILED, MISSING, OK, Comparison, Side
-from sizebot.config import ImageConfig, Strategy, Target
+from sizebot.config import ImageConfig, Job, Strategy, Target
 from sizebot.documents.baseline import (
     Baseline,
     BaselineBuild,
@@ -34,9 +34,6 @@ DEFAULT_HISTORY = 30
 BUILD_ENV = ("GOFLAGS", "CGO_ENABLED", "CC", "CXX", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_LDFLAGS",
              "GOAMD64", "GOARM", "GOARM64", "GO386", "GOEXPERIMENT", "GOMIPS", "GOMIPS64", "GOPPC64", "GORISCV64",
              "GOWASM", "GOFIPS140", "GODEBUG")
-
-Job = tuple[Target, str, Strategy]
-
 
 def build_spec(target: Target, platform: str, strategy: Strategy) -> BuildSpec:
     env = dict(target.env)

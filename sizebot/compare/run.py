@@ -59,7 +59,7 @@ from sizebot.compare.baseline import BaselineUse, Graph, base_image, reuse_basel
 from sizebot.compare.model import FAILED, MISSING, OK, Commit, Comparison, Side
 from sizebot.compare.report import DEFAULT_TOP, assemble, measurements
 from sizebot.compare.toolchain import toolchain_notes
-from sizebot.config import Config, ImageConfig, Strategy, Target, default_config, find_config, load_config
+from sizebot.config import Config, ImageConfig, Job, Strategy, Target, default_config, find_config, load_config
 from sizebot.config.loading import CONFIG_NAMES, parse_config
 from sizebot.documents.analyze import BinaryReport
 from sizebot.documents.baseline import Baseline
@@ -623,9 +623,6 @@ def _strategies(cfg: Config, target: Target) -> tuple[Strategy, ...]:
 
 
 # ---- builds and analysis ------------------------------------------------------------------------
-
-Job = tuple[Target, str, Strategy]
-
 
 Graphs = dict[tuple[str, str], "Future[ImportGraph]"]  # (target, platform) -> a side's import graph
 ReadAhead = Future[BinaryReport | None]  # an analysis kept from an earlier run, read while a build runs

@@ -19,6 +19,7 @@ from sizebot.config.model import (
     Config,
     ImageBudgetRule,
     ImageConfig,
+    Job,
     OverridePolicy,
     Strategy,
     Target,
@@ -28,7 +29,7 @@ from sizebot.config.placeholders import expand_placeholders, placeholders
 
 __all__ = [
     "CONFIG_NAMES", "DEFAULT_LABEL", "DEFAULT_STRATEGIES", "DEFAULT_TRAILER", "BudgetRule", "Config",
-    "ImageBudgetRule", "ImageConfig", "KeyPath", "OverridePolicy", "Strategy", "Target", "default_config",
+    "ImageBudgetRule", "ImageConfig", "Job", "KeyPath", "OverridePolicy", "Strategy", "Target", "default_config",
     "expand_placeholders", "find_config", "format_path", "key_lines", "line_of", "load_config", "parse_config",
     "placeholders",
 ]

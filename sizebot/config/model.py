@@ -39,6 +39,9 @@ class Strategy:
     output: str | None = None  # where `command` leaves the binary (repo-relative); {goos} {goarch}
 
 
+Job = tuple[Target, str, Strategy]  # one build: a target, on a platform ("goos/goarch"), with a strategy
+
+
 @dataclass(frozen=True)
 class BudgetRule:
     index: int  # position among [[budget]] tables, 0-based
