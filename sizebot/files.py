@@ -100,11 +100,28 @@ def open_cache_directory(path: Path) -> int | None:
         return None
 
 
-def write_cache_entry(directory: int, name: str, write: Callable[[IO[str]], object], encoding: str = "utf-8") -> bool:
+def keep_cache_entry(path: Path, name: str, write: Callable[[IO[str]], object], *, keep: int, suffix: str,
+                     also: str | None = None, encoding: str = "utf-8") -> None:
+    """Write the entry ``name`` of the cache directory ``path`` with ``write``, whole or not at all, then
+    keep the directory's newest ``keep`` entries named ``*suffix`` (and none named ``*also``). Nothing is
+    written when the directory is a link or cannot be made: a cache that cannot be written or pruned only
+    costs time and room."""
+    directory = open_cache_directory(path)
+    if directory is None:
+        return
+    try:
+        if _write_entry(directory, name, write, encoding):
+            _prune_entries(directory, keep, suffix, also=also)
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
+
+
+def _write_entry(directory: int, name: str, write: Callable[[IO[str]], object], encoding: str) -> bool:
     """Write the entry ``name`` in ``directory`` with ``write``, whole or not at all: into a new private
     file, then renamed over ``name`` (readers see a whole entry or none). False when it could not be
-    written (OSError or ValueError, e.g. a value JSON cannot carry): a cache that cannot be written only
-    costs time."""
+    written (OSError or ValueError, e.g. a value JSON cannot carry)."""
     tmp = f".tmp-{os.urandom(8).hex()}"  # secrets.token_hex's own source, without hashlib and OpenSSL on import
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
@@ -120,7 +137,7 @@ def write_cache_entry(directory: int, name: str, write: Callable[[IO[str]], obje
         return False
 
 
-def prune_cache_entries(directory: int, keep: int, suffix: str, *, also: str | None = None) -> None:
+def _prune_entries(directory: int, keep: int, suffix: str, *, also: str | None = None) -> None:
     """Keep the newest ``keep`` regular files named ``*suffix`` (not hidden: those are writes under
     way), and drop every ``*also`` file; a name that is not a regular file is only ever unlinked itself."""
     with os.scandir(directory) as found:

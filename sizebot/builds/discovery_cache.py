@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from sizebot.builds.git import checked_sha, run_git
 from sizebot.documents.jsonfile import parse_json, read_regular_file
-from sizebot.files import open_cache_directory, prune_cache_entries, write_cache_entry
+from sizebot.files import keep_cache_entry, open_cache_directory
 
 SCHEMA = "sizebot/discovery@1"
 MAX_ENTRIES = 64
@@ -138,16 +138,8 @@ def _package(package: str) -> bool:
 def keep_listing(cache_dir: Path, key: str, listing: Listing) -> None:
     """Keep the main packages listed under ``key`` (nothing kept when the directory cannot be written)."""
     doc = {"schema": SCHEMA, "key": key, "targets": [list(pair) for pair in listing]}
-    directory = open_cache_directory(Path(cache_dir) / "discover")
-    if directory is None:
-        return
-    try:
-        if write_cache_entry(directory, f"{key}.json", lambda f: json.dump(doc, f, separators=(",", ":"))):
-            prune_cache_entries(directory, MAX_ENTRIES, ".json")
-    except OSError:
-        pass  # a cache that cannot be pruned only costs room
-    finally:
-        os.close(directory)
+    keep_cache_entry(Path(cache_dir) / "discover", f"{key}.json", lambda f: json.dump(doc, f, separators=(",", ":")),
+                     keep=MAX_ENTRIES, suffix=".json")
 
 
 def forget(cache_dir: Path, key: str) -> None:

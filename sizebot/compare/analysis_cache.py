@@ -33,7 +33,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -48,7 +47,7 @@ import sizebot.documents.analyze
 from sizebot.documents.analyze import BinaryReport, plain_functions
 from sizebot.documents.fields import Fields, size
 from sizebot.documents.jsonfile import check_values, parse_json, read_regular_file
-from sizebot.files import open_cache_directory, prune_cache_entries, write_cache_entry
+from sizebot.files import keep_cache_entry
 
 SCHEMA = "sizebot/analysis-cache@1"
 MAX_ENTRIES = 64
@@ -150,16 +149,8 @@ def predict(cache_dir: Path, build: str, key: str) -> None:
     """Keep ``key`` as what the build ``build`` gives (nothing kept when the directory cannot be written)."""
     if not _ID.fullmatch(build) or not _KEY.fullmatch(key):
         return
-    directory = open_cache_directory(Path(cache_dir) / "predict")
-    if directory is None:
-        return
-    try:
-        if write_cache_entry(directory, build, lambda f: f.write(key + "\n"), encoding="ascii"):
-            prune_cache_entries(directory, 8 * MAX_ENTRIES, "", also=_OLD_SUFFIX)
-    except OSError:
-        pass  # a cache that cannot be pruned only costs room
-    finally:
-        os.close(directory)
+    keep_cache_entry(Path(cache_dir) / "predict", build, lambda f: f.write(key + "\n"), keep=8 * MAX_ENTRIES,
+                     suffix="", also=_OLD_SUFFIX, encoding="ascii")
 
 
 def _entry(cache_dir: Path, key: str) -> Path:
@@ -227,15 +218,6 @@ def _store(entry: Path, key: str, report: BinaryReport) -> None:
         return
     if kept != report:
         return  # a value the document cannot carry: a hit would not be the same analysis
-    directory = open_cache_directory(entry.parent)
-    if directory is None:
-        return  # a linked (or unusable) analyze directory: no cache, never written through
-    try:
-        # readers see a whole entry or none
-        if write_cache_entry(directory, entry.name,
-                             lambda f: json.dump(doc, f, separators=(",", ":"), allow_nan=False)):
-            prune_cache_entries(directory, MAX_ENTRIES, _SUFFIX, also=_OLD_SUFFIX)
-    except OSError:
-        pass  # a cache that cannot be pruned only costs room
-    finally:
-        os.close(directory)
+    # a linked (or unusable) analyze directory: no cache, never written through; readers see a whole entry or none
+    keep_cache_entry(entry.parent, entry.name, lambda f: json.dump(doc, f, separators=(",", ":"), allow_nan=False),
+                     keep=MAX_ENTRIES, suffix=_SUFFIX, also=_OLD_SUFFIX)
