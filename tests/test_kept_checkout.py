@@ -15,11 +15,10 @@ import pytest
 
 from sizebot.builds.workpath import build_path
 from sizebot.cli import main
-from tests.support.git import commit_all, forge_index_stat, git
-from tests.support.goprograms import PRINT_HELLO, write_tree
+from tests.support.git import forge_index_stat, git
+from tests.support.goprograms import app_then_tool
 
 GO_MOD = "module example.com/hostile\n\ngo 1.21\n"
-TOOL = 'package main\n\nimport "os"\n\nfunc main() { os.Exit(len(os.Args) - 1) }\n'
 
 
 @pytest.fixture
@@ -28,11 +27,7 @@ def repo(tmp_path, monkeypatch):
     monkeypatch.delenv("GOWORK", raising=False)
     path = tmp_path / "sizebot-hostile-pr"
     path.mkdir()
-    git(path, "init", "-q", "-b", "main")
-    write_tree(path, {"go.mod": GO_MOD, "cmd/app/main.go": PRINT_HELLO})
-    base = commit_all(path, "app")
-    write_tree(path, {"cmd/tool/main.go": TOOL})
-    head = commit_all(path, "tool")
+    base, head = app_then_tool(path, GO_MOD)
     src = build_path(path)
     yield path, base, head, src
     (src.parent / "go.work").unlink(missing_ok=True)

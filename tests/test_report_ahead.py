@@ -21,10 +21,9 @@ from sizebot.cli import main
 from sizebot.compare import analysis_cache, run
 from sizebot.config.loading import CONFIG_NAMES
 from tests.support.git import commit_all, git
-from tests.support.goprograms import PRINT_HELLO, write_tree
+from tests.support.goprograms import PRINT_HELLO, app_then_tool, write_tree
 
 GO_MOD = "module example.com/kept\n\ngo 1.21\n"
-TOOL = 'package main\n\nimport "os"\n\nfunc main() { os.Exit(len(os.Args) - 1) }\n'
 APP = ("app", "./cmd/app")
 TOOLT = ("tool", "./cmd/tool")
 
@@ -33,11 +32,7 @@ TOOLT = ("tool", "./cmd/tool")
 def repo(tmp_path_factory) -> dict[str, object]:
     repo = tmp_path_factory.mktemp("kept") / "kept"
     repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    write_tree(repo, {"go.mod": GO_MOD, "cmd/app/main.go": PRINT_HELLO})
-    c1 = commit_all(repo, "app")
-    write_tree(repo, {"cmd/tool/main.go": TOOL})
-    c2 = commit_all(repo, "tool")
+    c1, c2 = app_then_tool(repo, GO_MOD)
     write_tree(repo, {"sizebot.toml": '[[target]]\nname = "app"\npackage = "./cmd/app"\n'})
     configured = commit_all(repo, "a sizebot.toml")
     return {"path": repo, "c1": c1, "c2": c2, "configured": configured}

@@ -57,6 +57,7 @@ WITHDEP = {
 # The report tests' repositories: a main that prints, and the local module example.com/greet their
 # head commits come to depend on (through a replace directive), with enough code to be seen.
 PRINT_HELLO = 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n'
+EXIT_WITH_ARGS = 'package main\n\nimport "os"\n\nfunc main() { os.Exit(len(os.Args) - 1) }\n'  # a second main
 GREET_MODULE = {
     "greet/go.mod": "module example.com/greet\n\ngo 1.21\n",
     "greet/greet.go": """package greet
@@ -112,6 +113,18 @@ CGO = {
     "go.mod": "module example.com/cgoprog\n\ngo 1.21\n",
     "main.go": 'package main\n\n/*\nint twice(int x) { return 2 * x; }\n*/\nimport "C"\nimport "fmt"\n\nfunc main() { fmt.Println(C.twice(21)) }\n',
 }
+
+
+def app_then_tool(repo: Path, go_mod: str) -> tuple[str, str]:
+    """A git repository in the empty directory ``repo``: cmd/app (PRINT_HELLO), then cmd/tool
+    (EXIT_WITH_ARGS) added; the two commits (base, head)."""
+    from tests.support.git import commit_all, git
+
+    git(repo, "init", "-q", "-b", "main")
+    write_tree(repo, {"go.mod": go_mod, "cmd/app/main.go": PRINT_HELLO})
+    base = commit_all(repo, "app")
+    write_tree(repo, {"cmd/tool/main.go": EXIT_WITH_ARGS})
+    return base, commit_all(repo, "tool")
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
